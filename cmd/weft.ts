@@ -1,0 +1,1 @@
+console.log('weft: CLI under construction');

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Runs every compiled test file with node:test. `run-tests.mjs unit` runs only tests that
+// need no root and no network namespaces (src/**); without an argument, integration tests
+// under test/ run too. Files run one at a time (--test-concurrency=1): integration tests
+// build namespaces and must not compete for the 2 cores.
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const mode = process.argv[2] ?? 'all';
+const filter = process.argv[3];
+function walk(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (p.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+let files = walk('dist/src');
+if (mode !== 'unit') files = files.concat(walk('dist/test'));
+if (filter) files = files.filter((f) => f.includes(filter));
+files.sort();
+if (files.length === 0) { console.error('run-tests: no test files found (did the build run?)'); process.exit(1); }
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

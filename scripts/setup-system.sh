@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the system packages weft's demo, tests and benchmarks need (Debian 12, as root).
+# Idempotent: does nothing when everything is present. Usage: setup-system.sh [bench]
+set -euo pipefail
+need=()
+want() { # want CMD PKG
+  command -v "$1" >/dev/null 2>&1 || need+=("$2")
+}
+want ip iproute2
+want iptables iptables
+want iperf3 iperf3
+want ethtool ethtool
+want tcpdump tcpdump
+want ping iputils-ping
+want nsenter util-linux
+want ps procps
+want g++ g++
+want make make
+want python3 python3
+if [ "${1:-}" = "bench" ]; then
+  want wireguard-go wireguard-go
+  want wg wireguard-tools
+  want tincd tinc
+  want nebula nebula
+  want fastd fastd
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-system: missing packages ${need[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup-system: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# iperf3's package may ask to start a daemon; make sure none runs.
+systemctl disable --now iperf3 >/dev/null 2>&1 || true
+exit 0

@@ -1,0 +1,77 @@
+/**
+ * Protocol and implementation constants — the one place they live. Every value states its
+ * unit. "Spec" values are part of the wire protocol (changing them breaks interop between
+ * versions); "impl" values are local tuning and may differ between peers.
+ */
+
+// ───────────────────────────── Spec: ports and framing ─────────────────────────────
+/** TCP control port and UDP sleeve port (same number). */
+export const DEFAULT_PORT = 6783;
+/** UDP port of the kernel VXLAN fast path. */
+export const DEFAULT_VXLAN_PORT = 6784;
+/** Read-only status/metrics HTTP listener. */
+export const DEFAULT_STATUS_ADDR = '127.0.0.1:6782';
+/** Magic that opens every control connection (4 bytes, ASCII). */
+export const PROTOCOL_MAGIC = Buffer.from('weft', 'ascii');
+/** Protocol versions this build speaks (inclusive range). Highest common version wins. */
+export const PROTOCOL_MIN_VERSION = 1;
+export const PROTOCOL_MAX_VERSION = 1;
+/** Prelude: magic(4) + minVersion(1) + maxVersion(1). bytes */
+export const PRELUDE_BYTES = 6;
+/** Length prefix of post-handshake control messages. bytes */
+export const LENGTH_PREFIX_BYTES = 4;
+/** Hard limit of one decrypted control message (tag + body). bytes */
+export const MAX_CONTROL_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Largest handshake message accepted before authentication. bytes */
+export const MAX_HANDSHAKE_MESSAGE_BYTES = 512;
+/** Peer names are 6 bytes on the wire, printed like a MAC. bytes */
+export const PEER_NAME_BYTES = 6;
+
+// ───────────────────────────── Spec: crypto ─────────────────────────────
+/** X25519 key sizes. bytes */
+export const X25519_KEY_BYTES = 32;
+/** AEAD (ChaCha20-Poly1305 IETF) key / nonce / tag. bytes */
+export const AEAD_KEY_BYTES = 32;
+export const AEAD_NONCE_BYTES = 12;
+export const AEAD_TAG_BYTES = 16;
+/** Handshake timestamps outside now ± this window are refused. ms */
+export const HANDSHAKE_CLOCK_WINDOW_MS = 120_000;
+
+// ───────────────────────────── Impl: control plane timing ─────────────────────────────
+/** Time an unauthenticated connection may take to complete the handshake. ms */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Control heartbeat interval. ms (a dead connection is noticed after HEARTBEAT_TIMEOUT_MS) */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** No message for this long closes the connection. ms (issue: ≤ 60 s) */
+export const HEARTBEAT_TIMEOUT_MS = 30_000;
+/** Incoming handshake token bucket: burst size (handshakes) and refill (handshakes/s). */
+export const ACCEPT_BURST = 20;
+export const ACCEPT_RATE_PER_S = 10;
+/** Concurrent not-yet-authenticated connections. count */
+export const MAX_PENDING_HANDSHAKES = 64;
+/** Default connection limit. count */
+export const DEFAULT_CONN_LIMIT = 64;
+/** Connection maker backoff: first retry interval, factor, cap. ms / × / ms */
+export const BACKOFF_INITIAL_MS = 2_000;
+export const BACKOFF_FACTOR = 1.5;
+export const BACKOFF_MAX_MS = 6 * 60_000;
+/** A connection that lived this long resets its target's backoff. ms */
+export const BACKOFF_RESET_AFTER_MS = 60_000;
+/** Periodic full-state gossip interval. ms */
+export const GOSSIP_INTERVAL_MS = 30_000;
+/** Coalescing delay for topology updates after a local change. ms */
+export const TOPOLOGY_UPDATE_DEFER_MS = 200;
+/** Route recalculation debounce. ms */
+export const ROUTE_RECALC_DEFER_MS = 50;
+/** Unreachable-peer garbage collection delay after an update. ms */
+export const PEER_GC_DEFER_MS = 1_000;
+/** Gossip fan-out: min(GOSSIP_FANOUT_FACTOR·log2(N), neighbours). */
+export const GOSSIP_FANOUT_FACTOR = 2;
+
+// ───────────────────────────── Impl: daemon ─────────────────────────────
+export const DEFAULT_DATA_DIR = '/var/lib/weft';
+export const DEFAULT_API_SOCKET = '/run/weft/weft.sock';
+export const API_SOCKET_ENV = 'WEFT_API_SOCKET';
+export const PASSWORD_ENV = 'WEFT_PASSWORD';
+/** How long `weft launch` waits for a background daemon to become ready. ms */
+export const LAUNCH_READY_TIMEOUT_MS = 20_000;

@@ -1,0 +1,7 @@
+/**
+ * Shared foundations: typed errors, constants, logging, lifecycle. No I/O beyond logging.
+ */
+export * from './errors.js';
+export * from './constants.js';
+export * from './lifecycle.js';
+export { createLogger, silentLogger, type Logger, type LogOptions } from './log.js';

@@ -1,0 +1,35 @@
+import { pino, destination, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+/** Options for the root logger. One JSON line per event; pretty when stdout is a TTY. */
+export interface LogOptions {
+  level?: LevelWithSilent;
+  /** Force pretty (human) output; default: when stderr is a TTY. */
+  pretty?: boolean;
+  /** Write to this fd instead of stderr (2). */
+  fd?: number;
+}
+
+/**
+ * Create the root logger. Components take children via `child({ component: 'mesh' })`.
+ * Secrets never go into log fields: the redact list below is a second line of defence.
+ */
+export function createLogger(opts: LogOptions = {}): Logger {
+  const fd = opts.fd ?? 2;
+  const pretty = opts.pretty ?? (fd === 2 && process.stderr.isTTY === true);
+  const base = {
+    level: opts.level ?? 'info',
+    redact: { paths: ['password', 'secret', '*.password', '*.secret', 'psk', '*.psk', 'key', '*.key'], censor: '[redacted]' },
+    base: { pid: process.pid },
+  };
+  if (pretty) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: fd, colorize: true } } });
+  }
+  return pino(base, destination({ fd, sync: true }));
+}
+
+/** A logger that drops everything (unit tests). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

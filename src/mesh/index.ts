@@ -1,0 +1,5 @@
+/**
+ * The mesh: peers, control connections, gossip, topology and routes.
+ * (Contract grows as the subsystem lands; everything outside src/mesh imports from here.)
+ */
+export type { PeerName, Gossiper, GossipChannel, PeerEvents } from './gossip-types.js';
