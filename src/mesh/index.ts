@@ -3,3 +3,6 @@
  * (Contract grows as the subsystem lands; everything outside src/mesh imports from here.)
  */
 export type { PeerName, Gossiper, GossipChannel, PeerEvents } from './gossip-types.js';
+export type {
+  Overlay, OverlayConnection, OverlayConnectionParams, OverlayHealth, OverlayRoutes, DataKeysLike,
+} from './overlay-types.js';

@@ -1,0 +1,33 @@
+import type { LevelWithSilent } from 'pino';
+
+/**
+ * Everything `weft launch` can configure. Built by the CLI parser (src/cli), consumed by the
+ * daemon (src/daemon). Values are already validated and defaulted when a DaemonConfig exists.
+ * The cluster secret itself is never part of the config: only where to read it from.
+ */
+export interface DaemonConfig {
+  /** Peer addresses to connect to at start ("host" or "host:port"). */
+  peers: string[];
+  /** Explicit peer name override (normally derived from the identity key). */
+  name?: string;
+  /** Display name; default: os.hostname(). */
+  nickname: string;
+  /** TCP control + UDP sleeve port. */
+  port: number;
+  /** Address to bind the control listener to (default all: '0.0.0.0'). */
+  host: string;
+  /** File holding the cluster secret; the secret may instead come from WEFT_PASSWORD. */
+  passwordFile?: string;
+  dataDir: string;
+  apiSocket: string;
+  /** 'host:port' for the read-only HTTP listener, or '' to disable it. */
+  statusAddr: string;
+  connLimit: number;
+  logLevel: LevelWithSilent;
+  /** Timing overrides (tests use much shorter values). ms */
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  gossipIntervalMs: number;
+  /** Multiplies every connection-maker backoff interval (tests: e.g. 0.1). */
+  backoffScale: number;
+}

@@ -1,0 +1,65 @@
+import type { PeerName } from './gossip-types.js';
+
+/**
+ * Contract between the mesh and a data-plane overlay (sleeve; later VXLAN/host-gw), after
+ * Weave's `Overlay.PrepareConnection`. Lifecycle of one overlay connection:
+ *
+ *   mesh handshake ok → overlay.prepareConnection(params)   (overlay may start heartbeats)
+ *                     → conn.confirm()                       (mesh accepted it: no duplicate)
+ *                     → conn.onControl(msg)*                 (overlay control from the peer, via TCP)
+ *                     → conn.stop()                          (TCP connection closed; idempotent)
+ *
+ * The overlay reports its own health through `params.onHealth` (e.g. UDP path dead); the mesh
+ * shows it in status and may route around it. The overlay never closes the TCP connection.
+ */
+export interface OverlayConnectionParams {
+  remotePeer: PeerName;
+  /** Remote TCP address as seen by us ("ip:port"); the overlay derives the UDP address. */
+  remoteAddress: string;
+  localAddress: string;
+  outbound: boolean;
+  /** Per-connection data-plane keys (from crypto Session.dataKeys); `encrypted` false = no secret. */
+  dataKeys: DataKeysLike;
+  /** Sends an overlay control message to the peer over the encrypted TCP connection. */
+  sendControl(msg: Buffer): void;
+  /** The overlay reports path health changes here (shown in status). */
+  onHealth(h: OverlayHealth): void;
+}
+
+/** The subset of crypto's DataKeySchedule the overlay relies on. */
+export interface DataKeysLike {
+  readonly encrypted: boolean;
+  keys(epoch: number): { send: Buffer; recv: Buffer };
+}
+
+export interface OverlayHealth {
+  state: 'pending' | 'healthy' | 'failed';
+  reason?: string;
+  mtu?: number;
+  mode?: string;
+}
+
+/** One peer's overlay path. All methods are idempotent and never throw. */
+export interface OverlayConnection {
+  confirm(): void;
+  onControl(msg: Buffer): void;
+  stop(): void;
+}
+
+/** Routing view the mesh hands to the overlay whenever routes change. */
+export interface OverlayRoutes {
+  /** dst peer → next-hop neighbour, over established two-way connections. */
+  unicast: ReadonlyMap<PeerName, PeerName>;
+  /** Neighbours to forward a broadcast originated by `src` to (per-source tree). */
+  broadcastNextHops(src: PeerName): readonly PeerName[];
+}
+
+/** A data-plane overlay. Started once by the daemon, stopped once. */
+export interface Overlay {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  prepareConnection(params: OverlayConnectionParams): OverlayConnection;
+  setRoutes(routes: OverlayRoutes): void;
+  /** Called when a peer is gone for good (GC'd): forget its MACs. */
+  peerGone(name: PeerName): void;
+}
