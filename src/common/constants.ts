@@ -75,3 +75,21 @@ export const API_SOCKET_ENV = 'WEFT_API_SOCKET';
 export const PASSWORD_ENV = 'WEFT_PASSWORD';
 /** How long `weft launch` waits for a background daemon to become ready. ms */
 export const LAUNCH_READY_TIMEOUT_MS = 20_000;
+
+// ───────────────────────────── Impl: operator surface (api, cli) ─────────────────────────────
+/** Largest JSON request body the API socket accepts. bytes */
+export const API_MAX_BODY_BYTES = 1024 * 1024;
+/** Largest response body the API client reads. bytes */
+export const API_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Time a client may take to send a whole request to the API/status servers. ms */
+export const API_REQUEST_TIMEOUT_MS = 10_000;
+/** Default API client timeout for one request (connect + reply). ms */
+export const API_CLIENT_TIMEOUT_MS = 10_000;
+/** On stop, in-flight API responses get this long before their sockets are destroyed. ms */
+export const API_SHUTDOWN_GRACE_MS = 2_000;
+/** Unix socket paths longer than this cannot be bound on Linux (sun_path minus NUL). bytes */
+export const UNIX_SOCKET_PATH_MAX_BYTES = 107;
+/** How long `weft stop` waits for the API socket to go quiet. ms */
+export const STOP_WAIT_TIMEOUT_MS = 15_000;
+/** Poll interval of `weft launch` / `weft stop` while waiting on the daemon. ms */
+export const CLI_POLL_INTERVAL_MS = 100;
