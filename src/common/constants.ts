@@ -93,3 +93,28 @@ export const UNIX_SOCKET_PATH_MAX_BYTES = 107;
 export const STOP_WAIT_TIMEOUT_MS = 15_000;
 /** Poll interval of `weft launch` / `weft stop` while waiting on the daemon. ms */
 export const CLI_POLL_INTERVAL_MS = 100;
+
+// ───────────────────────────── Impl: benchmark harness (src/bench) ─────────────────────────────
+/** Interleaved measurement rounds per scenario. count */
+export const BENCH_DEFAULT_ROUNDS = 3;
+/** iperf3 run length per measurement. s */
+export const BENCH_DEFAULT_DURATION_S = 5;
+/** Parallel TCP streams of the multi-stream run. count */
+export const BENCH_PARALLEL_STREAMS = 4;
+/** Echo requests per RTT measurement, and their interval. count / s */
+export const BENCH_PING_COUNT = 20;
+export const BENCH_PING_INTERVAL_S = 0.05;
+/** Underlay veth MTU between the two simulated hosts. bytes */
+export const BENCH_UNDERLAY_MTU = 1500;
+/** Pause between measurements so queues and softirq backlog drain. ms */
+export const BENCH_SETTLE_MS = 1_000;
+/** Time an overlay may take after setup until pod1 reaches pod2. ms */
+export const BENCH_REACH_TIMEOUT_MS = 20_000;
+/** Default timeout of one helper command (ip, wg, ethtool, key generation). ms */
+export const BENCH_EXEC_TIMEOUT_MS = 15_000;
+/** Grace between SIGTERM and SIGKILL when stopping a daemon. ms */
+export const BENCH_STOP_GRACE_MS = 3_000;
+/** Runs whose foreign CPU load is below this count as quiet. % of one core */
+export const BENCH_QUIET_FOREIGN_PCT = 20;
+/** TCP port of the iperf3 server in the server pod. */
+export const BENCH_IPERF_PORT = 5201;
