@@ -37,6 +37,29 @@ export const AEAD_TAG_BYTES = 16;
 /** Handshake timestamps outside now ± this window are refused. ms */
 export const HANDSHAKE_CLOCK_WINDOW_MS = 120_000;
 
+// ───────────────────────────── Spec: crypto handshake and keys (src/crypto) ─────────────────────────────
+/** Noise protocol name hashed into every handshake (ASCII). */
+export const HANDSHAKE_PROTOCOL_NAME = 'Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b';
+/** Fixed label prepended to the caller's prologue (ASCII). */
+export const HANDSHAKE_PROLOGUE_LABEL = 'weft handshake v1';
+/** Message 1 timestamp: u64 seconds + u32 nanoseconds, big-endian. bytes */
+export const HANDSHAKE_TIMESTAMP_BYTES = 12;
+/** Exact size of message 1 (e + sealed timestamp). bytes */
+export const HANDSHAKE_MSG1_BYTES = 60;
+/** Minimum sizes of messages 2 (e, sealed s, tag) and 3 (sealed s, tag); caller payload adds to these. bytes */
+export const HANDSHAKE_MSG2_MIN_BYTES = 96;
+export const HANDSHAKE_MSG3_MIN_BYTES = 64;
+/** Messages one session CipherState may seal/open before it refuses (reconnect long before). messages */
+export const SESSION_MAX_MESSAGES = 2 ** 48;
+/** Epochs a DataKeySchedule direction holds at once, counted from its oldest retained epoch. epochs */
+export const DATA_KEY_EPOCH_SPAN = 4;
+
+// ───────────────────────────── Impl: crypto (src/crypto) ─────────────────────────────
+/** Ephemeral keys remembered to refuse replayed handshake message 1s (oldest evicted). entries */
+export const HANDSHAKE_REPLAY_CACHE_ENTRIES = 4096;
+/** Data-plane anti-replay sliding window (counters behind the highest seen). packets */
+export const REPLAY_WINDOW_PACKETS = 8192;
+
 // ───────────────────────────── Impl: control plane timing ─────────────────────────────
 /** Time an unauthenticated connection may take to complete the handshake. ms */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
