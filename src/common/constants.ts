@@ -141,3 +141,72 @@ export const BENCH_STOP_GRACE_MS = 3_000;
 export const BENCH_QUIET_FOREIGN_PCT = 20;
 /** TCP port of the iperf3 server in the server pod. */
 export const BENCH_IPERF_PORT = 5201;
+
+// ───────────────────────────── Spec: sleeve datagrams (src/dataplane) ─────────────────────────────
+/** Version carried in the high nibble of a sleeve datagram's first byte. */
+export const SLEEVE_VERSION = 1;
+/** Clear sleeve header: ver/type(1) flags(1) sender(6) epoch(4) counter(8); it is the AEAD AD. bytes */
+export const SLEEVE_HEADER_BYTES = 20;
+/** Per-frame record header inside the body: src peer(6) dst peer(6) length(2). bytes */
+export const SLEEVE_RECORD_HEADER_BYTES = 14;
+/** IPv4 header + UDP header around every sleeve datagram. bytes */
+export const UDP_IPV4_OVERHEAD_BYTES = 28;
+/** Ethernet header (no VLAN tag). bytes */
+export const ETHERNET_HEADER_BYTES = 14;
+/** Lowest underlay path MTU the PMTU search will settle on (IPv4 minimum reassembly size). bytes */
+export const SLEEVE_PMTU_FLOOR_BYTES = 552;
+/** Sleeve replay window per key epoch. datagrams */
+export const SLEEVE_REPLAY_WINDOW = 8192;
+
+// ───────────────────────────── Impl: sleeve engine timing and sizes (src/dataplane) ─────────────────────────────
+/** Heartbeat interval until the peer confirms it hears us, then the normal interval. ms */
+export const SLEEVE_HEARTBEAT_FAST_MS = 500;
+export const SLEEVE_HEARTBEAT_MS = 5_000;
+/** No authenticated datagram from a peer for this long → path reported failed. ms */
+export const SLEEVE_HEARTBEAT_TIMEOUT_MS = 15_000;
+/** The sender moves to the next key epoch after this long (once the peer acknowledged the current one). ms */
+export const SLEEVE_REKEY_INTERVAL_MS = 120_000;
+/** …or after this many datagrams in one epoch, whichever comes first. datagrams */
+export const SLEEVE_REKEY_AFTER_DATAGRAMS = 2 ** 32;
+/** Hard stop: never send more datagrams than this in one epoch (far below 2^64). datagrams */
+export const SLEEVE_REJECT_AFTER_DATAGRAMS = 2 ** 48;
+/** The receiver keeps accepting the previous epoch this long after the peer moved on. ms */
+export const SLEEVE_EPOCH_GRACE_MS = 30_000;
+/** Learned MAC addresses expire after (must exceed the kernel ARP cache lifetime). ms */
+export const SLEEVE_MAC_MAX_AGE_MS = 10 * 60_000;
+/** Expiry sweep of the MAC table. ms */
+export const SLEEVE_MAC_SWEEP_MS = 60_000;
+/** One PMTU probe waits this long for its acknowledgement over the control connection. ms */
+export const SLEEVE_PMTU_PROBE_TIMEOUT_MS = 250;
+/** Probes per PMTU search before settling on the highest verified size. count */
+export const SLEEVE_PMTU_MAX_PROBES = 16;
+/** A finished PMTU search is repeated after. ms */
+export const SLEEVE_PMTU_RECHECK_MS = 10 * 60_000;
+/** Engine housekeeping tick (heartbeats, timeouts, probes, rekey). ms */
+export const SLEEVE_TICK_MS = 100;
+/** Frames / datagrams taken per readBatch / udpRecvBatch call. count */
+export const SLEEVE_BATCH = 64;
+/** Batches taken per readiness callback before yielding to the event loop. count */
+export const SLEEVE_POLL_ROUNDS = 8;
+/** Minimum TAP read slot (grows with the overlay MTU). bytes */
+export const SLEEVE_TAP_SLOT_MIN_BYTES = 2048;
+/** UDP receive slot; larger datagrams are truncated and counted as malformed. bytes */
+export const SLEEVE_UDP_SLOT_BYTES = 16_384;
+/** Transmit arena shared by all peers for one flush. bytes */
+export const SLEEVE_TX_ARENA_BYTES = 1024 * 1024;
+/** Queued transmit frames per flush (frames × fan-out). count */
+export const SLEEVE_TX_MAX_ENTRIES = 4096;
+/** UDP socket SO_RCVBUF / SO_SNDBUF. bytes */
+export const SLEEVE_UDP_BUF_BYTES = 4 * 1024 * 1024;
+/** Underlay MTU assumed when none is known. bytes */
+export const DEFAULT_UNDERLAY_MTU = 1500;
+
+// ───────────────────────────── Impl: host plumbing (src/host) ─────────────────────────────
+/** Timeout of one ip/ethtool/sysctl/nsenter invocation. ms */
+export const HOST_EXEC_TIMEOUT_MS = 10_000;
+/** Transmit queue length of the sleeve TAP (bursty userspace reader). frames */
+export const HOST_TAP_TXQUEUELEN = 5_000;
+/** Default bridge and container interface names. */
+export const DEFAULT_BRIDGE_NAME = 'weft';
+export const DEFAULT_TAP_NAME = 'weft-tap';
+export const DEFAULT_CONTAINER_IFNAME = 'ethwe';
