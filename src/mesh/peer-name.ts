@@ -1,0 +1,86 @@
+import { WeftError, PEER_NAME_BYTES } from '../common/index.js';
+import type { PeerName } from './gossip-types.js';
+
+/**
+ * Peer names: 6 bytes on the wire, printed as lowercase hex pairs joined by ':'
+ * ("8e:1f:00:a2:3b:c4"). The printed form is fixed-width lowercase hex, so comparing two
+ * normalised names as strings gives the same order as comparing their bytes.
+ */
+
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Nibble value of an ASCII code, or -1 (accepts upper and lower case). */
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}
+
+const PRINTED_LENGTH = PEER_NAME_BYTES * 3 - 1;
+
+/** Check (and, when `out` is given, write) the 6 bytes of a printed name in any hex case. */
+function parseBytes(s: string, out: Buffer | null, offset: number): boolean {
+  if (typeof s !== 'string' || s.length !== PRINTED_LENGTH) return false;
+  for (let i = 0; i < PEER_NAME_BYTES; i++) {
+    const p = i * 3;
+    const hi = nibble(s.charCodeAt(p));
+    const lo = nibble(s.charCodeAt(p + 1));
+    if (hi < 0 || lo < 0) return false;
+    if (i < PEER_NAME_BYTES - 1 && s.charCodeAt(p + 2) !== 58 /* ':' */) return false;
+    if (out !== null) out[offset + i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+/** True when `s` is a *normalised* peer name (lowercase hex pairs joined by ':'). */
+export function isPeerName(s: unknown): s is PeerName {
+  return typeof s === 'string' && parseBytes(s, null, 0) && s === s.toLowerCase();
+}
+
+/**
+ * Parse a user-supplied peer name, accepting upper or lower case, and return the normalised
+ * form. Throws `WEFT_ERR_BAD_ARGS` on anything else.
+ */
+export function parsePeerName(s: string): PeerName {
+  if (!parseBytes(s, null, 0)) {
+    throw new WeftError('WEFT_ERR_BAD_ARGS', `bad peer name ${JSON.stringify(String(s)).slice(0, 40)}: want 6 hex pairs joined by ':'`);
+  }
+  return s.toLowerCase();
+}
+
+/**
+ * Write the 6 bytes of `name` into `buf` at `offset` (a new 6-byte buffer when omitted) and
+ * return the buffer. Throws `WEFT_ERR_BAD_ARGS` for a malformed name and `WEFT_ERR_INTERNAL`
+ * when the buffer is too small.
+ */
+export function peerNameToBytes(name: PeerName, buf?: Buffer, offset = 0): Buffer {
+  const out = buf ?? Buffer.allocUnsafe(PEER_NAME_BYTES);
+  if (!Number.isInteger(offset) || offset < 0 || offset + PEER_NAME_BYTES > out.length) {
+    throw new WeftError('WEFT_ERR_INTERNAL', `peer name: no room for ${PEER_NAME_BYTES} bytes at offset ${offset} of ${out.length}`);
+  }
+  if (!parseBytes(name, out, offset)) {
+    throw new WeftError('WEFT_ERR_BAD_ARGS', `bad peer name ${JSON.stringify(String(name)).slice(0, 40)}`);
+  }
+  return out;
+}
+
+/**
+ * Read a peer name from 6 bytes of `buf` at `offset`. Throws `WEFT_ERR_DECODE` when fewer than
+ * 6 bytes are available there.
+ */
+export function peerNameFromBytes(buf: Uint8Array, offset = 0): PeerName {
+  if (!Number.isInteger(offset) || offset < 0 || offset + PEER_NAME_BYTES > buf.length) {
+    const have = Math.max(0, buf.length - (Number.isInteger(offset) && offset > 0 ? offset : 0));
+    throw new WeftError('WEFT_ERR_DECODE', `peer name: needed ${PEER_NAME_BYTES} bytes at offset ${offset}, have ${have}`);
+  }
+  return (
+    HEX_PAIRS[buf[offset]!] + ':' + HEX_PAIRS[buf[offset + 1]!] + ':' + HEX_PAIRS[buf[offset + 2]!] + ':' +
+    HEX_PAIRS[buf[offset + 3]!] + ':' + HEX_PAIRS[buf[offset + 4]!] + ':' + HEX_PAIRS[buf[offset + 5]!]
+  );
+}
+
+/** Total order of normalised names; equals the byte order of their wire form. */
+export function comparePeerNames(a: PeerName, b: PeerName): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
