@@ -1,0 +1,128 @@
+import { request, type IncomingMessage } from 'node:http';
+import {
+  WeftError, API_CLIENT_TIMEOUT_MS, API_MAX_RESPONSE_BYTES, type WeftErrorCode,
+} from '../common/index.js';
+import { probeSocket, socketError } from './socket-file.js';
+import { API_PATHS, type ConnectRequest, type ForgetRequest, type StatusReport } from './types.js';
+import type { HttpMethod } from './router.js';
+
+export interface ApiClientOptions {
+  socketPath: string;
+  /** Per-request limit (connect + reply). ms (default API_CLIENT_TIMEOUT_MS) */
+  timeoutMs?: number;
+}
+
+/**
+ * Client of the daemon's API socket. Stateless: one connection per request, nothing to close.
+ * Every failure is a WeftError: WEFT_ERR_NOT_RUNNING when no daemon listens on the socket,
+ * WEFT_ERR_TIMEOUT when it does not answer in time, WEFT_ERR_CLOSED when the connection drops
+ * before a reply, and the server's own code and message for error replies.
+ */
+export class ApiClient {
+  readonly socketPath: string;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ApiClientOptions) {
+    this.socketPath = opts.socketPath;
+    this.timeoutMs = opts.timeoutMs ?? API_CLIENT_TIMEOUT_MS;
+  }
+
+  /** True when something accepts connections on the socket (no request is made). */
+  async isRunning(): Promise<boolean> {
+    return (await probeSocket(this.socketPath, this.timeoutMs)) === 'live';
+  }
+
+  status(): Promise<StatusReport> {
+    return this.request<StatusReport>('GET', API_PATHS.status);
+  }
+
+  report(): Promise<unknown> {
+    return this.request('GET', API_PATHS.report);
+  }
+
+  connect(body: ConnectRequest): Promise<unknown> {
+    return this.request('POST', API_PATHS.connect, body);
+  }
+
+  forget(body: ForgetRequest): Promise<unknown> {
+    return this.request('POST', API_PATHS.forget, body);
+  }
+
+  stop(): Promise<unknown> {
+    return this.request('POST', API_PATHS.stop, {});
+  }
+
+  /**
+   * One call: `body` is sent as JSON (POST/DELETE). Resolves with the parsed JSON reply, or
+   * undefined for 204. `path` may include a query string.
+   */
+  request<T = unknown>(method: HttpMethod, path: string, body?: object): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath, method, path, agent: false,
+        headers: {
+          accept: 'application/json',
+          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      });
+      const timer = setTimeout(() => req.destroy(new WeftError('WEFT_ERR_TIMEOUT',
+        `weft API at ${this.socketPath} did not answer ${method} ${path} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const finish = (fn: () => void): void => { clearTimeout(timer); fn(); };
+      req.once('error', (e: NodeJS.ErrnoException) => finish(() => reject(this.connectError(e))));
+      req.once('response', (res) => {
+        readReply(res).then(
+          (text) => finish(() => { try { resolve(decodeReply<T>(res.statusCode ?? 0, text)); } catch (e) { reject(e); } }),
+          (e: unknown) => finish(() => reject(e instanceof WeftError ? e : this.connectError(e as NodeJS.ErrnoException))),
+        );
+      });
+      req.end(payload);
+    });
+  }
+
+  private connectError(e: NodeJS.ErrnoException): WeftError {
+    if (e instanceof WeftError) return e;
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+      return new WeftError('WEFT_ERR_NOT_RUNNING', `weft is not running (no API socket at ${this.socketPath})`, { cause: e });
+    }
+    if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.message === 'socket hang up') {
+      return new WeftError('WEFT_ERR_CLOSED', `weft API at ${this.socketPath} closed the connection before replying`, { cause: e });
+    }
+    return socketError(this.socketPath, e);
+  }
+}
+
+function readReply(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > API_MAX_RESPONSE_BYTES) {
+        res.destroy();
+        reject(new WeftError('WEFT_ERR_TOO_BIG', `weft API reply over ${API_MAX_RESPONSE_BYTES} bytes`));
+      } else {
+        chunks.push(c);
+      }
+    });
+    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('error', reject);
+  });
+}
+
+function decodeReply<T>(status: number, text: string): T {
+  let value: unknown;
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      if (status >= 200 && status < 300) throw new WeftError('WEFT_ERR_DECODE', `weft API sent invalid JSON (HTTP ${status})`);
+    }
+  }
+  if (status >= 200 && status < 300) return value as T;
+  const err = (value as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (err && typeof err.code === 'string' && err.code.startsWith('WEFT_ERR_') && typeof err.message === 'string') {
+    throw new WeftError(err.code as WeftErrorCode, err.message);
+  }
+  throw new WeftError('WEFT_ERR_INTERNAL', `weft API answered HTTP ${status}${text ? `: ${text.trim().slice(0, 200)}` : ''}`);
+}

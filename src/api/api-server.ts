@@ -1,0 +1,118 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmod } from 'node:fs/promises';
+import {
+  WeftError, API_MAX_BODY_BYTES, API_REQUEST_TIMEOUT_MS, API_SHUTDOWN_GRACE_MS,
+  type Logger, type Startable,
+} from '../common/index.js';
+import { Router, type HttpMethod, type RouteHandler } from './router.js';
+import { asWeftError, readJsonObject, sendError, sendJson } from './http-json.js';
+import { alreadyRunning, prepareSocketPath, socketError } from './socket-file.js';
+import { closeServer, listen } from './listen.js';
+
+export interface ApiServerOptions {
+  /** Unix socket path (absolute); its parent directory is created 0700 when missing. */
+  socketPath: string;
+  logger: Logger;
+  /** Request body cap. bytes (default API_MAX_BODY_BYTES) */
+  maxBodyBytes?: number;
+}
+
+/**
+ * The daemon's control API: HTTP/1.1 with JSON bodies over a unix socket (mode 0600, so only
+ * its owner — root — may call it). Every mutating operation of weft is reachable only here.
+ * The server has no business logic: subsystems register handlers with {@link route}.
+ *
+ * Lifecycle: `route()` any time (normally before start) → `start()` once → `stop()`.
+ * `start()` removes a stale socket file, and fails with WEFT_ERR_ALREADY_RUNNING when a live
+ * daemon answers on the path. `stop()` is idempotent: it stops accepting, gives in-flight
+ * replies API_SHUTDOWN_GRACE_MS, then drops every connection; the socket file is removed.
+ *
+ * Replies: the handler's value as JSON (200), `undefined` → 204, a thrown WeftError →
+ * `{ error: { code, message } }` with 400/404/405/409/413/503/500 (see httpStatusForError).
+ * A handler may call `stop()` on this server: its own reply is still delivered.
+ */
+export class ApiServer implements Startable {
+  private readonly router = new Router();
+  private readonly log: Logger;
+  private readonly maxBodyBytes: number;
+  private server: Server | null = null;
+  private starting: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly opts: ApiServerOptions) {
+    this.log = opts.logger.child({ component: 'api' });
+    this.maxBodyBytes = opts.maxBodyBytes ?? API_MAX_BODY_BYTES;
+  }
+
+  get socketPath(): string {
+    return this.opts.socketPath;
+  }
+
+  /** Register `handler` for `method path`; `path` may hold `:name` parameters (`/ip/:owner`). */
+  route(method: HttpMethod, path: string, handler: RouteHandler): this {
+    this.router.add(method, path, handler);
+    return this;
+  }
+
+  start(): Promise<void> {
+    if (this.stopping) return Promise.reject(new WeftError('WEFT_ERR_CLOSED', 'API server already stopped'));
+    this.starting ??= this.listen();
+    return this.starting;
+  }
+
+  private async listen(): Promise<void> {
+    const path = this.opts.socketPath;
+    await prepareSocketPath(path);
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.requestTimeout = API_REQUEST_TIMEOUT_MS;
+    server.headersTimeout = API_REQUEST_TIMEOUT_MS;
+    await listen(server, path, (e) => (e.code === 'EADDRINUSE' ? alreadyRunning(path) : socketError(path, e)));
+    this.server = server;
+    try {
+      await chmod(path, 0o600);
+    } catch (e) {
+      await this.closeNow();
+      throw socketError(path, e as NodeJS.ErrnoException);
+    }
+    this.log.info({ socket: path }, 'API listening');
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      await this.closeNow();
+    })();
+    return this.stopping;
+  }
+
+  private async closeNow(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) await closeServer(server, API_SHUTDOWN_GRACE_MS);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const aborter = new AbortController();
+    res.once('close', () => { if (!res.writableFinished) aborter.abort(); });
+    const url = new URL(req.url ?? '/', 'http://weft.invalid');
+    try {
+      const match = this.router.match(req.method ?? '', url.pathname);
+      if (match.kind === 'none') throw new WeftError('WEFT_ERR_NOT_FOUND', `no API endpoint ${url.pathname}`);
+      if (match.kind === 'method') {
+        const e = new WeftError('WEFT_ERR_BAD_ARGS', `method ${req.method} not allowed on ${url.pathname}`);
+        sendError(res, e, 405, { allow: match.allowed.join(', ') });
+      } else {
+        const body = req.method === 'GET' ? {} : await readJsonObject(req, this.maxBodyBytes);
+        const result = await match.handler({ body, query: url.searchParams, params: match.params, signal: aborter.signal });
+        sendJson(res, 200, result);
+      }
+    } catch (thrown) {
+      const e = asWeftError(thrown);
+      if (e.code === 'WEFT_ERR_INTERNAL') this.log.error({ err: thrown, method: req.method, path: url.pathname }, 'API handler failed');
+      // An over-long body is left unread: close the connection instead of draining it.
+      sendError(res, e, undefined, e.code === 'WEFT_ERR_TOO_BIG' ? { connection: 'close' } : {});
+    }
+    this.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'API request');
+  }
+}

@@ -1,0 +1,118 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { WeftError, API_REQUEST_TIMEOUT_MS, API_SHUTDOWN_GRACE_MS, type Logger, type Startable } from '../common/index.js';
+import { asWeftError, sendError } from './http-json.js';
+import { parseHostPort } from './host-port.js';
+import { closeServer, listen } from './listen.js';
+import type { Readiness } from './types.js';
+
+export interface StatusServerOptions {
+  /** "host:port" to listen on ("[v6]:port" for IPv6; port 0 = ephemeral), or '' to disable. */
+  addr: string;
+  registry: Registry;
+  /** Produces the `GET /status` JSON (normally a StatusReport). */
+  status: () => unknown;
+  /** Drives `/readyz`. */
+  readiness: () => Readiness;
+  logger: Logger;
+}
+
+type Reply = { status: number; type: string; body: string };
+
+/**
+ * Read-only HTTP listener for monitoring: `GET /status` (JSON), `/metrics` (Prometheus text),
+ * `/healthz` (200 "ok" while the process serves requests), `/readyz` (200 "ready", or 503 with
+ * the reason). Only GET and HEAD; other methods → 405, other paths → 404. It never changes
+ * anything, so it may be exposed more widely than the API socket (default 127.0.0.1 only).
+ *
+ * Lifecycle: `start()` once (a no-op when `addr` is ''); `stop()` idempotent. The address is
+ * validated in the constructor (WEFT_ERR_BAD_ARGS); a busy port fails `start()` (WEFT_ERR_HOST).
+ */
+export class StatusServer implements Startable {
+  private readonly log: Logger;
+  private readonly target: { host: string; port: number } | null;
+  private server: Server | null = null;
+  private starting: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly opts: StatusServerOptions) {
+    this.log = opts.logger.child({ component: 'status-http' });
+    if (opts.addr === '') {
+      this.target = null;
+    } else {
+      const hp = parseHostPort(opts.addr, { what: 'status address', requirePort: true, allowPortZero: true });
+      this.target = { host: hp.host, port: hp.port! };
+    }
+  }
+
+  /** The bound address once started (useful with port 0), or null when disabled/stopped. */
+  address(): { host: string; port: number } | null {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return a ? { host: a.address, port: a.port } : null;
+  }
+
+  start(): Promise<void> {
+    if (this.stopping) return Promise.reject(new WeftError('WEFT_ERR_CLOSED', 'status server already stopped'));
+    this.starting ??= this.listen();
+    return this.starting;
+  }
+
+  private async listen(): Promise<void> {
+    const target = this.target;
+    if (!target) return;
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.requestTimeout = API_REQUEST_TIMEOUT_MS;
+    server.headersTimeout = API_REQUEST_TIMEOUT_MS;
+    await listen(server, target, (e) => new WeftError('WEFT_ERR_HOST', `cannot listen on status address ${this.opts.addr}: ${e.code ?? e.message}`, { cause: e }));
+    this.server = server;
+    this.log.info({ addr: this.address() }, 'status listener up');
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      const server = this.server;
+      this.server = null;
+      if (server) await closeServer(server, API_SHUTDOWN_GRACE_MS);
+    })();
+    return this.stopping;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://weft.invalid').pathname;
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, new WeftError('WEFT_ERR_BAD_ARGS', 'the status listener is read-only'), 405, { allow: 'GET, HEAD' });
+        return;
+      }
+      const reply = await this.reply(path);
+      if (!reply) throw new WeftError('WEFT_ERR_NOT_FOUND', `no status endpoint ${path}`);
+      res.writeHead(reply.status, { 'content-type': reply.type, 'content-length': String(Buffer.byteLength(reply.body)) });
+      res.end(reply.body);
+    } catch (thrown) {
+      const e = asWeftError(thrown);
+      if (e.code === 'WEFT_ERR_INTERNAL') this.log.error({ err: thrown, path }, 'status request failed');
+      sendError(res, e);
+    }
+  }
+
+  private async reply(path: string): Promise<Reply | null> {
+    const text = (status: number, body: string): Reply => ({ status, type: 'text/plain; charset=utf-8', body: body + '\n' });
+    switch (path) {
+      case '/status':
+        return { status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(await this.opts.status()) + '\n' };
+      case '/metrics':
+        return { status: 200, type: this.opts.registry.contentType, body: await this.opts.registry.metrics() };
+      case '/healthz':
+        return text(200, 'ok');
+      case '/readyz': {
+        const r = this.opts.readiness();
+        return r.ready ? text(200, 'ready') : text(503, `not ready: ${r.reason ?? 'starting'}`);
+      }
+      default:
+        return null;
+    }
+  }
+}
+
