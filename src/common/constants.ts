@@ -42,6 +42,12 @@ export const HANDSHAKE_CLOCK_WINDOW_MS = 120_000;
 export const HANDSHAKE_PROTOCOL_NAME = 'Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b';
 /** Fixed label prepended to the caller's prologue (ASCII). */
 export const HANDSHAKE_PROLOGUE_LABEL = 'weft handshake v1';
+/** Domain-separation labels (ASCII) for peer names, the cluster PSK and data-plane keys. */
+export const PEER_NAME_LABEL = 'weft peer name';
+export const CLUSTER_PSK_LABEL = 'weft cluster psk v1';
+export const DATA_KEY_ROOT_LABEL = 'weft dataplane keys v1';
+export const DATA_KEY_EPOCH_KEY_LABEL = 'weft epoch key';
+export const DATA_KEY_EPOCH_CHAIN_LABEL = 'weft epoch chain';
 /** Message 1 timestamp: u64 seconds + u32 nanoseconds, big-endian. bytes */
 export const HANDSHAKE_TIMESTAMP_BYTES = 12;
 /** Exact size of message 1 (e + sealed timestamp). bytes */
@@ -90,6 +96,29 @@ export const ROUTE_RECALC_DEFER_MS = 50;
 export const PEER_GC_DEFER_MS = 1_000;
 /** Gossip fan-out: min(GOSSIP_FANOUT_FACTOR·log2(N), neighbours). */
 export const GOSSIP_FANOUT_FACTOR = 2;
+
+// ───────────────────────────── Spec: topology gossip (src/mesh topology*.ts) ─────────────────────────────
+/** Most peer records / digest entries / requested names in one topology message. count */
+export const TOPOLOGY_MAX_PEERS = 16_384;
+/** Most connections one peer record may list. count */
+export const TOPOLOGY_MAX_CONNECTIONS_PER_PEER = 1_024;
+/** Longest nickname in a peer record. bytes (UTF-8) */
+export const TOPOLOGY_MAX_NICKNAME_BYTES = 255;
+/** Longest connection address ("ip:port") in a peer record. bytes */
+export const TOPOLOGY_MAX_ADDRESS_BYTES = 128;
+/** Anti-entropy summary tree: bits of the 32-bit name hash per level (16-ary) and depth. bits / levels */
+export const TOPOLOGY_SYNC_BITS_PER_LEVEL = 4;
+export const TOPOLOGY_SYNC_MAX_DEPTH = 8;
+/** Most summary nodes or digest ranges in one topology message. count */
+export const TOPOLOGY_MAX_SYNC_NODES = 4_096;
+
+// ───────────────────────────── Impl: topology gossip (src/mesh topology*.ts) ─────────────────────────────
+/** A mismatched summary subtree with at most this many peers (each side) is settled by digest. count */
+export const TOPOLOGY_SYNC_LEAF_PEERS = 24;
+/** Self-conflicts (records about our name with another uid that forced a version bump) within
+ *  TOPOLOGY_CLONE_WINDOW_MS that mark a likely live clone (cloned data dir). count / ms */
+export const TOPOLOGY_CLONE_CONFLICTS = 4;
+export const TOPOLOGY_CLONE_WINDOW_MS = 120_000;
 
 // ───────────────────────────── Impl: daemon ─────────────────────────────
 export const DEFAULT_DATA_DIR = '/var/lib/weft';
