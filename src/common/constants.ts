@@ -120,6 +120,29 @@ export const TOPOLOGY_SYNC_LEAF_PEERS = 24;
 export const TOPOLOGY_CLONE_CONFLICTS = 4;
 export const TOPOLOGY_CLONE_WINDOW_MS = 120_000;
 
+// ───────────────────────────── Spec: topology gossip (src/mesh topology*.ts) ─────────────────────────────
+/** Most peer records / digest entries / requested names in one topology message. count */
+export const TOPOLOGY_MAX_PEERS = 16_384;
+/** Most connections one peer record may list. count */
+export const TOPOLOGY_MAX_CONNECTIONS_PER_PEER = 1_024;
+/** Longest nickname in a peer record. bytes (UTF-8) */
+export const TOPOLOGY_MAX_NICKNAME_BYTES = 255;
+/** Longest connection address ("ip:port") in a peer record. bytes */
+export const TOPOLOGY_MAX_ADDRESS_BYTES = 128;
+/** Anti-entropy summary tree: bits of the 32-bit name hash per level (16-ary) and depth. bits / levels */
+export const TOPOLOGY_SYNC_BITS_PER_LEVEL = 4;
+export const TOPOLOGY_SYNC_MAX_DEPTH = 8;
+/** Most summary nodes or digest ranges in one topology message. count */
+export const TOPOLOGY_MAX_SYNC_NODES = 4_096;
+
+// ───────────────────────────── Impl: topology gossip (src/mesh topology*.ts) ─────────────────────────────
+/** A mismatched summary subtree with at most this many peers (each side) is settled by digest. count */
+export const TOPOLOGY_SYNC_LEAF_PEERS = 24;
+/** Self-conflicts (records about our name with another uid that forced a version bump) within
+ *  TOPOLOGY_CLONE_WINDOW_MS that mark a likely live clone (cloned data dir). count / ms */
+export const TOPOLOGY_CLONE_CONFLICTS = 4;
+export const TOPOLOGY_CLONE_WINDOW_MS = 120_000;
+
 // ───────────────────────────── Impl: daemon ─────────────────────────────
 export const DEFAULT_DATA_DIR = '/var/lib/weft';
 export const DEFAULT_API_SOCKET = '/run/weft/weft.sock';

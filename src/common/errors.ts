@@ -34,6 +34,7 @@ export type WeftErrorCode =
   | 'WEFT_ERR_IPAM_EXHAUSTED'    // no free address could be obtained
   | 'WEFT_ERR_IPAM_CONFLICT'     // conflicting ring update (resolved, counted)
   | 'WEFT_ERR_IPAM_SPLIT'        // two independently seeded rings met
+  | 'WEFT_ERR_IPAM_IN_USE'       // requested address is allocated to another owner
   | 'WEFT_ERR_INTERNAL';
 
 /** Base class of every weft error. `code` is stable; `message` is one human line. */
