@@ -2,8 +2,17 @@
   "targets": [
     {
       "target_name": "weft_dp",
-      "sources": ["native/weft_dp.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"],
+      "sources": [
+        "native/weft_dp.c",
+        "native/args.c",
+        "native/tap.c",
+        "native/udp.c",
+        "native/aead.c",
+        "native/poll.c"
+      ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wshadow", "-fvisibility=hidden"],
+      "cflags_c": ["-std=gnu11"],
       "include_dirs": ["<(node_root_dir)/include/node"]
     }
   ]
