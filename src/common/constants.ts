@@ -120,29 +120,6 @@ export const TOPOLOGY_SYNC_LEAF_PEERS = 24;
 export const TOPOLOGY_CLONE_CONFLICTS = 4;
 export const TOPOLOGY_CLONE_WINDOW_MS = 120_000;
 
-// ───────────────────────────── Spec: topology gossip (src/mesh topology*.ts) ─────────────────────────────
-/** Most peer records / digest entries / requested names in one topology message. count */
-export const TOPOLOGY_MAX_PEERS = 16_384;
-/** Most connections one peer record may list. count */
-export const TOPOLOGY_MAX_CONNECTIONS_PER_PEER = 1_024;
-/** Longest nickname in a peer record. bytes (UTF-8) */
-export const TOPOLOGY_MAX_NICKNAME_BYTES = 255;
-/** Longest connection address ("ip:port") in a peer record. bytes */
-export const TOPOLOGY_MAX_ADDRESS_BYTES = 128;
-/** Anti-entropy summary tree: bits of the 32-bit name hash per level (16-ary) and depth. bits / levels */
-export const TOPOLOGY_SYNC_BITS_PER_LEVEL = 4;
-export const TOPOLOGY_SYNC_MAX_DEPTH = 8;
-/** Most summary nodes or digest ranges in one topology message. count */
-export const TOPOLOGY_MAX_SYNC_NODES = 4_096;
-
-// ───────────────────────────── Impl: topology gossip (src/mesh topology*.ts) ─────────────────────────────
-/** A mismatched summary subtree with at most this many peers (each side) is settled by digest. count */
-export const TOPOLOGY_SYNC_LEAF_PEERS = 24;
-/** Self-conflicts (records about our name with another uid that forced a version bump) within
- *  TOPOLOGY_CLONE_WINDOW_MS that mark a likely live clone (cloned data dir). count / ms */
-export const TOPOLOGY_CLONE_CONFLICTS = 4;
-export const TOPOLOGY_CLONE_WINDOW_MS = 120_000;
-
 // ───────────────────────────── Impl: daemon ─────────────────────────────
 export const DEFAULT_DATA_DIR = '/var/lib/weft';
 export const DEFAULT_API_SOCKET = '/run/weft/weft.sock';
@@ -262,3 +239,40 @@ export const HOST_TAP_TXQUEUELEN = 5_000;
 export const DEFAULT_BRIDGE_NAME = 'weft';
 export const DEFAULT_TAP_NAME = 'weft-tap';
 export const DEFAULT_CONTAINER_IFNAME = 'ethwe';
+
+// ───────────────────────────── Spec: IPAM gossip (src/ipam) ─────────────────────────────
+/** Gossip channel name the IPAM registers with the router. */
+export const IPAM_CHANNEL = 'ipam';
+/** Version byte that opens every IPAM gossip message. */
+export const IPAM_WIRE_VERSION = 1;
+/** Ring identity: truncated SHA-256 of the ring's origin (range, mode, members). bytes */
+export const IPAM_RING_ID_BYTES = 16;
+/** Most ring entries / tombstones / electors / members one IPAM message may carry. count */
+export const IPAM_MAX_ENTRIES = 65_536;
+export const IPAM_MAX_TOMBSTONES = 65_536;
+export const IPAM_MAX_ELECTORS = 4_096;
+export const IPAM_MAX_MEMBERS = 4_096;
+/** Longest nickname / denial reason carried in IPAM messages. bytes (UTF-8) */
+export const IPAM_MAX_NICKNAME_BYTES = 64;
+export const IPAM_MAX_REASON_BYTES = 256;
+/** Narrowest allocation range: a /30 has 2 usable addresses. prefix length (IPv4) */
+export const IPAM_MAX_PREFIX_V4 = 30;
+
+// ───────────────────────────── Impl: IPAM (src/ipam) ─────────────────────────────
+/** Default allocation range (`--ipalloc-range`). CIDR */
+export const DEFAULT_IPALLOC_RANGE = '10.32.0.0/12';
+/** Housekeeping tick: consensus retries, donation timeouts, auto-reclaim. ms */
+export const IPAM_TICK_INTERVAL_MS = 1_000;
+/** A space request unanswered for this long counts as refused; the next donor is asked. ms */
+export const IPAM_DONATION_TIMEOUT_MS = 5_000;
+/** Donors asked for one allocation before it fails with WEFT_ERR_IPAM_EXHAUSTED. count */
+export const IPAM_MAX_DONOR_TRIES = 5;
+/** Upper bound of one pending allocation (waiting for donations). ms */
+export const IPAM_ALLOCATION_TIMEOUT_MS = 30_000;
+/** A consensus proposer without progress for this long starts a higher round. ms */
+export const IPAM_CONSENSUS_RETRY_MS = 3_000;
+/** The append log is compacted into a snapshot after this many records / bytes. count / bytes */
+export const IPAM_COMPACT_AFTER_RECORDS = 4_096;
+export const IPAM_COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
+/** Largest single store record accepted on load (guards against a corrupt length). bytes */
+export const IPAM_MAX_RECORD_BYTES = 16 * 1024 * 1024;
