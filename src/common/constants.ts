@@ -276,3 +276,9 @@ export const IPAM_COMPACT_AFTER_RECORDS = 4_096;
 export const IPAM_COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
 /** Largest single store record accepted on load (guards against a corrupt length). bytes */
 export const IPAM_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+// ───────────────────────────── Impl: native data-plane addon (src/dataplane/native*.ts) ─────────────────────────────
+/** Default SO_RCVBUF/SO_SNDBUF of addon UDP sockets (forced past rmem_max/wmem_max as root). bytes */
+export const NATIVE_UDP_BUF_BYTES = 4 * 1024 * 1024;
+/** Batch size the addon is tuned for (one recvmmsg/sendmmsg chunk is 64 messages). messages */
+export const NATIVE_BATCH_MAX = 64;
