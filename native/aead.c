@@ -124,7 +124,7 @@ static int batch_parse(napi_env env, napi_value *argv, int count_at, uint32_t ta
     return -1;
   b->aead = h;
   if (b->aead->seal == NULL) {
-    weft_throw_state(env, "AEAD handle was freed");
+    napi_throw_error(env, "ERR_WEFT_CLOSED", "AEAD handle was freed");
     return -1;
   }
   if (b->count > n_offs || b->count > n_lens || b->count > n_adoffs || b->count > n_adlens) {

@@ -171,10 +171,11 @@ int weft_arg_bytes(napi_env env, napi_value v, const char *name, uint8_t **data,
 }
 
 int weft_arg_bytes_opt(napi_env env, napi_value v, const char *name, uint8_t **data,
-                       size_t *len) {
+                       size_t *len, int *present) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok) return -1;
-  if (t == napi_undefined || t == napi_null) {
+  *present = !(t == napi_undefined || t == napi_null);
+  if (!*present) {
     *data = NULL;
     *len = 0;
     return 0;

@@ -226,7 +226,7 @@ napi_value weft_udp_recv_batch(napi_env env, napi_callback_info info) {
  * errs[0..count) is cleared first, then set per datagram to a weft_send_status. */
 napi_value weft_udp_send_batch(napi_env env, napi_callback_info info) {
   napi_value argv[7];
-  int fd, family;
+  int fd, family, have_errs;
   socklen_t flen = sizeof family;
   uint8_t *arena, *errs;
   size_t arena_len, offs_len, lens_len, addrs_len, errs_len;
@@ -241,13 +241,13 @@ napi_value weft_udp_send_batch(napi_env env, napi_callback_info info) {
       weft_arg_u32s(env, argv[3], "lens", &lens, &lens_len) != 0 ||
       weft_arg_u32s(env, argv[4], "addrs", &addrs, &addrs_len) != 0 ||
       weft_arg_u32(env, argv[5], "count", 0, UINT32_MAX, &count) != 0 ||
-      weft_arg_bytes_opt(env, argv[6], "errs", &errs, &errs_len) != 0)
+      weft_arg_bytes_opt(env, argv[6], "errs", &errs, &errs_len, &have_errs) != 0)
     return NULL;
   if (count > offs_len || count > lens_len)
     return weft_throw_range(env, "count (%u) exceeds offs.length or lens.length", count);
   if (2 * (uint64_t)count > addrs_len)
     return weft_throw_range(env, "2 * count exceeds addrs.length");
-  if (errs != NULL && count > errs_len)
+  if (have_errs && count > errs_len)
     return weft_throw_range(env, "count (%u) exceeds errs.length", count);
   for (uint32_t i = 0; i < count; i++) {
     if (!weft_in_bounds(offs[i], lens[i], arena_len))
@@ -258,6 +258,7 @@ napi_value weft_udp_send_batch(napi_env env, napi_callback_info info) {
   if (count == 0) return weft_u32(env, 0);
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &flen) != 0)
     return weft_throw_errno(env, "getsockopt(SO_DOMAIN)", errno, NULL);
+  if (!have_errs) errs = NULL; /* from here on: errs != NULL <=> errs has >= count bytes */
   if (errs != NULL) memset(errs, WEFT_SEND_OK, count);
 
   while (next < count) {

@@ -52,9 +52,10 @@ int weft_arg_u32(napi_env env, napi_value v, const char *name, uint32_t min, uin
 int weft_arg_bool(napi_env env, napi_value v, const char *name, int dflt, int *out);
 /* A Uint8Array (Buffer is one). data may be NULL when len is 0. */
 int weft_arg_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len);
-/* Like weft_arg_bytes, but undefined/null gives data = NULL, len = 0. */
+/* Like weft_arg_bytes, but undefined/null is allowed: *present = 0, data = NULL, len = 0.
+ * (An empty Uint8Array is present with len 0; its data pointer may be NULL too.) */
 int weft_arg_bytes_opt(napi_env env, napi_value v, const char *name, uint8_t **data,
-                       size_t *len);
+                       size_t *len, int *present);
 /* A Uint32Array; len is its element count. */
 int weft_arg_u32s(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len);
 /* A string of 1..cap-1 UTF-8 bytes without NUL, copied NUL-terminated into buf[cap]. */
