@@ -115,6 +115,8 @@ export const TOPOLOGY_MAX_SYNC_NODES = 4_096;
 // ───────────────────────────── Impl: topology gossip (src/mesh topology*.ts) ─────────────────────────────
 /** A mismatched summary subtree with at most this many peers (each side) is settled by digest. count */
 export const TOPOLOGY_SYNC_LEAF_PEERS = 24;
+/** Cap of one UPDATE served in reply to anti-entropy (the rest follows next round). bytes */
+export const TOPOLOGY_MAX_UPDATE_BYTES = 1024 * 1024;
 /** Self-conflicts (records about our name with another uid that forced a version bump) within
  *  TOPOLOGY_CLONE_WINDOW_MS that mark a likely live clone (cloned data dir). count / ms */
 export const TOPOLOGY_CLONE_CONFLICTS = 4;
