@@ -1,0 +1,16 @@
+import type { Command } from '../command.js';
+import { launchCommand } from './launch.js';
+import { connectCommand, forgetCommand, stopCommand } from './control.js';
+import { reportCommand, statusCommand } from './status.js';
+import { versionCommand } from './version.js';
+
+/** Every `weft` command, in `weft --help` order. A new command is one file plus one line here. */
+export const COMMANDS: readonly Command[] = [
+  launchCommand,
+  stopCommand,
+  statusCommand,
+  reportCommand,
+  connectCommand,
+  forgetCommand,
+  versionCommand,
+];

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WeftError, CLI_POLL_INTERVAL_MS, LAUNCH_READY_TIMEOUT_MS } from '../../common/index.js';
+import { ApiClient } from '../../api/index.js';
+import type { DaemonConfig } from '../../daemon/config.js';
+import type { CliContext } from '../command.js';
+import { lastErrorMessage } from './launch-log.js';
+
+/** Most of the daemon log read back to explain a failed launch. bytes */
+const LOG_TAIL_BYTES = 64 * 1024;
+/** After SIGTERM, a daemon that failed to become ready gets this long before SIGKILL. ms */
+const KILL_GRACE_MS = 2_000;
+
+export interface BackgroundOptions {
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Start the daemon as a detached `weft launch --foreground <args>` with stdout/stderr appended
+ * to <data-dir>/weft.log, then poll its API socket. Resolves with the exit code once
+ * `GET /status` answers (prints "weft: launched peer …"); on child exit or timeout, kills the
+ * child and throws a WeftError carrying the log's last error line.
+ */
+export async function launchInBackground(args: string[], config: DaemonConfig, ctx: CliContext, opts: BackgroundOptions = {}): Promise<number> {
+  const logPath = join(config.dataDir, 'weft.log');
+  let fd: number;
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    fd = openSync(logPath, 'a', 0o600);
+  } catch (e) {
+    throw new WeftError('WEFT_ERR_DATA_DIR', `cannot open log ${logPath}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  const logStart = fstatSync(fd).size;
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [ctx.selfScript, 'launch', '--foreground', ...args], {
+      detached: true, stdio: ['ignore', fd, fd], env: ctx.env, cwd: ctx.cwd,
+    });
+  } finally {
+    closeSync(fd);
+  }
+  let exit: string | null = null;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => { exit = signal ? `signal ${signal}` : `code ${code}`; resolve(); });
+    child.once('error', (e) => { exit = `spawn error ${e.message}`; resolve(); });
+  });
+  child.unref();
+
+  const client = new ApiClient({ socketPath: config.apiSocket, timeoutMs: 1_000 });
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? LAUNCH_READY_TIMEOUT_MS);
+  while (exit === null && Date.now() < deadline) {
+    try {
+      const st = await client.status();
+      ctx.out(`weft: launched peer ${st.name} (${st.nickname}) pid ${child.pid}; API at ${config.apiSocket}`);
+      return 0;
+    } catch {
+      // not up yet (no socket, or it answers with an error while starting)
+    }
+    await Promise.race([sleep(CLI_POLL_INTERVAL_MS), exited]);
+  }
+  if (exit === null) await terminate(child, exited);
+  const fromLog = lastErrorMessage(readFrom(logPath, logStart));
+  const why = fromLog
+    ?? (exit !== null ? `daemon exited (${exit})` : `daemon not ready within ${Math.round((opts.readyTimeoutMs ?? LAUNCH_READY_TIMEOUT_MS) / 1000)} s`);
+  // The foreground daemon's fatal line ends in its error code: keep the code, drop it from the text.
+  const coded = /^(.*) \((WEFT_ERR_[A-Z_]+)\)$/.exec(why);
+  const code = coded ? (coded[2] as WeftError['code']) : exit === null ? 'WEFT_ERR_TIMEOUT' : 'WEFT_ERR_INTERNAL';
+  throw new WeftError(code, `launch failed: ${coded ? coded[1] : why} (log: ${logPath})`);
+}
+
+async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    try { process.kill(-child.pid!, sig); } catch { /* already gone */ }
+  };
+  signalGroup('SIGTERM');
+  const timer = sleep(KILL_GRACE_MS, 'timeout');
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    signalGroup('SIGKILL');
+    await Promise.race([exited, sleep(KILL_GRACE_MS)]);
+  }
+}
+
+function readFrom(path: string, offset: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const start = Math.max(offset, size - LOG_TAIL_BYTES);
+    const buf = Buffer.alloc(Math.max(0, size - start));
+    readSync(fd, buf, 0, buf.length, start);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

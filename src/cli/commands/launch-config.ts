@@ -1,0 +1,103 @@
+import type { LevelWithSilent } from 'pino';
+import {
+  DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR, GOSSIP_INTERVAL_MS,
+  HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
+} from '../../common/index.js';
+import { parseHostPort, parsePeerList } from '../../api/index.js';
+import type { DaemonConfig } from '../../daemon/config.js';
+import { UsageError, type CliContext } from '../command.js';
+import {
+  API_SOCKET_OPTION, absolutePath, apiSocketPath, invalid, parseCommandArgs, parseIntFlag, parseNumberFlag,
+} from '../args.js';
+import { isIP } from 'node:net';
+
+/**
+ * `weft launch` flags. The last four are test tuning only and are deliberately left out of
+ * `--help`: --heartbeat-interval MS, --heartbeat-timeout MS (> interval), --gossip-interval MS
+ * and --backoff-scale X (multiplies every connection-maker backoff, e.g. 0.1).
+ */
+export const LAUNCH_OPTIONS = {
+  name: { type: 'string' },
+  nickname: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'password-file': { type: 'string' },
+  'data-dir': { type: 'string' },
+  ...API_SOCKET_OPTION,
+  'status-addr': { type: 'string' },
+  'conn-limit': { type: 'string' },
+  'log-level': { type: 'string' },
+  foreground: { type: 'boolean' },
+  'heartbeat-interval': { type: 'string' },
+  'heartbeat-timeout': { type: 'string' },
+  'gossip-interval': { type: 'string' },
+  'backoff-scale': { type: 'string' },
+} as const;
+
+const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MAX_CONN_LIMIT = 10_000;
+/** Bounds of the timing flags. ms */
+const MIN_INTERVAL_MS = 10;
+const MAX_INTERVAL_MS = 3_600_000;
+const MAX_BACKOFF_SCALE = 100;
+const PEER_NAME = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const PASSWORD_FLAG_REFUSED =
+  '--password is not accepted on the command line (it would show in ps); use --password-file or WEFT_PASSWORD';
+
+export interface LaunchArgs {
+  config: DaemonConfig;
+  foreground: boolean;
+}
+
+/**
+ * Parse and validate `weft launch` arguments into a complete DaemonConfig, with defaults from
+ * src/common/constants.ts. No I/O (file checks are in checkLaunchFiles). Throws UsageError for
+ * a malformed command line, WEFT_ERR_BAD_ARGS (`invalid <flag> "<value>": …`) for bad values.
+ */
+export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
+  for (const a of args) {
+    if (a === '--') break;
+    if (a === '--password' || a.startsWith('--password=')) throw new UsageError(PASSWORD_FLAG_REFUSED);
+  }
+  const { values: v, positionals } = parseCommandArgs('launch', args, LAUNCH_OPTIONS);
+
+  const nickname = v.nickname ?? ctx.hostname;
+  if (!/^[^\s\p{Cc}]{1,64}$/u.test(nickname)) throw invalid('--nickname', nickname, 'must be 1-64 characters without spaces or control characters');
+  if (v.name !== undefined && !PEER_NAME.test(v.name)) throw invalid('--name', v.name, 'must be 6 hex bytes like 8e:1f:00:aa:bb:cc');
+  const host = v.host ?? '0.0.0.0';
+  if (isIP(host) === 0) throw invalid('--host', host, 'must be an IPv4 or IPv6 address');
+  const logLevel = v['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw invalid('--log-level', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
+  const statusAddr = v['status-addr'] ?? DEFAULT_STATUS_ADDR;
+  if (statusAddr !== '') parseHostPort(statusAddr, { what: '--status-addr', requirePort: true, allowPortZero: true });
+  if (v['password-file'] === '') throw invalid('--password-file', '', 'must not be empty');
+  if (v['data-dir'] === '') throw invalid('--data-dir', '', 'must not be empty');
+
+  const heartbeatIntervalMs = timing('--heartbeat-interval', v['heartbeat-interval'], HEARTBEAT_INTERVAL_MS);
+  const heartbeatTimeoutMs = timing('--heartbeat-timeout', v['heartbeat-timeout'], HEARTBEAT_TIMEOUT_MS);
+  if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
+    throw invalid('--heartbeat-timeout', String(heartbeatTimeoutMs), `must be greater than the heartbeat interval (${heartbeatIntervalMs} ms)`);
+  }
+  const config: DaemonConfig = {
+    peers: parsePeerList(positionals),
+    nickname,
+    port: v.port === undefined ? DEFAULT_PORT : parseIntFlag('--port', v.port, 1, 65535),
+    host,
+    dataDir: absolutePath(ctx, v['data-dir'] ?? DEFAULT_DATA_DIR),
+    apiSocket: apiSocketPath(ctx, v['api-socket']),
+    statusAddr,
+    connLimit: v['conn-limit'] === undefined ? DEFAULT_CONN_LIMIT : parseIntFlag('--conn-limit', v['conn-limit'], 1, MAX_CONN_LIMIT),
+    logLevel: logLevel as LevelWithSilent,
+    heartbeatIntervalMs,
+    heartbeatTimeoutMs,
+    gossipIntervalMs: timing('--gossip-interval', v['gossip-interval'], GOSSIP_INTERVAL_MS),
+    backoffScale: v['backoff-scale'] === undefined ? 1 : parseNumberFlag('--backoff-scale', v['backoff-scale'], 0, MAX_BACKOFF_SCALE),
+  };
+  if (v.name !== undefined) config.name = v.name.toLowerCase();
+  if (v['password-file'] !== undefined) config.passwordFile = absolutePath(ctx, v['password-file']);
+  return { config, foreground: v.foreground ?? false };
+}
+
+function timing(flag: string, text: string | undefined, dflt: number): number {
+  return text === undefined ? dflt : parseIntFlag(flag, text, MIN_INTERVAL_MS, MAX_INTERVAL_MS);
+}

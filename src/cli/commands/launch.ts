@@ -1,0 +1,54 @@
+import {
+  WeftError, describeError, DEFAULT_API_SOCKET, DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR,
+} from '../../common/index.js';
+import { ApiClient } from '../../api/index.js';
+import type { Command, CliContext } from '../command.js';
+import { parseLaunchArgs } from './launch-config.js';
+import { checkLaunchFiles } from './launch-files.js';
+import { launchInBackground } from './launch-background.js';
+
+const HELP = `Usage: weft launch [PEER...] [options]
+
+Start this host's weft peer and connect it to PEERs (host, host:port or [ipv6]:port).
+Runs in the background (log: <data-dir>/weft.log) unless --foreground is given.
+
+Options:
+  --name NAME             peer name override, 6 hex bytes (default: derived from the identity key)
+  --nickname NAME         display name (default: the host name)
+  --port PORT             TCP control and UDP data port (default ${DEFAULT_PORT})
+  --host ADDR             address to bind the control listener to (default 0.0.0.0)
+  --password-file PATH    file holding the cluster secret (or set WEFT_PASSWORD);
+                          without a secret, traffic is NOT encrypted
+  --data-dir DIR          identity, persisted state and log (default ${DEFAULT_DATA_DIR})
+  --api-socket PATH       control API socket (default $WEFT_API_SOCKET or ${DEFAULT_API_SOCKET})
+  --status-addr HOST:PORT read-only status/metrics listener (default ${DEFAULT_STATUS_ADDR}; '' disables)
+  --conn-limit N          most control connections (default ${DEFAULT_CONN_LIMIT})
+  --log-level LEVEL       fatal, error, warn, info, debug, trace or silent (default info)
+  --foreground            run in this process until stopped
+
+There is no --password flag: a secret on the command line would show in ps.`;
+
+/** `weft launch`: validate, refuse if a daemon already answers, then run here or in the background. */
+export const launchCommand: Command = {
+  name: 'launch',
+  summary: 'start the weft peer on this host',
+  help: HELP,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const { config, foreground } = parseLaunchArgs(args, ctx);
+    checkLaunchFiles(config, ctx);
+    if (await new ApiClient({ socketPath: config.apiSocket }).isRunning()) {
+      throw new WeftError('WEFT_ERR_ALREADY_RUNNING', `a weft daemon is already running (API socket ${config.apiSocket} answers)`);
+    }
+    if (!foreground) return launchInBackground(args, config, ctx);
+    const runDaemon = await ctx.loadDaemon();
+    try {
+      // Readiness is observed through the API socket; nothing to do here.
+      await runDaemon(config, { onReady: () => undefined });
+      return 0;
+    } catch (e) {
+      // With the code, so a background launcher reading the log can keep it.
+      ctx.err(`weft: ${describeError(e).split('\n')[0]}`);
+      return 1;
+    }
+  },
+};
