@@ -7,6 +7,7 @@
  * On load the public key must equal X25519-base(secret key), so a corrupted file is refused
  * rather than silently yielding another identity.
  */
+import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -131,7 +132,7 @@ function parseKeyFile(buf: Buffer, bytesRead: number, file: string): Identity {
 }
 
 async function createKeyFile(file: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   const kp = generateKeyPair();
   const content = Buffer.concat([MAGIC, kp.secretKey, kp.publicKey]);
   try {
@@ -158,8 +159,8 @@ async function createKeyFile(file: string): Promise<void> {
 
 function asDataDirError(e: unknown, what: string): WeftError {
   if (e instanceof WeftError) return e;
-  const err = e as NodeJS.ErrnoException;
-  return new WeftError('WEFT_ERR_DATA_DIR', `${what}: ${err.code ?? ''} ${err.message ?? String(e)}`.replace(/\s+/g, ' '), { cause: e });
+  const detail = e instanceof Error ? e.message : String(e);
+  return new WeftError('WEFT_ERR_DATA_DIR', `${what}: ${detail}`.replace(/\s+/g, ' '), { cause: e });
 }
 
 function octal(mode: number): string {
