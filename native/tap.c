@@ -86,8 +86,9 @@ napi_value weft_tap_set_offload(napi_env env, napi_callback_info info) {
 
 /* readBatch(fd, arena, stride, lens, max): count.
  * Frame i lands in arena[i*stride, (i+1)*stride); lens[i] is its length, or
- * WEFT_LEN_TRUNCATED when the frame was longer than the slot (the kernel copied only the
- * first `stride` bytes but reports the full length). */
+ * WEFT_LEN_TRUNCATED when it filled the whole slot: a TAP read silently truncates to the
+ * buffer size, so a frame of exactly `stride` bytes cannot be told from a longer one.
+ * Callers size slots at least one byte larger than the largest frame they accept. */
 napi_value weft_read_batch(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   int fd;
@@ -114,7 +115,7 @@ napi_value weft_read_batch(napi_env env, napi_callback_info info) {
       return weft_throw_errno(env, "read", errno, NULL);
     }
     if (n == 0) break; /* no frame (cannot happen on a TAP; be safe against a busy loop) */
-    lens[i++] = (uint64_t)n > stride ? WEFT_LEN_TRUNCATED : (uint32_t)n;
+    lens[i++] = (uint64_t)n >= stride ? WEFT_LEN_TRUNCATED : (uint32_t)n;
   }
   return weft_u32(env, i);
 }

@@ -41,7 +41,8 @@ export interface UdpOpenOptions {
   reusePort?: boolean;
 }
 
-/** `lens[i]` of a frame or datagram larger than its arena slot: count it as malformed. */
+/** `lens[i]` of a frame or datagram that did not fit its arena slot: count it as malformed.
+ *  (readBatch also uses it for a frame that fills the slot exactly; see there.) */
 export const LEN_TRUNCATED = 0xffffffff;
 /** `lens[i]` of a datagram from a non-IPv4 source (IPv6 "::" sockets only). */
 export const LEN_NOT_IPV4 = 0xfffffffe;
@@ -110,8 +111,10 @@ export interface NativeDataplane {
   /** Stop the callbacks. Idempotent; no callback runs after it returns. */
   pollStop(h: PollHandle): void;
   /** Read up to `max` frames: frame i goes to arena[i*stride .. i*stride+stride), its length
-   *  to lens[i] (LEN_TRUNCATED if it did not fit). Returns count (0 when EAGAIN). Loops
-   *  read() until EAGAIN or max. */
+   *  to lens[i]. Returns count (0 when EAGAIN). Loops read() until EAGAIN or max. A frame that
+   *  fills its slot completely gets LEN_TRUNCATED (TAP reads truncate silently, so "exactly
+   *  stride" and "longer" look the same): make stride at least 1 byte more than the largest
+   *  frame (MTU + 14 Ethernet + 4 VLAN + vnet header). */
   readBatch(fd: number, arena: Buffer, stride: number, lens: Uint32Array, max: number): number;
   /** Write `count` frames: frame i = arena[offs[i] .. offs[i]+lens[i]). One write() per frame.
    *  Returns frames written (stops at EAGAIN; the rest are dropped and counted by the caller;
