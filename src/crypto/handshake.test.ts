@@ -281,3 +281,20 @@ describe('HandshakeReplayCache', () => {
     assert.ok(cache.checkAndRecord(k, 500, 1501));
   });
 });
+
+describe('message 1 timestamp codec', () => {
+  test('round trip at ms precision; invalid encodings refused', async () => {
+    const { encodeTimestamp, decodeTimestamp } = await import('./timestamp.js');
+    for (const ms of [0, 1, 999, 1000, 1_700_000_000_123, 4_102_444_800_000]) {
+      const b = encodeTimestamp(ms);
+      assert.equal(b.length, 12);
+      assert.equal(decodeTimestamp(b), ms);
+    }
+    assert.equal(encodeTimestamp(1_700_000_000_123).readUInt32BE(8), 123_000_000, 'nanoseconds, big-endian');
+    const bad = encodeTimestamp(0);
+    bad.writeUInt32BE(1_000_000_000, 8);
+    assert.equal(decodeTimestamp(bad), null);
+    assert.equal(decodeTimestamp(Buffer.alloc(12, 0xff)), null);
+    assert.equal(decodeTimestamp(Buffer.alloc(11)), null);
+  });
+});
