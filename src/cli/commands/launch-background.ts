@@ -60,13 +60,14 @@ export async function launchInBackground(args: string[], config: DaemonConfig, c
     }
     await Promise.race([sleep(CLI_POLL_INTERVAL_MS), exited]);
   }
-  if (exit === null) await terminate(child, exited);
+  const timedOut = exit === null;
+  if (timedOut) await terminate(child, exited);
   const fromLog = lastErrorMessage(readFrom(logPath, logStart));
   const why = fromLog
-    ?? (exit !== null ? `daemon exited (${exit})` : `daemon not ready within ${Math.round((opts.readyTimeoutMs ?? LAUNCH_READY_TIMEOUT_MS) / 1000)} s`);
+    ?? (timedOut ? `daemon not ready within ${Math.round((opts.readyTimeoutMs ?? LAUNCH_READY_TIMEOUT_MS) / 1000)} s` : `daemon exited (${exit})`);
   // The foreground daemon's fatal line ends in its error code: keep the code, drop it from the text.
   const coded = /^(.*) \((WEFT_ERR_[A-Z_]+)\)$/.exec(why);
-  const code = coded ? (coded[2] as WeftError['code']) : exit === null ? 'WEFT_ERR_TIMEOUT' : 'WEFT_ERR_INTERNAL';
+  const code = coded ? (coded[2] as WeftError['code']) : timedOut ? 'WEFT_ERR_TIMEOUT' : 'WEFT_ERR_INTERNAL';
   throw new WeftError(code, `launch failed: ${coded ? coded[1] : why} (log: ${logPath})`);
 }
 
