@@ -267,6 +267,37 @@ export class Reader {
 
   /** u16 length (≤ maxBytes) + strict UTF-8 (invalid sequences are DECODE errors). */
   string(maxBytes: number, what = 'string'): string {
+    const start = this.stringStart(maxBytes, what);
+    const end = this.pos;
+    if (start < 0) return this.buf.toString('latin1', -start - 1, end);
+    try {
+      return utf8Fatal.decode(this.buf.subarray(start, end));
+    } catch {
+      this.pos = start - 2;
+      throw this.fail(what, 'invalid UTF-8');
+    }
+  }
+
+  /** Validate a string exactly like `string()` without building it; returns its byte length. */
+  skipString(maxBytes: number, what = 'string'): number {
+    const start = this.stringStart(maxBytes, what);
+    if (start >= 0) {
+      try {
+        utf8Fatal.decode(this.buf.subarray(start, this.pos));
+      } catch {
+        this.pos = start - 2;
+        throw this.fail(what, 'invalid UTF-8');
+      }
+      return this.pos - start;
+    }
+    return this.pos + start + 1;
+  }
+
+  /**
+   * Read a string's length prefix, check the limit and skip its bytes. Returns the start offset
+   * when the bytes need UTF-8 decoding, or -(start+1) when they are plain ASCII.
+   */
+  private stringStart(maxBytes: number, what: string): number {
     const n = this.u16(what);
     if (n > maxBytes) {
       this.pos -= 2;
@@ -276,25 +307,11 @@ export class Reader {
     const b = this.buf;
     const start = this.pos;
     const end = start + n;
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (b[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    let s: string;
-    if (ascii) {
-      s = b.toString('latin1', start, end);
-    } else {
-      try {
-        s = utf8Fatal.decode(b.subarray(start, end));
-      } catch {
-        throw this.fail(what, 'invalid UTF-8');
-      }
-    }
     this.pos = end;
-    return s;
+    for (let i = start; i < end; i++) {
+      if (b[i]! >= 0x80) return start;
+    }
+    return -start - 1;
   }
 
   peerName(what = 'peer name'): PeerName {
