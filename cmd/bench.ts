@@ -1,0 +1,77 @@
+import { writeFile } from 'node:fs/promises';
+import {
+  BENCH_USAGE,
+  defaultScenarios,
+  formatTable,
+  parseBenchArgs,
+  runBench,
+  tableLegend,
+} from '../src/bench/index.js';
+import { createLogger, describeError } from '../src/common/index.js';
+
+/**
+ * `node dist/cmd/bench.js [--only NAMES] [--duration S] [--rounds N] [--json FILE]`: runs the
+ * benchmark, prints progress to stderr and the result table to stdout. Ctrl-C / SIGTERM stop
+ * the measurements and tear everything down before exiting (exit code 130).
+ */
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${describeError(e)}\n${BENCH_USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${BENCH_USAGE}\n`);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: must run as root (it creates network namespaces)\n');
+    return 1;
+  }
+  const ctl = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ctl.signal.aborted) {
+      process.stderr.write(`bench: ${sig} again; still tearing down (bounded), please wait\n`);
+      return;
+    }
+    process.stderr.write(`bench: ${sig}: stopping and tearing down\n`);
+    ctl.abort(new Error(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  try {
+    const report = await runBench({
+      scenarios: defaultScenarios(),
+      only: args.only,
+      ...(args.durationS !== undefined ? { durationS: args.durationS } : {}),
+      ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
+      log: createLogger({ level: 'warn' }),
+      signal: ctl.signal,
+      progress: (line) => process.stderr.write(`bench: ${line}\n`),
+    });
+    const m = report.machine;
+    process.stdout.write(
+      `\nweft bench ${report.startedAt} — ${m.cpus} × ${m.cpuModel}, ${m.memGb} GB, Linux ${m.kernel}, Node ${m.node}` +
+        `${report.aborted ? ' (ABORTED: partial results)' : ''}\n\n` +
+        `${formatTable(report.summary, report.options.baselines)}\n\n` +
+        `${tableLegend(report.options.baselines, report.options.rounds, report.options.durationS)}\n`,
+    );
+    if (args.jsonFile) {
+      await writeFile(args.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+      process.stderr.write(`bench: wrote ${args.jsonFile}\n`);
+    }
+    return report.aborted ? 130 : 0;
+  } catch (e) {
+    process.stderr.write(`bench: ${describeError(e)}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+  }
+}
+
+process.exitCode = await main();

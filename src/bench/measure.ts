@@ -1,0 +1,133 @@
+import { BENCH_PARALLEL_STREAMS, BENCH_SETTLE_MS, describeError } from '../common/index.js';
+import {
+  cpuPercent,
+  foreignPercent,
+  readMachineTicks,
+  readProcTicks,
+  readRssKb,
+  readTicksOf,
+  tickDelta,
+  type MachineTicks,
+} from './cpu.js';
+import { runIperfClient, type IperfResult } from './iperf.js';
+import { pidsInNetns } from './netns.js';
+import { runPing } from './ping.js';
+import type { RoundSample, StreamSample } from './report.js';
+
+/** Where one scenario's processes live, for CPU accounting. */
+export interface AccountingScope {
+  /** Host namespaces (host 1, host 2): their processes are the overlay. */
+  hostNs: readonly [string, string];
+  /** Every namespace of the scenario (hosts and pods): all of it is "our" load. */
+  allNs: readonly string[];
+  /** Overlay runs as processes (false: CPU/RSS reported as n/a). */
+  userspace: boolean;
+  clkTck: number;
+}
+
+/** The endpoints a round measures between. */
+export interface RoundTarget {
+  clientNs: string;
+  serverIp: string;
+}
+
+interface WindowStart {
+  wallMs: number;
+  machine: MachineTicks;
+  self: number;
+  pids: Map<number, number>;
+  hostPids: [number[], number[]];
+}
+
+/** Opens a CPU accounting window: /proc snapshots of the machine, us, and our namespaces. */
+async function openWindow(scope: AccountingScope): Promise<WindowStart> {
+  const byNs = await pidsInNetns(scope.allNs);
+  const all = [...byNs.values()].flat();
+  const hostPids: [number[], number[]] = [byNs.get(scope.hostNs[0]) ?? [], byNs.get(scope.hostNs[1]) ?? []];
+  const pids = await readTicksOf(all);
+  const self = (await readProcTicks('self', true)) ?? 0;
+  const machine = await readMachineTicks();
+  return { wallMs: performance.now(), machine, self, pids, hostPids };
+}
+
+/** Closes the window and attributes the machine's busy time. */
+async function closeWindow(scope: AccountingScope, w: WindowStart, r: IperfResult): Promise<StreamSample> {
+  const machine = await readMachineTicks();
+  const wallMs = performance.now() - w.wallMs;
+  const self = (await readProcTicks('self', true)) ?? w.self;
+  const pidsAfter = await readTicksOf([...w.pids.keys()]);
+  const ours = tickDelta(w.pids, pidsAfter) + Math.max(0, self - w.self);
+  const foreignPct = foreignPercent(machine.busy - w.machine.busy, ours, wallMs, scope.clkTck);
+  let perHost: [number, number] | null = null;
+  let rssMb: number | null = null;
+  if (scope.userspace && w.hostPids[0].length + w.hostPids[1].length > 0) {
+    const hostPct = (pids: number[]): number => {
+      const before = new Map(pids.flatMap((p) => (w.pids.has(p) ? [[p, w.pids.get(p)!] as [number, number]] : [])));
+      return cpuPercent(tickDelta(before, pidsAfter), wallMs, scope.clkTck);
+    };
+    perHost = [hostPct(w.hostPids[0]), hostPct(w.hostPids[1])];
+    let rssKb = 0;
+    for (const pid of [...w.hostPids[0], ...w.hostPids[1]]) rssKb += (await readRssKb(pid)) ?? 0;
+    rssMb = rssKb / 1024;
+  }
+  return {
+    ...r,
+    foreignPct,
+    overlayCpuPct: perHost ? perHost[0] + perHost[1] : null,
+    overlayCpuPctPerHost: perHost,
+    rssMb,
+  };
+}
+
+/** One iperf3 run inside a CPU accounting window. Throws WeftError when iperf3 fails. */
+export async function measureStream(
+  scope: AccountingScope,
+  target: RoundTarget,
+  durationS: number,
+  streams: number,
+  signal?: AbortSignal,
+): Promise<StreamSample> {
+  const w = await openWindow(scope);
+  const r = await runIperfClient(target.clientNs, target.serverIp, durationS, streams, signal);
+  return closeWindow(scope, w, r);
+}
+
+const settle = (): Promise<void> => new Promise((res) => setTimeout(res, BENCH_SETTLE_MS));
+
+/**
+ * One round of one scenario: ping, 1-stream and N-stream iperf3, with settle pauses. A failed
+ * step is recorded in `errors` and the round goes on; an abort propagates.
+ */
+export async function measureRound(
+  round: number,
+  scope: AccountingScope,
+  target: RoundTarget,
+  durationS: number,
+  signal: AbortSignal,
+  beforeIperf: () => Promise<void>,
+): Promise<RoundSample> {
+  const sample: RoundSample = { round, errors: [] };
+  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    signal.throwIfAborted();
+    try {
+      return await fn();
+    } catch (e) {
+      signal.throwIfAborted();
+      sample.errors.push(`${what}: ${describeError(e)}`);
+      return undefined;
+    }
+  };
+  sample.ping = await step('ping', () => runPing(target.clientNs, target.serverIp, signal));
+  await settle();
+  sample.single = await step('1-stream', async () => {
+    await beforeIperf();
+    return measureStream(scope, target, durationS, 1, signal);
+  });
+  await settle();
+  sample.multi = await step(`${BENCH_PARALLEL_STREAMS}-stream`, async () => {
+    await beforeIperf();
+    return measureStream(scope, target, durationS, BENCH_PARALLEL_STREAMS, signal);
+  });
+  await settle();
+  return sample;
+}

@@ -1,0 +1,33 @@
+import type { Scenario } from '../types.js';
+import { fastdScenario } from './fastd.js';
+import { kernelVxlanScenario } from './kernel-vxlan.js';
+import { nebulaScenario } from './nebula.js';
+import { rawVethScenario } from './raw-veth.js';
+import { tincScenario } from './tinc.js';
+import { weftPendingScenario } from './weft-pending.js';
+import { wireguardGoScenario } from './wireguard-go.js';
+
+export { fastdScenario, parseFastdKeys } from './fastd.js';
+export { kernelVxlanScenario } from './kernel-vxlan.js';
+export { nebulaScenario } from './nebula.js';
+export { rawVethScenario } from './raw-veth.js';
+export { tincScenario } from './tinc.js';
+export { weftPendingScenario } from './weft-pending.js';
+export { wireguardGoScenario } from './wireguard-go.js';
+
+/** Baselines and reference VPNs, fresh objects each call (one set per run). */
+export function referenceScenarios(): Scenario[] {
+  return [
+    rawVethScenario(),
+    kernelVxlanScenario(),
+    wireguardGoScenario(),
+    tincScenario(),
+    nebulaScenario(),
+    fastdScenario(),
+  ];
+}
+
+/** Everything `npm run bench` measures: the references, then weft's rows (pending for now). */
+export function defaultScenarios(): Scenario[] {
+  return [...referenceScenarios(), weftPendingScenario('sleeve'), weftPendingScenario('fastdp')];
+}
