@@ -7,20 +7,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isWeftError } from '../common/index.js';
-import { Handshake, HandshakeError, HandshakeReplayCache, peerNameFromPublicKey, type Identity } from './index.js';
-import { generateKeyPair } from './primitives.js';
+import { Handshake, HandshakeError, HandshakeReplayCache, generateIdentity } from './index.js';
 
 const PROLOGUE = Buffer.from('fuzz prologue');
 const PSK = Buffer.alloc(32, 0x42);
 const RUNS = 1500;
 
-function identity(): Identity {
-  const kp = generateKeyPair();
-  return { ...kp, name: peerNameFromPublicKey(kp.publicKey) };
-}
 // Identities are reused across runs: only ephemeral keys need to be fresh.
-const A = identity();
-const B = identity();
+const A = generateIdentity();
+const B = generateIdentity();
 
 /** A handshake about to read message `stage`, plus the honest message it expects. */
 function positioned(stage: 1 | 2 | 3): { reader: Handshake; honest: Buffer } {

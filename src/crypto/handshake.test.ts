@@ -2,15 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HANDSHAKE_CLOCK_WINDOW_MS, MAX_HANDSHAKE_MESSAGE_BYTES, isWeftError } from '../common/index.js';
 import {
-  Handshake, HandshakeError, HandshakeReplayCache, peerNameFromPublicKey, type HandshakeFailureReason,
-  type HandshakeOptions, type Identity, type Session,
+  Handshake, HandshakeError, HandshakeReplayCache, generateIdentity, type HandshakeFailureReason,
+  type HandshakeOptions, type Session,
 } from './index.js';
 import { generateKeyPair } from './primitives.js';
 
-function testIdentity(): Identity {
-  const kp = generateKeyPair();
-  return { ...kp, name: peerNameFromPublicKey(kp.publicKey) };
-}
+const testIdentity = generateIdentity;
 
 const PROLOGUE = Buffer.from('weft\x01\x01weft\x01\x01', 'latin1');
 const psk = (fill: number): Buffer => Buffer.alloc(32, fill);

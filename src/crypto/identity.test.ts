@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isWeftError } from '../common/index.js';
-import { IDENTITY_FILE, loadOrCreateIdentity, peerNameFromPublicKey } from './index.js';
+import { IDENTITY_FILE, generateIdentity, loadOrCreateIdentity, peerNameFromPublicKey } from './index.js';
 import { publicKeyOf } from './primitives.js';
 
 let root: string;
@@ -32,6 +32,13 @@ describe('peerNameFromPublicKey', () => {
     }
     assert.notEqual(peerNameFromPublicKey(Buffer.alloc(32, 1)), peerNameFromPublicKey(Buffer.alloc(32, 2)));
     assert.throws(() => peerNameFromPublicKey(Buffer.alloc(31)), (e) => isWeftError(e, 'WEFT_ERR_BAD_ARGS'));
+  });
+
+  test('generateIdentity: consistent in-memory identity', () => {
+    const id = generateIdentity();
+    assert.deepEqual(publicKeyOf(id.secretKey), id.publicKey);
+    assert.equal(id.name, peerNameFromPublicKey(id.publicKey));
+    assert.notEqual(generateIdentity().name, id.name);
   });
 });
 

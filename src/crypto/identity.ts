@@ -47,6 +47,12 @@ export function peerNameFromPublicKey(publicKey: Buffer): PeerName {
   return [...digest.subarray(0, PEER_NAME_BYTES)].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
+/** A fresh in-memory identity (nothing written): for tests and tools. */
+export function generateIdentity(): Identity {
+  const kp = generateKeyPair();
+  return { ...kp, name: peerNameFromPublicKey(kp.publicKey) };
+}
+
 /**
  * Load `<dataDir>/identity.key`, creating the directory (mode 0700, recursive) and a fresh key
  * (mode 0600) if missing. Safe against two processes creating it at once (the loser loads the

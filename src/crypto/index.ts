@@ -9,7 +9,7 @@
  *   responder: hs.readMessage(m1); send(hs.writeMessage(myHello)); hs.readMessage(m3) → hello
  *   const session = hs.split();   // session.send/recv for TCP, session.dataKeys for the overlay
  */
-export { type Identity, loadOrCreateIdentity, peerNameFromPublicKey, IDENTITY_FILE } from './identity.js';
+export { type Identity, loadOrCreateIdentity, generateIdentity, peerNameFromPublicKey, IDENTITY_FILE } from './identity.js';
 export { type ClusterSecret, type ClusterSecretOptions, loadClusterSecret } from './secret.js';
 export { Handshake, type HandshakeOptions, type HandshakeRole, type Session } from './handshake.js';
 export { HandshakeError, type HandshakeFailureReason } from './handshake-error.js';

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DATA_KEY_EPOCH_SPAN, SESSION_MAX_MESSAGES, isWeftError } from '../common/index.js';
 import type { DataKeysLike } from '../mesh/index.js';
-import { CipherState, DataKeySchedule, Handshake, peerNameFromPublicKey, type Identity, type Session } from './index.js';
-import { aeadSeal, generateKeyPair, newNonce } from './primitives.js';
-
-function testIdentity(): Identity {
-  const kp = generateKeyPair();
-  return { ...kp, name: peerNameFromPublicKey(kp.publicKey) };
-}
+import { CipherState, DataKeySchedule, Handshake, generateIdentity as testIdentity, type Session } from './index.js';
+import { aeadSeal, newNonce } from './primitives.js';
 
 function sessions(psk: Buffer | null = Buffer.alloc(32, 3)): { si: Session; sr: Session } {
   const prologue = Buffer.from('p');
