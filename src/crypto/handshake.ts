@@ -8,7 +8,7 @@
  * A pure state machine: the caller moves bytes (the mesh frames them on TCP). See DESIGN.md.
  */
 import {
-  HANDSHAKE_CLOCK_WINDOW_MS, HANDSHAKE_MSG1_BYTES, HANDSHAKE_PROLOGUE_LABEL, HANDSHAKE_PROTOCOL_NAME,
+  HANDSHAKE_CLOCK_WINDOW_MS, HANDSHAKE_MSG1_BYTES, HANDSHAKE_MSG2_MIN_BYTES, HANDSHAKE_MSG3_MIN_BYTES, HANDSHAKE_PROLOGUE_LABEL, HANDSHAKE_PROTOCOL_NAME,
   MAX_HANDSHAKE_MESSAGE_BYTES, WeftError, X25519_KEY_BYTES,
 } from '../common/index.js';
 import type { PeerName } from '../mesh/index.js';
@@ -61,6 +61,8 @@ export interface Session {
 }
 
 const PATTERN: readonly (readonly Token[])[] = [['psk', 'e'], ['e', 'ee', 's', 'es'], ['s', 'se']];
+/** Size of each message with an empty payload (message 1 never has a caller payload). */
+const MIN_BYTES = [HANDSHAKE_MSG1_BYTES, HANDSHAKE_MSG2_MIN_BYTES, HANDSHAKE_MSG3_MIN_BYTES] as const;
 const ZERO_PSK = Buffer.alloc(32);
 const LABEL = Buffer.from(HANDSHAKE_PROLOGUE_LABEL, 'ascii');
 
@@ -129,7 +131,7 @@ export class Handshake {
     if (index === 0) {
       if (payload.length > 0) throw new WeftError('WEFT_ERR_BAD_ARGS', 'handshake message 1 carries no caller payload');
       body = encodeTimestamp(this.now());
-    } else if (this.noise.minLength() + payload.length > MAX_HANDSHAKE_MESSAGE_BYTES) {
+    } else if (MIN_BYTES[index]! + payload.length > MAX_HANDSHAKE_MESSAGE_BYTES) {
       throw new WeftError('WEFT_ERR_TOO_BIG',
         `handshake message ${index + 1} payload of ${payload.length} bytes exceeds the ${MAX_HANDSHAKE_MESSAGE_BYTES}-byte message limit`);
     }
@@ -152,7 +154,7 @@ export class Handshake {
     }
     const index = this.noise.messageIndex;
     const n = index + 1;
-    const min = this.noise.minLength();
+    const min = MIN_BYTES[index]!;
     if (msg.length > MAX_HANDSHAKE_MESSAGE_BYTES) {
       throw this.fail(new HandshakeError('malformed', `handshake failed: message ${n} is ${msg.length} bytes, over the ${MAX_HANDSHAKE_MESSAGE_BYTES}-byte limit`));
     }
