@@ -1,13 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chmod } from 'node:fs/promises';
-import {
-  WeftError, API_MAX_BODY_BYTES, API_REQUEST_TIMEOUT_MS, API_SHUTDOWN_GRACE_MS,
-  type Logger, type Startable,
-} from '../common/index.js';
+import { WeftError, API_MAX_BODY_BYTES, type Logger, type Startable } from '../common/index.js';
 import { Router, type HttpMethod, type RouteHandler } from './router.js';
 import { asWeftError, readJsonObject, sendError, sendJson } from './http-json.js';
 import { alreadyRunning, prepareSocketPath, socketError } from './socket-file.js';
-import { closeServer, listen } from './listen.js';
+import { HttpListener } from './listen.js';
 
 export interface ApiServerOptions {
   /** Unix socket path (absolute); its parent directory is created 0700 when missing. */
@@ -29,15 +26,13 @@ export interface ApiServerOptions {
  *
  * Replies: the handler's value as JSON (200), `undefined` → 204, a thrown WeftError →
  * `{ error: { code, message } }` with 400/404/405/409/413/503/500 (see httpStatusForError).
- * A handler may call `stop()` on this server: its own reply is still delivered.
+ * A handler may trigger `stop()` (without awaiting it): its own reply is still delivered.
  */
 export class ApiServer implements Startable {
   private readonly router = new Router();
   private readonly log: Logger;
   private readonly maxBodyBytes: number;
-  private server: Server | null = null;
-  private starting: Promise<void> | null = null;
-  private stopping: Promise<void> | null = null;
+  private readonly listener = new HttpListener('API server', (req, res) => void this.handle(req, res));
 
   constructor(private readonly opts: ApiServerOptions) {
     this.log = opts.logger.child({ component: 'api' });
@@ -55,40 +50,19 @@ export class ApiServer implements Startable {
   }
 
   start(): Promise<void> {
-    if (this.stopping) return Promise.reject(new WeftError('WEFT_ERR_CLOSED', 'API server already stopped'));
-    this.starting ??= this.listen();
-    return this.starting;
-  }
-
-  private async listen(): Promise<void> {
     const path = this.opts.socketPath;
-    await prepareSocketPath(path);
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.requestTimeout = API_REQUEST_TIMEOUT_MS;
-    server.headersTimeout = API_REQUEST_TIMEOUT_MS;
-    await listen(server, path, (e) => (e.code === 'EADDRINUSE' ? alreadyRunning(path) : socketError(path, e)));
-    this.server = server;
-    try {
-      await chmod(path, 0o600);
-    } catch (e) {
-      await this.closeNow();
-      throw socketError(path, e as NodeJS.ErrnoException);
-    }
-    this.log.info({ socket: path }, 'API listening');
+    return this.listener.start(path, {
+      before: () => prepareSocketPath(path),
+      after: async () => {
+        await chmod(path, 0o600).catch((e: NodeJS.ErrnoException) => { throw socketError(path, e); });
+        this.log.info({ socket: path }, 'API listening');
+      },
+      toError: (e) => (e.code === 'EADDRINUSE' ? alreadyRunning(path) : socketError(path, e)),
+    });
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      await this.starting?.catch(() => undefined);
-      await this.closeNow();
-    })();
-    return this.stopping;
-  }
-
-  private async closeNow(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (server) await closeServer(server, API_SHUTDOWN_GRACE_MS);
+    return this.listener.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

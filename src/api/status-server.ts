@@ -1,10 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { WeftError, API_REQUEST_TIMEOUT_MS, API_SHUTDOWN_GRACE_MS, type Logger, type Startable } from '../common/index.js';
+import { WeftError, type Logger, type Startable } from '../common/index.js';
 import { asWeftError, sendError } from './http-json.js';
 import { parseHostPort } from './host-port.js';
-import { closeServer, listen } from './listen.js';
+import { HttpListener } from './listen.js';
 import type { Readiness } from './types.js';
 
 export interface StatusServerOptions {
@@ -32,9 +31,7 @@ type Reply = { status: number; type: string; body: string };
 export class StatusServer implements Startable {
   private readonly log: Logger;
   private readonly target: { host: string; port: number } | null;
-  private server: Server | null = null;
-  private starting: Promise<void> | null = null;
-  private stopping: Promise<void> | null = null;
+  private readonly listener = new HttpListener('status server', (req, res) => void this.handle(req, res));
 
   constructor(private readonly opts: StatusServerOptions) {
     this.log = opts.logger.child({ component: 'status-http' });
@@ -48,35 +45,19 @@ export class StatusServer implements Startable {
 
   /** The bound address once started (useful with port 0), or null when disabled/stopped. */
   address(): { host: string; port: number } | null {
-    const a = this.server?.address() as AddressInfo | null | undefined;
-    return a ? { host: a.address, port: a.port } : null;
+    return this.listener.address();
   }
 
-  start(): Promise<void> {
-    if (this.stopping) return Promise.reject(new WeftError('WEFT_ERR_CLOSED', 'status server already stopped'));
-    this.starting ??= this.listen();
-    return this.starting;
-  }
-
-  private async listen(): Promise<void> {
-    const target = this.target;
-    if (!target) return;
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.requestTimeout = API_REQUEST_TIMEOUT_MS;
-    server.headersTimeout = API_REQUEST_TIMEOUT_MS;
-    await listen(server, target, (e) => new WeftError('WEFT_ERR_HOST', `cannot listen on status address ${this.opts.addr}: ${e.code ?? e.message}`, { cause: e }));
-    this.server = server;
-    this.log.info({ addr: this.address() }, 'status listener up');
+  async start(): Promise<void> {
+    if (!this.target) return;
+    await this.listener.start(this.target, {
+      toError: (e) => new WeftError('WEFT_ERR_HOST', `cannot listen on status address ${this.opts.addr}: ${e.code ?? e.message}`, { cause: e }),
+      after: async () => { this.log.info({ addr: this.address() }, 'status listener up'); },
+    });
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      await this.starting?.catch(() => undefined);
-      const server = this.server;
-      this.server = null;
-      if (server) await closeServer(server, API_SHUTDOWN_GRACE_MS);
-    })();
-    return this.stopping;
+    return this.listener.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
