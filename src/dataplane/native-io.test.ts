@@ -8,6 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { LEN_TRUNCATED, TunOffload, UdpSendStatus, tryLoadNative, type NativeDataplane } from './native.js';
 
 const dp = tryLoadNative();
@@ -134,6 +135,36 @@ describe('native addon: UDP on loopback', { skip: noAddon }, () => {
     } finally {
       n.close(v6);
       n.close(v4);
+    }
+  });
+
+  it('worker_threads: a worker terminated with an active poll and AEAD handle tears down cleanly', async () => {
+    const url = new URL('./native.js', import.meta.url).href;
+    const code = `(async () => {
+      const { loadNative } = await import(${JSON.stringify(url)});
+      const { parentPort } = require('node:worker_threads');
+      const n = loadNative();
+      const fd = n.udpOpen('127.0.0.1', 0);
+      n.aeadCreate('aes-256-gcm', Buffer.alloc(32));
+      n.pollStart(fd, () => {
+        n.udpRecvBatch(fd, Buffer.alloc(2048), 2048, new Uint32Array(1), new Uint32Array(2), 1);
+        parentPort.postMessage('polled');
+      });
+      parentPort.postMessage([fd, n.udpLocalPort(fd)]);
+    })();`;
+    const s = n.udpOpen('127.0.0.1', 0);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const w = new Worker(code, { eval: true });
+        const [fd, port] = await new Promise<[number, number]>((res, rej) => { w.once('message', res); w.once('error', rej); });
+        const polled = new Promise((res) => w.once('message', res));
+        n.udpSendBatch(s, Buffer.from('x'), new Uint32Array([0]), new Uint32Array([1]), new Uint32Array([LOOPBACK, port]), 1);
+        assert.equal(await polled, 'polled');
+        await w.terminate();
+        n.close(fd); // fds are process-wide: the worker's poll is gone, its socket is ours to close
+      }
+    } finally {
+      n.close(s);
     }
   });
 
