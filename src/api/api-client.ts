@@ -6,6 +6,7 @@ import { probeSocket, socketError } from './socket-file.js';
 import { API_PATHS, type ConnectRequest, type ForgetRequest, type StatusReport } from './types.js';
 import type { HttpMethod } from './router.js';
 
+/** Where and how patiently an ApiClient talks to the daemon. */
 export interface ApiClientOptions {
   socketPath: string;
   /** Per-request limit (connect + reply). ms (default API_CLIENT_TIMEOUT_MS) */

@@ -6,6 +6,7 @@ import { asWeftError, readJsonObject, sendError, sendJson } from './http-json.js
 import { alreadyRunning, prepareSocketPath, socketError } from './socket-file.js';
 import { HttpListener } from './listen.js';
 
+/** Construction options of an ApiServer (fixed for its lifetime). */
 export interface ApiServerOptions {
   /** Unix socket path (absolute); its parent directory is created 0700 when missing. */
   socketPath: string;

@@ -7,6 +7,7 @@ export interface HostPort {
   port?: number;
 }
 
+/** What parseHostPort accepts, and how it names the value in errors. */
 export interface HostPortRules {
   /** Names the value in error messages, e.g. 'peer' or '--status-addr'. */
   what: string;

@@ -6,6 +6,7 @@ import { parseHostPort } from './host-port.js';
 import { HttpListener } from './listen.js';
 import type { Readiness } from './types.js';
 
+/** Construction options of a StatusServer; the callbacks are called per request and must be cheap. */
 export interface StatusServerOptions {
   /** "host:port" to listen on ("[v6]:port" for IPv6; port 0 = ephemeral), or '' to disable. */
   addr: string;

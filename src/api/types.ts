@@ -35,6 +35,7 @@ export interface StatusReport {
   [extra: string]: unknown;
 }
 
+/** One peer of the topology as the daemon knows it (gossiped, possibly slightly stale). */
 export interface StatusPeer {
   name: string;
   nickname: string;
@@ -44,6 +45,7 @@ export interface StatusPeer {
   connections: { name: string; address: string; outbound: boolean; established: boolean }[];
 }
 
+/** One of our own control connections. */
 export interface StatusConnection {
   /** Remote peer name (may be empty while connecting). */
   peer: string;
@@ -63,6 +65,7 @@ export interface StatusConnection {
   mode?: string;
 }
 
+/** One address the connection maker keeps trying (with backoff). */
 export interface StatusTarget {
   address: string;
   state: 'waiting' | 'connecting' | 'connected' | 'failed';

@@ -28,6 +28,7 @@ function countBy<T extends string>(items: readonly { state: T }[], states: reado
   return states.map((s) => `${items.filter((i) => i.state === s).length} ${s}`).join(', ');
 }
 
+/** `weft status`: the header block. */
 export function formatStatusSummary(r: StatusReport): string {
   const peers = r.peers ?? [];
   const connections = r.connections ?? [];
@@ -47,6 +48,7 @@ export function formatStatusSummary(r: StatusReport): string {
   return labelled(pairs);
 }
 
+/** `weft status peers`: each peer, then its announced connections indented. */
 export function formatPeers(r: StatusReport): string {
   const nick = new Map((r.peers ?? []).map((p) => [p.name, p.nickname]));
   const lines: string[] = [];
@@ -60,6 +62,7 @@ export function formatPeers(r: StatusReport): string {
   return lines.join('\n');
 }
 
+/** `weft status connections`: one row per local connection ('' when none). */
 export function formatConnections(r: StatusReport): string {
   const connections = r.connections ?? [];
   if (connections.length === 0) return '';
@@ -72,6 +75,7 @@ export function formatConnections(r: StatusReport): string {
   return formatTable([['', 'ADDRESS', 'STATE', 'CRYPTO', 'PEER', 'INFO'], ...rows]);
 }
 
+/** `weft status targets`: one row per target ('' when none). */
 export function formatTargets(r: StatusReport): string {
   const targets = r.targets ?? [];
   if (targets.length === 0) return '';

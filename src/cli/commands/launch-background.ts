@@ -13,6 +13,7 @@ const LOG_TAIL_BYTES = 64 * 1024;
 /** After SIGTERM, a daemon that failed to become ready gets this long before SIGKILL. ms */
 const KILL_GRACE_MS = 2_000;
 
+/** Overrides for tests. */
 export interface BackgroundOptions {
   readyTimeoutMs?: number;
 }

@@ -44,6 +44,7 @@ const PEER_NAME = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const PASSWORD_FLAG_REFUSED =
   '--password is not accepted on the command line (it would show in ps); use --password-file or WEFT_PASSWORD';
 
+/** A validated `weft launch` command line. */
 export interface LaunchArgs {
   config: DaemonConfig;
   foreground: boolean;
