@@ -6,3 +6,6 @@ export type { PeerName, Gossiper, GossipChannel, PeerEvents } from './gossip-typ
 export type {
   Overlay, OverlayConnection, OverlayConnectionParams, OverlayHealth, OverlayRoutes, DataKeysLike,
 } from './overlay-types.js';
+export { MeshRouter, type MeshRouterOptions } from './router.js';
+export { parsePeerName, isPeerName, comparePeerNames } from './peer-name.js';
+export type { TargetStatus } from './connection-maker.js';

@@ -1,0 +1,122 @@
+import {
+  WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
+} from '../common/index.js';
+import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
+import { ApiServer, StatusServer, API_PATHS, parseConnectRequest, parseForgetRequest, type StatusReport } from '../api/index.js';
+import { createRegistry, createMeshMetrics } from '../metrics/index.js';
+import { MeshRouter } from '../mesh/index.js';
+import type { DaemonConfig } from './config.js';
+import { packageVersion } from './version.js';
+
+/**
+ * Run one daemon until it is stopped (API `POST /stop`, SIGTERM or SIGINT). Resolves after a
+ * clean shutdown; rejects with a WeftError on a fatal start-up error (nothing left running).
+ * `hooks.onReady` is called once every listener is up.
+ */
+export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }): Promise<void> {
+  const log = createLogger({ level: config.logLevel });
+  const identity = await loadOrCreateIdentity(config.dataDir);
+  if (config.name && config.name.toLowerCase() !== identity.name) {
+    throw new WeftError('WEFT_ERR_BAD_CONFIG',
+      `--name ${config.name} does not match this data dir's identity (${identity.name}); the name is derived from the key in ${config.dataDir}`);
+  }
+  const secret = await loadClusterSecret({ passwordFile: config.passwordFile, env: process.env });
+  const psk = secret.psk;
+  for (const w of secret.warnings) log.warn(w);
+  const encryptionWarning = psk ? undefined
+    : 'no cluster secret: anyone who can reach port ' + config.port + ' can join, and pod traffic is NOT encrypted (set --password-file or WEFT_PASSWORD)';
+  if (encryptionWarning) log.warn(`INSECURE: ${encryptionWarning}`);
+
+  const registry = createRegistry();
+  const metrics = createMeshMetrics(registry);
+  const router = new MeshRouter({
+    identity, psk, nickname: config.nickname, host: config.host, port: config.port, connLimit: config.connLimit,
+    timing: {
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      gossipIntervalMs: config.gossipIntervalMs,
+      backoffScale: config.backoffScale,
+    },
+    metrics, log: log.child({ component: 'mesh' }),
+  });
+
+  const status = (): StatusReport => ({
+    name: identity.name,
+    nickname: config.nickname,
+    version: packageVersion(),
+    protocol: { min: PROTOCOL_MIN_VERSION, max: PROTOCOL_MAX_VERSION },
+    encrypted: psk !== null,
+    encryptionWarning,
+    port: config.port,
+    uid: router.uid.toString(16),
+    peers: router.topology.statusPeers(),
+    connections: router.connectionStatus(),
+    targets: router.targets(),
+    routes: { unicast: Object.fromEntries(router.unicastRoutes) },
+    collisions: router.collisions.length > 0 ? [...router.collisions] : undefined,
+  });
+
+  let stopping: Promise<void> | null = null;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+
+  const api = new ApiServer({ socketPath: config.apiSocket, logger: log.child({ component: 'api' }) });
+  api.route('GET', API_PATHS.status, () => status());
+  api.route('GET', API_PATHS.report, () => ({ ...status(), config: redactedConfig(config), topology: router.topology.report() }));
+  api.route('POST', API_PATHS.connect, ({ body }) => {
+    const req = parseConnectRequest(body);
+    const bad = router.connect(req.peers, req.replace ?? false);
+    if (bad.length > 0) throw new WeftError('WEFT_ERR_BAD_ARGS', `bad peer address: ${bad.join(', ')}`);
+    return { targets: router.targets() };
+  });
+  api.route('POST', API_PATHS.forget, ({ body }) => {
+    const req = parseForgetRequest(body);
+    const missing = router.forget(req.peers);
+    return { forgotten: req.peers.filter((p) => !missing.includes(p)), unknown: missing };
+  });
+  api.route('POST', API_PATHS.stop, () => {
+    setImmediate(() => void shutdown('stop requested over the API'));
+    return { stopping: true };
+  });
+
+  const statusServer = config.statusAddr
+    ? new StatusServer({
+      addr: config.statusAddr, registry, logger: log.child({ component: 'status' }),
+      status: () => status(),
+      readiness: () => ({ ready: true }),
+    })
+    : null;
+
+  const shutdown = (why: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason: why }, 'shutting down');
+      for (const s of [statusServer, router, api]) {
+        try { await s?.stop(); } catch (e) { log.warn({ err: describeError(e) }, 'error during shutdown'); }
+      }
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  const onSignal = (sig: string) => void shutdown(`received ${sig}`);
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+
+  try {
+    await api.start();
+    await router.start();
+    await statusServer?.start();
+  } catch (e) {
+    await shutdown(`start-up failed: ${describeError(e)}`);
+    throw e;
+  }
+  const bad = router.connect(config.peers);
+  if (bad.length > 0) log.warn({ peers: bad }, 'ignoring unparsable peer addresses');
+  log.info({ name: identity.name, nickname: config.nickname, encrypted: psk !== null, api: config.apiSocket }, 'weft daemon ready');
+  hooks.onReady();
+  await stopped;
+}
+
+function redactedConfig(c: DaemonConfig): Record<string, unknown> {
+  return { ...c, passwordFile: c.passwordFile ? '(set)' : undefined };
+}

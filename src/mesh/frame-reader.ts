@@ -1,0 +1,82 @@
+import { WeftError } from '../common/index.js';
+
+/**
+ * Splits a TCP byte stream into length-prefixed frames (4-byte big-endian length, then the
+ * frame). Memory is bounded: at most one partial frame of `maxFrame` bytes plus one read chunk
+ * is held. A length over `maxFrame` throws WEFT_ERR_TOO_BIG before anything is buffered, so a
+ * hostile peer cannot make us allocate. The limit can be raised once (after authentication).
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  constructor(private maxFrame: number) {}
+
+  /** Raise or lower the per-frame limit (e.g. from handshake size to message size). */
+  setMaxFrame(n: number): void {
+    this.maxFrame = n;
+  }
+
+  /** Bytes currently held (for tests and memory accounting). */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /**
+   * Feed a chunk; returns every complete frame now available (possibly none). Throws
+   * WEFT_ERR_TOO_BIG on an oversized length prefix; the caller must then close the stream.
+   */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.buffered < 4) break;
+      const head = this.peek(4);
+      const len = head.readUInt32BE(0);
+      if (len > this.maxFrame) {
+        throw new WeftError('WEFT_ERR_TOO_BIG', `frame length ${len} exceeds limit ${this.maxFrame}`);
+      }
+      if (this.buffered < 4 + len) break;
+      this.take(4);
+      out.push(this.take(len));
+    }
+    return out;
+  }
+
+  /** Take exactly `n` raw bytes if available (used for the fixed-size prelude), else null. */
+  takeRaw(n: number): Buffer | null {
+    if (this.buffered < n) return null;
+    return this.take(n);
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    return Buffer.concat(this.chunks).subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0];
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    const all = Buffer.concat(this.chunks);
+    const out = Buffer.from(all.subarray(0, n));
+    const rest = all.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered -= n;
+    return out;
+  }
+}
+
+/** Prefix a frame with its 4-byte big-endian length. */
+export function lengthPrefixed(frame: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + frame.length);
+  out.writeUInt32BE(frame.length, 0);
+  frame.copy(out, 4);
+  return out;
+}

@@ -1,0 +1,409 @@
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import {
+  WeftError, describeError, type Logger, type Startable,
+  ACCEPT_BURST, ACCEPT_RATE_PER_S, MAX_PENDING_HANDSHAKES, HANDSHAKE_TIMEOUT_MS,
+} from '../common/index.js';
+import { HandshakeError, HandshakeReplayCache, type Identity } from '../crypto/index.js';
+import type { MeshMetrics } from '../metrics/index.js';
+import { ControlConnection, type ConnectionTiming } from './connection.js';
+import { ConnectionMaker, type TargetStatus } from './connection-maker.js';
+import { GossipHub } from './gossip-hub.js';
+import type { GossipChannel, Gossiper, PeerEvents, PeerName } from './gossip-types.js';
+import { Tag, type ControlMessage } from './messages.js';
+import type { Overlay, OverlayConnection, OverlayHealth } from './overlay-types.js';
+import { TokenBucket } from './token-bucket.js';
+import { TopologyKeeper } from './topology-keeper.js';
+import { BadInputLog } from './bad-input-log.js';
+
+export interface MeshRouterOptions {
+  identity: Identity;
+  psk: Buffer | null;
+  nickname: string;
+  host: string;
+  port: number;
+  connLimit: number;
+  timing: ConnectionTiming & { gossipIntervalMs: number; backoffScale: number };
+  metrics: MeshMetrics;
+  log: Logger;
+  events?: PeerEvents;
+}
+
+/** A failed connection kept for status (bounded list). */
+interface FailedConn { peer: string; address: string; outbound: boolean; reason: string; at: number }
+const MAX_FAILED_KEPT = 16;
+
+/**
+ * The mesh router: accepts and dials control connections, registers authenticated ones
+ * (one per peer, deterministic duplicate tie-break), runs gossip channels, keeps the topology
+ * and routes, and hands connections to the data-plane overlay.
+ *
+ * Lifecycle: start() listens on host:port and starts the connection maker; stop() closes the
+ * listener and every connection (telling peers why) and cancels every timer. Idempotent.
+ */
+export class MeshRouter implements Startable {
+  readonly self: PeerName;
+  readonly uid: bigint = randomBytes(8).readBigUInt64BE(0) || 1n;
+  private server: Server | null = null;
+  private readonly pending = new Set<ControlConnection>();
+  private readonly conns = new Map<PeerName, ControlConnection>();
+  private readonly failed: FailedConn[] = [];
+  private readonly overlayConns = new Map<ControlConnection, OverlayConnection>();
+  private readonly health = new Map<PeerName, OverlayHealth>();
+  private readonly dialTargets = new Map<ControlConnection, string>();
+  private readonly bucket = new TokenBucket(ACCEPT_BURST, ACCEPT_RATE_PER_S);
+  private readonly replayCache = new HandshakeReplayCache();
+  private readonly hub: GossipHub;
+  private readonly topo: TopologyKeeper;
+  readonly maker: ConnectionMaker;
+  private readonly badInput: BadInputLog;
+  private gossipTimer: NodeJS.Timeout | null = null;
+  private overlay: Overlay | null = null;
+  private stopped = false;
+  readonly collisions: string[] = [];
+
+  constructor(private readonly opts: MeshRouterOptions) {
+    this.self = opts.identity.name;
+    this.badInput = new BadInputLog(opts.log, opts.metrics);
+    this.topo = new TopologyKeeper({
+      self: this.self, nickname: opts.nickname, uid: this.uid, log: opts.log, metrics: opts.metrics,
+      onRoutes: () => this.onRoutesChanged(),
+      onPeerGone: (name) => { this.overlay?.peerGone(name); opts.events?.onPeerGone?.(name); },
+      onSelfConflict: (what) => this.noteCollision(what),
+      sendTo: (peer, payload) => {
+        this.conns.get(peer)?.send({ tag: Tag.Gossip, channel: 'topology', payload });
+        opts.metrics.gossip('topology', 'gossip', 'out', payload.length);
+      },
+      neighbours: () => new Set(this.conns.keys()),
+    });
+    this.hub = new GossipHub({
+      self: this.self,
+      neighbours: () => this.conns,
+      nextHopAll: (dst) => this.topo.routes.unicastAll.get(dst),
+      broadcastNextHops: (src) => this.topo.routes.broadcastNextHops(src),
+      peerCount: () => this.topo.size,
+    }, opts.metrics, opts.log);
+    this.topo.attachHub(this.hub);
+    this.maker = new ConnectionMaker({
+      ourPort: opts.port,
+      connLimit: opts.connLimit,
+      backoffScale: opts.timing.backoffScale,
+      dial: (t) => this.dial(t.address, t.host, t.port),
+      isConnected: (peer) => this.conns.has(peer),
+      connectionCount: () => this.conns.size + this.pending.size,
+      log: opts.log,
+    });
+  }
+
+  /** Register a gossip channel (before start()). */
+  newGossip(name: string, gossiper: Gossiper): GossipChannel {
+    return this.hub.register(name, gossiper);
+  }
+
+  /** Attach the data-plane overlay (before start()). */
+  setOverlay(overlay: Overlay): void {
+    this.overlay = overlay;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((s) => this.onAccept(s));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new WeftError('WEFT_ERR_HOST', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.code ?? e.message}`)));
+      server.listen({ host: this.opts.host, port: this.opts.port }, () => resolve());
+    });
+    server.on('error', (e) => this.opts.log.error({ err: e.message }, 'control listener error'));
+    this.topo.start();
+    this.maker.start();
+    this.gossipTimer = setInterval(() => {
+      this.topo.gossipDigest();
+      this.hub.gossipAll();
+    }, this.opts.timing.gossipIntervalMs);
+    this.opts.log.info({ name: this.self, port: this.opts.port, encrypted: this.opts.psk !== null }, 'mesh router listening');
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.maker.stop();
+    this.topo.stop();
+    if (this.gossipTimer) clearInterval(this.gossipTimer);
+    for (const c of [...this.pending, ...this.conns.values()]) c.close('peer is shutting down');
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Operator targets (launch PEER..., weft connect). Returns entries that did not parse. */
+  connect(peers: string[], replace = false): string[] {
+    return this.maker.addDirect(peers, replace);
+  }
+
+  forget(peers: string[]): string[] {
+    return this.maker.forget(peers);
+  }
+
+  /** Unicast next hops (dst → next hop) over established two-way connections. */
+  get unicastRoutes(): ReadonlyMap<PeerName, PeerName> {
+    return this.topo.routes.unicast;
+  }
+
+  get topology() {
+    return this.topo;
+  }
+
+  targets(): TargetStatus[] {
+    return this.maker.status();
+  }
+
+  /** Local connections for status: established, handshaking and recently failed. */
+  connectionStatus() {
+    const encrypted = this.opts.psk !== null;
+    const rows = [];
+    for (const c of this.conns.values()) {
+      const h = this.health.get(c.remoteName!);
+      rows.push({
+        peer: c.remoteName!, nickname: c.remoteHello?.nickname, address: c.remoteAddress, outbound: c.outbound,
+        state: 'established' as const, encrypted, since: new Date(c.establishedAt).toISOString(),
+        reason: h && h.state === 'failed' ? h.reason : undefined, mtu: h?.mtu, mode: h?.mode,
+      });
+    }
+    for (const c of this.pending) {
+      rows.push({ peer: c.remoteName ?? '', address: c.remoteAddress, outbound: c.outbound, state: 'connecting' as const, encrypted, since: new Date(c.startedAt).toISOString() });
+    }
+    for (const f of this.failed) {
+      rows.push({ peer: f.peer, address: f.address, outbound: f.outbound, state: 'failed' as const, encrypted, reason: f.reason, since: new Date(f.at).toISOString() });
+    }
+    return rows;
+  }
+
+  // ───────────── connection handling ─────────────
+
+  private onAccept(socket: Socket): void {
+    if (this.stopped) { socket.destroy(); return; }
+    if (this.pending.size >= MAX_PENDING_HANDSHAKES || !this.bucket.take()) {
+      this.opts.metrics.handshake('rate_limited');
+      this.badInput.note('tcp', 'rate_limited', `refused connection from ${socket.remoteAddress}: handshake rate limit`);
+      socket.destroy();
+      return;
+    }
+    this.startConnection(socket, false);
+  }
+
+  private dial(address: string, host: string, port: number): void {
+    const socket = tcpConnect({ host, port, timeout: HANDSHAKE_TIMEOUT_MS });
+    const onFail = (why: string) => {
+      socket.destroy();
+      this.maker.disconnected(address, why);
+    };
+    socket.once('timeout', () => onFail('connect timed out'));
+    socket.once('error', (e: NodeJS.ErrnoException) => onFail(`connect failed: ${e.code ?? e.message}`));
+    socket.once('connect', () => {
+      socket.removeAllListeners('timeout');
+      socket.removeAllListeners('error');
+      socket.setTimeout(0);
+      const conn = this.startConnection(socket, true);
+      this.dialTargets.set(conn, address);
+    });
+  }
+
+  private startConnection(socket: Socket, outbound: boolean): ControlConnection {
+    const conn = new ControlConnection({
+      socket, outbound, identity: this.opts.identity, psk: this.opts.psk,
+      hello: { uid: this.uid, nickname: this.opts.nickname, listenPort: this.opts.port },
+      replayCache: this.replayCache,
+      timing: this.opts.timing,
+      log: this.opts.log,
+      hooks: {
+        onAuthenticated: (c) => this.register(c),
+        onMessage: (c, m, bytes) => this.onMessage(c, m, bytes),
+        onBadMessage: (c, err) => this.badInput.note('tcp', 'malformed_message', `from ${c.remoteName}: ${err.message}`),
+        onClosed: (c, reason, err) => this.onClosed(c, reason, err),
+      },
+    });
+    this.pending.add(conn);
+    this.opts.metrics.setPendingHandshakes(this.pending.size);
+    conn.start();
+    return conn;
+  }
+
+  /** Decide whether an authenticated connection is kept. Returns an error to refuse it. */
+  private register(c: ControlConnection): WeftError | null {
+    this.pending.delete(c);
+    this.opts.metrics.setPendingHandshakes(this.pending.size);
+    const name = c.remoteName!;
+    const hello = c.remoteHello!;
+    if (name === this.self) {
+      if (hello.uid === this.uid) {
+        this.opts.metrics.handshake('self');
+        return new WeftError('WEFT_ERR_SELF', 'connected to ourselves');
+      }
+      this.opts.metrics.handshake('collision');
+      this.noteCollision(`peer at ${c.remoteAddress} uses our name ${name} (cloned data dir?)`);
+      return new WeftError('WEFT_ERR_NAME_COLLISION', `peer name collision: ${name} is used by another live peer (same identity key; cloned data dir?)`);
+    }
+    const existing = this.conns.get(name);
+    if (existing) {
+      const ex = existing.remoteHello!;
+      if (ex.uid !== hello.uid) {
+        // Same name, different incarnation: a restart (old connection silent) or a clone.
+        const silentFor = Date.now() - existing.lastReceiveAt;
+        if (silentFor < this.opts.timing.heartbeatIntervalMs * 1.5) {
+          this.opts.metrics.handshake('collision');
+          this.noteCollision(`two live peers named ${name}: ${existing.remoteAddress} and ${c.remoteAddress}`);
+          return new WeftError('WEFT_ERR_NAME_COLLISION', `peer name collision: another live peer already uses name ${name}`);
+        }
+        existing.close('replaced by a newer incarnation of the peer');
+      } else {
+        // Simultaneous dials: keep the connection initiated by the peer with the smaller name.
+        const initiator = (x: ControlConnection) => (x.outbound ? this.self : name);
+        const keepNew = initiator(c) < initiator(existing);
+        if (!keepNew) {
+          return new WeftError('WEFT_ERR_DUPLICATE_CONN', 'duplicate connection (the other one is kept)');
+        }
+        existing.close('duplicate connection (the other one is kept)');
+      }
+    }
+    if (this.conns.size >= this.opts.connLimit && !this.dialTargets.has(c)) {
+      return new WeftError('WEFT_ERR_CONN_LIMIT', `connection limit ${this.opts.connLimit} reached`);
+    }
+    c.registered = true;
+    this.conns.set(name, c);
+    this.opts.metrics.handshake('ok');
+    const target = this.dialTargets.get(c);
+    if (target) this.maker.connected(target, name);
+    this.opts.log.info({ peer: name, nickname: hello.nickname, address: c.remoteAddress, outbound: c.outbound }, 'connection established');
+    this.topo.localConnectionsChanged(this.localConnections());
+    this.topo.sendFullTo(name);
+    this.hub.sendAllTo(c);
+    this.attachOverlay(c);
+    this.updateConnMetrics();
+    return null;
+  }
+
+  private attachOverlay(c: ControlConnection): void {
+    if (!this.overlay || !c.session) return;
+    const peer = c.remoteName!;
+    try {
+      const oc = this.overlay.prepareConnection({
+        remotePeer: peer, remoteAddress: c.remoteAddress, localAddress: c.localAddress, outbound: c.outbound,
+        dataKeys: c.session.dataKeys,
+        sendControl: (msg) => c.send({ tag: Tag.Overlay, payload: msg }),
+        onHealth: (h) => this.onOverlayHealth(peer, h),
+      });
+      this.overlayConns.set(c, oc);
+      oc.confirm();
+    } catch (e) {
+      this.opts.log.error({ peer, err: describeError(e) }, 'overlay refused connection');
+    }
+  }
+
+  private onOverlayHealth(peer: PeerName, h: OverlayHealth): void {
+    const prev = this.health.get(peer);
+    this.health.set(peer, h);
+    if (prev?.state !== h.state) {
+      this.opts.log.info({ peer, state: h.state, reason: h.reason, mtu: h.mtu, mode: h.mode }, 'data path state changed');
+    }
+  }
+
+  private onMessage(c: ControlConnection, m: ControlMessage, bytes: number): void {
+    if (!c.registered) return;
+    if (m.tag === Tag.Overlay) {
+      this.overlayConns.get(c)?.onControl(m.payload);
+      return;
+    }
+    if (m.tag === Tag.Gossip && m.channel === 'topology') {
+      this.topo.onGossip(c.remoteName!, m.payload, bytes);
+      return;
+    }
+    this.hub.handle(c.remoteName!, m, bytes);
+  }
+
+  private onClosed(c: ControlConnection, reason: string, err: WeftError | null): void {
+    const wasPending = this.pending.delete(c);
+    this.opts.metrics.setPendingHandshakes(this.pending.size);
+    const target = this.dialTargets.get(c);
+    this.dialTargets.delete(c);
+    const neverRetry = err?.code === 'WEFT_ERR_SELF' || err?.code === 'WEFT_ERR_NAME_COLLISION';
+    if (target) this.maker.disconnected(target, err && err.code !== 'WEFT_ERR_DUPLICATE_CONN' ? reason : null, neverRetry);
+    if (wasPending && err) this.countHandshakeFailure(c, err);
+    else if (wasPending && c.receivedBytes > 0) {
+      this.opts.metrics.handshake('malformed');
+      this.badInput.note('tcp', 'truncated_handshake', `${c.remoteAddress} hung up in the middle of the handshake`);
+    }
+    if (err && err.code !== 'WEFT_ERR_DUPLICATE_CONN' && err.code !== 'WEFT_ERR_SELF') {
+      this.failed.push({ peer: c.remoteName ?? '', address: c.remoteAddress, outbound: c.outbound, reason, at: Date.now() });
+      if (this.failed.length > MAX_FAILED_KEPT) this.failed.shift();
+    }
+    const oc = this.overlayConns.get(c);
+    if (oc) { oc.stop(); this.overlayConns.delete(c); }
+    if (c.registered && this.conns.get(c.remoteName!) === c) {
+      this.conns.delete(c.remoteName!);
+      this.health.delete(c.remoteName!);
+      this.opts.metrics.connectionTerminated(err ? err.code.replace('WEFT_ERR_', '').toLowerCase() : 'closed');
+      this.opts.log.info({ peer: c.remoteName, address: c.remoteAddress, reason }, 'connection closed');
+      this.maker.peerDisconnected(c.remoteName!);
+      if (!this.stopped) this.topo.localConnectionsChanged(this.localConnections());
+    }
+    this.updateConnMetrics();
+  }
+
+  private countHandshakeFailure(c: ControlConnection, err: WeftError): void {
+    const m = this.opts.metrics;
+    const who = c.remoteAddress;
+    const reason = err instanceof HandshakeError ? err.reason : null;
+    if (reason === 'bad_secret' || reason === 'auth' || err.message.startsWith('rejected by peer: cluster secret')) {
+      m.handshake('bad_secret');
+      this.badInput.note('tcp', 'bad_secret', `handshake with ${who} failed: the peer does not know the cluster secret (or uses a different one)`);
+      return;
+    }
+    switch (err.code) {
+      case 'WEFT_ERR_TIMEOUT':
+        m.handshake('timeout'); this.badInput.note('tcp', 'handshake_timeout', `handshake with ${who} timed out`); return;
+      case 'WEFT_ERR_VERSION':
+        m.handshake('version'); this.badInput.note('tcp', 'version', `handshake with ${who}: ${err.message}`); return;
+      case 'WEFT_ERR_REPLAY':
+        m.handshake('replay'); this.badInput.note('tcp', 'replayed_handshake', `from ${who}: ${err.message}`); return;
+      case 'WEFT_ERR_CLOSED':
+        return; // peer hung up mid-handshake: not bad input
+      default:
+        m.handshake('malformed');
+        this.badInput.note('tcp', err.code === 'WEFT_ERR_TOO_BIG' ? 'too_big' : 'malformed_handshake', `from ${who}: ${err.message}`);
+    }
+  }
+
+  private localConnections() {
+    return [...this.conns.values()].map((c) => ({
+      peer: c.remoteName!,
+      // Dialable address of the remote: its IP and the port it listens on.
+      address: dialable(c.remoteAddress, c.remoteHello!.listenPort),
+      outbound: c.outbound,
+      established: true,
+    }));
+  }
+
+  private onRoutesChanged(): void {
+    this.maker.setDiscovered(this.topo.discoverableAddresses(new Set(this.conns.keys())));
+    this.maker.tick();
+    this.opts.metrics.setPeers(this.topo.size);
+    if (this.overlay) {
+      const r = this.topo.routes;
+      this.overlay.setRoutes({ unicast: r.unicast, broadcastNextHops: (src) => r.broadcastNextHops(src) });
+    }
+    this.opts.events?.onPeersChanged?.(this.topo.routes.reachable);
+  }
+
+  private noteCollision(what: string): void {
+    this.collisions.push(`${new Date().toISOString()} ${what}`);
+    if (this.collisions.length > 10) this.collisions.shift();
+    this.opts.log.error({ detail: what }, 'peer name collision detected: two live peers share one identity (cloned data dir?) — give each host its own --data-dir');
+  }
+
+  private updateConnMetrics(): void {
+    this.opts.metrics.setConnections({ established: this.conns.size, connecting: this.pending.size, failed: this.failed.length });
+  }
+}
+
+function dialable(remote: string, port: number): string {
+  const i = remote.lastIndexOf(':');
+  return `${remote.slice(0, i)}:${port}`;
+}
