@@ -21,6 +21,8 @@ export interface StatusReport {
   port: number;
   /** Per-run unique id of this peer incarnation. */
   uid: string;
+  /** Process id of the daemon (lets `weft launch` check that the answering daemon is its own). */
+  pid?: number;
   /** Every peer in the topology (us included) with the connections it announces. */
   peers: StatusPeer[];
   /** Our own control connections, including ones still connecting or failed. */

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isWeftError } from '../common/index.js';
-import { ApiClient } from '../api/index.js';
+import { isWeftError, silentLogger } from '../common/index.js';
+import { ApiClient, ApiServer } from '../api/index.js';
 import { launchInBackground } from './commands/launch-background.js';
 import { lastErrorMessage } from './commands/launch-log.js';
 import { parseLaunchArgs } from './index.js';
@@ -77,6 +77,24 @@ test('background launch: a daemon that never gets ready is killed after the time
   await assert.rejects(launchInBackground(args, config, ctx, { readyTimeoutMs: 600 }),
     (e: unknown) => isWeftError(e, 'WEFT_ERR_TIMEOUT') && /^launch failed: daemon not ready within 1 s \(log: /.test(e.message));
   assert.ok(Date.now() - started < 10_000);
+});
+
+test('background launch: a status answer from another daemon (racing launch) is not taken for ours', async () => {
+  const sock = join(dir, 'race', 'weft.sock');
+  const other = new ApiServer({ socketPath: sock, logger: silentLogger() })
+    .route('GET', '/status', () => ({ name: 'other', nickname: 'other', pid: process.pid }));
+  await other.start();
+  try {
+    const ctx = testContext({ env: { ...process.env, FAKE_WEFT_MODE: 'fail' }, cwd: dir, selfScript: fakeWeft });
+    const args = ['--api-socket', sock, '--data-dir', join(dir, 'race-data')];
+    const { config } = parseLaunchArgs(args, ctx);
+    // The child re-checks the socket, finds it live and fails with ALREADY_RUNNING.
+    await assert.rejects(launchInBackground(args, config, ctx, { readyTimeoutMs: 10_000 }),
+      (e: unknown) => isWeftError(e, 'WEFT_ERR_ALREADY_RUNNING') && /^launch failed: a weft daemon is already running/.test(e.message));
+    assert.deepEqual(ctx.stdout, []);
+  } finally {
+    await other.stop();
+  }
 });
 
 test('lastErrorMessage picks the most telling line of a daemon log', () => {

@@ -138,11 +138,11 @@ test('launch refuses when a daemon already answers on the socket', async () => {
   const { api } = await fakeDaemon(path);
   try {
     const loadDaemon = async (): Promise<RunDaemon> => { throw new Error('must not start'); };
-    for (const fg of [['--foreground'], []]) {
-      assert.deepEqual(await run(['launch', ...fg, '--api-socket', path], {}, { loadDaemon }), {
-        code: 1, out: '', err: [`weft: a weft daemon is already running (API socket ${path} answers)`],
-      });
-    }
+    const msg = `weft: a weft daemon is already running (API socket ${path} answers)`;
+    assert.deepEqual(await run(['launch', '--api-socket', path], {}, { loadDaemon }), { code: 1, out: '', err: [msg] });
+    // In the foreground (the daemon's own log) every fatal line also carries the error code.
+    assert.deepEqual(await run(['launch', '--foreground', '--api-socket', path], {}, { loadDaemon }),
+      { code: 1, out: '', err: [`${msg} (WEFT_ERR_ALREADY_RUNNING)`] });
   } finally {
     await api.stop();
   }
@@ -153,24 +153,24 @@ test('launch checks the password file and data dir before starting anything', as
   const launch = (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof run> =>
     run(['launch', '--foreground', '--api-socket', sock(), ...args], env, { loadDaemon });
   const missing = join(dir, 'nope');
-  assert.deepEqual(await launch(['--password-file', missing]), { code: 1, out: '', err: [`weft: cannot read --password-file "${missing}": no such file`] });
-  assert.deepEqual(await launch(['--password-file', dir]), { code: 1, out: '', err: [`weft: cannot read --password-file "${dir}": not a regular file`] });
+  assert.deepEqual(await launch(['--password-file', missing]), { code: 1, out: '', err: [`weft: cannot read --password-file "${missing}": no such file (WEFT_ERR_SECRET)`] });
+  assert.deepEqual(await launch(['--password-file', dir]), { code: 1, out: '', err: [`weft: cannot read --password-file "${dir}": not a regular file (WEFT_ERR_SECRET)`] });
   const empty = join(dir, 'empty');
   await writeFile(empty, '', { mode: 0o600 });
-  assert.deepEqual(await launch(['--password-file', empty]), { code: 1, out: '', err: [`weft: cannot read --password-file "${empty}": the file is empty`] });
+  assert.deepEqual(await launch(['--password-file', empty]), { code: 1, out: '', err: [`weft: cannot read --password-file "${empty}": the file is empty (WEFT_ERR_SECRET)`] });
   const secret = join(dir, 'secret');
   await writeFile(secret, 'correct horse battery staple\n');
   await chmod(secret, 0o600);
   assert.deepEqual(await launch(['--password-file', secret]), { code: 0, out: '', err: [] });
   assert.deepEqual(await launch(['--password-file', secret], { WEFT_PASSWORD: 'x' }),
-    { code: 1, out: '', err: ['weft: both --password-file and WEFT_PASSWORD are set; use one'] });
+    { code: 1, out: '', err: ['weft: both --password-file and WEFT_PASSWORD are set; use one (WEFT_ERR_BAD_ARGS)'] });
   await chmod(secret, 0o644);
   const loose = await launch(['--password-file', 'secret']);
   assert.equal(loose.code, 0);
   assert.deepEqual(loose.err, [`weft: warning: --password-file "${secret}" is readable by group or others (mode 644); chmod 600 it`]);
   const notDir = join(dir, 'file-not-dir');
   await writeFile(notDir, 'x');
-  assert.deepEqual(await launch(['--data-dir', notDir]), { code: 1, out: '', err: [`weft: invalid --data-dir "${notDir}": not a directory`] });
+  assert.deepEqual(await launch(['--data-dir', notDir]), { code: 1, out: '', err: [`weft: invalid --data-dir "${notDir}": not a directory (WEFT_ERR_DATA_DIR)`] });
   await mkdir(join(dir, 'data'), { recursive: true });
   assert.equal((await launch(['--data-dir', 'data'])).code, 0);
 });

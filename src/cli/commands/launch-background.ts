@@ -54,8 +54,11 @@ export async function launchInBackground(args: string[], config: DaemonConfig, c
   while (exit === null && Date.now() < deadline) {
     try {
       const st = await client.status();
-      ctx.out(`weft: launched peer ${st.name} (${st.nickname}) pid ${child.pid}; API at ${config.apiSocket}`);
-      return 0;
+      // Another launch racing us may own the socket: then our child fails, and we report that.
+      if (st.pid === undefined || st.pid === child.pid) {
+        ctx.out(`weft: launched peer ${st.name} (${st.nickname}) pid ${child.pid}; API at ${config.apiSocket}`);
+        return 0;
+      }
     } catch {
       // not up yet (no socket, or it answers with an error while starting)
     }

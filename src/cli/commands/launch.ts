@@ -2,6 +2,7 @@ import {
   WeftError, describeError, DEFAULT_API_SOCKET, DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR,
 } from '../../common/index.js';
 import { ApiClient } from '../../api/index.js';
+import type { DaemonConfig } from '../../daemon/config.js';
 import type { Command, CliContext } from '../command.js';
 import { parseLaunchArgs } from './launch-config.js';
 import { checkLaunchFiles } from './launch-files.js';
@@ -28,6 +29,14 @@ Options:
 
 There is no --password flag: a secret on the command line would show in ps.`;
 
+/** Files are usable and no daemon answers on the socket yet. */
+async function checkBeforeStart(config: DaemonConfig, ctx: CliContext): Promise<void> {
+  checkLaunchFiles(config, ctx);
+  if (await new ApiClient({ socketPath: config.apiSocket }).isRunning()) {
+    throw new WeftError('WEFT_ERR_ALREADY_RUNNING', `a weft daemon is already running (API socket ${config.apiSocket} answers)`);
+  }
+}
+
 /** `weft launch`: validate, refuse if a daemon already answers, then run here or in the background. */
 export const launchCommand: Command = {
   name: 'launch',
@@ -35,13 +44,13 @@ export const launchCommand: Command = {
   help: HELP,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { config, foreground } = parseLaunchArgs(args, ctx);
-    checkLaunchFiles(config, ctx);
-    if (await new ApiClient({ socketPath: config.apiSocket }).isRunning()) {
-      throw new WeftError('WEFT_ERR_ALREADY_RUNNING', `a weft daemon is already running (API socket ${config.apiSocket} answers)`);
+    if (!foreground) {
+      await checkBeforeStart(config, ctx);
+      return launchInBackground(args, config, ctx);
     }
-    if (!foreground) return launchInBackground(args, config, ctx);
-    const runDaemon = await ctx.loadDaemon();
     try {
+      await checkBeforeStart(config, ctx);
+      const runDaemon = await ctx.loadDaemon();
       // Readiness is observed through the API socket; nothing to do here.
       await runDaemon(config, { onReady: () => undefined });
       return 0;

@@ -26,7 +26,7 @@ const fakeDaemon: RunDaemon = async (config, hooks) => {
   const status: StatusReport = {
     name: config.name ?? '02:00:00:00:00:01', nickname: config.nickname, version: 'fake',
     protocol: { min: PROTOCOL_MIN_VERSION, max: PROTOCOL_MAX_VERSION }, encrypted: config.passwordFile !== undefined,
-    port: config.port, uid: '1', peers: [], connections: [], targets: [],
+    port: config.port, uid: '1', pid: process.pid, peers: [], connections: [], targets: [],
   };
   api.route('GET', '/status', () => status);
   api.route('GET', '/report', () => ({ config }));
