@@ -6,13 +6,28 @@ import { WeftError, UNIX_SOCKET_PATH_MAX_BYTES } from '../common/index.js';
 /** What is at a unix socket path: a listener, a leftover file nobody listens on, or nothing. */
 export type SocketProbe = 'live' | 'stale' | 'absent';
 
+/** Connects refused with ECONNRESET (a listener closing meanwhile) are retried this often. */
+const PROBE_RESET_RETRIES = 3;
+/** Pause between those retries. ms */
+const PROBE_RETRY_DELAY_MS = 50;
+
 /**
  * Connect to the unix socket at `path` and hang up at once. 'live' when something accepts
- * (or when the connect neither succeeds nor fails within `timeoutMs`: a hung daemon still owns
- * its socket), 'stale' when the file exists but nobody listens, 'absent' when there is none.
- * Other errors (e.g. EACCES) are thrown as WeftError.
+ * (or when the connect neither succeeds nor fails within `timeoutMs`, or the backlog is full:
+ * a busy or hung daemon still owns its socket), 'stale' when the file exists but nobody
+ * listens (or a closing listener keeps resetting us), 'absent' when there is none. Other
+ * errors (e.g. EACCES) are thrown as WeftError.
  */
-export function probeSocket(path: string, timeoutMs = 1_000): Promise<SocketProbe> {
+export async function probeSocket(path: string, timeoutMs = 1_000): Promise<SocketProbe> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await probeOnce(path, timeoutMs);
+    if (result !== 'reset') return result;
+    if (attempt >= PROBE_RESET_RETRIES) return 'stale';
+    await new Promise((r) => setTimeout(r, PROBE_RETRY_DELAY_MS));
+  }
+}
+
+function probeOnce(path: string, timeoutMs: number): Promise<SocketProbe | 'reset'> {
   return new Promise((resolve, reject) => {
     const sock = connect({ path });
     const timer = setTimeout(() => { sock.destroy(); resolve('live'); }, timeoutMs);
@@ -20,9 +35,13 @@ export function probeSocket(path: string, timeoutMs = 1_000): Promise<SocketProb
     sock.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       sock.destroy();
-      if (e.code === 'ECONNREFUSED') resolve('stale');
-      else if (e.code === 'ENOENT') resolve('absent');
-      else reject(socketError(path, e));
+      switch (e.code) {
+        case 'ECONNREFUSED': resolve('stale'); break;
+        case 'ENOENT': resolve('absent'); break;
+        case 'ECONNRESET': resolve('reset'); break;
+        case 'EAGAIN': resolve('live'); break;
+        default: reject(socketError(path, e));
+      }
     });
   });
 }

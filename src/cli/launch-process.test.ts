@@ -55,6 +55,8 @@ test('background launch: detached daemon becomes ready, status answers, stop end
     assert.equal(again.stderr, `weft: a weft daemon is already running (API socket ${sock} answers)\n`);
   } finally {
     const stop = await exec(process.execPath, [fakeWeft, 'stop', '--api-socket', sock]);
+    const pid = Number(/ pid (\d+);/.exec(r.stdout)?.[1]);
+    if (stop.code !== 0 && pid > 0) process.kill(pid, 'SIGKILL'); // never leave the daemon behind
     assert.deepEqual([stop.code, stop.stdout], [0, 'weft: stopped\n'], stop.stderr);
   }
   assert.equal(existsSync(sock), false);

@@ -1,7 +1,7 @@
 /**
  * Test fixture, not shipped behaviour: the real CLI `main()` with a stand-in daemon, so tests
  * can exercise `weft launch` (background and foreground), `status` and `stop` end to end
- * without root. FAKE_WEFT_MODE: unset = serve the API until POST /stop; 'fail' = fatal
+ * without root. FAKE_WEFT_MODE: unset = serve the API until POST /stop (at most 60 s); 'fail' = fatal
  * WeftError after 50 ms; 'hang' = never become ready (exits by itself after 30 s).
  */
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WeftError, silentLogger, PROTOCOL_MAX_VERSION, PROTOCOL_MIN_VERSION } from '../../common/index.js';
 import { ApiServer, type StatusReport } from '../../api/index.js';
 import { main, processContext, type RunDaemon } from '../index.js';
+
+/** A served fake daemon stops by itself after this long. ms */
+const MAX_LIFETIME_MS = 60_000;
 
 const fakeDaemon: RunDaemon = async (config, hooks) => {
   const mode = process.env.FAKE_WEFT_MODE;
@@ -36,7 +39,9 @@ const fakeDaemon: RunDaemon = async (config, hooks) => {
   });
   await api.start();
   hooks.onReady();
-  await done;
+  // Bounded even if a test forgets to stop it.
+  await Promise.race([done, sleep(MAX_LIFETIME_MS, undefined, { ref: false })]);
+  await api.stop();
 };
 
 process.exitCode = await main(process.argv.slice(2), {
