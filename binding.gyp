@@ -6,6 +6,7 @@
         "native/weft_dp.c",
         "native/args.c",
         "native/tap.c",
+        "native/gso.c",
         "native/udp.c",
         "native/aead.c",
         "native/poll.c"

@@ -1,13 +1,13 @@
 /*
- * weft data-plane addon: module init. Registers the functions implemented in tap.c, udp.c,
- * aead.c and poll.c. See native/README.md for the contract of each call.
+ * weft data-plane addon: module init. Registers the functions implemented in tap.c, gso.c,
+ * udp.c, aead.c and poll.c. See native/README.md for the contract of each call.
  */
 #include "weft_dp.h"
 
 #include <openssl/crypto.h>
 
 /* Bumped whenever the JS-visible surface changes incompatibly (checked by native.ts). */
-#define WEFT_DP_ABI_VERSION 2
+#define WEFT_DP_ABI_VERSION 3
 
 static napi_value abi_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -32,6 +32,7 @@ NAPI_MODULE_INIT() {
       FN("tapSetOffload", weft_tap_set_offload),
       FN("readBatch", weft_read_batch),
       FN("writeBatch", weft_write_batch),
+      FN("gsoSplit", weft_gso_split),
       FN("udpOpen", weft_udp_open),
       FN("udpLocalPort", weft_udp_local_port),
       FN("udpRecvBatch", weft_udp_recv_batch),

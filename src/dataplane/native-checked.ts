@@ -150,6 +150,22 @@ export class CheckedNativeDataplane implements NativeDataplane {
     try { return this.raw.writeBatch(fd, arena, offs, lens, count); } catch (e) { throw fromNativeError('writeBatch', e); }
   }
 
+  gsoSplit(arena: Buffer, off: number, len: number, vnetHdrBytes: 10 | 12, out: Buffer, outStride: number,
+    outLens: Uint32Array, max: number): number {
+    checkU8('gsoSplit', 'arena', arena);
+    checkUint('gsoSplit', 'off', off);
+    checkUint('gsoSplit', 'len', len);
+    if (off + len > arena.length) bad('gsoSplit', `off + len (${off + len}) exceeds arena.length (${arena.length})`);
+    if (vnetHdrBytes !== 10 && vnetHdrBytes !== 12) bad('gsoSplit', 'vnetHdrBytes must be 10 or 12');
+    checkU8('gsoSplit', 'out', out);
+    checkUint('gsoSplit', 'outStride', outStride, 1);
+    checkU32('gsoSplit', 'outLens', outLens);
+    checkUint('gsoSplit', 'max', max);
+    checkFits('gsoSplit', max, 1, 'outLens', outLens);
+    if (outStride * max > out.length) bad('gsoSplit', `outStride * max (${outStride * max}) exceeds out.length (${out.length})`);
+    try { return this.raw.gsoSplit(arena, off, len, vnetHdrBytes, out, outStride, outLens, max); } catch (e) { throw fromNativeError('gsoSplit', e); }
+  }
+
   udpRecvBatch(fd: number, arena: Buffer, stride: number, lens: Uint32Array, addrs: Uint32Array, max: number): number {
     checkFd('udpRecvBatch', fd);
     checkU8('udpRecvBatch', 'arena', arena);

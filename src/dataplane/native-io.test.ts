@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { LEN_TRUNCATED, TunOffload, UdpSendStatus, tryLoadNative, type NativeDataplane } from './native.js';
+import { arpRequest, icmpEcho, inetSum, ip4, mac, pack, until } from './native-test-frames.js';
 
 const dp = tryLoadNative();
 const isRoot = process.getuid?.() === 0;
@@ -20,48 +21,6 @@ const LOOPBACK = 0x7f000001;
 
 function sh(...args: string[]): string {
   return execFileSync(args[0]!, args.slice(1), { timeout: 10_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Await `pred()` for at most `ms` (bounded polling). */
-async function until(pred: () => boolean, ms = 2_000): Promise<boolean> {
-  for (let t = 0; t < ms && !pred(); t += 5) await new Promise((r) => setTimeout(r, 5));
-  return pred();
-}
-
-/** Internet checksum over b (RFC 1071). */
-function inetSum(b: Buffer): number {
-  let s = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) s += b.readUInt16BE(i);
-  if (b.length % 2) s += b[b.length - 1]! << 8;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-const mac = (s: string) => Buffer.from(s.replace(/:/g, ''), 'hex');
-const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
-
-/** Ethernet ARP request "who-has tpa tell spa" from sha. */
-function arpRequest(sha: string, spa: string, tpa: string): Buffer {
-  return Buffer.concat([mac('ff:ff:ff:ff:ff:ff'), mac(sha), Buffer.from('08060001080006040001', 'hex'),
-    mac(sha), ip4(spa), Buffer.alloc(6), ip4(tpa)]);
-}
-
-/** Ethernet + IPv4 + ICMP echo request. */
-function icmpEcho(dstMac: string, srcMac: string, src: string, dst: string, id: number, payload: Buffer): Buffer {
-  const icmp = Buffer.concat([Buffer.from([8, 0, 0, 0, id >> 8, id & 255, 0, 1]), payload]);
-  icmp.writeUInt16BE(inetSum(icmp), 2);
-  const ip = Buffer.concat([Buffer.from([0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0]), ip4(src), ip4(dst)]);
-  ip.writeUInt16BE(20 + icmp.length, 2);
-  ip.writeUInt16BE(inetSum(ip), 10);
-  return Buffer.concat([mac(dstMac), mac(srcMac), Buffer.from([8, 0]), ip, icmp]);
-}
-
-/** Pack frames into one arena; returns arena, offs, lens. */
-function pack(frames: Buffer[]): { arena: Buffer; offs: Uint32Array; lens: Uint32Array } {
-  const offs = new Uint32Array(frames.length), lens = new Uint32Array(frames.length);
-  let at = 0;
-  frames.forEach((f, i) => { offs[i] = at; lens[i] = f.length; at += f.length; });
-  return { arena: Buffer.concat(frames), offs, lens };
 }
 
 describe('native addon: UDP on loopback', { skip: noAddon }, () => {

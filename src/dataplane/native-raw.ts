@@ -10,7 +10,7 @@ import { WeftError } from '../common/index.js';
 import type { AeadHandle, PollHandle } from './native-types.js';
 
 /** ABI version the C side reports from abiVersion(); bumped with every incompatible change. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 /** The addon's exports, exactly as C defines them (see native/weft_dp.c). */
 export interface RawNativeBinding {
@@ -20,6 +20,8 @@ export interface RawNativeBinding {
   tapSetOffload(fd: number, flags: number): void;
   readBatch(fd: number, arena: Uint8Array, stride: number, lens: Uint32Array, max: number): number;
   writeBatch(fd: number, arena: Uint8Array, offs: Uint32Array, lens: Uint32Array, count: number): number;
+  gsoSplit(arena: Uint8Array, off: number, len: number, vnetHdrBytes: number, out: Uint8Array, outStride: number,
+    outLens: Uint32Array, max: number): number;
   udpOpen(addr: string, port: number, bufBytes: number, reusePort: boolean): number;
   udpLocalPort(fd: number): number;
   udpRecvBatch(fd: number, arena: Uint8Array, stride: number, lens: Uint32Array, addrs: Uint32Array,

@@ -69,6 +69,18 @@ export const TunOffload = {
   UFO: 0x10,
 } as const;
 
+/** virtio_net_hdr constants (linux/virtio_net.h) for frames read with `vnetHdr`. Byte 0 is
+ *  `flags`, byte 1 `gso_type`, then u16 hdr_len, gso_size, csum_start, csum_offset (host order). */
+export const VirtioNet = {
+  F_NEEDS_CSUM: 0x01,
+  F_DATA_VALID: 0x02,
+  GSO_NONE: 0,
+  GSO_TCPV4: 1,
+  GSO_UDP: 3,
+  GSO_TCPV6: 4,
+  GSO_ECN: 0x80,
+} as const;
+
 /**
  * The data-plane addon: TAP and UDP batch I/O into caller-owned arenas, readiness callbacks,
  * and batched in-place AEAD. Obtained from `loadNative()`.
@@ -96,6 +108,16 @@ export interface NativeDataplane {
   /** TUNSETOFFLOAD: tell the kernel which offloads (TunOffload bits) we accept in frames we
    *  read; requires vnetHdr. 0 turns them all off. */
   tapSetOffload(fd: number, flags: number): void;
+  /** Software GSO for one frame read with a vnet header: arena[off .. off+len) is the
+   *  virtio_net_hdr (vnetHdrBytes) + an Ethernet frame. A TCPv4/TCPv6 super-frame is cut into
+   *  plain Ethernet frames of ≤ gso_size TCP payload (IPv4 id/length/checksum, IPv6 payload
+   *  length, TCP seq/flags/checksum fixed per segment); a non-GSO frame is copied, with a
+   *  partial checksum (F_NEEDS_CSUM) completed. Frame k goes to out[k*outStride ..), its
+   *  length to outLens[k]. Returns the frame count, or 0 to drop (malformed, unsupported
+   *  gso_type such as UDP, IP extension headers, or more than `max` slots / `outStride` bytes
+   *  needed). Input and output must not overlap. */
+  gsoSplit(arena: Buffer, off: number, len: number, vnetHdrBytes: 10 | 12, out: Buffer, outStride: number,
+    outLens: Uint32Array, max: number): number;
   /** UDP socket bound to addr:port (IPv4 literal or "0.0.0.0"; "::" = dual stack),
    *  non-blocking, SO_RCVBUF/SO_SNDBUF = bufBytes, IP_MTU_DISCOVER = DO (DF set) so
    *  oversize sends fail with EMSGSIZE. Returns fd. */

@@ -9,7 +9,7 @@ import { loadRawBinding } from './native-raw.js';
 import type { NativeDataplane } from './native-types.js';
 
 export {
-  LEN_NOT_IPV4, LEN_TRUNCATED, TunOffload, UdpSendStatus,
+  LEN_NOT_IPV4, LEN_TRUNCATED, TunOffload, UdpSendStatus, VirtioNet,
   type AeadAlg, type AeadHandle, type NativeDataplane, type PollHandle, type TapOpenOptions,
   type UdpOpenOptions,
 } from './native-types.js';
