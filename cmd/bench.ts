@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import {
   BENCH_USAGE,
   defaultScenarios,
+  formatQuietTable,
   formatTable,
   parseBenchArgs,
   runBench,
@@ -10,7 +11,7 @@ import {
 import { createLogger, describeError } from '../src/common/index.js';
 
 /**
- * `node dist/cmd/bench.js [--only NAMES] [--duration S] [--rounds N] [--json FILE]`: runs the
+ * `node dist/cmd/bench.js [--only NAMES] [--duration S] [--rounds N] [--quiet-wait S] [--json FILE]`: runs the
  * benchmark, prints progress to stderr and the result table to stdout. Ctrl-C / SIGTERM stop
  * the measurements and tear everything down before exiting (exit code 130).
  */
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
       only: args.only,
       ...(args.durationS !== undefined ? { durationS: args.durationS } : {}),
       ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
+      ...(args.quietWaitS !== undefined ? { quietWaitS: args.quietWaitS } : {}),
       log: createLogger({ level: 'warn' }),
       signal: ctl.signal,
       progress: (line) => process.stderr.write(`bench: ${line}\n`),
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
       `\nweft bench ${report.startedAt} — ${m.cpus} × ${m.cpuModel}, ${m.memGb} GB, Linux ${m.kernel}, Node ${m.node}` +
         `${report.aborted ? ' (ABORTED: partial results)' : ''}\n\n` +
         `${formatTable(report.summary, report.options.baselines)}\n\n` +
+        `${formatQuietTable(report.summary, report.options.baselines)}\n\n` +
         `${tableLegend(report.options.baselines, report.options.rounds, report.options.durationS)}\n`,
     );
     if (args.jsonFile) {

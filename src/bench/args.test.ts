@@ -9,6 +9,8 @@ test('parseBenchArgs: defaults, lists, = and space forms', () => {
   const a = parseBenchArgs(['--only', 'raw-veth,tinc', '--only=nebula', '--duration', '3', '--rounds=2', '--json', '/tmp/x.json']);
   assert.deepEqual(a, { only: ['raw-veth', 'tinc', 'nebula'], durationS: 3, rounds: 2, jsonFile: '/tmp/x.json', help: false });
   assert.equal(parseBenchArgs(['-h']).help, true);
+  assert.equal(parseBenchArgs(['--quiet-wait', '30']).quietWaitS, 30);
+  assert.equal(parseBenchArgs(['--quiet-wait=0']).quietWaitS, 0);
 });
 
 test('parseBenchArgs: bad input is WEFT_ERR_BAD_ARGS', () => {
@@ -21,6 +23,7 @@ test('parseBenchArgs: bad input is WEFT_ERR_BAD_ARGS', () => {
   bad(['--rounds', '1.5']);
   bad(['--json', '--only']);
   bad(['--frobnicate']);
+  bad(['--quiet-wait', '-1']);
 });
 
 test('parseFastdKeys: reads the Secret/Public pair', () => {

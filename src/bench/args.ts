@@ -5,14 +5,16 @@ export interface BenchArgs {
   only: string[];
   durationS?: number;
   rounds?: number;
+  quietWaitS?: number;
   jsonFile?: string;
   help: boolean;
 }
 
-export const BENCH_USAGE = `usage: node dist/cmd/bench.js [--only NAME[,NAME…]] [--duration S] [--rounds N] [--json FILE]
+export const BENCH_USAGE = `usage: node dist/cmd/bench.js [--only NAME[,NAME…]] [--duration S] [--rounds N] [--quiet-wait S] [--json FILE]
   --only      run only these scenarios (comma separated; repeatable)
   --duration  iperf3 run length in seconds (default 5)
   --rounds    interleaved rounds (default 3)
+  --quiet-wait  before each run wait up to S seconds for foreign CPU load < 20 % (default 0)
   --json      also write the full report as JSON to FILE
 Needs root (network namespaces). Scenario tools: bash scripts/setup-system.sh bench`;
 
@@ -46,6 +48,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         const n = positive(value(), 50);
         if (!Number.isInteger(n)) throw new WeftError('WEFT_ERR_BAD_ARGS', '--rounds must be an integer');
         out.rounds = n;
+        break;
+      }
+      case '--quiet-wait': {
+        const v = value();
+        out.quietWaitS = v === '0' ? 0 : positive(v, 600);
         break;
       }
       case '--json':

@@ -39,6 +39,7 @@ export {
 } from './scenarios/index.js';
 export {
   formatTable,
+  formatQuietTable,
   tableLegend,
   summarize,
   type Baselines,

@@ -1,4 +1,4 @@
-import { BENCH_PARALLEL_STREAMS, BENCH_SETTLE_MS, describeError } from '../common/index.js';
+import { BENCH_PARALLEL_STREAMS, BENCH_QUIET_FOREIGN_PCT, BENCH_SETTLE_MS, describeError } from '../common/index.js';
 import {
   cpuPercent,
   foreignPercent,
@@ -31,6 +31,9 @@ export interface RoundTarget {
   serverIp: string;
 }
 
+/** Length of one foreign-load probe while waiting for a quiet machine. ms */
+const QUIET_PROBE_MS = 1_000;
+
 interface WindowStart {
   wallMs: number;
   machine: MachineTicks;
@@ -50,14 +53,20 @@ async function openWindow(scope: AccountingScope): Promise<WindowStart> {
   return { wallMs: performance.now(), machine, self, pids, hostPids };
 }
 
-/** Closes the window and attributes the machine's busy time. */
-async function closeWindow(scope: AccountingScope, w: WindowStart, r: IperfResult): Promise<StreamSample> {
+/** Machine busy time since `w` not spent by our processes (see cpu.ts foreignPercent). */
+async function foreignSince(scope: AccountingScope, w: WindowStart) {
   const machine = await readMachineTicks();
   const wallMs = performance.now() - w.wallMs;
   const self = (await readProcTicks('self', true)) ?? w.self;
   const pidsAfter = await readTicksOf([...w.pids.keys()]);
   const ours = tickDelta(w.pids, pidsAfter) + Math.max(0, self - w.self);
   const foreignPct = foreignPercent(machine.busy - w.machine.busy, ours, wallMs, scope.clkTck);
+  return { wallMs, pidsAfter, foreignPct };
+}
+
+/** Closes the window and attributes the machine's busy time. */
+async function closeWindow(scope: AccountingScope, w: WindowStart, r: IperfResult, waitedMs: number): Promise<StreamSample> {
+  const { wallMs, pidsAfter, foreignPct } = await foreignSince(scope, w);
   let perHost: [number, number] | null = null;
   let rssMb: number | null = null;
   if (scope.userspace && w.hostPids[0].length + w.hostPids[1].length > 0) {
@@ -76,7 +85,23 @@ async function closeWindow(scope: AccountingScope, w: WindowStart, r: IperfResul
     overlayCpuPct: perHost ? perHost[0] + perHost[1] : null,
     overlayCpuPctPerHost: perHost,
     rssMb,
+    quietWaitMs: Math.round(waitedMs),
   };
+}
+
+/**
+ * Waits (at most `maxWaitMs`) until the foreign load over a 1 s window drops below
+ * BENCH_QUIET_FOREIGN_PCT. Returns the time waited. ms
+ */
+export async function waitQuiet(scope: AccountingScope, maxWaitMs: number, signal?: AbortSignal): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < maxWaitMs) {
+    signal?.throwIfAborted();
+    const w = await openWindow(scope);
+    await new Promise((res) => setTimeout(res, QUIET_PROBE_MS));
+    if ((await foreignSince(scope, w)).foreignPct < BENCH_QUIET_FOREIGN_PCT) break;
+  }
+  return performance.now() - start;
 }
 
 /** One iperf3 run inside a CPU accounting window. Throws WeftError when iperf3 fails. */
@@ -85,11 +110,13 @@ export async function measureStream(
   target: RoundTarget,
   durationS: number,
   streams: number,
+  quietWaitMs: number,
   signal?: AbortSignal,
 ): Promise<StreamSample> {
+  const waited = quietWaitMs > 0 ? await waitQuiet(scope, quietWaitMs, signal) : 0;
   const w = await openWindow(scope);
   const r = await runIperfClient(target.clientNs, target.serverIp, durationS, streams, signal);
-  return closeWindow(scope, w, r);
+  return closeWindow(scope, w, r, waited);
 }
 
 const settle = (): Promise<void> => new Promise((res) => setTimeout(res, BENCH_SETTLE_MS));
@@ -103,6 +130,7 @@ export async function measureRound(
   scope: AccountingScope,
   target: RoundTarget,
   durationS: number,
+  quietWaitMs: number,
   signal: AbortSignal,
   beforeIperf: () => Promise<void>,
 ): Promise<RoundSample> {
@@ -121,12 +149,12 @@ export async function measureRound(
   await settle();
   sample.single = await step('1-stream', async () => {
     await beforeIperf();
-    return measureStream(scope, target, durationS, 1, signal);
+    return measureStream(scope, target, durationS, 1, quietWaitMs, signal);
   });
   await settle();
   sample.multi = await step(`${BENCH_PARALLEL_STREAMS}-stream`, async () => {
     await beforeIperf();
-    return measureStream(scope, target, durationS, BENCH_PARALLEL_STREAMS, signal);
+    return measureStream(scope, target, durationS, BENCH_PARALLEL_STREAMS, quietWaitMs, signal);
   });
   await settle();
   return sample;

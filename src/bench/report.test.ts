@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatRatio, formatSigned, formatSpread, formatTable, summarize, tableHeader, type ScenarioResult, type StreamSample } from './report.js';
+import { formatQuietTable, formatRatio, formatSigned, formatSpread, formatTable, summarize, tableHeader, type ScenarioResult, type StreamSample } from './report.js';
 
 const B = { raw: 'raw-veth', reference: 'wireguard-go' };
 
@@ -8,6 +8,7 @@ function stream(mbps: number, foreignPct: number, cpu: number | null = null): St
   return {
     mbps, sentMbps: mbps, retransmits: 10, seconds: 5, streams: 1, foreignPct,
     overlayCpuPct: cpu, overlayCpuPctPerHost: cpu === null ? null : [cpu / 2, cpu / 2], rssMb: cpu === null ? null : 20,
+    quietWaitMs: 0,
   };
 }
 
@@ -44,6 +45,10 @@ test('summarize: medians, ratios against both baselines, added RTT, quiet runs',
   assert.equal(tinc!.cpuPct!.median, 80);
   assert.equal(tinc!.runs, 6);
   assert.equal(tinc!.quietRuns, 5);
+  // round 1's 1-stream run was contended (foreign 50 %): quiet medians leave it out
+  assert.deepEqual(tinc!.singleQuiet, { median: 225, min: 200, max: 250, n: 2 });
+  assert.equal(raw!.singleQuiet!.median, 11500);
+  assert.equal(tinc!.vsRawQuiet, 225 / 11500);
   assert.equal(fastd!.status, 'skipped');
   assert.equal(fastd!.single, null);
   assert.equal(fastd!.vsRaw, null);
@@ -86,4 +91,13 @@ test('formatTable: aligned columns, reason rows, header names the baselines', ()
   assert.ok(lines[3]!.includes('0.04× / 0.04×'));
   assert.ok(lines[4]!.startsWith('weft-sleeve') && lines[4]!.includes('skipped: pending: not integrated'));
   assert.ok(lines[2]!.includes('n/a')); // raw-veth CPU
+});
+
+test('formatQuietTable: rows for scenarios with quiet runs, or a one-line note', () => {
+  const rs = [result('raw-veth', false, [10000, 12000], 0.05, null), result('tinc', true, [200, 250], 0.8, 80)];
+  const text = formatQuietTable(summarize(rs, B), B);
+  assert.ok(text.split('\n')[2]!.startsWith('raw-veth (3/4)'));
+  assert.ok(text.includes('250') && text.includes('0.02×'));
+  const loud = summarize([{ ...rs[0]!, rounds: rs[0]!.rounds.map((r) => ({ ...r, single: { ...r.single!, foreignPct: 90 }, multi: { ...r.multi!, foreignPct: 90 } })) }], B);
+  assert.match(formatQuietTable(loud, B), /^quiet runs only: none/);
 });

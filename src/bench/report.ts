@@ -19,6 +19,8 @@ export interface StreamSample extends IperfResult {
   overlayCpuPctPerHost: [number, number] | null;
   /** Summed VmRSS of the overlay processes at the end of the run; null for kernel-only. MB */
   rssMb: number | null;
+  /** Time spent waiting for a quiet machine before the run (--quiet-wait). ms */
+  quietWaitMs: number;
 }
 
 /** One interleaved round of one scenario. Missing parts failed; `errors` says why. */
@@ -74,6 +76,11 @@ export interface ScenarioSummary {
   rssMb: Spread | null;
   /** Foreign load over all runs of this scenario. % of one core */
   foreignPct: Spread | null;
+  /** Throughput over quiet runs only (foreign load below BENCH_QUIET_FOREIGN_PCT). Mbit/s */
+  singleQuiet: Spread | null;
+  multiQuiet: Spread | null;
+  /** 1-stream quiet median relative to the raw baseline's quiet median. */
+  vsRawQuiet: number | null;
   /** Runs (1- and 4-stream) with foreign load below BENCH_QUIET_FOREIGN_PCT, and all runs. */
   quietRuns: number;
   runs: number;
@@ -87,7 +94,10 @@ export interface Baselines {
   reference: string;
 }
 
-function summarizeOne(r: ScenarioResult): Omit<ScenarioSummary, 'vsRaw' | 'vsRef' | 'vsRawMulti' | 'vsRefMulti' | 'addedRttMs'> {
+type Derived = 'vsRaw' | 'vsRef' | 'vsRawMulti' | 'vsRefMulti' | 'addedRttMs' | 'vsRawQuiet';
+const isQuiet = (s: StreamSample): boolean => s.foreignPct < BENCH_QUIET_FOREIGN_PCT;
+
+function summarizeOne(r: ScenarioResult): Omit<ScenarioSummary, Derived> {
   const singles = r.rounds.flatMap((x) => (x.single ? [x.single] : []));
   const multis = r.rounds.flatMap((x) => (x.multi ? [x.multi] : []));
   const pings = r.rounds.flatMap((x) => (x.ping ? [x.ping] : []));
@@ -106,7 +116,9 @@ function summarizeOne(r: ScenarioResult): Omit<ScenarioSummary, 'vsRaw' | 'vsRef
     cpuPct: r.userspace ? spread(singles.map((s) => s.overlayCpuPct)) : null,
     rssMb: r.userspace ? spread(singles.map((s) => s.rssMb)) : null,
     foreignPct: spread(all.map((s) => s.foreignPct)),
-    quietRuns: all.filter((s) => s.foreignPct < BENCH_QUIET_FOREIGN_PCT).length,
+    singleQuiet: spread(singles.filter(isQuiet).map((s) => s.mbps)),
+    multiQuiet: spread(multis.filter(isQuiet).map((s) => s.mbps)),
+    quietRuns: all.filter(isQuiet).length,
     runs: all.length,
     errors: r.rounds.reduce((n, x) => n + x.errors.length, 0),
   };
@@ -124,6 +136,7 @@ export function summarize(results: readonly ScenarioResult[], baselines: Baselin
     vsRawMulti: ratio(s.multi?.median, raw?.multi?.median),
     vsRefMulti: ratio(s.multi?.median, ref?.multi?.median),
     addedRttMs: s.rttAvg && raw?.rttAvg ? difference(s.rttAvg.median, raw.rttAvg.median) : null,
+    vsRawQuiet: ratio(s.singleQuiet?.median, raw?.singleQuiet?.median),
   }));
 }
 
@@ -173,7 +186,7 @@ export function tableRow(s: ScenarioSummary): string[] {
     formatSigned(s.addedRttMs, 3),
     formatSpread(s.cpuPct, 0),
     s.rssMb ? s.rssMb.median.toFixed(1) : NA,
-    `${formatSpread(s.foreignPct, 0)}${s.errors > 0 ? `  [${s.errors} failed step(s)]` : ''}`,
+    `${formatSpread(s.foreignPct, 0)}, quiet ${s.quietRuns}/${s.runs}${s.errors > 0 ? ` [${s.errors} failed step(s)]` : ''}`,
   ];
 }
 
@@ -193,6 +206,22 @@ export function formatTable(summaries: readonly ScenarioSummary[], b: Baselines)
       : `${cells[0]!.padEnd(widths[0]!)} | ${cells.slice(1).join(' ')}`;
   const rule = widths.map((w) => '-'.repeat(w)).join('-+-');
   return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/**
+ * Second table over quiet runs only (foreign load below the threshold), or one line saying
+ * that there were none.
+ */
+export function formatQuietTable(summaries: readonly ScenarioSummary[], b: Baselines): string {
+  const ok = summaries.filter((s) => s.status === 'ok' && (s.singleQuiet || s.multiQuiet));
+  if (ok.length === 0) return `quiet runs only: none (every run had foreign load >= ${BENCH_QUIET_FOREIGN_PCT} %)`;
+  const header = ['scenario (quiet runs)', 'Mbit/s 1-stream', 'Mbit/s 4-stream', `1-stream vs ${b.raw}`];
+  const rows = ok.map((s) => [
+    `${s.name} (${s.quietRuns}/${s.runs})`, formatSpread(s.singleQuiet, 0), formatSpread(s.multiQuiet, 0), formatRatio(s.vsRawQuiet),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)].join('\n');
 }
 
 /** Footnote printed under the table: what the ratio columns and foreign load mean. */

@@ -29,6 +29,11 @@ export interface BenchOptions {
   durationS?: number;
   /** Interleaved rounds. (default BENCH_DEFAULT_ROUNDS) */
   rounds?: number;
+  /**
+   * Before each iperf3 run, wait up to this long for the foreign load to drop below
+   * BENCH_QUIET_FOREIGN_PCT (shared machines). s (default 0: measure right away)
+   */
+  quietWaitS?: number;
   /** Rows the ratios refer to (default raw-veth and wireguard-go). */
   baselines?: Baselines;
   log: Logger;
@@ -48,6 +53,7 @@ export interface BenchReport {
   options: {
     durationS: number;
     rounds: number;
+    quietWaitS: number;
     streams: number;
     pingCount: number;
     pingIntervalS: number;
@@ -116,6 +122,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const durationS = opts.durationS ?? BENCH_DEFAULT_DURATION_S;
   const rounds = opts.rounds ?? BENCH_DEFAULT_ROUNDS;
   const baselines = opts.baselines ?? DEFAULT_BASELINES;
+  const quietWaitS = opts.quietWaitS ?? 0;
+  if (!(quietWaitS >= 0 && quietWaitS <= 600)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'quiet wait must be 0–600 s');
   if (!(durationS >= 1 && durationS <= 600)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'duration must be 1–600 s');
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 50)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'rounds must be 1–50');
   const names = opts.scenarios.map((s) => s.name);
@@ -132,7 +140,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const machine = await machineInfo();
   // Every daemon ends by itself after this, even if the harness is killed hard. s
-  const lifetimeS = selected.length * (rounds * (2 * (durationS + 15) + 15) + 120) + 120;
+  const lifetimeS = selected.length * (rounds * (2 * (durationS + quietWaitS + 15) + 15) + 120) + 120;
   const results: ScenarioResult[] = selected.map((s) => ({
     name: s.name, description: s.description, userspace: s.userspace, status: 'ok', rounds: [],
   }));
@@ -198,7 +206,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     for (let round = 0; round < rounds; round++) {
       for (const a of roundOrder(active, round)) {
         signal.throwIfAborted();
-        const sample = await measureRound(round + 1, a.scope, a.endpoints, durationS, signal, ensureServer(a));
+        const sample = await measureRound(round + 1, a.scope, a.endpoints, durationS, quietWaitS * 1000, signal, ensureServer(a));
         a.result.rounds.push(sample);
         const f = (v: number | undefined, d = 0): string => (v === undefined ? '–' : v.toFixed(d));
         say(
@@ -227,7 +235,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     runId,
     machine,
     options: {
-      durationS, rounds, streams: BENCH_PARALLEL_STREAMS, pingCount: BENCH_PING_COUNT,
+      durationS, rounds, quietWaitS, streams: BENCH_PARALLEL_STREAMS, pingCount: BENCH_PING_COUNT,
       pingIntervalS: BENCH_PING_INTERVAL_S, baselines,
     },
     aborted,
