@@ -1,0 +1,219 @@
+/**
+ * Per-connection sleeve keys: the send epoch and counter, and the receive epochs with their
+ * replay windows and AEAD handles. See DESIGN.md "Keys, epochs and replay".
+ */
+import sodium from 'sodium-native';
+import { AEAD_KEY_BYTES, WeftError } from '../common/index.js';
+import type { DataKeysLike } from '../mesh/index.js';
+import { ReplayWindow } from './replay-window.js';
+import type { SleeveAeadAlg, SleeveIo } from './sleeve-io.js';
+import { FLAG_AES, FLAG_PLAIN, MAX_COUNTER } from './wire-format.js';
+
+/** Timing knobs (constants.ts values; tests shorten them). */
+export interface EpochTiming {
+  rekeyIntervalMs: number;
+  rekeyAfterDatagrams: number;
+  rejectAfterDatagrams: number;
+  epochGraceMs: number;
+  replayWindow: number;
+}
+
+/** Receive state of one key epoch. */
+export interface RecvEpoch {
+  readonly epoch: number;
+  readonly window: ReplayWindow;
+  /** AEAD handles by algorithm index (0 ChaCha20-Poly1305, 1 AES-256-GCM), created on first use. */
+  readonly handles: [unknown, unknown];
+  /** Private copy of the epoch's receive key (wiped when the epoch is freed); null in plain mode. */
+  key: Buffer | null;
+  /** When the epoch stops being accepted (set when a newer epoch takes over). ms */
+  retireAt: number;
+}
+
+const ALGS: readonly SleeveAeadAlg[] = ['chacha20-poly1305', 'aes-256-gcm'];
+
+/** The AEAD key for one algorithm: BLAKE2b keyed with the epoch key (key separation per alg). */
+function deriveAlgKey(epochKey: Buffer, alg: SleeveAeadAlg): Buffer {
+  const out = Buffer.alloc(AEAD_KEY_BYTES);
+  sodium.crypto_generichash(out, Buffer.from(`weft sleeve v1 ${alg}`, 'ascii'), epochKey);
+  return out;
+}
+
+/**
+ * Keys of one overlay connection. Lifecycle: created by the PeerLink with the connection's
+ * DataKeysLike, freed by {@link free} (idempotent; releases every AEAD handle and wipes key
+ * copies). Guarantees: the send side never reuses a (key, nonce) pair — it moves to the next
+ * epoch after `rekeyIntervalMs` or `rekeyAfterDatagrams` once the peer acknowledged the
+ * current epoch, and refuses to send past `rejectAfterDatagrams`; the receive side accepts the
+ * current epoch, the next one (the peer's rotation), and the previous one for `epochGraceMs`
+ * after a rotation, each with its own replay window. Never throws after construction.
+ */
+export class LinkCrypto {
+  readonly encrypted: boolean;
+  readonly sendFlags: number;
+  sendEpoch = 0;
+  sendHandle: unknown = null;
+  private counter = 0;
+  private epochStart: number;
+  private cur: RecvEpoch;
+  private prev: RecvEpoch | null = null;
+  private next: RecvEpoch | null = null;
+  private freed = false;
+
+  constructor(
+    private readonly io: SleeveIo,
+    private readonly dataKeys: DataKeysLike,
+    private readonly alg: SleeveAeadAlg,
+    now: number,
+    private readonly timing: EpochTiming,
+    private readonly onKeyError: (msg: string) => void,
+  ) {
+    this.encrypted = dataKeys.encrypted;
+    this.sendFlags = !this.encrypted ? FLAG_PLAIN : alg === 'aes-256-gcm' ? FLAG_AES : 0;
+    this.epochStart = now;
+    if (this.encrypted) {
+      this.sendHandle = this.createSendHandle(0);
+      if (this.sendHandle === null) throw new WeftError('WEFT_ERR_INTERNAL', 'sleeve: data key for epoch 0 unavailable');
+    }
+    this.cur = this.makeRecvEpoch(0);
+  }
+
+  /** Counter for the next datagram, or -1 when the epoch is exhausted (caller drops). */
+  nextCounter(): number {
+    if (this.counter >= this.timing.rejectAfterDatagrams || this.counter >= MAX_COUNTER) return -1;
+    return this.counter++;
+  }
+
+  /** Datagrams sent in the current epoch. */
+  get sentInEpoch(): number {
+    return this.counter;
+  }
+
+  /**
+   * Move to the next send epoch when due and the peer has acknowledged the current one
+   * (`peerAckedEpoch`, from its heartbeats). Returns true if it rotated.
+   */
+  maybeRotate(now: number, peerAckedEpoch: number): boolean {
+    if (!this.encrypted || this.freed || peerAckedEpoch < this.sendEpoch) return false;
+    if (now - this.epochStart < this.timing.rekeyIntervalMs && this.counter < this.timing.rekeyAfterDatagrams) return false;
+    const h = this.createSendHandle(this.sendEpoch + 1);
+    if (h === null) return false;
+    this.io.aeadFree(this.sendHandle);
+    this.sendHandle = h;
+    this.sendEpoch++;
+    this.counter = 0;
+    this.epochStart = now;
+    return true;
+  }
+
+  /** Highest epoch authenticated from the peer (reported back in heartbeats). */
+  get recvEpoch(): number {
+    return this.cur.epoch;
+  }
+
+  /**
+   * Receive state for a datagram of `epoch`, or null if that epoch is not acceptable now
+   * (older than the previous one, the previous one past its grace, or beyond current+1).
+   */
+  recvContext(epoch: number, now: number): RecvEpoch | null {
+    if (this.freed) return null;
+    if (epoch === this.cur.epoch) return this.cur;
+    if (this.prev && epoch === this.prev.epoch) return now < this.prev.retireAt ? this.prev : null;
+    if (epoch === this.cur.epoch + 1) {
+      if (!this.next) this.next = this.makeRecvEpoch(epoch);
+      return this.next;
+    }
+    return null;
+  }
+
+  /** Is `epoch` older than anything we accept (a replay) rather than unknown (forgery)? */
+  isStale(epoch: number): boolean {
+    return epoch < this.cur.epoch;
+  }
+
+  /** AEAD handle for `ctx` and the datagram's flags; null if it cannot be created. */
+  handleFor(ctx: RecvEpoch, flags: number): unknown {
+    const i = flags & FLAG_AES ? 1 : 0;
+    let h = ctx.handles[i];
+    if (h == null && ctx.key) {
+      const k = deriveAlgKey(ctx.key, ALGS[i]!);
+      try {
+        h = this.io.aeadCreate(ALGS[i]!, k);
+        ctx.handles[i] = h;
+      } catch {
+        h = null;
+      } finally {
+        sodium.sodium_memzero(k);
+      }
+    }
+    return h ?? null;
+  }
+
+  /** A datagram of `ctx` authenticated: a newer epoch takes over (the peer rotated). */
+  promote(ctx: RecvEpoch, now: number): void {
+    if (ctx !== this.next) return;
+    if (this.prev) this.freeEpoch(this.prev);
+    this.prev = this.cur;
+    this.prev.retireAt = now + this.timing.epochGraceMs;
+    this.cur = ctx;
+    this.next = null;
+  }
+
+  /** Free the previous epoch once its grace period is over. */
+  tick(now: number): void {
+    if (this.prev && now >= this.prev.retireAt) {
+      this.freeEpoch(this.prev);
+      this.prev = null;
+    }
+  }
+
+  /** Release every handle and wipe key copies. Idempotent. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    if (this.sendHandle !== null) this.io.aeadFree(this.sendHandle);
+    this.sendHandle = null;
+    for (const e of [this.cur, this.prev, this.next]) if (e) this.freeEpoch(e);
+    this.prev = this.next = null;
+  }
+
+  private createSendHandle(epoch: number): unknown {
+    let key: Buffer;
+    try {
+      key = this.dataKeys.keys(epoch).send;
+    } catch (e) {
+      this.onKeyError(`send key for epoch ${epoch} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
+    const k = deriveAlgKey(key, this.alg);
+    try {
+      return this.io.aeadCreate(this.alg, k);
+    } catch (e) {
+      this.onKeyError(`cannot create ${this.alg} context: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    } finally {
+      sodium.sodium_memzero(k);
+    }
+  }
+
+  private makeRecvEpoch(epoch: number): RecvEpoch {
+    let key: Buffer | null = null;
+    if (this.encrypted) {
+      try {
+        key = Buffer.from(this.dataKeys.keys(epoch).recv);
+      } catch (e) {
+        this.onKeyError(`receive key for epoch ${epoch} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return { epoch, window: new ReplayWindow(this.timing.replayWindow), handles: [null, null], key, retireAt: Infinity };
+  }
+
+  private freeEpoch(e: RecvEpoch): void {
+    for (let i = 0; i < 2; i++) {
+      if (e.handles[i] != null) this.io.aeadFree(e.handles[i]);
+      e.handles[i] = null;
+    }
+    if (e.key) sodium.sodium_memzero(e.key);
+    e.key = null;
+  }
+}

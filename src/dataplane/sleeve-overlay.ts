@@ -1,0 +1,385 @@
+/**
+ * SleeveOverlay: the encrypted L2-over-UDP overlay (Weave's "sleeve", batched and in place).
+ * Wires the native I/O (TAP + UDP fds, readiness callbacks) to the receiver, forwarder and
+ * transmit batcher, keeps one PeerLink per overlay connection, and runs the housekeeping tick.
+ */
+import type { Registry } from 'prom-client';
+import {
+  SLEEVE_BATCH, SLEEVE_POLL_ROUNDS, SLEEVE_TAP_SLOT_MIN_BYTES, SLEEVE_UDP_SLOT_BYTES, SLEEVE_TX_ARENA_BYTES,
+  SLEEVE_TX_MAX_ENTRIES, SLEEVE_UDP_BUF_BYTES, DEFAULT_UNDERLAY_MTU, ETHERNET_HEADER_BYTES,
+  WeftError, describeError, type Logger,
+} from '../common/index.js';
+import type {
+  Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
+} from '../mesh/index.js';
+import { HostPlumbing } from '../host/index.js';
+import { Forwarder, TapWriter, type RouteView } from './forwarder.js';
+import { ICMP_REPLY_MAX_BYTES } from './icmp.js';
+import { MacTable } from './mac-table.js';
+import { loadNative } from './native.js';
+import { Drop, SleeveCounters, type SleeveStats } from './metrics.js';
+import { PeerLink, type LinkHost, type SendResult } from './peer-link.js';
+import { u32ToIpv4, type SleeveAeadAlg, type SleeveIo } from './sleeve-io.js';
+import { DEFAULT_SLEEVE_TIMING, type SleeveTiming } from './timing.js';
+import { TxBatcher } from './tx-batcher.js';
+import { UdpReceiver } from './udp-receiver.js';
+import { numToPeerName, peerNameToNum, podMtu } from './wire-format.js';
+
+/** Constructor options of {@link SleeveOverlay}. */
+export interface SleeveOverlayOptions {
+  localName: PeerName;
+  /** UDP port (the same number as the TCP control port; 0 = ephemeral, for tests). */
+  port: number;
+  bridge: string;
+  tapName: string;
+  /** Overlay (pod) MTU for the bridge and TAP; default podMtu(1500) = 1408. */
+  mtu?: number;
+  log: Logger;
+  registry?: Registry;
+  /** AEAD for what we send; 'auto' = AES-256-GCM when the CPU has AES-NI. Receivers accept both. */
+  alg?: 'auto' | SleeveAeadAlg;
+  /** Local address to bind the UDP socket to; default all ('0.0.0.0'). */
+  host?: string;
+  /** Create/attach the bridge and TAP at start (default: via src/host); false = they exist. */
+  plumb?: boolean | ((o: { tapName: string; bridge: string; mtu: number }) => Promise<void>);
+  /** Test hooks: an I/O implementation instead of the native addon, timing, clock. */
+  io?: SleeveIo;
+  timing?: Partial<SleeveTiming>;
+  now?: () => number;
+}
+
+/** One overlay connection as shown by status (`SleeveOverlay.links()`). */
+export interface SleeveLinkInfo {
+  peer: PeerName;
+  state: 'pending' | 'healthy' | 'failed';
+  confirmed: boolean;
+  udpAddress: string | null;
+  pathMtu: number;
+  overlayMtu: number;
+  encrypted: boolean;
+  /** Key epoch we send with / highest epoch authenticated from the peer. */
+  sendEpoch: number;
+  recvEpoch: number;
+}
+
+const MAX_LINKS = 1024;
+
+/**
+ * Lifecycle: `start()` once (opens the TAP and the UDP socket through the native addon,
+ * starts readiness callbacks and the tick; throws WEFT_ERR_HOST if a device cannot be
+ * opened), then the mesh calls prepareConnection/setRoutes/peerGone, then `stop()`
+ * (idempotent: stops polling, closes both fds, stops every link and frees its AEAD
+ * handles). Guarantees: readiness callbacks never throw; every dropped frame or datagram is
+ * counted by reason; keys never appear in logs.
+ */
+export class SleeveOverlay implements Overlay {
+  readonly mtu: number;
+  private readonly self: number;
+  private readonly log: Logger;
+  private readonly timing: SleeveTiming;
+  private readonly now: () => number;
+  private readonly counters = new SleeveCounters();
+  private readonly macs: MacTable;
+  private io: SleeveIo | null = null;
+  private alg: SleeveAeadAlg = 'chacha20-poly1305';
+  private tapFd = -1;
+  private udpFd = -1;
+  private tapPoll: unknown = null;
+  private udpPoll: unknown = null;
+  private timer: NodeJS.Timeout | null = null;
+  private localPort = 0;
+  private stopped = false;
+  private lastSweep = 0;
+  private errorsLogged = 0;
+  // links
+  private readonly slots: (PeerLink | undefined)[] = new Array<PeerLink | undefined>(MAX_LINKS).fill(undefined);
+  private readonly active = new Map<number, PeerLink>();
+  // routes
+  private routes: OverlayRoutes | null = null;
+  private unicast = new Map<number, number>();
+  private floodCache = new Map<number, readonly number[]>();
+  // data path (created at start)
+  private tapArena = Buffer.alloc(0);
+  private tapStride = 0;
+  private tapLens = new Uint32Array(SLEEVE_BATCH);
+  private forwarder: Forwarder | null = null;
+  private receiver: UdpReceiver | null = null;
+  private tx: TxBatcher | null = null;
+  private linkHost: LinkHost | null = null;
+
+  constructor(private readonly opts: SleeveOverlayOptions) {
+    this.self = peerNameToNum(opts.localName);
+    this.log = opts.log.child({ component: 'sleeve' });
+    this.timing = { ...DEFAULT_SLEEVE_TIMING, ...opts.timing };
+    this.now = opts.now ?? Date.now;
+    this.mtu = opts.mtu ?? podMtu(DEFAULT_UNDERLAY_MTU, true);
+    this.macs = new MacTable(this.timing.macMaxAgeMs);
+    if (opts.registry) this.counters.register(opts.registry);
+  }
+
+  async start(): Promise<void> {
+    if (this.io || this.stopped) throw new WeftError('WEFT_ERR_CLOSED', 'sleeve overlay already started or stopped');
+    const io = this.opts.io ?? loadNativeIo();
+    const alg = this.opts.alg ?? 'auto';
+    this.alg = alg === 'auto' ? (io.hasAesNi() ? 'aes-256-gcm' : 'chacha20-poly1305') : alg;
+    await this.plumb();
+    try {
+      this.tapFd = io.tapOpen(this.opts.tapName);
+      this.udpFd = io.udpOpen(this.opts.host ?? '0.0.0.0', this.opts.port, { bufBytes: SLEEVE_UDP_BUF_BYTES });
+      this.localPort = this.opts.port || io.udpLocalPort(this.udpFd);
+    } catch (e) {
+      this.closeFds(io);
+      throw new WeftError('WEFT_ERR_HOST', `sleeve: cannot open TAP ${this.opts.tapName} / UDP port ${this.opts.port}: ${describeError(e)}`);
+    }
+    this.io = io;
+    this.buildDataPath(io);
+    this.tapPoll = io.pollStart(this.tapFd, () => this.onTapReadable());
+    this.udpPoll = io.pollStart(this.udpFd, () => this.onUdpReadable());
+    this.timer = setInterval(() => this.tick(), this.timing.tickMs);
+    this.timer.unref();
+    this.log.info({ tap: this.opts.tapName, port: this.localPort, mtu: this.mtu, alg: this.alg }, 'sleeve: started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const link of this.slots) link?.stop();
+    const io = this.io;
+    if (io) {
+      for (const h of [this.tapPoll, this.udpPoll]) {
+        try { if (h !== null) io.pollStop(h); } catch { /* already stopped */ }
+      }
+      this.tapPoll = this.udpPoll = null;
+      this.closeFds(io);
+    }
+    this.macs.clear();
+    this.log.info('sleeve: stopped');
+  }
+
+  prepareConnection(params: OverlayConnectionParams): OverlayConnection {
+    let peer: number;
+    try {
+      peer = peerNameToNum(params.remotePeer);
+    } catch {
+      return deadConnection(params, `invalid peer name ${params.remotePeer}`);
+    }
+    if (!this.linkHost || this.stopped) return deadConnection(params, 'sleeve overlay not running');
+    if (peer === this.self) return deadConnection(params, 'connection to ourselves');
+    const slot = this.slots.indexOf(undefined);
+    if (slot < 0) return deadConnection(params, `too many sleeve connections (${MAX_LINKS})`);
+    const link = new PeerLink(peer, this.linkHost, params);
+    link.slot = slot;
+    this.slots[slot] = link;
+    if (!this.active.get(peer)?.isConfirmed) this.active.set(peer, link);
+    return link;
+  }
+
+  setRoutes(routes: OverlayRoutes): void {
+    const unicast = new Map<number, number>();
+    for (const [dst, hop] of routes.unicast) {
+      try { unicast.set(peerNameToNum(dst), peerNameToNum(hop)); } catch { /* ignore bad names */ }
+    }
+    this.routes = routes;
+    this.unicast = unicast;
+    this.floodCache = new Map();
+  }
+
+  peerGone(name: PeerName): void {
+    try {
+      this.macs.forgetPeer(peerNameToNum(name));
+    } catch { /* invalid name: nothing learned */ }
+    this.counters.peers.delete(name);
+  }
+
+  /** Bound UDP port (useful when constructed with port 0). */
+  get udpPort(): number {
+    return this.localPort;
+  }
+
+  /** Counter snapshot (drops by reason, relayed frames, per-peer traffic). */
+  stats(): SleeveStats {
+    this.counters.macs = this.macs.size;
+    return this.counters.snapshot();
+  }
+
+  /** Learned MACs: { mac, peer, ageMs } (peer = our own name for local MACs). */
+  macTable(): { mac: string; peer: PeerName; ageMs: number }[] {
+    const now = this.now();
+    return [...this.macs.dump()].map(([mac, peer, seen]) => ({ mac: numToPeerName(mac), peer: numToPeerName(peer), ageMs: now - seen }));
+  }
+
+  /** Overlay connections and their path state. */
+  links(): SleeveLinkInfo[] {
+    return this.slots.filter((l): l is PeerLink => l !== undefined).map((l) => ({
+      peer: l.name, state: l.healthState, confirmed: l.isConfirmed,
+      udpAddress: l.addrIp >= 0 ? `${u32ToIpv4(l.addrIp)}:${l.addrPort}` : null,
+      pathMtu: l.pathMtu, overlayMtu: l.counters.mtu, encrypted: l.encrypted,
+      sendEpoch: l.crypto?.sendEpoch ?? 0, recvEpoch: l.crypto?.recvEpoch ?? 0,
+    }));
+  }
+
+  // ─────────────── internals ───────────────
+
+  private readonly routeView: RouteView = {
+    nextHop: (dst) => {
+      if (this.routes) return this.unicast.get(dst) ?? -1;
+      return this.active.has(dst) ? dst : -1; // before the first setRoutes: direct neighbours only
+    },
+    floodHops: (origin) => {
+      let hops = this.floodCache.get(origin);
+      if (hops === undefined) {
+        hops = this.computeFloodHops(origin);
+        this.floodCache.set(origin, hops);
+      }
+      return hops;
+    },
+  };
+
+  private computeFloodHops(origin: number): readonly number[] {
+    if (!this.routes) return origin === this.self ? [...this.active.keys()] : [];
+    const out: number[] = [];
+    try {
+      for (const n of this.routes.broadcastNextHops(numToPeerName(origin))) {
+        try { out.push(peerNameToNum(n)); } catch { /* skip bad names */ }
+      }
+    } catch (e) {
+      this.logError('broadcastNextHops threw', e);
+    }
+    return out;
+  }
+
+  private makeLinkHost(io: SleeveIo): LinkHost {
+    return {
+      io, log: this.log, localPort: this.localPort, alg: this.alg, timing: this.timing,
+      now: () => this.now(),
+      peerCounters: (name) => this.counters.peer(name),
+      sendSpecial: (link, type, body, len) => (this.tx ? this.tx.sendSpecial(link, type, body, len) : 2) as SendResult,
+      linkConfirmed: (link) => {
+        this.active.set(link.peer, link);
+        this.floodCache.clear();
+      },
+      linkStopped: (link) => {
+        if (link.slot >= 0 && this.slots[link.slot] === link) this.slots[link.slot] = undefined;
+        if (this.active.get(link.peer) === link) {
+          this.active.delete(link.peer);
+          const other = this.slots.find((l) => l?.peer === link.peer);
+          if (other) this.active.set(link.peer, other);
+        }
+        this.floodCache.clear();
+      },
+    };
+  }
+
+  private buildDataPath(io: SleeveIo): void {
+    this.linkHost = this.makeLinkHost(io);
+    this.tapStride = Math.max(SLEEVE_TAP_SLOT_MIN_BYTES, Math.ceil((this.mtu + ETHERNET_HEADER_BYTES + 4 + 1) / 64) * 64);
+    this.tapArena = Buffer.alloc(this.tapStride * SLEEVE_BATCH);
+    const udpArena = Buffer.alloc(SLEEVE_UDP_SLOT_BYTES * SLEEVE_BATCH);
+    const icmpArena = Buffer.alloc(ICMP_REPLY_MAX_BYTES * 8);
+    const tx = new TxBatcher(io, this.udpFd, this.self, this.slots, this.counters, SLEEVE_TX_ARENA_BYTES,
+      SLEEVE_TX_MAX_ENTRIES, MAX_LINKS, SLEEVE_UDP_SLOT_BYTES, this.now);
+    const src = { tap: tx.addSource(this.tapArena), udp: tx.addSource(udpArena), icmp: tx.addSource(icmpArena) };
+    const rxTap = new TapWriter(io, this.tapFd, udpArena, SLEEVE_BATCH * 8, this.counters);
+    const fw = new Forwarder(this.self, this.macs, tx, this.counters, this.routeView, (p) => this.active.get(p),
+      rxTap, src, io, this.tapFd, icmpArena);
+    this.receiver = new UdpReceiver(io, this.udpFd, udpArena, SLEEVE_UDP_SLOT_BYTES, SLEEVE_BATCH,
+      (p) => this.active.get(p), fw, this.counters);
+    this.forwarder = fw;
+    this.tx = tx;
+  }
+
+  private onTapReadable(): void {
+    const io = this.io;
+    const fw = this.forwarder;
+    if (!io || !fw || this.stopped) return;
+    try {
+      const now = this.now();
+      for (let r = 0; r < SLEEVE_POLL_ROUNDS; r++) {
+        const n = io.readBatch(this.tapFd, this.tapArena, this.tapStride, this.tapLens, SLEEVE_BATCH);
+        for (let i = 0; i < n; i++) {
+          const len = this.tapLens[i]!;
+          if (len >= this.tapStride) this.counters.drop(Drop.Malformed); // may have been truncated
+          else fw.fromTap(this.tapArena, i * this.tapStride, len, now);
+        }
+        fw.flush();
+        if (n < SLEEVE_BATCH) break;
+      }
+    } catch (e) {
+      this.logError('TAP readiness handler failed', e);
+    }
+  }
+
+  private onUdpReadable(): void {
+    const rx = this.receiver;
+    const fw = this.forwarder;
+    if (!rx || !fw || this.stopped) return;
+    try {
+      const now = this.now();
+      for (let r = 0; r < SLEEVE_POLL_ROUNDS; r++) {
+        const n = rx.receive(now);
+        fw.flush();
+        if (n < SLEEVE_BATCH) break;
+      }
+    } catch (e) {
+      this.logError('UDP readiness handler failed', e);
+    }
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    try {
+      for (const link of this.slots) link?.tick(now);
+      if (now - this.lastSweep >= this.timing.macSweepMs) {
+        this.lastSweep = now;
+        this.macs.expire(now);
+      }
+    } catch (e) {
+      this.logError('tick failed', e);
+    }
+  }
+
+  private async plumb(): Promise<void> {
+    const p = this.opts.plumb ?? true;
+    if (p === false) return;
+    const o = { tapName: this.opts.tapName, bridge: this.opts.bridge, mtu: this.mtu };
+    if (typeof p === 'function') return p(o);
+    const host = new HostPlumbing({ bridge: o.bridge, log: this.log });
+    await host.setupBridge(o.mtu);
+    await host.setupTap(o.tapName, o.mtu);
+  }
+
+  private closeFds(io: SleeveIo): void {
+    for (const fd of [this.tapFd, this.udpFd]) {
+      try { if (fd >= 0) io.close(fd); } catch { /* already closed */ }
+    }
+    this.tapFd = this.udpFd = -1;
+  }
+
+  /** Log unexpected internal errors, at most 20 times per engine (a bug must not flood logs). */
+  private logError(what: string, e: unknown): void {
+    if (this.errorsLogged++ < 20) this.log.error({ err: describeError(e) }, `sleeve: ${what}`);
+  }
+}
+
+/** A connection that only reports why it cannot work. */
+function deadConnection(params: OverlayConnectionParams, reason: string): OverlayConnection {
+  let done = false;
+  return {
+    confirm() {
+      if (done) return;
+      done = true;
+      try { params.onHealth({ state: 'failed', reason, mode: 'sleeve' }); } catch { /* ignore */ }
+    },
+    onControl() { /* nothing */ },
+    stop() { done = true; },
+  };
+}
+
+/** Load the native addon (WEFT_ERR_HOST with a clear message when it is not built). */
+function loadNativeIo(): SleeveIo {
+  const io: SleeveIo = loadNative();
+  return io;
+}
