@@ -10,6 +10,7 @@ import { HttpListener } from './listen.js';
 export interface ApiServerOptions {
   /** Unix socket path (absolute); its parent directory is created 0700 when missing. */
   socketPath: string;
+  /** Used as given: pass a child logger carrying the component name. */
   logger: Logger;
   /** Request body cap. bytes (default API_MAX_BODY_BYTES) */
   maxBodyBytes?: number;
@@ -36,7 +37,7 @@ export class ApiServer implements Startable {
   private readonly listener = new HttpListener('API server', (req, res) => void this.handle(req, res));
 
   constructor(private readonly opts: ApiServerOptions) {
-    this.log = opts.logger.child({ component: 'api' });
+    this.log = opts.logger;
     this.maxBodyBytes = opts.maxBodyBytes ?? API_MAX_BODY_BYTES;
   }
 

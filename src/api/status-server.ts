@@ -15,6 +15,7 @@ export interface StatusServerOptions {
   status: () => unknown;
   /** Drives `/readyz`. */
   readiness: () => Readiness;
+  /** Used as given: pass a child logger carrying the component name. */
   logger: Logger;
 }
 
@@ -35,7 +36,7 @@ export class StatusServer implements Startable {
   private readonly listener = new HttpListener('status server', (req, res) => void this.handle(req, res));
 
   constructor(private readonly opts: StatusServerOptions) {
-    this.log = opts.logger.child({ component: 'status-http' });
+    this.log = opts.logger;
     if (opts.addr === '') {
       this.target = null;
     } else {
