@@ -257,12 +257,16 @@ export const IPAM_MAX_MEMBERS = 4_096;
 /** Longest nickname / denial reason carried in IPAM messages. bytes (UTF-8) */
 export const IPAM_MAX_NICKNAME_BYTES = 64;
 export const IPAM_MAX_REASON_BYTES = 256;
+/** Most designated heirs one peer may list. count */
+export const IPAM_MAX_DESIGNATED_HEIRS = 8;
 /** Narrowest allocation range: a /30 has 2 usable addresses. prefix length (IPv4) */
 export const IPAM_MAX_PREFIX_V4 = 30;
 
 // ───────────────────────────── Impl: IPAM (src/ipam) ─────────────────────────────
 /** Default allocation range (`--ipalloc-range`). CIDR */
 export const DEFAULT_IPALLOC_RANGE = '10.32.0.0/12';
+/** Heirs each peer designates for its ranges (the first live one inherits after rmpeer). count */
+export const IPAM_DESIGNATED_HEIRS = 3;
 /** Housekeeping tick: consensus retries, donation timeouts, auto-reclaim. ms */
 export const IPAM_TICK_INTERVAL_MS = 1_000;
 /** A space request unanswered for this long counts as refused; the next donor is asked. ms */
