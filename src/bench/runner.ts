@@ -12,6 +12,7 @@ import {
 } from '../common/index.js';
 import { iperfServerArgv, runIperfClient, waitIperfListening } from './iperf.js';
 import { machineInfo, type MachineInfo } from './machine.js';
+import { exec } from './netns.js';
 import { measureRound, type AccountingScope } from './measure.js';
 import { waitReachable } from './ping.js';
 import { summarize, type Baselines, type ScenarioResult, type ScenarioSummary } from './report.js';
@@ -98,6 +99,12 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string, onTimeout
   }
 }
 
+/** Names of existing `wfb…` namespaces (left by a SIGKILLed run, or another run in progress). */
+async function staleNamespaces(): Promise<string[]> {
+  const r = await exec(null, ['ip', 'netns', 'list'], { allowFail: true, timeoutMs: 5_000 }).catch(() => null);
+  return (r?.stdout ?? '').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => /^wfb[0-9a-f]{4}/.test(n));
+}
+
 /** Tears one scenario down: its own teardown, then the sandbox. Bounded; never throws. */
 async function tearDown(s: Scenario, sandbox: Sandbox, log: Logger): Promise<void> {
   try {
@@ -139,6 +146,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const runId = `wfb${randomBytes(2).toString('hex')}`;
   const startedAt = new Date().toISOString();
   const machine = await machineInfo();
+  const stale = await staleNamespaces();
+  if (stale.length > 0) {
+    say(`note: ${stale.length} namespace(s) from an earlier or concurrent run exist (${stale.slice(0, 4).join(', ')}` +
+      `${stale.length > 4 ? ', …' : ''}); if no other bench runs, remove them with: ip netns del NAME`);
+  }
   // Every daemon ends by itself after this, even if the harness is killed hard. s
   const lifetimeS = selected.length * (rounds * (2 * (durationS + quietWaitS + 15) + 15) + 120) + 120;
   const results: ScenarioResult[] = selected.map((s) => ({
