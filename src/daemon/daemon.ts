@@ -4,7 +4,7 @@ import {
 import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
 import { ApiServer, StatusServer, API_PATHS, parseConnectRequest, parseForgetRequest, type StatusReport } from '../api/index.js';
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
-import { MeshRouter } from '../mesh/index.js';
+import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
 import { packageVersion } from './version.js';
 
@@ -41,6 +41,9 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     metrics, log: log.child({ component: 'mesh' }),
   });
 
+  const pinger = new PeerPing();
+  pinger.attach(router.newGossip(PING_CHANNEL, pinger));
+
   const status = (): StatusReport => ({
     name: identity.name,
     nickname: config.nickname,
@@ -75,6 +78,12 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     const missing = router.forget(req.peers);
     return { forgotten: req.peers.filter((p) => !missing.includes(p)), unknown: missing };
   });
+  api.route('POST', '/ping', async ({ body }) => {
+    const peer = parsePeerName(String((body as { peer?: unknown }).peer ?? ''));
+    const rttMs = await pinger.ping(peer);
+    return { peer, rttMs, nextHop: router.topology.routes.unicastAll.get(peer) ?? null };
+  });
+  api.route('GET', '/metrics', async () => registry.getMetricsAsJSON());
   api.route('POST', API_PATHS.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
     return { stopping: true };

@@ -9,3 +9,4 @@ export type {
 export { MeshRouter, type MeshRouterOptions } from './router.js';
 export { parsePeerName, isPeerName, comparePeerNames } from './peer-name.js';
 export type { TargetStatus } from './connection-maker.js';
+export { PeerPing, PING_CHANNEL } from './peer-ping.js';
