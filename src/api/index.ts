@@ -23,3 +23,8 @@ export {
   type StatusReport, type StatusPeer, type StatusConnection, type StatusTarget,
   type ApiErrorBody, type ConnectRequest, type ForgetRequest, type Readiness,
 } from './types.js';
+export {
+  IPAM_PATHS,
+  type AllocateRequest, type AllocateReply, type ReleaseRequest, type ReleaseReply,
+  type GcRequest, type GcReply, type NetworkInfo,
+} from './ipam-types.js';
