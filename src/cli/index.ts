@@ -9,4 +9,4 @@ export { processContext, UsageError, type CliContext, type Command, type RunDaem
 export { COMMANDS } from './commands/index.js';
 export { parseLaunchArgs, type LaunchArgs } from './commands/launch-config.js';
 export { formatStatusSummary, formatPeers, formatConnections, formatTargets, formatTable } from './format.js';
-export { packageVersion } from './package-info.js';
+export { packageVersion } from '../common/index.js';

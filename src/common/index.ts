@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './constants.js';
 export * from './lifecycle.js';
 export { createLogger, silentLogger, type Logger, type LogOptions } from './log.js';
+export { packageVersion } from './version.js';

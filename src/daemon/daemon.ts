@@ -6,7 +6,7 @@ import { ApiServer, StatusServer, API_PATHS, parseConnectRequest, parseForgetReq
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../common/index.js';
 
 /**
  * Run one daemon until it is stopped (API `POST /stop`, SIGTERM or SIGINT). Resolves after a
@@ -53,6 +53,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     encryptionWarning,
     port: config.port,
     uid: router.uid.toString(16),
+    pid: process.pid,
     peers: router.topology.statusPeers(),
     connections: router.connectionStatus(),
     targets: router.targets(),

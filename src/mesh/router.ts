@@ -115,6 +115,7 @@ export class MeshRouter implements Startable {
     });
     server.on('error', (e) => this.opts.log.error({ err: e.message }, 'control listener error'));
     this.topo.start();
+    this.opts.metrics.setPeers(this.topo.size);
     this.maker.start();
     this.gossipTimer = setInterval(() => {
       this.topo.gossipDigest();

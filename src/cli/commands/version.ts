@@ -1,7 +1,7 @@
 import { PROTOCOL_MAX_VERSION, PROTOCOL_MIN_VERSION } from '../../common/index.js';
 import type { Command } from '../command.js';
 import { expectPositionals, parseCommandArgs } from '../args.js';
-import { packageVersion } from '../package-info.js';
+import { packageVersion } from '../../common/index.js';
 
 export const versionCommand: Command = {
   name: 'version',
