@@ -288,3 +288,19 @@ export const IPAM_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 export const NATIVE_UDP_BUF_BYTES = 4 * 1024 * 1024;
 /** Batch size the addon is tuned for (one recvmmsg/sendmmsg chunk is 64 messages). messages */
 export const NATIVE_BATCH_MAX = 64;
+
+// ───────────────────────────── Impl: CNI plugins (src/cni) ─────────────────────────────
+/** Largest network configuration accepted on a plugin's stdin. bytes */
+export const CNI_MAX_STDIN_BYTES = 1024 * 1024;
+/** Plugin → daemon request limit (network info, release, lookup, status, gc). ms */
+export const CNI_DAEMON_TIMEOUT_MS = 10_000;
+/** Plugin → daemon allocation limit (an allocation may wait for a donation from another peer). ms */
+export const CNI_ALLOCATE_TIMEOUT_MS = 35_000;
+/** Limit of one delegated IPAM plugin run (ADD/DEL/CHECK/GC/STATUS). ms */
+export const CNI_DELEGATE_TIMEOUT_MS = 60_000;
+/** Default network name and conflist file name written by `weft setup-cni`. */
+export const CNI_DEFAULT_NETWORK = 'weft';
+export const CNI_CONFLIST_FILE = '10-weft.conflist';
+/** Default directories of CNI plugin executables and network configurations. */
+export const CNI_DEFAULT_BIN_DIR = '/opt/cni/bin';
+export const CNI_DEFAULT_CONF_DIR = '/etc/cni/net.d';
