@@ -31,6 +31,18 @@ export interface SleeveStats {
   macMoves: number;
   macs: number;
   peers: Record<string, PeerCounters>;
+  /** Batching efficiency: syscall batches and the frames/datagrams they carried. */
+  batches: BatchCounters;
+}
+
+/** Counts of batched calls and items (items / calls = average batch size). */
+export interface BatchCounters {
+  tapReads: number;
+  tapFramesRead: number;
+  udpReads: number;
+  udpDatagramsRead: number;
+  udpSends: number;
+  udpDatagramsSent: number;
 }
 
 /**
@@ -43,6 +55,7 @@ export class SleeveCounters {
   macMoves = 0;
   macs = 0;
   readonly peers = new Map<string, PeerCounters>();
+  readonly batches: BatchCounters = { tapReads: 0, tapFramesRead: 0, udpReads: 0, udpDatagramsRead: 0, udpSends: 0, udpDatagramsSent: 0 };
 
   /** Counters of `peer`, created on first use (not on the hot path: links hold the object). */
   peer(name: string): PeerCounters {
@@ -63,7 +76,7 @@ export class SleeveCounters {
     DROP_REASONS.forEach((r, i) => { drops[r] = this.drops[i]!; });
     const peers: Record<string, PeerCounters> = {};
     for (const [k, v] of this.peers) peers[k] = { ...v };
-    return { drops, relayedFrames: this.relayedFrames, macMoves: this.macMoves, macs: this.macs, peers };
+    return { drops, relayedFrames: this.relayedFrames, macMoves: this.macMoves, macs: this.macs, peers, batches: { ...this.batches } };
   }
 
   /**

@@ -298,6 +298,8 @@ export class SleeveOverlay implements Overlay {
       const now = this.now();
       for (let r = 0; r < SLEEVE_POLL_ROUNDS; r++) {
         const n = io.readBatch(this.tapFd, this.tapArena, this.tapStride, this.tapLens, SLEEVE_BATCH);
+        this.counters.batches.tapReads++;
+        this.counters.batches.tapFramesRead += n;
         for (let i = 0; i < n; i++) {
           const len = this.tapLens[i]!;
           if (len >= this.tapStride) this.counters.drop(Drop.Malformed); // may have been truncated
@@ -319,6 +321,8 @@ export class SleeveOverlay implements Overlay {
       const now = this.now();
       for (let r = 0; r < SLEEVE_POLL_ROUNDS; r++) {
         const n = rx.receive(now);
+        this.counters.batches.udpReads++;
+        this.counters.batches.udpDatagramsRead += n;
         fw.flush();
         if (n < SLEEVE_BATCH) break;
       }

@@ -273,6 +273,8 @@ export class TxBatcher {
   private send(d: number): void {
     if (d === 0) return;
     this.errs.fill(SEND_OK, 0, d);
+    this.counters.batches.udpSends++;
+    this.counters.batches.udpDatagramsSent += d;
     try {
       this.io.udpSendBatch(this.fd, this.arena, this.sendOffs, this.sendLens, this.sendAddrs, d, this.errs);
     } catch {

@@ -128,7 +128,9 @@ export class SleeveLab {
       };
       const file = join(this.dir, `host${i}.json`);
       writeFileSync(file, JSON.stringify(cfg));
-      const proc = spawn('ip', ['netns', 'exec', this.hostNs(i), process.execPath, HARNESS, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // WEFT_SLEEVE_NODE_ARGS: extra node flags for the harnesses (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+      const extra = (process.env.WEFT_SLEEVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const proc = spawn('ip', ['netns', 'exec', this.hostNs(i), process.execPath, ...extra, HARNESS, file], { stdio: ['pipe', 'pipe', 'pipe'] });
       this.hosts.push(new HarnessProc(proc, i));
     }
     await Promise.all(this.hosts.map((h) => h.ready));
