@@ -10,6 +10,7 @@ export interface BenchArgs {
   help: boolean;
 }
 
+/** Usage text printed by `--help` and after argument errors. */
 export const BENCH_USAGE = `usage: node dist/cmd/bench.js [--only NAME[,NAME…]] [--duration S] [--rounds N] [--quiet-wait S] [--json FILE]
   --only      run only these scenarios (comma separated; repeatable)
   --duration  iperf3 run length in seconds (default 5)

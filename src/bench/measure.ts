@@ -123,7 +123,8 @@ const settle = (): Promise<void> => new Promise((res) => setTimeout(res, BENCH_S
 
 /**
  * One round of one scenario: ping, 1-stream and N-stream iperf3, with settle pauses. A failed
- * step is recorded in `errors` and the round goes on; an abort propagates.
+ * step is recorded in `errors` and the round goes on; an abort propagates. `beforeIperf` runs
+ * before each iperf3 client (told whether the previous one failed) to (re)start the server.
  */
 export async function measureRound(
   round: number,
@@ -132,7 +133,7 @@ export async function measureRound(
   durationS: number,
   quietWaitMs: number,
   signal: AbortSignal,
-  beforeIperf: () => Promise<void>,
+  beforeIperf: (previousFailed: boolean) => Promise<void>,
 ): Promise<RoundSample> {
   const sample: RoundSample = { round, errors: [] };
   const step = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -148,12 +149,12 @@ export async function measureRound(
   sample.ping = await step('ping', () => runPing(target.clientNs, target.serverIp, signal));
   await settle();
   sample.single = await step('1-stream', async () => {
-    await beforeIperf();
+    await beforeIperf(false);
     return measureStream(scope, target, durationS, 1, quietWaitMs, signal);
   });
   await settle();
   sample.multi = await step(`${BENCH_PARALLEL_STREAMS}-stream`, async () => {
-    await beforeIperf();
+    await beforeIperf(sample.single === undefined);
     return measureStream(scope, target, durationS, BENCH_PARALLEL_STREAMS, quietWaitMs, signal);
   });
   await settle();

@@ -66,8 +66,11 @@ export interface BenchReport {
   summary: ScenarioSummary[];
 }
 
+/** Ratios refer to these rows unless BenchOptions.baselines says otherwise. */
 export const DEFAULT_BASELINES: Baselines = { raw: 'raw-veth', reference: 'wireguard-go' };
 
+/** Budget for a scenario's check(). ms */
+const CHECK_TIMEOUT_MS = 15_000;
 /** Budget for building hosts + scenario setup. ms */
 const SETUP_TIMEOUT_MS = 90_000;
 /** Budget for one scenario's teardown plus namespace removal. ms */
@@ -81,6 +84,8 @@ interface Active {
   result: ScenarioResult;
   scope: AccountingScope;
   server: Daemon;
+  /** The last round ended with a failed iperf3 run: restart the server before the next. */
+  restartServer: boolean;
 }
 
 /** Resolves with `p`, or rejects WEFT_ERR_TIMEOUT after `ms` (calling `onTimeout` first). */
@@ -107,6 +112,7 @@ async function staleNamespaces(): Promise<string[]> {
 
 /** Tears one scenario down: its own teardown, then the sandbox. Bounded; never throws. */
 async function tearDown(s: Scenario, sandbox: Sandbox, log: Logger): Promise<void> {
+  sandbox.beginTeardown();
   try {
     await withTimeout(s.teardown(), TEARDOWN_TIMEOUT_MS, `${s.name} teardown`);
   } catch (e) {
@@ -181,7 +187,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       if (endpoints.detail !== undefined) result.detail = endpoints.detail;
       const [h1, h2] = sandbox.hosts;
       active.push({
-        scenario: s, sandbox, endpoints, result, server,
+        scenario: s, sandbox, endpoints, result, server, restartServer: false,
         scope: { hostNs: [h1.ns, h2.ns], allNs: sandbox.allNamespaces, userspace: s.userspace, clkTck: machine.clkTck },
       });
       say(`${s.name}: up in ${(result.setupMs / 1000).toFixed(1)} s`);
@@ -194,9 +200,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     }
   };
 
-  /** Restarts a scenario's iperf3 server when a previous failure killed it. */
-  const ensureServer = (a: Active) => async (): Promise<void> => {
-    if (a.server.running) return;
+  /** (Re)starts a scenario's iperf3 server when it died or the previous client run failed. */
+  const ensureServer = (a: Active) => async (previousFailed: boolean): Promise<void> => {
+    if (a.server.running && !previousFailed && !a.restartServer) return;
+    a.restartServer = false;
+    await a.server.stop();
     a.server = a.sandbox.spawnDaemon(a.endpoints.serverNs, 'iperf3 server', iperfServerArgv(a.endpoints.serverIp));
     await waitIperfListening(a.endpoints.serverNs, 10_000, signal);
   };
@@ -205,7 +213,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     for (const [idx, s] of selected.entries()) {
       signal.throwIfAborted();
       const result = results[idx]!;
-      const reason = await s.check().catch((e: unknown) => `check failed: ${describeError(e)}`);
+      const reason = await withTimeout(s.check(), CHECK_TIMEOUT_MS, `${s.name} check`)
+        .catch((e: unknown) => `check failed: ${describeError(e)}`);
       if (reason !== null) {
         result.status = 'skipped';
         result.reason = reason;
@@ -220,6 +229,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         signal.throwIfAborted();
         const sample = await measureRound(round + 1, a.scope, a.endpoints, durationS, quietWaitS * 1000, signal, ensureServer(a));
         a.result.rounds.push(sample);
+        a.restartServer = sample.multi === undefined;
         const f = (v: number | undefined, d = 0): string => (v === undefined ? '–' : v.toFixed(d));
         say(
           `round ${round + 1}/${rounds} ${a.scenario.name}: ${f(sample.single?.mbps)} / ${f(sample.multi?.mbps)} Mbit/s, ` +

@@ -46,6 +46,7 @@ export class Sandbox implements ScenarioEnv {
   private readonly namespaces: string[] = [];
   private readonly daemons: Daemon[] = [];
   private destroyed = false;
+  private tearingDown = false;
 
   constructor(
     readonly prefix: string,
@@ -79,8 +80,14 @@ export class Sandbox implements ScenarioEnv {
     }
   }
 
+  /** Like netns exec(); aborted by Ctrl-C, except during teardown (cleanup must still run). */
   exec(ns: string | null, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return exec(ns, argv, { ...opts, signal: this.signal });
+    return exec(ns, argv, this.tearingDown ? opts : { ...opts, signal: this.signal });
+  }
+
+  /** From now on exec() ignores the abort signal, so a scenario's teardown can run commands. */
+  beginTeardown(): void {
+    this.tearingDown = true;
   }
 
   spawnDaemon(ns: string, label: string, argv: readonly string[], opts: SpawnOptions = {}): Daemon {

@@ -98,7 +98,10 @@ export interface ScenarioEnv {
   readonly log: Logger;
   /** Aborted on Ctrl-C / SIGTERM; long waits should watch it. */
   readonly signal: AbortSignal;
-  /** Runs argv inside namespace `ns` (null: the harness's own namespace), with a timeout. */
+  /**
+   * Runs argv inside namespace `ns` (null: the harness's own namespace) with a timeout; throws
+   * WeftError on failure. Killed on Ctrl-C, except once teardown began (cleanup still runs).
+   */
   exec(ns: string | null, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Starts a bounded-lifetime daemon inside `ns`. */
   spawnDaemon(ns: string, label: string, argv: readonly string[], opts?: SpawnOptions): Daemon;
