@@ -30,4 +30,14 @@ export interface DaemonConfig {
   gossipIntervalMs: number;
   /** Multiplies every connection-maker backoff interval (tests: e.g. 0.1). */
   backoffScale: number;
+  /** Linux bridge pods attach to (default 'weft'). */
+  bridge: string;
+  /** Pod/overlay MTU override; default derived from the underlay MTU minus sleeve overhead. bytes */
+  mtu?: number;
+  /** IPAM address range (CIDR). */
+  ipallocRange: string;
+  /** IPAM bootstrap: wait for a quorum of N peers, or let the named seed peers split the range. */
+  ipallocInit: { consensus?: number; seeds?: string[] };
+  /** Reclaim the ranges of a peer unreachable for this long (off when undefined). ms */
+  ipallocReclaimAfterMs?: number;
 }

@@ -6,6 +6,7 @@ import { ApiServer, StatusServer, API_PATHS, parseConnectRequest, parseForgetReq
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
+import { DataplaneService } from './dataplane-service.js';
 import { packageVersion } from '../common/index.js';
 
 /**
@@ -41,6 +42,9 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     metrics, log: log.child({ component: 'mesh' }),
   });
 
+  const dataplane = new DataplaneService(config, identity.name, log.child({ component: 'dataplane' }), registry);
+  router.setOverlay(dataplane.overlay);
+
   const pinger = new PeerPing();
   pinger.attach(router.newGossip(PING_CHANNEL, pinger));
 
@@ -59,6 +63,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     targets: router.targets(),
     routes: { unicast: Object.fromEntries(router.unicastRoutes) },
     collisions: router.collisions.length > 0 ? [...router.collisions] : undefined,
+    dataplane: dataplane.status(),
   });
 
   let stopping: Promise<void> | null = null;
@@ -84,6 +89,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     const rttMs = await pinger.ping(peer);
     return { peer, rttMs, nextHop: router.topology.routes.unicastAll.get(peer) ?? null };
   });
+  dataplane.registerRoutes(api);
   api.route('GET', '/metrics', async () => registry.getMetricsAsJSON());
   api.route('POST', API_PATHS.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
@@ -101,7 +107,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const shutdown = (why: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'shutting down');
-      for (const s of [statusServer, router, api]) {
+      for (const s of [statusServer, router, dataplane, api]) {
         try { await s?.stop(); } catch (e) { log.warn({ err: describeError(e) }, 'error during shutdown'); }
       }
       resolveStopped();
@@ -114,6 +120,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
 
   try {
     await api.start();
+    await dataplane.start();
     await router.start();
     await statusServer?.start();
   } catch (e) {

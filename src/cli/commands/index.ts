@@ -3,6 +3,7 @@ import { launchCommand } from './launch.js';
 import { connectCommand, forgetCommand, stopCommand } from './control.js';
 import { reportCommand, statusCommand } from './status.js';
 import { versionCommand } from './version.js';
+import { attachCommand, detachCommand, exposeCommand, hideCommand, psCommand } from './endpoints.js';
 
 /** Every `weft` command, in `weft --help` order. A new command is one file plus one line here. */
 export const COMMANDS: readonly Command[] = [
@@ -12,5 +13,10 @@ export const COMMANDS: readonly Command[] = [
   reportCommand,
   connectCommand,
   forgetCommand,
+  attachCommand,
+  detachCommand,
+  exposeCommand,
+  hideCommand,
+  psCommand,
   versionCommand,
 ];

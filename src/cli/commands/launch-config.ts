@@ -32,6 +32,11 @@ export const LAUNCH_OPTIONS = {
   'heartbeat-timeout': { type: 'string' },
   'gossip-interval': { type: 'string' },
   'backoff-scale': { type: 'string' },
+  bridge: { type: 'string' },
+  mtu: { type: 'string' },
+  'ipalloc-range': { type: 'string' },
+  'ipalloc-init': { type: 'string' },
+  'ipalloc-reclaim-after': { type: 'string' },
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -93,11 +98,44 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     heartbeatTimeoutMs,
     gossipIntervalMs: timing('--gossip-interval', v['gossip-interval'], GOSSIP_INTERVAL_MS),
     backoffScale: v['backoff-scale'] === undefined ? 1 : parseNumberFlag('--backoff-scale', v['backoff-scale'], 0, MAX_BACKOFF_SCALE),
+    ...parseDataplaneFlags(v),
   };
   if (v.name !== undefined) config.name = v.name.toLowerCase();
   if (v['password-file'] !== undefined) config.passwordFile = absolutePath(ctx, v['password-file']);
   return { config, foreground: v.foreground ?? false };
 }
+
+/** Data-plane and IPAM flags: --bridge, --mtu, --ipalloc-range, --ipalloc-init, --ipalloc-reclaim-after. */
+function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): Pick<DaemonConfig, 'bridge' | 'mtu' | 'ipallocRange' | 'ipallocInit' | 'ipallocReclaimAfterMs'> {
+  const bridge = (v.bridge as string | undefined) ?? DEFAULT_BRIDGE;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw invalid('--bridge', bridge, 'must be a Linux interface name (1-15 characters)');
+  const mtu = v.mtu === undefined ? undefined : parseIntFlag('--mtu', v.mtu as string, MIN_POD_MTU, MAX_POD_MTU);
+  const range = (v['ipalloc-range'] as string | undefined) ?? DEFAULT_IPALLOC_RANGE;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(range);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 8 || Number(m[5]) > 30) {
+    throw invalid('--ipalloc-range', range, 'must be an IPv4 CIDR with a prefix length from 8 to 30, e.g. 10.32.0.0/12');
+  }
+  const ipallocInit: DaemonConfig['ipallocInit'] = {};
+  const init = v['ipalloc-init'] as string | undefined;
+  if (init !== undefined) {
+    const c = /^consensus=(\d+)$/.exec(init);
+    const sd = /^seed=(.+)$/.exec(init);
+    if (c && Number(c[1]) >= 1 && Number(c[1]) <= 1000) ipallocInit.consensus = Number(c[1]);
+    else if (sd && sd[1].split(',').every((n) => PEER_NAME.test(n))) ipallocInit.seeds = sd[1].split(',').map((n) => n.toLowerCase());
+    else throw invalid('--ipalloc-init', init, 'must be consensus=N (1-1000) or seed=NAME,... (peer names like 8e:1f:00:aa:bb:cc)');
+  }
+  const out: ReturnType<typeof parseDataplaneFlags> = { bridge, ipallocRange: range, ipallocInit };
+  if (mtu !== undefined) out.mtu = mtu;
+  const reclaim = v['ipalloc-reclaim-after'] as string | undefined;
+  if (reclaim !== undefined) out.ipallocReclaimAfterMs = 1000 * parseIntFlag('--ipalloc-reclaim-after', reclaim, 10, 30 * 24 * 3600);
+  return out;
+}
+
+const DEFAULT_BRIDGE = 'weft';
+const DEFAULT_IPALLOC_RANGE = '10.32.0.0/12';
+/** Pod MTU bounds. bytes */
+const MIN_POD_MTU = 576;
+const MAX_POD_MTU = 65_000;
 
 function timing(flag: string, text: string | undefined, dflt: number): number {
   return text === undefined ? dflt : parseIntFlag(flag, text, MIN_INTERVAL_MS, MAX_INTERVAL_MS);

@@ -24,6 +24,11 @@ Options:
   --api-socket PATH       control API socket (default $WEFT_API_SOCKET or ${DEFAULT_API_SOCKET})
   --status-addr HOST:PORT read-only status/metrics listener (default ${DEFAULT_STATUS_ADDR}; '' disables)
   --conn-limit N          most control connections (default ${DEFAULT_CONN_LIMIT})
+  --bridge NAME           Linux bridge pods attach to (default weft)
+  --mtu BYTES             pod MTU (default: underlay MTU minus the sleeve overhead)
+  --ipalloc-range CIDR    address range for pods (default 10.32.0.0/12)
+  --ipalloc-init MODE     consensus=N (wait for N peers) or seed=NAME,... (named peers split the range)
+  --ipalloc-reclaim-after SECONDS  reclaim addresses of peers unreachable this long (default: never)
   --log-level LEVEL       fatal, error, warn, info, debug, trace or silent (default info)
   --foreground            run in this process until stopped
 

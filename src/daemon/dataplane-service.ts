@@ -1,0 +1,121 @@
+import { WeftError, type Logger } from '../common/index.js';
+import type { ApiServer, NetworkInfo } from '../api/index.js';
+import { HostPlumbing } from '../host/index.js';
+import { SleeveOverlay } from '../dataplane/index.js';
+import type { Registry } from '../metrics/index.js';
+import type { PeerName } from '../mesh/index.js';
+import type { DaemonConfig } from './config.js';
+
+/** Allocation hooks the data plane uses for `weft attach` without --ip (IPAM, when present). */
+export interface AddressSource {
+  allocate(owner: string): Promise<{ cidr: string }>;
+  release(owner: string): Promise<string[]>;
+  readonly range: string;
+}
+
+/** Name of the TAP the sleeve reads and writes. */
+export const TAP_NAME = 'weft-tap';
+
+function field(body: unknown, name: string, required: true): string;
+function field(body: unknown, name: string, required: false): string | undefined;
+function field(body: unknown, name: string, required: boolean): string | undefined {
+  const v = (body as Record<string, unknown>)[name];
+  if (v === undefined || v === null) {
+    if (required) throw new WeftError('WEFT_ERR_BAD_ARGS', `missing field "${name}"`);
+    return undefined;
+  }
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw new WeftError('WEFT_ERR_BAD_ARGS', `field "${name}" must be a non-empty string`);
+  return v;
+}
+
+/**
+ * The host's data plane as the daemon runs it: bridge + TAP plumbing, the sleeve overlay, and
+ * the API calls that attach namespaces to it. Lifecycle: start() (creates devices, opens fds)
+ * before the mesh starts; stop() after the mesh stopped. Devices stay (pods keep their
+ * interfaces across a daemon restart); `weft reset` removes them.
+ */
+export class DataplaneService {
+  readonly plumbing: HostPlumbing;
+  readonly overlay: SleeveOverlay;
+  addresses: AddressSource | null = null;
+
+  constructor(private readonly config: DaemonConfig, self: PeerName, private readonly log: Logger, registry: Registry) {
+    this.plumbing = new HostPlumbing({ bridge: config.bridge, log });
+    this.overlay = new SleeveOverlay({
+      localName: self, port: config.port, bridge: config.bridge, tapName: TAP_NAME,
+      mtu: config.mtu, log, registry, host: config.host === '::' ? '0.0.0.0' : config.host,
+    });
+  }
+
+  get mtu(): number {
+    return this.overlay.mtu;
+  }
+
+  async start(): Promise<void> {
+    await this.overlay.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.overlay.stop();
+  }
+
+  /** Status section. */
+  status() {
+    return { mode: 'sleeve', bridge: this.config.bridge, mtu: this.overlay.mtu, links: this.overlay.links(), stats: this.overlay.stats() };
+  }
+
+  /** Register attach/detach/expose/hide/endpoints/network on the API. */
+  registerRoutes(api: ApiServer): void {
+    api.route('POST', '/attach', async ({ body }) => {
+      const netns = field(body, 'netns', true);
+      const ifname = field(body, 'ifname', false);
+      let cidr = field(body, 'ip', false);
+      const owner = `attach/${netns}/${ifname ?? 'ethwe'}`;
+      let allocated = false;
+      if (!cidr) {
+        if (!this.addresses) throw new WeftError('WEFT_ERR_IPAM_NOT_READY', 'no address given and IPAM is not available on this peer: pass --ip CIDR');
+        cidr = (await this.addresses.allocate(owner)).cidr;
+        allocated = true;
+      }
+      try {
+        const ep = await this.plumbing.attach({ netns, ifname, cidr, mtu: this.overlay.mtu });
+        return { ...ep, cidr, mtu: this.overlay.mtu, allocated };
+      } catch (e) {
+        if (allocated) await this.addresses?.release(owner).catch(() => undefined);
+        throw e;
+      }
+    });
+    api.route('POST', '/detach', async ({ body }) => {
+      const netns = field(body, 'netns', true);
+      const ifname = field(body, 'ifname', false);
+      const detached = await this.plumbing.detach(netns, ifname);
+      const released = this.addresses ? await this.addresses.release(`attach/${netns}/${ifname ?? 'ethwe'}`) : [];
+      return { detached, released };
+    });
+    api.route('POST', '/expose', async ({ body }) => {
+      let cidr = field(body, 'cidr', false);
+      if (!cidr) {
+        if (!this.addresses) throw new WeftError('WEFT_ERR_IPAM_NOT_READY', 'no address given and IPAM is not available: pass a CIDR');
+        cidr = (await this.addresses.allocate('expose/host')).cidr;
+      }
+      await this.plumbing.expose(cidr);
+      return { cidr };
+    });
+    api.route('POST', '/hide', async ({ body }) => {
+      const given = field(body, 'cidr', false);
+      const cidrs = given ? [given] : await this.plumbing.exposed();
+      const hidden: string[] = [];
+      for (const c of cidrs) if (await this.plumbing.hide(c)) hidden.push(c);
+      if (!given && this.addresses) await this.addresses.release('expose/host');
+      return { hidden };
+    });
+    api.route('GET', '/endpoints', async () => ({ endpoints: await this.plumbing.listAttached() }));
+    api.route('GET', '/network', async (): Promise<NetworkInfo> => {
+      const exposed = await this.plumbing.exposed();
+      return {
+        bridge: this.config.bridge, mtu: this.overlay.mtu, range: this.addresses?.range ?? this.config.ipallocRange,
+        gateway: exposed[0]?.split('/')[0], txChecksumOff: true,
+      };
+    });
+  }
+}
