@@ -188,7 +188,7 @@ export class TxBatcher {
       this.dgBytes[this.d] += len;
     }
     if (this.dgStart >= 0) this.closeDatagram(link);
-    if (this.k > 0 && !this.seal(crypto.sendHandle, this.sealOffs, this.k)) {
+    if (this.k > 0 && !this.seal(crypto.sendHandle, this.k)) {
       for (let i = firstDg; i < this.d; i++) this.counters.drop(Drop.QueueFull, this.dgFrames[i]!);
       this.d = firstDg;
       this.pos = firstPos;
@@ -262,9 +262,10 @@ export class TxBatcher {
     }
   }
 
-  private seal(handle: unknown, offs: Uint32Array, k: number): boolean {
+  /** Seal the first `k` prepared messages of this flush in place with one batch call. */
+  private seal(handle: unknown, k: number): boolean {
     try {
-      return this.io.aeadSealBatch(handle, this.arena, offs, this.sealLens, this.nonces, this.adOffs, this.adLens, k) === k;
+      return this.io.aeadSealBatch(handle, this.arena, this.sealOffs, this.sealLens, this.nonces, this.adOffs, this.adLens, k) === k;
     } catch {
       return false;
     }
