@@ -198,7 +198,7 @@ export function formatTable(summaries: readonly ScenarioSummary[], b: Baselines)
   const header = tableHeader(b);
   const rows = summaries.map(tableRow);
   const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.filter((r) => r.length === header.length).map((r) => r[i]!.length)),
+    Math.max(h.length, ...rows.filter((r) => r.length === header.length || i === 0).map((r) => r[i]!.length)),
   );
   const line = (cells: string[]): string =>
     cells.length === header.length

@@ -17,6 +17,7 @@ import { measureRound, type AccountingScope } from './measure.js';
 import { waitReachable } from './ping.js';
 import { summarize, type Baselines, type ScenarioResult, type ScenarioSummary } from './report.js';
 import { Sandbox } from './sandbox.js';
+import { lastLine } from './scenarios/wait.js';
 import { roundOrder } from './stats.js';
 import type { Daemon, Scenario, ScenarioEndpoints } from './types.js';
 
@@ -192,10 +193,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       });
       say(`${s.name}: up in ${(result.setupMs / 1000).toFixed(1)} s`);
     } catch (e) {
+      const dead = sandbox.exitedDaemons().map((d) => `; ${d.label} exited: ${lastLine(d)}`).join('');
       await tearDown(s, sandbox, log);
       if (signal.aborted) throw e;
       result.status = 'failed';
-      result.reason = describeError(e);
+      result.reason = `${describeError(e)}${dead}`;
       say(`${s.name}: failed: ${result.reason}`);
     }
   };

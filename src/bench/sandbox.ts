@@ -139,6 +139,11 @@ export class Sandbox implements ScenarioEnv {
     };
   }
 
+  /** Daemons started for this sandbox that have already exited (for failure reasons). */
+  exitedDaemons(): Daemon[] {
+    return this.daemons.filter((d) => !d.running);
+  }
+
   /** Stops daemons, deletes namespaces and the temp dir. Idempotent; never throws. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
