@@ -53,7 +53,8 @@ export class SleeveCounters {
   readonly drops = new Float64Array(DROP_REASONS.length);
   relayedFrames = 0;
   macMoves = 0;
-  macs = 0;
+  /** Reads the number of learned MACs (set by the engine). */
+  macCount: () => number = () => 0;
   readonly peers = new Map<string, PeerCounters>();
   readonly batches: BatchCounters = { tapReads: 0, tapFramesRead: 0, udpReads: 0, udpDatagramsRead: 0, udpSends: 0, udpDatagramsSent: 0 };
 
@@ -76,7 +77,7 @@ export class SleeveCounters {
     DROP_REASONS.forEach((r, i) => { drops[r] = this.drops[i]!; });
     const peers: Record<string, PeerCounters> = {};
     for (const [k, v] of this.peers) peers[k] = { ...v };
-    return { drops, relayedFrames: this.relayedFrames, macMoves: this.macMoves, macs: this.macs, peers, batches: { ...this.batches } };
+    return { drops, relayedFrames: this.relayedFrames, macMoves: this.macMoves, macs: this.macCount(), peers, batches: { ...this.batches } };
   }
 
   /**
@@ -135,7 +136,7 @@ export class SleeveCounters {
     new Gauge({
       name: 'weft_sleeve_macs', help: 'MAC addresses currently learned by the sleeve.', registers,
       collect() {
-        this.set(self.macs);
+        this.set(self.macCount());
       },
     });
   }

@@ -174,3 +174,27 @@ test('TAP write queue full: excess frames are counted as queue_full', async () =
   assert.equal(b.io.tapOut.length + b.overlay.stats().drops.queue_full, 10);
   await a.overlay.stop(); await b.overlay.stop();
 });
+
+test('Prometheus metrics are read from the counters at scrape time', async () => {
+  const { Registry } = await import('prom-client');
+  const net = new FakeNet();
+  const clock = new Clock();
+  const registry = new Registry();
+  const a = await makeNode(net, clock, A, '198.18.7.1', { registry });
+  const b = await makeNode(net, clock, B, '198.18.7.2');
+  connect(a, b);
+  await waitFor(() => linkState(a, B) === 'healthy' && linkState(b, A) === 'healthy', 3000, 'healthy');
+  for (let i = 0; i < 3; i++) a.io.injectTap(frame(BROADCAST, POD_A, 100));
+  a.io.injectTap(Buffer.alloc(10)); // runt from the TAP: malformed
+  await waitFor(() => b.io.tapOut.length === 3, 2000, 'frames');
+  await sleep(10);
+  const text = await registry.metrics();
+  assert.match(text, new RegExp(`weft_sleeve_frames_total\\{peer="${B}",direction="out"\\} 3`));
+  assert.match(text, new RegExp(`weft_sleeve_bytes_total\\{peer="${B}",direction="out"\\} 342`));
+  assert.match(text, /weft_sleeve_drops_total\{reason="malformed"\} 1/);
+  assert.match(text, /weft_sleeve_drops_total\{reason="replay"\} 0/);
+  assert.match(text, new RegExp(`weft_sleeve_peer_mtu_bytes\\{peer="${B}"\\} 1408`));
+  assert.match(text, /weft_sleeve_macs 1/);
+  assert.match(text, /weft_sleeve_relayed_frames_total 0/);
+  await a.overlay.stop(); await b.overlay.stop();
+});

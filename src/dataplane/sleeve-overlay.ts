@@ -114,6 +114,7 @@ export class SleeveOverlay implements Overlay {
     this.now = opts.now ?? Date.now;
     this.mtu = opts.mtu ?? podMtu(DEFAULT_UNDERLAY_MTU, true);
     this.macs = new MacTable(this.timing.macMaxAgeMs);
+    this.counters.macCount = () => this.macs.size;
     if (opts.registry) this.counters.register(opts.registry);
   }
 
@@ -200,7 +201,6 @@ export class SleeveOverlay implements Overlay {
 
   /** Counter snapshot (drops by reason, relayed frames, per-peer traffic). */
   stats(): SleeveStats {
-    this.counters.macs = this.macs.size;
     return this.counters.snapshot();
   }
 

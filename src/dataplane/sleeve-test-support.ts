@@ -3,6 +3,7 @@
  * wiring two SleeveOverlays into one overlay connection through a fake "mesh". Test-only.
  */
 import sodium from 'sodium-native';
+import type { Registry } from 'prom-client';
 import { silentLogger } from '../common/index.js';
 import type { DataKeysLike, OverlayConnection, OverlayHealth, OverlayRoutes } from '../mesh/index.js';
 import { FakeNet, type FakeHostIo } from './fake-sleeve-io.js';
@@ -69,11 +70,12 @@ export interface TestNode {
 }
 
 export async function makeNode(net: FakeNet, clock: Clock, name: string, ip: string,
-  o: { port?: number; mtu?: number; localMtu?: number; timing?: Partial<SleeveTiming>; alg?: 'chacha20-poly1305' | 'aes-256-gcm' } = {}): Promise<TestNode> {
+  o: { port?: number; mtu?: number; localMtu?: number; timing?: Partial<SleeveTiming>; alg?: 'chacha20-poly1305' | 'aes-256-gcm'; registry?: Registry } = {}): Promise<TestNode> {
   const io = net.host(ip, o.localMtu ?? 1500);
   const overlay = new SleeveOverlay({
     localName: name, port: o.port ?? 6783, bridge: 'br', tapName: 'tap', log: silentLogger(), io, plumb: false,
     now: clock.now, timing: { tickMs: 2, ...o.timing }, ...(o.mtu ? { mtu: o.mtu } : {}), ...(o.alg ? { alg: o.alg } : {}),
+    ...(o.registry ? { registry: o.registry } : {}),
   });
   await overlay.start();
   return { name, ip, io, overlay, health: new Map() };

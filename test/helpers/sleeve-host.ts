@@ -173,8 +173,15 @@ async function handle(c: Cmd): Promise<unknown> {
   switch (c.cmd) {
     case 'attach':
       return plumbing.attach({ netns: c.netns as string, cidr: c.cidr as string, mtu: overlay.mtu });
+    case 'detach':
+      return plumbing.detach(c.netns as string);
     case 'list':
       return plumbing.listAttached();
+    case 'expose':
+      await plumbing.expose(c.cidr as string);
+      return plumbing.exposed();
+    case 'hide':
+      return plumbing.hide(c.cidr as string);
     case 'stats':
       return overlay.stats();
     case 'links':

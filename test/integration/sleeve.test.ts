@@ -204,6 +204,25 @@ describe('sleeve over real namespaces', { skip: why, timeout: 180_000 }, () => {
     assert.equal(list[0]!.mac, macs[1]);
     assert.deepEqual(list[0]!.addresses, [`${lab.podIp(1)}/24`]);
   });
+
+  it('expose puts the host itself on the overlay; hide takes it off again', async () => {
+    const cidr = '10.40.0.201/24';
+    assert.deepEqual(await lab.host(1).call('expose', { cidr }), [cidr]);
+    await lab.host(1).call('expose', { cidr }); // idempotent
+    const r = lab.exec(lab.hostNs(1), 'ping', ['-c', '2', '-i', '0.2', '-W', '2', lab.podIp(2)], { allowFail: true });
+    assert.equal(r.code, 0, `host → remote pod: ${r.out}${r.err}`);
+    assert.equal(await lab.host(1).call('hide', { cidr }), true);
+    assert.equal(await lab.host(1).call('hide', { cidr }), false);
+    const gone = lab.exec(lab.hostNs(1), 'ping', ['-c', '1', '-W', '1', lab.podIp(2)], { allowFail: true });
+    assert.notEqual(gone.code, 0);
+  });
+
+  it('detach removes the endpoint', async () => {
+    assert.equal(await lab.host(1).call('detach', { netns: lab.podNs(1) }), true);
+    assert.equal(await lab.host(1).call('detach', { netns: lab.podNs(1) }), false);
+    assert.deepEqual(await lab.host(1).call('list'), []);
+    assert.notEqual(lab.exec(lab.podNs(1), 'ip', ['link', 'show', 'ethwe'], { allowFail: true }).code, 0);
+  });
 });
 
 /** Send raw UDP payloads to ip:6783 from the underlay namespace (198.18.0.254). */
@@ -214,3 +233,39 @@ function sendFromUnderlay(lab: SleeveLab, ip: string, payloads: Buffer[]): void 
     const s = require('dgram').createSocket('udp4'); const list = JSON.parse(require('fs').readFileSync('${file}', 'utf8'));
     let i = 0; const next = () => { if (i === list.length) return s.close(); s.send(Buffer.from(list[i++], 'hex'), 6783, '${ip}', next); }; next();`]);
 }
+
+describe('sleeve between 2 hosts without a secret (plain mode)', { skip: why, timeout: 60_000 }, () => {
+  const lab = new SleeveLab();
+
+  before(async () => {
+    await lab.start({ hosts: 2, edges: [[1, 2]], encrypted: false });
+    for (let i = 1; i <= 2; i++) await lab.host(i).call('attach', { netns: lab.podNs(i), cidr: `${lab.podIp(i)}/24` });
+  });
+
+  after(async () => {
+    await lab.destroy();
+  });
+
+  it('forwards with the plain overlay MTU, and the capture check does see plaintext', async () => {
+    await until('healthy', async () => (await lab.host(1).call<{ links: SleeveLinkInfo[] }>('links')).links[0]?.state === 'healthy');
+    const l = (await lab.host(1).call<{ links: SleeveLinkInfo[] }>('links')).links[0]!;
+    assert.equal(l.encrypted, false);
+    assert.equal(l.overlayMtu, 1424);
+    const capture = join(lab.dir, 'plain.pcap');
+    const dump = spawn('ip', ['netns', 'exec', lab.underlay, 'tcpdump', '--immediate-mode', '-i', lab.underlayBridge, '-U', '-s', '0', '-w', capture, 'udp', 'port', '6783'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      await new Promise<void>((res, rej) => {
+        dump.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) res(); });
+        dump.once('exit', (c) => rej(new Error(`tcpdump exited ${c}`)));
+      });
+      const r = lab.exec(lab.podNs(1), 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-p', Buffer.from('WEFTWEFT').toString('hex'), lab.podIp(2)], { allowFail: true });
+      assert.equal(r.code, 0, r.out + r.err);
+      await sleep(200);
+    } finally {
+      dump.kill('SIGINT');
+      await new Promise((r) => dump.once('exit', r));
+    }
+    assert.equal(readFileSync(capture).includes('WEFTWEFTWEFT'), true, 'plain mode is visible on the wire');
+  });
+});
