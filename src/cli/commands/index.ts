@@ -3,6 +3,7 @@ import { launchCommand } from './launch.js';
 import { connectCommand, forgetCommand, stopCommand } from './control.js';
 import { reportCommand, statusCommand } from './status.js';
 import { versionCommand } from './version.js';
+import { setupCniCommand } from './setup-cni.js';
 import { attachCommand, detachCommand, exposeCommand, hideCommand, psCommand } from './endpoints.js';
 
 /** Every `weft` command, in `weft --help` order. A new command is one file plus one line here. */
@@ -19,4 +20,5 @@ export const COMMANDS: readonly Command[] = [
   hideCommand,
   psCommand,
   versionCommand,
+  setupCniCommand,
 ];

@@ -1,0 +1,166 @@
+/**
+ * The plugins' view of the weft daemon: the IPAM and network calls of its API socket, with
+ * replies checked and failures turned into CNI errors that say which daemon and what to do.
+ * The API client is imported lazily so VERSION and config errors never load it.
+ */
+import {
+  CNI_ALLOCATE_TIMEOUT_MS, CNI_DAEMON_TIMEOUT_MS, isWeftError,
+} from '../common/index.js';
+import type { ApiClient, NetworkInfo, IPAM_PATHS as IpamPaths } from '../api/index.js';
+import { CniError, toCniError } from './cni-error.js';
+import { isCidr, isIpAddress } from './cni-result.js';
+
+/** One address held by an owner, as the daemon reports it. */
+export interface OwnedAddress {
+  owner: string;
+  /** "10.32.0.5" */
+  address: string;
+  prefixLength: number;
+}
+
+/** The daemon's IPAM readiness (`GET /ipam/status`, only the fields the plugins use). */
+export interface IpamReadiness {
+  status: string;
+  reason?: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Thin, stateless client of one daemon socket. Every method throws a CniError: 11 while the
+ * daemon is down, slow or IPAM is not ready (the runtime retries), 999 for anything else.
+ */
+export class WeftDaemon {
+  private constructor(
+    readonly socket: string,
+    private readonly api: ApiClient,
+    private readonly slow: ApiClient,
+    private readonly paths: typeof IpamPaths & { daemonStatus: string },
+  ) {}
+
+  static async connect(socket: string): Promise<WeftDaemon> {
+    const { ApiClient: Client, IPAM_PATHS, API_PATHS } = await import('../api/index.js');
+    return new WeftDaemon(socket, new Client({ socketPath: socket, timeoutMs: CNI_DAEMON_TIMEOUT_MS }),
+      new Client({ socketPath: socket, timeoutMs: CNI_ALLOCATE_TIMEOUT_MS }), { ...IPAM_PATHS, daemonStatus: API_PATHS.status });
+  }
+
+  /** `GET /status`: resolves when the daemon answers at all. */
+  async alive(): Promise<void> {
+    await this.call('checking the weft daemon', () => this.api.request('GET', this.paths.daemonStatus));
+  }
+
+  /** `GET /network`: bridge, MTU, overlay range, gateway, tx checksum setting (checked). */
+  async network(): Promise<NetworkInfo> {
+    const v = await this.call('asking the weft daemon for its network', () => this.api.request('GET', this.paths.network), this.paths.network);
+    if (!isObj(v) || typeof v.bridge !== 'string' || v.bridge === '' || !Number.isInteger(v.mtu) || typeof v.range !== 'string' || !isCidr(v.range)
+      || (v.gateway !== undefined && (typeof v.gateway !== 'string' || !isIpAddress(v.gateway))) || typeof v.txChecksumOff !== 'boolean') {
+      throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected /network reply: ${JSON.stringify(v).slice(0, 200)}`);
+    }
+    return {
+      bridge: v.bridge, mtu: v.mtu as number, range: v.range, txChecksumOff: v.txChecksumOff,
+      ...(typeof v.gateway === 'string' ? { gateway: v.gateway } : {}),
+    };
+  }
+
+  /** `POST /ipam/allocate` (idempotent per owner: asking again returns the same address). */
+  async allocate(owner: string): Promise<OwnedAddress> {
+    const v = await this.call(`allocating an address for ${owner}`, () => this.slow.request('POST', this.paths.allocate, { owner }), this.paths.allocate);
+    const a = asAddress(v, owner);
+    if (!a) throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected allocation reply: ${JSON.stringify(v).slice(0, 200)}`);
+    return a;
+  }
+
+  /** `POST /ipam/release`: every address of `owner`; resolves with the released addresses. */
+  async release(owner: string): Promise<string[]> {
+    const v = await this.call(`releasing the address of ${owner}`, () => this.api.request('POST', this.paths.release, { owner }), this.paths.release);
+    return isObj(v) && Array.isArray(v.released) ? v.released.filter((x): x is string => typeof x === 'string') : [];
+  }
+
+  /** `GET /ipam/lookup?owner=`: the owner's addresses ([] when it has none). */
+  async lookup(owner: string): Promise<OwnedAddress[]> {
+    let v: unknown;
+    try {
+      v = await this.api.request('GET', `${this.paths.lookup}?owner=${encodeURIComponent(owner)}`);
+    } catch (e) {
+      if (isWeftError(e, 'WEFT_ERR_NOT_FOUND') && !(e as Error).message.includes(`endpoint ${this.paths.lookup}`)) return [];
+      throw this.fail(`looking up the address of ${owner}`, e, this.paths.lookup);
+    }
+    return addressList(v, owner);
+  }
+
+  /** `POST /ipam/gc`: release every owner under `prefix` not in `keep`. */
+  async gc(ownerPrefix: string, keep: string[]): Promise<OwnedAddress[]> {
+    const v = await this.call(`collecting stale allocations under ${ownerPrefix}`, () => this.api.request('POST', this.paths.gc, { ownerPrefix, keep }), this.paths.gc);
+    if (!isObj(v) || !Array.isArray(v.released)) return [];
+    return v.released.map((r) => asAddress(r)).filter((r): r is OwnedAddress => r !== null);
+  }
+
+  /** `GET /ipam/status`: readiness and its reason. */
+  async ipamStatus(): Promise<IpamReadiness> {
+    const v = await this.call('asking the weft daemon for its IPAM status', () => this.api.request('GET', this.paths.status), this.paths.status);
+    if (!isObj(v) || typeof v.status !== 'string') {
+      throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected /ipam/status reply`);
+    }
+    return { status: v.status, ...(typeof v.reason === 'string' ? { reason: v.reason } : {}) };
+  }
+
+  /**
+   * STATUS: 50 when the daemon does not answer (or cannot tell its IPAM state), 51 when it
+   * answers but its IPAM is not ready (with the daemon's reason). `ipam: false` checks only
+   * that the daemon is alive (a delegated IPAM plugin is asked separately).
+   */
+  async ready(opts: { ipam: boolean }): Promise<void> {
+    try {
+      await this.alive();
+    } catch (e) {
+      throw new CniError(50, `weft daemon not available: ${(e as Error).message}`);
+    }
+    if (!opts.ipam) return;
+    let s: IpamReadiness;
+    try {
+      s = await this.ipamStatus();
+    } catch (e) {
+      throw new CniError(50, `weft IPAM not available: ${(e as Error).message}`);
+    }
+    if (s.status !== 'ready') throw new CniError(51, `weft IPAM is not ready (${s.status})${s.reason ? `: ${s.reason}` : ''}`);
+  }
+
+  private async call(what: string, fn: () => Promise<unknown>, path?: string): Promise<unknown> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.fail(what, e, path);
+    }
+  }
+
+  private fail(what: string, e: unknown, path?: string): CniError {
+    if (isWeftError(e, 'WEFT_ERR_NOT_RUNNING')) {
+      return new CniError(11, `weft daemon is not running (no API socket at ${this.socket}); start it with "weft launch" or fix "socket" in the network configuration`, e.code);
+    }
+    if (path && isWeftError(e, 'WEFT_ERR_NOT_FOUND') && (e as Error).message.includes(`endpoint ${path}`)) {
+      return new CniError(999, `the weft daemon at ${this.socket} does not serve ${path}: it is too old for the CNI plugins (upgrade weft)`, e.code);
+    }
+    return toCniError(e, what);
+  }
+}
+
+function asAddress(v: unknown, owner?: string): OwnedAddress | null {
+  if (!isObj(v) || typeof v.address !== 'string' || !isIpAddress(v.address)) return null;
+  let prefixLength = v.prefixLength;
+  if (!Number.isInteger(prefixLength) && typeof v.cidr === 'string') prefixLength = Number(v.cidr.split('/')[1]);
+  if (!Number.isInteger(prefixLength)) return null;
+  const o = typeof v.owner === 'string' ? v.owner : owner ?? '';
+  return { owner: o, address: v.address, prefixLength: prefixLength as number };
+}
+
+/** A lookup reply: a list, `{ allocations | addresses: [...] }` or one allocation. */
+function addressList(v: unknown, owner: string): OwnedAddress[] {
+  const list = Array.isArray(v) ? v
+    : isObj(v) && Array.isArray(v.allocations) ? v.allocations
+      : isObj(v) && Array.isArray(v.addresses) ? v.addresses
+        : v === undefined || v === null ? [] : [v];
+  return list.map((x) => (typeof x === 'string' && isCidr(x)
+    ? { owner, address: x.split('/')[0]!, prefixLength: Number(x.split('/')[1]) }
+    : asAddress(x, owner))).filter((x): x is OwnedAddress => x !== null && x.owner === owner);
+}
