@@ -5,21 +5,24 @@ import {
   BENCH_PARALLEL_STREAMS,
   BENCH_PING_COUNT,
   BENCH_PING_INTERVAL_S,
-  BENCH_REACH_TIMEOUT_MS,
   WeftError,
-  describeError,
   type Logger,
 } from '../common/index.js';
-import { iperfServerArgv, runIperfClient, waitIperfListening } from './iperf.js';
 import { machineInfo, type MachineInfo } from './machine.js';
-import { exec } from './netns.js';
-import { measureRound, type AccountingScope } from './measure.js';
-import { waitReachable } from './ping.js';
+import { measureRound } from './measure.js';
 import { summarize, type Baselines, type ScenarioResult, type ScenarioSummary } from './report.js';
-import { Sandbox } from './sandbox.js';
-import { lastLine } from './scenarios/wait.js';
+import {
+  bringUp,
+  checkScenario,
+  roundLine,
+  serverKeeper,
+  staleNamespaces,
+  tearDown,
+  type ActiveScenario,
+  type RunContext,
+} from './scenario-run.js';
 import { roundOrder } from './stats.js';
-import type { Daemon, Scenario, ScenarioEndpoints } from './types.js';
+import type { Scenario } from './types.js';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -70,60 +73,6 @@ export interface BenchReport {
 /** Ratios refer to these rows unless BenchOptions.baselines says otherwise. */
 export const DEFAULT_BASELINES: Baselines = { raw: 'raw-veth', reference: 'wireguard-go' };
 
-/** Budget for a scenario's check(). ms */
-const CHECK_TIMEOUT_MS = 15_000;
-/** Budget for building hosts + scenario setup. ms */
-const SETUP_TIMEOUT_MS = 90_000;
-/** Budget for one scenario's teardown plus namespace removal. ms */
-const TEARDOWN_TIMEOUT_MS = 30_000;
-const WARMUP_S = 1;
-
-interface Active {
-  scenario: Scenario;
-  sandbox: Sandbox;
-  endpoints: ScenarioEndpoints;
-  result: ScenarioResult;
-  scope: AccountingScope;
-  server: Daemon;
-  /** The last round ended with a failed iperf3 run: restart the server before the next. */
-  restartServer: boolean;
-}
-
-/** Resolves with `p`, or rejects WEFT_ERR_TIMEOUT after `ms` (calling `onTimeout` first). */
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.();
-      reject(new WeftError('WEFT_ERR_TIMEOUT', `${what} took longer than ${ms / 1000} s`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Names of existing `wfb…` namespaces (left by a SIGKILLed run, or another run in progress). */
-async function staleNamespaces(): Promise<string[]> {
-  const r = await exec(null, ['ip', 'netns', 'list'], { allowFail: true, timeoutMs: 5_000 }).catch(() => null);
-  return (r?.stdout ?? '').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => /^wfb[0-9a-f]{4}/.test(n));
-}
-
-/** Tears one scenario down: its own teardown, then the sandbox. Bounded; never throws. */
-async function tearDown(s: Scenario, sandbox: Sandbox, log: Logger): Promise<void> {
-  sandbox.beginTeardown();
-  try {
-    await withTimeout(s.teardown(), TEARDOWN_TIMEOUT_MS, `${s.name} teardown`);
-  } catch (e) {
-    log.warn({ scenario: s.name, err: describeError(e) }, 'scenario teardown failed');
-  }
-  await withTimeout(sandbox.destroy(), TEARDOWN_TIMEOUT_MS, `${s.name} namespace removal`).catch((e) =>
-    log.warn({ scenario: s.name, err: describeError(e) }, 'namespace removal failed'),
-  );
-}
-
 /**
  * Measures every scenario in interleaved rounds and reports medians and ratios.
  *
@@ -133,20 +82,7 @@ async function tearDown(s: Scenario, sandbox: Sandbox, log: Logger): Promise<voi
  * goes on. Throws only WEFT_ERR_BAD_ARGS for bad options.
  */
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
-  const durationS = opts.durationS ?? BENCH_DEFAULT_DURATION_S;
-  const rounds = opts.rounds ?? BENCH_DEFAULT_ROUNDS;
-  const baselines = opts.baselines ?? DEFAULT_BASELINES;
-  const quietWaitS = opts.quietWaitS ?? 0;
-  if (!(quietWaitS >= 0 && quietWaitS <= 600)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'quiet wait must be 0–600 s');
-  if (!(durationS >= 1 && durationS <= 600)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'duration must be 1–600 s');
-  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 50)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'rounds must be 1–50');
-  const names = opts.scenarios.map((s) => s.name);
-  const unknown = (opts.only ?? []).filter((n) => !names.includes(n));
-  if (unknown.length > 0) {
-    throw new WeftError('WEFT_ERR_BAD_ARGS', `unknown scenario(s) ${unknown.join(', ')}; known: ${names.join(', ')}`);
-  }
-  const selected = opts.only && opts.only.length > 0 ? opts.scenarios.filter((s) => opts.only!.includes(s.name)) : [...opts.scenarios];
-  if (selected.length > 36) throw new WeftError('WEFT_ERR_BAD_ARGS', 'at most 36 scenarios per run');
+  const { durationS, rounds, quietWaitS, baselines, selected } = validate(opts);
   const signal = opts.signal ?? new AbortController().signal;
   const say = opts.progress ?? (() => undefined);
   const log = opts.log;
@@ -163,60 +99,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const results: ScenarioResult[] = selected.map((s) => ({
     name: s.name, description: s.description, userspace: s.userspace, status: 'ok', rounds: [],
   }));
-  const active: Active[] = [];
+  const ctx: RunContext = { runId, lifetimeS, clkTck: machine.clkTck, log, signal, say };
+  const active: ActiveScenario[] = [];
   let aborted = false;
-
-  const bringUp = async (s: Scenario, idx: number, result: ScenarioResult): Promise<void> => {
-    const ctl = new AbortController();
-    const sandbox = new Sandbox(`${runId}${idx.toString(36)}`, lifetimeS, log.child({ scenario: s.name }), AbortSignal.any([signal, ctl.signal]));
-    const t0 = Date.now();
-    try {
-      const setup = (async () => {
-        await sandbox.create();
-        return s.setup(sandbox);
-      })();
-      const endpoints = await withTimeout(setup, SETUP_TIMEOUT_MS, `${s.name} setup`, () => ctl.abort()).catch(async (e) => {
-        await withTimeout(setup, 10_000, 'aborted setup').catch(() => undefined); // let it unwind
-        throw e;
-      });
-      await waitReachable(endpoints.clientNs, endpoints.serverIp, BENCH_REACH_TIMEOUT_MS, sandbox.signal);
-      result.setupMs = Date.now() - t0;
-      const server = sandbox.spawnDaemon(endpoints.serverNs, 'iperf3 server', iperfServerArgv(endpoints.serverIp));
-      await waitIperfListening(endpoints.serverNs, 10_000, sandbox.signal);
-      await runIperfClient(endpoints.clientNs, endpoints.serverIp, WARMUP_S, 1, sandbox.signal); // ARP, handshakes, caches
-      if (endpoints.mtu !== undefined) result.mtu = endpoints.mtu;
-      if (endpoints.detail !== undefined) result.detail = endpoints.detail;
-      const [h1, h2] = sandbox.hosts;
-      active.push({
-        scenario: s, sandbox, endpoints, result, server, restartServer: false,
-        scope: { hostNs: [h1.ns, h2.ns], allNs: sandbox.allNamespaces, userspace: s.userspace, clkTck: machine.clkTck },
-      });
-      say(`${s.name}: up in ${(result.setupMs / 1000).toFixed(1)} s`);
-    } catch (e) {
-      const dead = sandbox.exitedDaemons().map((d) => `; ${d.label} exited: ${lastLine(d)}`).join('');
-      await tearDown(s, sandbox, log);
-      if (signal.aborted) throw e;
-      result.status = 'failed';
-      result.reason = `${describeError(e)}${dead}`;
-      say(`${s.name}: failed: ${result.reason}`);
-    }
-  };
-
-  /** (Re)starts a scenario's iperf3 server when it died or the previous client run failed. */
-  const ensureServer = (a: Active) => async (previousFailed: boolean): Promise<void> => {
-    if (a.server.running && !previousFailed && !a.restartServer) return;
-    a.restartServer = false;
-    await a.server.stop();
-    a.server = a.sandbox.spawnDaemon(a.endpoints.serverNs, 'iperf3 server', iperfServerArgv(a.endpoints.serverIp));
-    await waitIperfListening(a.endpoints.serverNs, 10_000, signal);
-  };
 
   try {
     for (const [idx, s] of selected.entries()) {
       signal.throwIfAborted();
       const result = results[idx]!;
-      const reason = await withTimeout(s.check(), CHECK_TIMEOUT_MS, `${s.name} check`)
-        .catch((e: unknown) => `check failed: ${describeError(e)}`);
+      const reason = await checkScenario(s);
       if (reason !== null) {
         result.status = 'skipped';
         result.reason = reason;
@@ -224,20 +115,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         continue;
       }
       say(`${s.name}: setting up`);
-      await bringUp(s, idx, result);
+      const a = await bringUp(ctx, s, idx, result);
+      if (a) active.push(a);
     }
     for (let round = 0; round < rounds; round++) {
       for (const a of roundOrder(active, round)) {
         signal.throwIfAborted();
-        const sample = await measureRound(round + 1, a.scope, a.endpoints, durationS, quietWaitS * 1000, signal, ensureServer(a));
+        const sample = await measureRound(round + 1, a.scope, a.endpoints, durationS, quietWaitS * 1000, signal, serverKeeper(a, signal));
         a.result.rounds.push(sample);
         a.restartServer = sample.multi === undefined;
-        const f = (v: number | undefined, d = 0): string => (v === undefined ? '–' : v.toFixed(d));
-        say(
-          `round ${round + 1}/${rounds} ${a.scenario.name}: ${f(sample.single?.mbps)} / ${f(sample.multi?.mbps)} Mbit/s, ` +
-            `rtt ${f(sample.ping?.avgMs, 3)} ms, cpu ${f(sample.single?.overlayCpuPct ?? undefined)} %, ` +
-            `foreign ${f(sample.single?.foreignPct)} %${sample.errors.length ? `; ${sample.errors.join('; ')}` : ''}`,
-        );
+        say(roundLine(a.scenario.name, round + 1, rounds, sample));
       }
     }
   } catch (e) {
@@ -266,4 +153,27 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     results,
     summary: summarize(results, baselines),
   };
+}
+
+/** Checks and defaults the options. Throws WEFT_ERR_BAD_ARGS. */
+function validate(opts: BenchOptions): {
+  durationS: number; rounds: number; quietWaitS: number; baselines: Baselines; selected: Scenario[];
+} {
+  const durationS = opts.durationS ?? BENCH_DEFAULT_DURATION_S;
+  const rounds = opts.rounds ?? BENCH_DEFAULT_ROUNDS;
+  const quietWaitS = opts.quietWaitS ?? 0;
+  const baselines = opts.baselines ?? DEFAULT_BASELINES;
+  if (!(durationS >= 1 && durationS <= 600)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'duration must be 1–600 s');
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 50)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'rounds must be 1–50');
+  if (!(quietWaitS >= 0 && quietWaitS <= 600)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'quiet wait must be 0–600 s');
+  const names = opts.scenarios.map((s) => s.name);
+  if (new Set(names).size !== names.length) throw new WeftError('WEFT_ERR_BAD_ARGS', 'scenario names must be unique');
+  const only = opts.only ?? [];
+  const unknown = only.filter((n) => !names.includes(n));
+  if (unknown.length > 0) {
+    throw new WeftError('WEFT_ERR_BAD_ARGS', `unknown scenario(s) ${unknown.join(', ')}; known: ${names.join(', ')}`);
+  }
+  const selected = only.length > 0 ? opts.scenarios.filter((s) => only.includes(s.name)) : [...opts.scenarios];
+  if (selected.length > 36) throw new WeftError('WEFT_ERR_BAD_ARGS', 'at most 36 scenarios per run');
+  return { durationS, rounds, quietWaitS, baselines, selected };
 }
