@@ -186,8 +186,6 @@ export const UDP_IPV4_OVERHEAD_BYTES = 28;
 export const ETHERNET_HEADER_BYTES = 14;
 /** Lowest underlay path MTU the PMTU search will settle on (IPv4 minimum reassembly size). bytes */
 export const SLEEVE_PMTU_FLOOR_BYTES = 552;
-/** Sleeve replay window per key epoch. datagrams */
-export const SLEEVE_REPLAY_WINDOW = 8192;
 
 // ───────────────────────────── Impl: sleeve engine timing and sizes (src/dataplane) ─────────────────────────────
 /** Heartbeat interval until the peer confirms it hears us, then the normal interval. ms */

@@ -5,7 +5,7 @@
 import sodium from 'sodium-native';
 import { AEAD_KEY_BYTES, WeftError } from '../common/index.js';
 import type { DataKeysLike } from '../mesh/index.js';
-import { ReplayWindow } from './replay-window.js';
+import { ReplayWindow } from '../crypto/index.js';
 import type { SleeveAeadAlg, SleeveIo } from './sleeve-io.js';
 import { FLAG_AES, FLAG_PLAIN, MAX_COUNTER } from './wire-format.js';
 
@@ -31,6 +31,15 @@ export interface RecvEpoch {
 }
 
 const ALGS: readonly SleeveAeadAlg[] = ['chacha20-poly1305', 'aes-256-gcm'];
+
+/**
+ * Optional methods of crypto's DataKeySchedule beyond the mesh's DataKeysLike: a bounded
+ * one-way ratchet that must be told which epochs may be forgotten, and wiped at the end.
+ */
+interface RetiringDataKeys extends DataKeysLike {
+  forgetBefore?(epoch: number): void;
+  destroy?(): void;
+}
 
 /** The AEAD key for one algorithm: BLAKE2b keyed with the epoch key (key separation per alg). */
 function deriveAlgKey(epochKey: Buffer, alg: SleeveAeadAlg): Buffer {
@@ -59,10 +68,11 @@ export class LinkCrypto {
   private prev: RecvEpoch | null = null;
   private next: RecvEpoch | null = null;
   private freed = false;
+  private forgotten = 0;
 
   constructor(
     private readonly io: SleeveIo,
-    private readonly dataKeys: DataKeysLike,
+    private readonly dataKeys: RetiringDataKeys,
     private readonly alg: SleeveAeadAlg,
     now: number,
     private readonly timing: EpochTiming,
@@ -159,11 +169,25 @@ export class LinkCrypto {
     this.next = null;
   }
 
-  /** Free the previous epoch once its grace period is over. */
+  /**
+   * Free the previous epoch once its grace period is over, and let the key schedule forget
+   * epochs below both current ones: their AEAD contexts exist already, and the schedule is
+   * only needed for epochs still to come (ours and the peer's next rotation).
+   */
   tick(now: number): void {
     if (this.prev && now >= this.prev.retireAt) {
       this.freeEpoch(this.prev);
       this.prev = null;
+    }
+    const oldest = Math.min(this.sendEpoch, this.cur.epoch);
+    if (this.encrypted && oldest > this.forgotten && this.dataKeys.forgetBefore) {
+      try {
+        this.dataKeys.forgetBefore(oldest);
+        this.forgotten = oldest;
+      } catch (e) {
+        this.onKeyError(`cannot retire data keys before epoch ${oldest}: ${e instanceof Error ? e.message : String(e)}`);
+        this.forgotten = oldest;
+      }
     }
   }
 
@@ -175,6 +199,9 @@ export class LinkCrypto {
     this.sendHandle = null;
     for (const e of [this.cur, this.prev, this.next]) if (e) this.freeEpoch(e);
     this.prev = this.next = null;
+    try {
+      this.dataKeys.destroy?.();
+    } catch { /* already destroyed */ }
   }
 
   private createSendHandle(epoch: number): unknown {

@@ -4,6 +4,7 @@ import {
   FakeNet, Clock, makeNode, connect, frame, BROADCAST, waitFor, linkState, advance, routes, sleep,
 } from './sleeve-test-support.js';
 import { onesSum, finishChecksum } from './icmp.js';
+import { DataKeySchedule } from '../crypto/index.js';
 
 const A = '0a:00:00:00:00:01';
 const B = '0a:00:00:00:00:02';
@@ -165,5 +166,33 @@ test('duplicate connection: the confirmed one carries traffic, stopping the othe
   await waitFor(() => b.io.tapOut.length === 1, 2000, 'frame on the new connection');
   a.overlay.peerGone(B);
   await sleep(5);
+  for (const n of [a, b]) await n.overlay.stop();
+});
+
+test('rotation with the real DataKeySchedule (bounded ratchet) runs past its epoch span', async () => {
+  const net = new FakeNet();
+  const clock = new Clock();
+  const timing = { rekeyIntervalMs: 1_000, heartbeatMs: 250, epochGraceMs: 500 };
+  const a = await makeNode(net, clock, A, '198.18.8.1', { timing });
+  const b = await makeNode(net, clock, B, '198.18.8.2', { timing });
+  const ck = Buffer.alloc(32, 7);
+  const ka = DataKeySchedule.fromChainingKey(ck, true, true);
+  const kb = DataKeySchedule.fromChainingKey(ck, false, true);
+  const conns = connect(a, b, true, [ka, kb]);
+  await waitFor(() => linkState(a, B) === 'healthy' && linkState(b, A) === 'healthy', 3000, 'healthy');
+  let sent = 0;
+  for (let round = 0; round < 48; round++) {
+    a.io.injectTap(frame(BROADCAST, POD_A, 80));
+    sent++;
+    await advance(clock, 250, 250);
+  }
+  await waitFor(() => b.io.tapOut.length === sent, 3000, 'all frames');
+  const la = a.overlay.links()[0]!;
+  assert.ok(la.sendEpoch >= 8, `epoch ${la.sendEpoch} (span is 4)`);
+  assert.ok(ka.send.oldestEpoch >= la.sendEpoch - 1, `schedule retired old epochs (oldest ${ka.send.oldestEpoch})`);
+  const drops = a.overlay.stats().drops;
+  assert.equal(drops.auth + drops.replay + b.overlay.stats().drops.auth + b.overlay.stats().drops.replay, 0);
+  conns.ab.stop();
+  assert.throws(() => ka.keys(la.sendEpoch), /destroyed/, 'stop destroys the schedule');
   for (const n of [a, b]) await n.overlay.stop();
 });

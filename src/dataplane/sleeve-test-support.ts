@@ -82,8 +82,9 @@ export async function makeNode(net: FakeNet, clock: Clock, name: string, ip: str
 }
 
 /** Connect a (outbound) → b through a fake mesh; control messages are delivered async. */
-export function connect(a: TestNode, b: TestNode, encrypted = true): { ab: OverlayConnection; ba: OverlayConnection } {
-  const [ka, kb] = testKeyPair(encrypted, Buffer.from(`${a.name}|${b.name}`));
+export function connect(a: TestNode, b: TestNode, encrypted = true,
+  keys?: [DataKeysLike, DataKeysLike]): { ab: OverlayConnection; ba: OverlayConnection } {
+  const [ka, kb] = keys ?? testKeyPair(encrypted, Buffer.from(`${a.name}|${b.name}`));
   const conns: { ab?: OverlayConnection; ba?: OverlayConnection } = {};
   const hist = (n: TestNode, peer: string): OverlayHealth[] => {
     let h = n.health.get(peer);
