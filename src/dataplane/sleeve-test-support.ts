@@ -91,7 +91,6 @@ export function connect(a: TestNode, b: TestNode, encrypted = true,
     if (!h) n.health.set(peer, (h = []));
     return h;
   };
-  const aPort = a.overlay.udpPort;
   const bPort = b.overlay.udpPort;
   conns.ab = a.overlay.prepareConnection({
     remotePeer: b.name, remoteAddress: `${b.ip}:${bPort}`, localAddress: `${a.ip}:45000`, outbound: true, dataKeys: ka,
@@ -101,7 +100,6 @@ export function connect(a: TestNode, b: TestNode, encrypted = true,
     remotePeer: a.name, remoteAddress: `${a.ip}:45000`, localAddress: `${b.ip}:${bPort}`, outbound: false, dataKeys: kb,
     sendControl: (m) => setImmediate(() => conns.ab?.onControl(m)), onHealth: (h) => hist(b, a.name).push(h),
   });
-  void aPort;
   conns.ab.confirm();
   conns.ba.confirm();
   return conns as { ab: OverlayConnection; ba: OverlayConnection };
