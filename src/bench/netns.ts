@@ -19,6 +19,15 @@ import type { Daemon, ExecOptions, ExecResult, SpawnOptions } from './types.js';
 const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 const DAEMON_TAIL_BYTES = 4096;
 
+/** PATH for every child: the caller's, plus the sbin directories (ip, ethtool, tincd live there). */
+const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const CHILD_PATH = [...new Set([...(process.env['PATH'] ?? '').split(':').filter(Boolean), ...SYSTEM_DIRS])].join(':');
+const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PATH: CHILD_PATH,
+  ...extra,
+});
+
 /** argv prefix that runs a command inside netns `ns` (null: unchanged). */
 export function inNs(ns: string | null, argv: readonly string[]): string[] {
   return ns === null ? [...argv] : ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv];
@@ -48,7 +57,7 @@ export function exec(
       reject(new WeftError('WEFT_ERR_CLOSED', `aborted before running ${what}`));
       return;
     }
-    const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -105,7 +114,7 @@ export function spawnDaemon(
   const full = ['timeout', '-k', `${graceS}`, `${Math.ceil(lifetimeS)}`, ...inNs(ns, argv)];
   const child = spawn(full[0]!, full.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...(opts.env ?? {}) },
+    env: childEnv(opts.env),
   });
   let tail = '';
   let running = true;
@@ -228,10 +237,9 @@ export async function createVethPair(
   await exec(null, ['ip', '-n', b.ns, 'link', 'set', b.dev, 'up']);
 }
 
-/** True when `cmd` is an executable file in one of PATH's directories (for Scenario.check). */
+/** True when `cmd` is an executable file in one of the children's PATH directories. */
 export async function haveCommand(cmd: string): Promise<boolean> {
-  const dirs = (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
-  for (const d of [...dirs, '/usr/sbin', '/sbin']) {
+  for (const d of CHILD_PATH.split(':')) {
     try {
       await access(`${d}/${cmd}`, constants.X_OK);
       return true;
@@ -242,10 +250,16 @@ export async function haveCommand(cmd: string): Promise<boolean> {
   return false;
 }
 
-/** Null when every command exists, else "missing: a, b (install with …)". */
+/** Tools the harness itself runs for every scenario (namespaces, measurement, lifetimes). */
+export const HARNESS_COMMANDS = ['ip', 'nsenter', 'timeout', 'iperf3', 'ping', 'ss', 'sysctl'] as const;
+
+/**
+ * Null when the harness's own tools and `cmds` all exist, else "missing a, b (run: …)" — the
+ * one-line reason a Scenario.check returns.
+ */
 export async function missingCommands(cmds: readonly string[]): Promise<string | null> {
   const missing: string[] = [];
-  for (const c of cmds) if (!(await haveCommand(c))) missing.push(c);
+  for (const c of [...HARNESS_COMMANDS, ...cmds]) if (!(await haveCommand(c))) missing.push(c);
   return missing.length === 0
     ? null
     : `missing ${missing.join(', ')} (run: bash scripts/setup-system.sh bench)`;

@@ -63,7 +63,7 @@ export function nebulaScenario(): Scenario {
     name: 'nebula',
     description: 'nebula, static host map, unsafe_routes to the pod subnets (AES-256-GCM default)',
     userspace: true,
-    check: () => missingCommands(['nebula', 'nebula-cert', 'ip', 'ethtool', 'iperf3', 'ping', 'nsenter']),
+    check: () => missingCommands(['nebula', 'nebula-cert', 'ethtool']),
     async setup(env: ScenarioEnv): Promise<ScenarioEndpoints> {
       const pods = await env.routedPods({ mtu: NEBULA_MTU, txOffloadOff: true });
       const subnets = [pods.clientSubnet, pods.serverSubnet];

@@ -23,7 +23,7 @@ export function wireguardGoScenario(): Scenario {
     name: 'wireguard-go',
     description: 'wireguard-go + wg, routed pods through the TUN device (ChaCha20-Poly1305)',
     userspace: true,
-    check: () => missingCommands(['wireguard-go', 'wg', 'ip', 'ethtool', 'iperf3', 'ping', 'nsenter']),
+    check: () => missingCommands(['wireguard-go', 'wg', 'ethtool']),
     async setup(env: ScenarioEnv): Promise<ScenarioEndpoints> {
       const pods = await env.routedPods({ mtu: WG_MTU, txOffloadOff: true });
       const subnets = [pods.clientSubnet, pods.serverSubnet];
