@@ -67,11 +67,20 @@ export class Consensus {
   private readonly states = new Map<PeerName, ElectorState>();
   private myBallot: Ballot | null = null;
   private proposedAt = 0;
-  private lastProgress = '';
+  /** Bumped on every change of any state; lets think() skip work when nothing happened. */
+  private changes = 0;
+  private lastProgress = -1;
+  private lastThought: { changes: number; reachable: ReadonlySet<PeerName> } | null = null;
+  // Incremental indexes over the states with our N (states only grow, so maxima only grow).
+  private bestAccepted: Accepted | null = null;
+  private maxPromised: Ballot | null = null;
+  private readonly acceptedCount = new Map<string, { n: number; acc: Accepted }>();
+  private names = 0;
+  private electorCache: { names: number; reachable: ReadonlySet<PeerName>; count: number; first: PeerName } | null = null;
 
-  /** @param quorum must be > n/2 (computed by the caller from N). */
+  /** @param n the configured N; the quorum is ⌊N/2⌋ + 1. */
   constructor(readonly self: PeerName, readonly n: number, restored?: ElectorState) {
-    this.states.set(self, restored ?? { name: self, n, promised: null, accepted: null });
+    this.put(restored ?? { name: self, n, promised: null, accepted: null });
   }
 
   get quorum(): number {
@@ -91,13 +100,31 @@ export class Consensus {
     return this.all().filter((s) => s.n !== this.n);
   }
 
+  /** Replace a state and keep the indexes current. */
+  private put(s: ElectorState): void {
+    const prev = this.states.get(s.name);
+    if (prev === undefined) this.names++;
+    this.states.set(s.name, s);
+    this.changes++;
+    if (s.n !== this.n) return;
+    if (prev?.accepted && prev.n === this.n) this.acceptedCount.get(ballotKey(prev.accepted.ballot))!.n--;
+    if (s.accepted) {
+      const k = ballotKey(s.accepted.ballot);
+      const c = this.acceptedCount.get(k) ?? { n: 0, acc: s.accepted };
+      c.n++;
+      this.acceptedCount.set(k, c);
+      if (compareBallots(s.accepted.ballot, this.bestAccepted?.ballot ?? null) > 0) this.bestAccepted = s.accepted;
+    }
+    if (compareBallots(s.promised, this.maxPromised) > 0) this.maxPromised = s.promised;
+  }
+
   /** Join received states; returns those that were new. A newer copy of our own state is adopted. */
   merge(states: readonly ElectorState[]): ElectorState[] {
     const changed: ElectorState[] = [];
     for (const s of states) {
       const cur = this.states.get(s.name);
       if (cur === undefined || compareElectorStates(s, cur) > 0) {
-        this.states.set(s.name, s);
+        this.put(s);
         changed.push(s);
       }
     }
@@ -106,27 +133,27 @@ export class Consensus {
 
   /** Chosen value, if > N/2 electors (with our N) accepted the same ballot. */
   decision(): Decision | null {
-    const counts = new Map<string, { n: number; acc: Accepted }>();
-    for (const s of this.states.values()) {
-      if (s.n !== this.n || s.accepted === null) continue;
-      const k = ballotKey(s.accepted.ballot);
-      const c = counts.get(k) ?? { n: 0, acc: s.accepted };
-      c.n++;
-      counts.set(k, c);
-    }
-    for (const c of counts.values()) if (c.n >= this.quorum) return { ballot: c.acc.ballot, members: c.acc.members };
+    for (const c of this.acceptedCount.values()) if (c.n >= this.quorum) return { ballot: c.acc.ballot, members: c.acc.members };
     return null;
   }
 
-  /** Names of electors (our N) in `reachable` ∪ {self}, sorted. */
-  electors(reachable: ReadonlySet<PeerName>): PeerName[] {
-    const out: PeerName[] = [];
-    for (const s of this.states.values()) if (s.n === this.n && (s.name === this.self || reachable.has(s.name))) out.push(s.name);
-    return out.sort();
+  /** Electors (our N) in `reachable` ∪ {self}: how many, and the smallest name. */
+  electors(reachable: ReadonlySet<PeerName>): { count: number; first: PeerName } {
+    const c = this.electorCache;
+    if (c && c.names === this.names && c.reachable === reachable) return c;
+    let count = 0;
+    let first = this.self;
+    for (const s of this.states.values()) {
+      if (s.n !== this.n || (s.name !== this.self && !reachable.has(s.name))) continue;
+      count++;
+      if (s.name < first) first = s.name;
+    }
+    this.electorCache = { names: this.names, reachable, count, first };
+    return this.electorCache;
   }
 
   private setMine(next: ElectorState): void {
-    this.states.set(this.self, next);
+    if (compareElectorStates(next, this.mine()) !== 0) this.put(next);
   }
 
   /**
@@ -134,17 +161,14 @@ export class Consensus {
    * changed (the caller persists it before it is sent anywhere).
    */
   think(reachable: ReadonlySet<PeerName>, now: number, retryMs: number): boolean {
+    const seen = this.lastThought;
+    const stalled = this.myBallot !== null && now - this.proposedAt >= retryMs;
+    if (seen && seen.changes === this.changes && seen.reachable === reachable && !stalled) return false;
     const before = this.mine();
     // acceptor: adopt the highest accepted value we are allowed to accept
-    let best: Accepted | null = null;
-    let maxPromised: Ballot | null = null;
-    let maxRound = 0;
-    for (const s of this.states.values()) {
-      if (s.n !== this.n) continue;
-      if (s.accepted && compareBallots(s.accepted.ballot, best?.ballot ?? null) > 0) best = s.accepted;
-      if (compareBallots(s.promised, maxPromised) > 0) maxPromised = s.promised;
-      maxRound = Math.max(maxRound, s.promised?.round ?? 0);
-    }
+    const best = this.bestAccepted;
+    const maxPromised = this.maxPromised;
+    const maxRound = maxPromised?.round ?? 0;
     let me = this.mine();
     if (best && compareBallots(best.ballot, me.promised) >= 0 && compareBallots(best.ballot, me.accepted?.ballot ?? null) > 0) {
       me = { ...me, promised: best.ballot, accepted: best };
@@ -154,33 +178,27 @@ export class Consensus {
 
     // proposer: only the smallest reachable elector, once a quorum is reachable
     const electors = this.electors(reachable);
-    const iPropose = electors.length >= this.quorum && electors[0] === this.self && this.decision() === null;
+    const iPropose = electors.count >= this.quorum && electors.first === this.self && this.decision() === null;
     if (!iPropose) {
       this.myBallot = null;
     } else {
       const preempted = this.myBallot !== null && compareBallots(me.promised, this.myBallot) > 0;
-      const progress = this.progressKey();
-      if (progress !== this.lastProgress) {
-        this.lastProgress = progress;
+      if (this.changes !== this.lastProgress) {
+        // any change counts as progress and resets the retry clock
+        this.lastProgress = this.changes;
         this.proposedAt = now;
       }
-      const stalled = now - this.proposedAt >= retryMs;
-      if (this.myBallot === null || preempted || stalled) {
+      if (this.myBallot === null || preempted || now - this.proposedAt >= retryMs) {
         this.myBallot = { round: maxRound + 1, proposer: this.self };
         this.proposedAt = now;
         me = { ...me, promised: this.myBallot };
         this.setMine(me);
       }
       this.phase2(this.myBallot);
+      this.lastProgress = this.changes;
     }
+    this.lastThought = { changes: this.changes, reachable };
     return compareElectorStates(this.mine(), before) !== 0;
-  }
-
-  /** Fingerprint of the electors' states (progress resets the proposer's retry clock). */
-  private progressKey(): string {
-    let k = '';
-    for (const s of this.states.values()) k += `${s.name}:${s.promised ? ballotKey(s.promised) : '-'}:${s.accepted ? ballotKey(s.accepted.ballot) : '-'};`;
-    return k;
   }
 
   /** With a quorum of promises for `ballot`, accept its value ourselves (phase 2 request). */
@@ -201,7 +219,7 @@ export class Consensus {
 
   /** Short human summary for status reasons. */
   describe(reachable: ReadonlySet<PeerName>): { known: number; promised: number; accepted: number; proposer: PeerName | null } {
-    const electors = this.electors(reachable);
+    const { count, first } = this.electors(reachable);
     const mine = this.mine().promised;
     let promised = 0;
     let accepted = 0;
@@ -210,6 +228,6 @@ export class Consensus {
       if (compareBallots(s.promised, mine) === 0) promised++;
       if (s.accepted && compareBallots(s.accepted.ballot, mine) === 0) accepted++;
     }
-    return { known: electors.length, promised, accepted, proposer: electors.length >= this.quorum ? electors[0]! : null };
+    return { known: count, promised, accepted, proposer: count >= this.quorum ? first : null };
   }
 }

@@ -43,7 +43,12 @@ function tombstoneWins(a: Tombstone, b: Tombstone): boolean {
 
 function designationWins(a: Designation, b: Designation): boolean {
   if (a.version !== b.version) return a.version > b.version;
-  return a.heirs.join(',') > b.heirs.join(',');
+  for (let i = 0; i < Math.max(a.heirs.length, b.heirs.length); i++) {
+    const x = a.heirs[i] ?? '';
+    const y = b.heirs[i] ?? '';
+    if (x !== y) return x > y;
+  }
+  return false;
 }
 
 /** Rendezvous order: `candidates` (without `self`) sorted by hash(self, candidate), best first. */

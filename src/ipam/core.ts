@@ -1,0 +1,656 @@
+import {
+  WeftError, IPAM_CONSENSUS_RETRY_MS, IPAM_MAX_NICKNAME_BYTES, IPAM_DESIGNATED_HEIRS,
+} from '../common/index.js';
+import type { PeerName } from '../mesh/index.js';
+import type { Universe } from './address.js';
+import { AllocationTable } from './allocations.js';
+import { clip, type DenyCode, type NicknameRecord, type StateMessage, type UnicastMessage } from './codec.js';
+import { Consensus } from './consensus.js';
+import { PendingAllocations, type Done, type PendingHost } from './pending.js';
+import type { PersistedState, StoreRecord } from './records.js';
+import { Ring, type Designation, type RingConflict, type RingDelta, type RingEntry, type RingOrigin, type Tombstone } from './ring.js';
+import { rankHeirs } from './succession.js';
+import { describeOrigin, peerLabel } from './describe.js';
+import { buildStatus, phaseOf, type SplitInfo } from './status.js';
+import type { IpamInit, IpamStatus, LeaveResult, RmpeerResult } from './types.js';
+import { isPeerName } from './wire.js';
+
+/**
+ * The IPAM of one peer as a deterministic state machine: ring, bootstrap, allocations,
+ * donations, reclaim. Pure: no I/O, no timers, no clock — every input carries `now`, every
+ * output is queued and taken by the driver ({@link IpamCore.takeOutgoing},
+ * {@link IpamCore.takeChanges}, {@link IpamCore.takeEvents}). The driver must persist the
+ * changes of an input before it sends that input's outgoing messages ("durable before
+ * visible"); the daemon wrapper (ipam.ts) and the simulation both drive it this way.
+ * Inputs never throw for bad peer data; API inputs throw WeftError for bad arguments.
+ */
+
+export type Outgoing =
+  | { kind: 'unicast'; dst: PeerName; msg: UnicastMessage }
+  | { kind: 'broadcast'; msg: StateMessage };
+
+export interface CoreEvent {
+  level: 'info' | 'warn' | 'error';
+  msg: string;
+  /** Conflict kind when the event is a resolved conflict (counted in status.conflicts). */
+  conflict?: string;
+}
+
+export interface CoreOptions {
+  self: PeerName;
+  nickname: string;
+  universe: Universe;
+  init: IpamInit;
+  now: number;
+  /** Reclaim owners unreachable this long (only while we reach a majority of owners). ms */
+  autoReclaimAfterMs?: number;
+}
+
+export class IpamCore implements PendingHost {
+  readonly self: PeerName;
+  readonly universe: Universe;
+  readonly init: IpamInit;
+  ring: Ring | null = null;
+  readonly consensus: Consensus | null;
+  readonly allocs = new AllocationTable();
+  readonly pending = new PendingAllocations();
+  reachable: ReadonlySet<PeerName> = new Set();
+  readonly nicknames = new Map<PeerName, NicknameRecord>();
+  readonly splits = new Map<PeerName, SplitInfo>();
+  readonly conflicts = new Map<string, number>();
+  left: { heir: PeerName | null } | null = null;
+  private readonly autoReclaimAfterMs: number | undefined;
+  private readonly unreachableSince = new Map<PeerName, number>();
+  private outgoing: Outgoing[] = [];
+  private records: StoreRecord[] = [];
+  private syncNeeded = false;
+  private events: CoreEvent[] = [];
+  private readonly ownStarts = new Set<number>();
+  private newTombs: Tombstone[] = [];
+  private newDesignations: Designation[] = [];
+  private electorDirty = false;
+  private announce = false;
+  private replies: Array<{ dst: PeerName; reqId: number }> = [];
+  private removedNoticed = false;
+  /** Our own ranges changed: free counts need a refresh now. */
+  private ownDirty = true;
+  /** Only allocations changed: advertise the new free counts at the next tick (coalesced). */
+  private freeDirty = false;
+  /** The ring changed: orphans may need reclaiming. */
+  private ringDirty = true;
+
+  constructor(opts: CoreOptions, persisted?: PersistedState) {
+    this.self = opts.self;
+    this.universe = opts.universe;
+    this.init = opts.init;
+    this.autoReclaimAfterMs = opts.autoReclaimAfterMs;
+    const n = opts.init.consensus;
+    this.consensus = n !== undefined ? new Consensus(this.self, n, persisted?.elector?.n === n ? persisted.elector : undefined) : null;
+    for (const r of persisted?.nicknames.values() ?? []) this.nicknames.set(r.name, r);
+    const prevStamp = this.nicknames.get(this.self)?.stamp ?? 0;
+    this.setNick({ name: this.self, nickname: clip(opts.nickname, IPAM_MAX_NICKNAME_BYTES), stamp: Math.max(opts.now, prevStamp + 1) });
+    if (persisted?.ring) {
+      this.ring = Ring.restore(this.universe, persisted.ring.id, persisted.ring.origin);
+      for (const part of persisted.ring.parts) this.ring.merge(part, this.self);
+    }
+    for (const [offset, owner] of persisted?.allocations ?? []) this.allocs.add(owner, offset);
+  }
+
+  // ───────────────────────────── driver outputs ─────────────────────────────
+
+  takeOutgoing(): Outgoing[] {
+    const o = this.outgoing;
+    this.outgoing = [];
+    return o;
+  }
+
+  /** Records to append, and whether they must be fsync'ed before the outgoing messages leave. */
+  takeChanges(): { records: StoreRecord[]; sync: boolean } {
+    const r = { records: this.records, sync: this.syncNeeded };
+    this.records = [];
+    this.syncNeeded = false;
+    return r;
+  }
+
+  takeEvents(): CoreEvent[] {
+    const e = this.events;
+    this.events = [];
+    return e;
+  }
+
+  /** Complete state for a snapshot. */
+  snapshot(): PersistedState {
+    const r = this.ring;
+    return {
+      cidr: this.universe.cidr, self: this.self,
+      ring: r ? { id: r.id, origin: r.origin, parts: [r.state()] } : null,
+      allocations: new Map(this.allocs.entries().map(([owner, offset]) => [offset, owner])),
+      elector: this.consensus?.mine() ?? null, nicknames: new Map(this.nicknames),
+    };
+  }
+
+  // ───────────────────────────── helpers ─────────────────────────────
+
+  private record(r: StoreRecord, sync: boolean): void {
+    this.records.push(r);
+    if (sync) this.syncNeeded = true;
+  }
+
+  private event(level: CoreEvent['level'], msg: string, conflict?: string): void {
+    if (conflict) this.conflicts.set(conflict, (this.conflicts.get(conflict) ?? 0) + 1);
+    this.events.push(conflict ? { level, msg, conflict } : { level, msg });
+  }
+
+  private setNick(r: NicknameRecord): boolean {
+    const cur = this.nicknames.get(r.name);
+    if (cur && (cur.stamp > r.stamp || (cur.stamp === r.stamp && cur.nickname >= r.nickname))) return false;
+    this.nicknames.set(r.name, r);
+    this.record({ t: 'nick', rec: r }, false);
+    return true;
+  }
+
+  label(name: PeerName): string {
+    return peerLabel(name, this.nicknames.get(name)?.nickname);
+  }
+
+  private ownWrite(entries: readonly RingEntry[]): void {
+    if (entries.length === 0) return;
+    for (const e of entries) this.ownStarts.add(e.start);
+    this.ownDirty = true;
+    this.record({ t: 'delta', delta: { entries: [...entries] } }, true);
+  }
+
+  get removed(): boolean {
+    return this.ring?.isTombstoned(this.self) ?? false;
+  }
+
+  /** Our ring may be written by us: it exists, we were not removed and did not leave. */
+  private get active(): boolean {
+    return this.ring !== null && !this.removed && this.left === null;
+  }
+
+  /** Null when allocations may be served, else the reason (WEFT_ERR_IPAM_NOT_READY). */
+  notReadyReason(): string | null {
+    const p = phaseOf(this);
+    return p.kind === 'ready' || p.kind === 'no-range' ? null : p.reason ?? p.kind;
+  }
+
+  private adoptRing(id: string, origin: RingOrigin, how: string): Ring {
+    this.ring = Ring.restore(this.universe, id, origin);
+    this.ringDirty = this.ownDirty = true;
+    this.record({ t: 'ring', id, origin }, true);
+    this.event('info', `IP allocation ring ${id.slice(0, 8)} (${describeOrigin(origin)}) ${how}`);
+    return this.ring;
+  }
+
+  // ───────────────────────────── gossip inputs ─────────────────────────────
+
+  /** Our complete state (periodic gossip, new connections, donation replies). */
+  fullState(): StateMessage {
+    const base = { sender: this.self, range: this.universe.cidr, nicknames: [...this.nicknames.values()] };
+    const r = this.ring;
+    if (r) return { ...base, full: true, ring: { id: r.id, origin: r.origin, entries: r.all(), tombstones: r.tombstones(), designations: r.succession.designations() } };
+    return this.consensus ? { ...base, full: false, electors: this.consensus.all() } : { ...base, full: false };
+  }
+
+  /**
+   * Merge a state message (broadcast, gossip or donation reply). Returns what was new to us
+   * (for relaying), or null. Contradictions are resolved deterministically and reported as
+   * events; nothing here throws.
+   */
+  onState(msg: StateMessage, now: number): StateMessage | null {
+    const src = msg.sender;
+    if (msg.range !== this.universe.cidr) {
+      if (!this.splits.has(src)) this.event('warn', `peer ${this.label(src)} uses IP range ${msg.range}, we use ${this.universe.cidr}: not merged`, 'range-mismatch');
+      this.splits.set(src, { range: msg.range, owners: 0 });
+      return null;
+    }
+    const nicks = msg.nicknames.filter((n) => this.setNick(n));
+    let delta: { entries: RingEntry[]; tombstones: Tombstone[]; designations: Designation[] } | null = null;
+    let full = false;
+    if (msg.ring) {
+      let ring = this.ring;
+      if (ring === null && msg.full && msg.ring.origin) {
+        ring = this.adoptRing(msg.ring.id, msg.ring.origin, `received from ${this.label(src)}`);
+        full = true;
+      }
+      if (ring && ring.id !== msg.ring.id) {
+        const prev = this.splits.get(src);
+        const owners = new Set(msg.ring.entries.map((e) => e.owner)).size;
+        if (!prev) this.event('warn', `peer ${this.label(src)} has another IP allocation ring: not merged`, 'foreign-ring');
+        this.splits.set(src, { origin: msg.ring.origin ?? prev?.origin, owners: Math.max(owners, prev?.owners ?? 0) });
+      } else if (ring) {
+        this.splits.delete(src);
+        const rep = ring.merge(msg.ring, this.self);
+        this.handleConflicts(rep.conflicts);
+        if (rep.changed.length || rep.tombstones.length || rep.designations.length) this.ringDirty = true;
+        if (rep.conflicts.length || rep.changed.some((e) => e.owner === this.self)) this.ownDirty = true;
+        if (rep.changed.length || rep.tombstones.length || rep.designations.length) {
+          delta = { entries: rep.changed, tombstones: rep.tombstones, designations: rep.designations };
+          this.record({ t: 'delta', delta }, rep.tombstones.length > 0);
+        }
+      }
+    } else {
+      this.splits.delete(src);
+    }
+    let electors = undefined;
+    if (msg.electors && this.consensus && this.ring === null) {
+      const ch = this.consensus.merge(msg.electors);
+      if (ch.length) electors = ch;
+    }
+    this.settle(now);
+    if (full) return this.fullState();
+    if (!nicks.length && !delta && !electors) return null;
+    const base = { sender: this.self, range: this.universe.cidr, full: false, nicknames: nicks };
+    const ring = this.ring && delta ? { ring: { id: this.ring.id, ...delta } } : {};
+    return { ...base, ...ring, ...(electors ? { electors } : {}) };
+  }
+
+  private handleConflicts(cs: readonly RingConflict[]): void {
+    for (const c of cs) {
+      const where = this.universe.format(c.start);
+      switch (c.kind) {
+        case 'stale-self':
+          // someone has a newer copy of our own entry (we lost state): outbid it as its writer
+          if (this.active) this.ownWrite([this.ring!.write(this.self, c.start, {})]);
+          this.event('warn', `received a newer version of our own range at ${where}; adopted and re-announced`, c.kind);
+          break;
+        case 'own-range-taken': {
+          const lost = this.allocsInEntry(c.start, c.loser);
+          this.event(lost ? 'error' : 'warn', `range at ${where} we owned now belongs to ${this.label(c.winner.owner)}` +
+            (lost ? `; ${lost} of our allocations there may be duplicated` : ''), c.kind);
+          break;
+        }
+        case 'foreign-token':
+          this.event('warn', `${this.label(c.winner.owner)} claims ${where} inside a range we own; resolved in its favour`, c.kind);
+          break;
+        case 'equal-version':
+          this.event('warn', `two versions of the range at ${where} (${this.label(c.winner.owner)} wins over ${this.label(c.loser!.owner)})`, c.kind);
+          break;
+      }
+    }
+  }
+
+  private allocsInEntry(start: number, _loser?: RingEntry): number {
+    const i = this.ring!.indexCovering(start);
+    return i < 0 ? 0 : this.allocs.countIn(start, this.ring!.endOf(i));
+  }
+
+  /** A unicast addressed to us. */
+  onUnicast(src: PeerName, msg: UnicastMessage, now: number): void {
+    switch (msg.kind) {
+      case 'space-request':
+        this.donate(src, msg.ringId, msg.reqId, msg.address);
+        break;
+      case 'space-denied':
+        this.pending.denied(src, msg.reqId, msg.reason);
+        break;
+      case 'ring-update':
+        this.onState(msg.state, now);
+        this.pending.answered(src, msg.reqId);
+        break;
+    }
+    this.settle(now);
+  }
+
+  private deny(dst: PeerName, reqId: number, code: DenyCode, reason: string): void {
+    this.outgoing.push({ kind: 'unicast', dst, msg: { kind: 'space-denied', ringId: this.ring?.id ?? '00'.repeat(16), reqId, code, reason } });
+  }
+
+  private donate(src: PeerName, ringId: string, reqId: number, offset: number | null): void {
+    const ring = this.ring;
+    if (!ring || ring.id !== ringId || !this.active || this.splits.size > 0) {
+      this.deny(src, reqId, 'not-ready', `peer ${this.label(this.self)} cannot donate: ${this.notReadyReason() ?? 'different ring'}`);
+      return;
+    }
+    if (ring.isTombstoned(src)) return this.deny(src, reqId, 'not-ready', 'you were removed with rmpeer');
+    let from: number;
+    let to: number;
+    if (offset !== null) {
+      if (offset >= this.universe.size || ring.ownerOf(offset) !== this.self) {
+        return this.deny(src, reqId, 'not-owner', `address ${this.universe.format(Math.min(offset, this.universe.size - 1))} is not owned by ${this.label(this.self)}`);
+      }
+      const holder = this.allocs.ownerOf(offset);
+      if (holder !== undefined) return this.deny(src, reqId, 'in-use', `address ${this.universe.format(offset)} is in use by ${holder} on ${this.label(this.self)}`);
+      [from, to] = [offset, offset + 1];
+    } else {
+      let best: { start: number; end: number } | null = null;
+      for (const r of ring.rangesOf(this.self)) {
+        const run = this.allocs.largestFreeRun(r.start, r.end, (o) => this.universe.isReserved(o));
+        if (run && (!best || run.end - run.start > best.end - best.start)) best = run;
+      }
+      if (!best) return this.deny(src, reqId, 'no-space', `${this.label(this.self)} has no free addresses`);
+      const len = best.end - best.start;
+      [from, to] = [len > 1 ? best.start + Math.floor(len / 2) : best.start, best.end];
+    }
+    this.ownWrite(ring.donate(this.self, from, to, src));
+    this.event('info', `gave ${to - from} addresses from ${this.universe.format(from)} to ${this.label(src)}`);
+    this.replies.push({ dst: src, reqId });
+  }
+
+  // ───────────────────────────── PendingHost ─────────────────────────────
+
+  allocateAny(owner: string): number | null {
+    if (!this.active) return null;
+    for (const r of this.ring!.rangesOf(this.self)) {
+      const o = this.allocs.firstFreeIn(r.start, r.end, (x) => this.universe.isReserved(x));
+      if (o !== null) {
+        this.takeAddress(owner, o);
+        return o;
+      }
+    }
+    return null;
+  }
+
+  claim(owner: string, offset: number): number | WeftError | { ask: PeerName } {
+    const holder = this.allocs.ownerOf(offset);
+    if (holder === owner) return offset;
+    if (holder !== undefined) return new WeftError('WEFT_ERR_IPAM_IN_USE', `address ${this.universe.format(offset)} is in use by ${holder}`);
+    const ring = this.ring!;
+    const o = ring.ownerOf(offset);
+    if (o === this.self) {
+      this.takeAddress(owner, offset);
+      return offset;
+    }
+    if (o === undefined || ring.isTombstoned(o)) {
+      return new WeftError('WEFT_ERR_IPAM_NOT_READY', `address ${this.universe.format(offset)} has no live owner yet (awaiting reclaim)`);
+    }
+    if (!this.reachable.has(o)) {
+      return new WeftError('WEFT_ERR_IPAM_NOT_READY', `address ${this.universe.format(offset)} is owned by unreachable peer ${this.label(o)}; use \`weft rmpeer ${o}\` if it is dead`);
+    }
+    return { ask: o };
+  }
+
+  chooseDonor(exclude: ReadonlySet<PeerName>): PeerName | null {
+    const free = new Map<PeerName, number>();
+    for (const e of this.ring?.all() ?? []) {
+      if (e.owner === this.self || exclude.has(e.owner) || !this.reachable.has(e.owner) || this.ring!.isTombstoned(e.owner)) continue;
+      free.set(e.owner, (free.get(e.owner) ?? 0) + e.free);
+    }
+    let best: PeerName | null = null;
+    for (const [p, f] of free) if (f > 0 && (best === null || f > free.get(best)! || (f === free.get(best)! && p < best))) best = p;
+    return best;
+  }
+
+  request(dst: PeerName, reqId: number, offset: number | null): boolean {
+    if (!this.reachable.has(dst) || !this.ring) return false;
+    this.outgoing.push({ kind: 'unicast', dst, msg: { kind: 'space-request', ringId: this.ring.id, reqId, address: offset } });
+    return true;
+  }
+
+  exhausted(tried: readonly string[]): string {
+    const st = buildStatus(this);
+    const away = st.unreachable.reduce((n, u) => n + u.addresses, 0);
+    const parts = [`no free address in this peer's ranges`];
+    if (tried.length) parts.push(`asked ${tried.join('; ')}`);
+    else parts.push('no reachable peer advertises free space');
+    if (away > 0) parts.push(`${away} addresses are owned by unreachable peers (${st.unreachable.map((u) => peerLabel(u.name, u.nickname)).join(', ')}) — use \`weft rmpeer\` if they are dead`);
+    return parts.join('; ');
+  }
+
+  private takeAddress(owner: string, offset: number): void {
+    this.allocs.add(owner, offset);
+    this.freeDirty = true;
+    this.record({ t: 'alloc', owner, offset }, true);
+  }
+
+  // ───────────────────────────── API inputs ─────────────────────────────
+
+  /**
+   * Allocate for `owner` (idempotent: an owner that holds an address gets it again). `done`
+   * is called exactly once, synchronously when possible, else from a later input.
+   */
+  allocate(owner: string, address: number | null, now: number, done: Done): void {
+    const held = this.allocs.offsetsOf(owner);
+    if (address === null && held.length > 0) return done(null, held[0]);
+    if (address !== null && this.allocs.ownerOf(address) === owner) return done(null, address);
+    const why = this.notReadyReason();
+    if (why !== null) return done(new WeftError('WEFT_ERR_IPAM_NOT_READY', why));
+    if (address !== null && this.allocs.ownerOf(address) !== undefined) {
+      return done(new WeftError('WEFT_ERR_IPAM_IN_USE', `address ${this.universe.format(address)} is in use by ${this.allocs.ownerOf(address)}`));
+    }
+    this.pending.add(owner, address, now, done);
+    this.settle(now);
+  }
+
+  /** Release `owner`'s addresses (only `offset` when given). Returns how many were freed. */
+  free(owner: string, offset: number | null, now: number): number {
+    const offs = offset === null ? [...this.allocs.offsetsOf(owner)] : this.allocs.ownerOf(offset) === owner ? [offset] : [];
+    for (const o of offs) {
+      this.allocs.remove(o);
+      this.record({ t: 'free', offset: o }, true);
+    }
+    this.freeDirty = true;
+    if (offs.length) this.settle(now);
+    return offs.length;
+  }
+
+  /** rmpeer: tombstone a dead peer; its ranges go to their deterministic heirs. Idempotent. */
+  rmpeer(target: string, now: number, auto = false): RmpeerResult {
+    const ring = this.ring;
+    if (!ring || this.removed) throw new WeftError('WEFT_ERR_IPAM_NOT_READY', this.notReadyReason() ?? 'no ring');
+    const name = this.resolvePeer(target);
+    const nickname = this.nicknames.get(name)?.nickname;
+    if (name === this.self) throw new WeftError('WEFT_ERR_BAD_ARGS', 'cannot rmpeer this peer itself; use `weft reset` to leave');
+    if (this.reachable.has(name)) {
+      throw new WeftError('WEFT_ERR_BAD_ARGS', `peer ${this.label(name)} is reachable, so it is not dead; stop it (or run \`weft reset\` on it) first`);
+    }
+    const owned = ring.rangesOf(name).reduce((n, r) => n + r.end - r.start, 0);
+    const base = { name, ...(nickname !== undefined ? { nickname } : {}), addresses: owned };
+    if (ring.isTombstoned(name)) return { ...base, alreadyRemoved: true, reclaimedHere: 0 };
+    if (owned === 0 && !this.nicknames.has(name)) throw new WeftError('WEFT_ERR_NOT_FOUND', `peer ${name} is unknown to this peer's IP allocation ring`);
+    const t: Tombstone = { name, by: this.self, at: now };
+    ring.merge({ entries: [], tombstones: [t] }, this.self);
+    this.ringDirty = true;
+    this.newTombs.push(t);
+    this.record({ t: 'delta', delta: { entries: [], tombstones: [t] } }, true);
+    const before = this.ownedCount();
+    this.event('warn', `${auto ? 'auto-reclaim' : 'rmpeer'}: removed ${this.label(name)} (${owned} addresses)`);
+    this.settle(now);
+    return { ...base, alreadyRemoved: false, reclaimedHere: this.ownedCount() - before };
+  }
+
+  private resolvePeer(target: string): PeerName {
+    const t = target.trim();
+    if (isPeerName(t.toLowerCase())) return t.toLowerCase();
+    const names = [...this.nicknames.values()].filter((n) => n.nickname === t).map((n) => n.name);
+    if (names.length > 1) throw new WeftError('WEFT_ERR_BAD_ARGS', `nickname ${t} is ambiguous (${names.join(', ')}); give the peer name`);
+    if (names.length === 0) throw new WeftError('WEFT_ERR_NOT_FOUND', `no peer named or nicknamed ${JSON.stringify(t).slice(0, 70)}`);
+    return names[0]!;
+  }
+
+  /** Usable addresses in our own ranges not allocated (live value, not the advertised hint). */
+  freeCount(): number {
+    if (!this.ring || this.removed || this.left) return 0;
+    return this.ring.rangesOf(this.self).reduce((n, r) => n + this.ring!.usable(r.start, r.end) - this.allocs.countIn(r.start, r.end), 0);
+  }
+
+  ownedCount(): number {
+    return this.ring ? this.ring.rangesOf(this.self).reduce((n, r) => n + r.end - r.start, 0) : 0;
+  }
+
+  /** Hand all our ranges to a live peer and stop allocating (graceful leave). */
+  leave(now: number): LeaveResult {
+    const ring = this.ring;
+    const dropped = this.allocs.size;
+    const addresses = this.ownedCount();
+    let heir: PeerName | null = null;
+    if (ring && this.active && addresses > 0) {
+      heir = this.chooseHeir();
+      if (heir === null) {
+        throw new WeftError('WEFT_ERR_IPAM_NOT_READY', `no reachable peer to hand ${addresses} addresses to; they stay with this peer until \`weft rmpeer ${this.self}\` runs elsewhere`);
+      }
+      this.ownWrite(ring.transferAll(this.self, heir));
+      this.replies.push({ dst: heir, reqId: 0 });
+    }
+    for (const [, o] of this.allocs.entries()) {
+      this.allocs.remove(o);
+      this.record({ t: 'free', offset: o }, true);
+    }
+    this.left = { heir };
+    this.pending.failAll(new WeftError('WEFT_ERR_IPAM_NOT_READY', 'this peer is leaving'));
+    this.event('info', `left the IP allocation ring: ${addresses} addresses handed to ${heir ? this.label(heir) : 'nobody'}`);
+    this.settle(now);
+    return { heir, addresses, droppedAllocations: dropped };
+  }
+
+  private chooseHeir(): PeerName | null {
+    const owned = new Map<PeerName, number>();
+    for (const p of this.reachable) if (!this.ring!.isTombstoned(p)) owned.set(p, 0);
+    const all = this.ring!.all();
+    all.forEach((e, i) => {
+      if (owned.has(e.owner)) owned.set(e.owner, owned.get(e.owner)! + this.ring!.endOf(i) - e.start);
+    });
+    let best: PeerName | null = null;
+    for (const [p, n] of owned) if (best === null || n > owned.get(best)! || (n === owned.get(best)! && p < best)) best = p;
+    return best;
+  }
+
+  // ───────────────────────────── peers and time ─────────────────────────────
+
+  setReachable(reachable: ReadonlySet<PeerName>, now: number): void {
+    this.reachable = new Set([...reachable].filter((p) => p !== this.self));
+    for (const p of [...this.splits.keys()]) if (!this.reachable.has(p)) this.splits.delete(p);
+    this.settle(now);
+  }
+
+  peerGone(name: PeerName, now: number): void {
+    this.splits.delete(name);
+    this.settle(now);
+  }
+
+  tick(now: number): void {
+    if (this.freeDirty) this.ownDirty = true;
+    this.autoReclaim(now);
+    this.settle(now);
+  }
+
+  private autoReclaim(now: number): void {
+    const ring = this.ring;
+    if (!ring || !this.active || this.autoReclaimAfterMs === undefined) return;
+    const owners = new Set<PeerName>();
+    for (const e of ring.all()) if (!ring.isTombstoned(e.owner)) owners.add(e.owner);
+    for (const p of [...this.unreachableSince.keys()]) if (!owners.has(p) || this.reachable.has(p)) this.unreachableSince.delete(p);
+    let live = 0;
+    for (const p of owners) {
+      if (p === this.self || this.reachable.has(p)) live++;
+      else if (!this.unreachableSince.has(p)) this.unreachableSince.set(p, now);
+    }
+    // only the side of a partition that reaches a strict majority of the owners may reclaim
+    if (live * 2 <= owners.size) return;
+    for (const [p, since] of this.unreachableSince) {
+      if (now - since < this.autoReclaimAfterMs) continue;
+      this.unreachableSince.delete(p);
+      try {
+        this.rmpeer(p, now, true);
+      } catch (e) {
+        this.event('warn', `auto-reclaim of ${this.label(p)} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  // ───────────────────────────── settle: the step after every input ─────────────────────────────
+
+  private bootstrap(now: number): void {
+    if (this.ring !== null) return;
+    const seeds = this.init.seeds;
+    if (seeds && seeds.includes(this.self)) {
+      const origin: RingOrigin = { kind: 'seed', members: [...new Set(seeds)].sort(), detail: '' };
+      const ring = Ring.create(this.universe, origin);
+      this.adoptRing(ring.id, origin, 'created from the seed list');
+      this.ring = ring;
+      this.record({ t: 'delta', delta: { entries: [...ring.all()] } }, true);
+      this.announce = true;
+      return;
+    }
+    const c = this.consensus;
+    if (!c) return;
+    if (c.think(this.reachable, now, IPAM_CONSENSUS_RETRY_MS)) {
+      this.record({ t: 'elector', state: c.mine() }, true);
+      this.electorDirty = true;
+    }
+    const d = c.decision();
+    if (d === null) return;
+    const origin: RingOrigin = { kind: 'consensus', members: d.members, detail: `consensus=${c.n} ballot=${d.ballot.round}/${d.ballot.proposer}` };
+    const ring = Ring.create(this.universe, origin);
+    this.adoptRing(ring.id, origin, 'agreed by consensus');
+    this.ring = ring;
+    this.record({ t: 'delta', delta: { entries: [...ring.all()] } }, true);
+    this.announce = true;
+  }
+
+  /** Name an heir for our ranges when we have none or ours was removed (rarely changes). */
+  private designate(): void {
+    const ring = this.ring!;
+    if (!ring.succession.needsDesignation(this.self)) return;
+    const live = [...this.reachable].filter((p) => !ring.isTombstoned(p));
+    const owners = new Set(ring.all().map((e) => e.owner));
+    const ranked = [...rankHeirs(this.self, live.filter((p) => owners.has(p))), ...rankHeirs(this.self, live.filter((p) => !owners.has(p)))];
+    if (ranked.length === 0) return;
+    const d = ring.succession.designate(this.self, ranked.slice(0, IPAM_DESIGNATED_HEIRS));
+    this.record({ t: 'delta', delta: { entries: [], designations: [d] } }, true);
+    this.newDesignations.push(d);
+  }
+
+  private refreshOwnFree(): void {
+    if (!this.active) return;
+    const ring = this.ring!;
+    const all = ring.all();
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i]!;
+      if (e.owner !== this.self) continue;
+      const end = ring.endOf(i);
+      const free = ring.usable(e.start, end) - this.allocs.countIn(e.start, end);
+      if (free !== e.free) this.ownWrite([ring.write(this.self, e.start, { free })]);
+    }
+    this.ownDirty = this.freeDirty = false;
+  }
+
+  private settle(now: number): void {
+    this.bootstrap(now);
+    if (this.removed && !this.removedNoticed) {
+      this.removedNoticed = true;
+      const t = this.ring!.tombstone(this.self)!;
+      this.event('error', `this peer was removed with rmpeer on ${this.label(t.by)}; its ranges were reclaimed — run \`weft reset\` on this host`, 'removed');
+    }
+    if (this.active) {
+      if (this.ringDirty) this.ownWrite(this.ring!.reclaim(this.self));
+      this.designate();
+    }
+    this.ringDirty = false;
+    if (this.ownDirty) this.refreshOwnFree();
+    if (this.pending.size) {
+      const why = this.notReadyReason();
+      if (why !== null) this.pending.failAll(new WeftError('WEFT_ERR_IPAM_NOT_READY', why));
+      else this.pending.process(this, now);
+      if (this.ownDirty) this.refreshOwnFree();
+    }
+    this.emit();
+  }
+
+  private emit(): void {
+    const ring = this.ring;
+    for (const r of this.replies) {
+      if (ring) this.outgoing.push({ kind: 'unicast', dst: r.dst, msg: { kind: 'ring-update', reqId: r.reqId, state: this.fullState() } });
+    }
+    this.replies = [];
+    if (this.announce) {
+      this.outgoing.push({ kind: 'broadcast', msg: this.fullState() });
+    } else if (this.ownStarts.size || this.newTombs.length || this.newDesignations.length || this.electorDirty) {
+      const base = { sender: this.self, range: this.universe.cidr, full: false, nicknames: [this.nicknames.get(this.self)!] };
+      const ringPart = ring && (this.ownStarts.size || this.newTombs.length || this.newDesignations.length)
+        ? { ring: { id: ring.id, entries: ring.entriesAt(this.ownStarts), tombstones: this.newTombs, designations: this.newDesignations } } : {};
+      const electors = this.electorDirty && this.consensus && !ring ? { electors: [this.consensus.mine()] } : {};
+      if (ringPart.ring || electors.electors) this.outgoing.push({ kind: 'broadcast', msg: { ...base, ...ringPart, ...electors } });
+    }
+    this.announce = false;
+    this.ownStarts.clear();
+    this.newTombs = [];
+    this.newDesignations = [];
+    this.electorDirty = false;
+  }
+
+  status(): IpamStatus {
+    return buildStatus(this);
+  }
+}

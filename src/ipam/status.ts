@@ -1,0 +1,107 @@
+import type { PeerName } from '../mesh/index.js';
+import type { IpamCore } from './core.js';
+import { describeOrigin, listShort, peerLabel } from './describe.js';
+import type { RingOrigin } from './ring.js';
+import type { IpamStatus, IpamStatusKind, UnreachableOwner } from './types.js';
+
+/** What we know about a peer whose ring or range cannot be merged with ours. */
+export interface SplitInfo {
+  /** Set when the peer uses another allocation range. */
+  range?: string;
+  /** Origin of the peer's ring, once a full state of it was seen. */
+  origin?: RingOrigin;
+  /** Distinct owners in the peer's ring (as far as seen). */
+  owners: number;
+}
+
+/** The status kind and its reason (with the remedy), derived from the core. Pure. */
+export function phaseOf(core: IpamCore): { kind: IpamStatusKind; reason?: string } {
+  const ring = core.ring;
+  if (ring && core.removed) {
+    const t = ring.tombstone(core.self)!;
+    return { kind: 'removed', reason: `this peer was removed with rmpeer on ${core.label(t.by)}; its ranges were reclaimed — run \`weft reset\` on this host` };
+  }
+  if (core.left) return { kind: 'idle', reason: `this peer left the ring (ranges handed to ${core.left.heir ? core.label(core.left.heir) : 'nobody'})` };
+  if (!ring) {
+    const c = core.consensus;
+    if (c) {
+      const d = c.describe(core.reachable);
+      const bad = c.mismatched();
+      let reason = `awaiting consensus: ${d.known} of ${c.n} expected peers known and reachable, quorum ${c.quorum}`;
+      reason += d.proposer ? `; proposer ${core.label(d.proposer)}: ${d.promised} promised, ${d.accepted} accepted` : '; waiting for more peers to connect';
+      if (bad.length) reason += `; peers ${listShort(bad.map((s) => `${core.label(s.name)} (consensus=${s.n})`))} use another N — every peer must be started with the same consensus=N`;
+      return { kind: 'awaiting-consensus', reason };
+    }
+    const seeds = core.init.seeds;
+    if (seeds) return { kind: 'idle', reason: `waiting to receive the ring from the seeds ${listShort(seeds)} (this peer is not one of them)` };
+    return { kind: 'idle', reason: 'observer (no --ipalloc-init): waiting to receive a ring from a peer' };
+  }
+  for (const [peer, s] of core.splits) {
+    if (s.range !== undefined) {
+      return { kind: 'split-ring', reason: `peer ${core.label(peer)} uses IP range ${s.range} but this peer uses ${core.universe.cidr}; give every peer the same --ipalloc-range and run \`weft reset\` on the odd one` };
+    }
+    const ours = new Set(ring.all().map((e) => e.owner)).size;
+    return {
+      kind: 'split-ring',
+      reason: `this peer's ring was ${describeOrigin(ring.origin)} but peer ${core.label(peer)}'s was ${describeOrigin(s.origin)}; ` +
+        `run \`weft reset\` on the smaller side (ours: ${ours} peers, theirs: ${s.owners}) — allocation is refused until then`,
+    };
+  }
+  if (core.freeCount() === 0 && core.chooseDonor(new Set()) === null) {
+    const away = unreachableOwners(core);
+    const reason = away.length
+      ? `no free address here and none advertised by reachable peers; ${listShort(away.map((u) => `${peerLabel(u.name, u.nickname)} ${u.percent}%`))} of the range is owned by unreachable peers — use \`weft rmpeer\` if they are dead`
+      : 'no free address here and none advertised by reachable peers: the range is full';
+    return { kind: 'no-range', reason };
+  }
+  return { kind: 'ready' };
+}
+
+function unreachableOwners(core: IpamCore): UnreachableOwner[] {
+  const ring = core.ring;
+  if (!ring) return [];
+  const by = new Map<PeerName, number>();
+  const all = ring.all();
+  for (let i = 0; i < all.length; i++) {
+    const o = all[i]!.owner;
+    if (o === core.self || core.reachable.has(o) || ring.isTombstoned(o)) continue;
+    by.set(o, (by.get(o) ?? 0) + ring.endOf(i) - all[i]!.start);
+  }
+  return [...by].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([name, addresses]) => {
+    const nickname = core.nicknames.get(name)?.nickname;
+    const percent = Math.round((addresses / core.universe.size) * 10_000) / 100;
+    return { name, ...(nickname !== undefined ? { nickname } : {}), addresses, percent };
+  });
+}
+
+export function buildStatus(core: IpamCore): IpamStatus {
+  const phase = phaseOf(core);
+  const ring = core.ring;
+  const u = core.universe;
+  const all = ring?.all() ?? [];
+  const entries = all.map((e, i) => {
+    const end = ring!.endOf(i);
+    const nickname = core.nicknames.get(e.owner)?.nickname;
+    return { start: u.format(e.start), end: u.format(end - 1), owner: e.owner, ...(nickname !== undefined ? { nickname } : {}), free: e.free };
+  });
+  const c = core.consensus;
+  const mode = core.init.consensus !== undefined ? 'consensus' : core.init.seeds ? 'seed' : 'observer';
+  return {
+    status: phase.kind,
+    ...(phase.reason !== undefined ? { reason: phase.reason } : {}),
+    self: core.self,
+    nickname: core.nicknames.get(core.self)?.nickname ?? '',
+    range: u.cidr,
+    mode,
+    ...(ring ? { ringId: ring.id, origin: describeOrigin(ring.origin) } : {}),
+    owned: core.ownedCount(),
+    free: core.freeCount(),
+    allocated: core.allocs.size,
+    pending: core.pending.size,
+    unreachable: unreachableOwners(core),
+    ...(c && !ring ? { quorum: c.quorum, known: c.electors(core.reachable).count } : {}),
+    conflicts: Object.fromEntries(core.conflicts),
+    removedPeers: ring ? ring.tombstones().map((t) => t.name).sort() : [],
+    entries,
+  };
+}
