@@ -7,7 +7,8 @@
  */
 import sodium from 'sodium-native';
 import type { SleeveAeadAlg, SleeveIo } from './sleeve-io.js';
-import { SEND_ERROR, SEND_MSGSIZE, SEND_OK, TRUNCATED, ipv4ToU32, u32ToIpv4 } from './sleeve-io.js';
+import { LEN_TRUNCATED, UdpSendStatus, type AeadHandle, type PollHandle } from './native-types.js';
+import { ipv4ToU32, u32ToIpv4 } from './sleeve-io.js';
 
 interface FakeFd {
   kind: 'tap' | 'udp';
@@ -99,15 +100,15 @@ export class FakeHostIo implements SleeveIo {
     this.fds.delete(fd);
   }
 
-  pollStart(fd: number, cb: () => void): unknown {
+  pollStart(fd: number, cb: () => void): PollHandle {
     const f = this.fd(fd);
     f.cb = cb;
     this.schedule(f);
-    return fd;
+    return fd as unknown as PollHandle;
   }
 
-  pollStop(h: unknown): void {
-    const f = this.fds.get(h as number);
+  pollStop(h: PollHandle): void {
+    const f = this.fds.get(h as unknown as number);
     if (f) f.cb = null;
   }
 
@@ -117,7 +118,7 @@ export class FakeHostIo implements SleeveIo {
     while (n < max && f.rx.length > 0) {
       const { data } = f.rx.shift()!;
       data.copy(arena, n * stride, 0, Math.min(stride, data.length));
-      lens[n++] = data.length >= stride ? TRUNCATED : data.length;
+      lens[n++] = data.length >= stride ? LEN_TRUNCATED : data.length;
     }
     return n;
   }
@@ -134,7 +135,7 @@ export class FakeHostIo implements SleeveIo {
     while (n < max && f.rx.length > 0) {
       const d = f.rx.shift()!;
       d.data.copy(arena, n * stride, 0, Math.min(stride, d.data.length));
-      lens[n] = d.data.length > stride ? TRUNCATED : d.data.length;
+      lens[n] = d.data.length > stride ? LEN_TRUNCATED : d.data.length;
       addrs[2 * n] = d.ip;
       addrs[2 * n + 1] = d.port;
       n++;
@@ -150,13 +151,13 @@ export class FakeHostIo implements SleeveIo {
       const to = u32ToIpv4(addrs[2 * i]!);
       const port = addrs[2 * i + 1]!;
       const len = lens[i]!;
-      if (errs) errs[i] = SEND_OK;
+      if (errs) errs[i] = UdpSendStatus.OK;
       if (len + 28 > this.localMtu) {
-        if (errs) errs[i] = SEND_MSGSIZE;
+        if (errs) errs[i] = UdpSendStatus.MSGSIZE;
         continue;
       }
       if (port === 0) {
-        if (errs) errs[i] = SEND_ERROR;
+        if (errs) errs[i] = UdpSendStatus.ERROR;
         continue;
       }
       sent++;
@@ -173,23 +174,23 @@ export class FakeHostIo implements SleeveIo {
     return this.localMtu;
   }
 
-  aeadCreate(alg: SleeveAeadAlg, key: Buffer): unknown {
+  aeadCreate(alg: SleeveAeadAlg, key: Buffer): AeadHandle {
     this.openAeads++;
     const k = Buffer.alloc(32);
     if (alg === 'aes-256-gcm') sodium.crypto_generichash(k, Buffer.from('fake-aes'), key);
     else key.copy(k);
-    return { k, freed: false };
+    return { k, freed: false } as unknown as AeadHandle;
   }
 
-  aeadFree(h: unknown): void {
-    const x = h as { freed: boolean };
+  aeadFree(h: AeadHandle): void {
+    const x = h as unknown as { freed: boolean };
     if (!x.freed) this.openAeads--;
     x.freed = true;
   }
 
-  aeadSealBatch(h: unknown, arena: Buffer, offs: Uint32Array, lens: Uint32Array, nonces: Buffer,
+  aeadSealBatch(h: AeadHandle, arena: Buffer, offs: Uint32Array, lens: Uint32Array, nonces: Buffer,
     adOffs: Uint32Array, adLens: Uint32Array, count: number): number {
-    const { k } = h as { k: Buffer };
+    const { k } = h as unknown as { k: Buffer };
     for (let i = 0; i < count; i++) {
       const m = Buffer.from(arena.subarray(offs[i]!, offs[i]! + lens[i]!));
       const ad = Buffer.from(arena.subarray(adOffs[i]!, adOffs[i]! + adLens[i]!));
@@ -199,9 +200,9 @@ export class FakeHostIo implements SleeveIo {
     return count;
   }
 
-  aeadOpenBatch(h: unknown, arena: Buffer, offs: Uint32Array, lens: Uint32Array, nonces: Buffer,
+  aeadOpenBatch(h: AeadHandle, arena: Buffer, offs: Uint32Array, lens: Uint32Array, nonces: Buffer,
     adOffs: Uint32Array, adLens: Uint32Array, ok: Uint8Array, count: number): number {
-    const { k } = h as { k: Buffer };
+    const { k } = h as unknown as { k: Buffer };
     let good = 0;
     for (let i = 0; i < count; i++) {
       ok[i] = 0;

@@ -6,6 +6,7 @@ import sodium from 'sodium-native';
 import { AEAD_KEY_BYTES, WeftError } from '../common/index.js';
 import type { DataKeysLike } from '../mesh/index.js';
 import { ReplayWindow } from '../crypto/index.js';
+import type { AeadHandle } from './native-types.js';
 import type { SleeveAeadAlg, SleeveIo } from './sleeve-io.js';
 import { FLAG_AES, FLAG_PLAIN, MAX_COUNTER } from './wire-format.js';
 
@@ -23,7 +24,7 @@ export interface RecvEpoch {
   readonly epoch: number;
   readonly window: ReplayWindow;
   /** AEAD handles by algorithm index (0 ChaCha20-Poly1305, 1 AES-256-GCM), created on first use. */
-  readonly handles: [unknown, unknown];
+  readonly handles: [AeadHandle | null, AeadHandle | null];
   /** Private copy of the epoch's receive key (wiped when the epoch is freed); null in plain mode. */
   key: Buffer | null;
   /** When the epoch stops being accepted (set when a newer epoch takes over). ms */
@@ -61,7 +62,7 @@ export class LinkCrypto {
   readonly encrypted: boolean;
   readonly sendFlags: number;
   sendEpoch = 0;
-  sendHandle: unknown = null;
+  sendHandle: AeadHandle | null = null;
   private counter = 0;
   private epochStart: number;
   private cur: RecvEpoch;
@@ -108,7 +109,7 @@ export class LinkCrypto {
     if (now - this.epochStart < this.timing.rekeyIntervalMs && this.counter < this.timing.rekeyAfterDatagrams) return false;
     const h = this.createSendHandle(this.sendEpoch + 1);
     if (h === null) return false;
-    this.io.aeadFree(this.sendHandle);
+    if (this.sendHandle) this.io.aeadFree(this.sendHandle);
     this.sendHandle = h;
     this.sendEpoch++;
     this.counter = 0;
@@ -142,10 +143,10 @@ export class LinkCrypto {
   }
 
   /** AEAD handle for `ctx` and the datagram's flags; null if it cannot be created. */
-  handleFor(ctx: RecvEpoch, flags: number): unknown {
+  handleFor(ctx: RecvEpoch, flags: number): AeadHandle | null {
     const i = flags & FLAG_AES ? 1 : 0;
     let h = ctx.handles[i];
-    if (h == null && ctx.key) {
+    if (h === null && ctx.key) {
       const k = deriveAlgKey(ctx.key, ALGS[i]!);
       try {
         h = this.io.aeadCreate(ALGS[i]!, k);
@@ -156,7 +157,7 @@ export class LinkCrypto {
         sodium.sodium_memzero(k);
       }
     }
-    return h ?? null;
+    return h;
   }
 
   /** A datagram of `ctx` authenticated: a newer epoch takes over (the peer rotated). */
@@ -204,7 +205,7 @@ export class LinkCrypto {
     } catch { /* already destroyed */ }
   }
 
-  private createSendHandle(epoch: number): unknown {
+  private createSendHandle(epoch: number): AeadHandle | null {
     let key: Buffer;
     try {
       key = this.dataKeys.keys(epoch).send;
@@ -237,7 +238,8 @@ export class LinkCrypto {
 
   private freeEpoch(e: RecvEpoch): void {
     for (let i = 0; i < 2; i++) {
-      if (e.handles[i] != null) this.io.aeadFree(e.handles[i]);
+      const h = e.handles[i];
+      if (h) this.io.aeadFree(h);
       e.handles[i] = null;
     }
     if (e.key) sodium.sodium_memzero(e.key);

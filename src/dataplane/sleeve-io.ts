@@ -1,40 +1,17 @@
 /**
- * The I/O and AEAD calls the sleeve engine makes: exactly the subset of the native addon's
- * `NativeDataplane` (src/dataplane/native.ts) it relies on, declared here so the engine can be
- * driven by an in-process fake in unit tests. Handles are opaque.
+ * The I/O and AEAD calls the sleeve engine makes: the subset of the native addon's
+ * `NativeDataplane` it relies on (see native-types.ts and native/README.md), named here so
+ * the engine can be driven by an in-process fake in unit tests.
  */
-export type SleeveAeadAlg = 'chacha20-poly1305' | 'aes-256-gcm';
+import type { AeadAlg, NativeDataplane } from './native-types.js';
 
-/** Batched TAP/UDP/AEAD primitives over caller-owned arenas (see native/README.md). */
-export interface SleeveIo {
-  tapOpen(name: string, opts?: { vnetHdr?: boolean }): number;
-  udpOpen(addr: string, port: number, opts?: { bufBytes?: number }): number;
-  udpLocalPort(fd: number): number;
-  close(fd: number): void;
-  pollStart(fd: number, cb: () => void): unknown;
-  pollStop(h: unknown): void;
-  readBatch(fd: number, arena: Buffer, stride: number, lens: Uint32Array, max: number): number;
-  writeBatch(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, count: number): number;
-  udpRecvBatch(fd: number, arena: Buffer, stride: number, lens: Uint32Array, addrs: Uint32Array, max: number): number;
-  udpSendBatch(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, addrs: Uint32Array,
-    count: number, errs?: Uint8Array): number;
-  pathMtu(ip: string): number;
-  aeadCreate(alg: SleeveAeadAlg, key: Buffer): unknown;
-  aeadFree(h: unknown): void;
-  aeadSealBatch(h: unknown, arena: Buffer, offs: Uint32Array, lens: Uint32Array, nonces: Buffer,
-    adOffs: Uint32Array, adLens: Uint32Array, count: number): number;
-  aeadOpenBatch(h: unknown, arena: Buffer, offs: Uint32Array, lens: Uint32Array, nonces: Buffer,
-    adOffs: Uint32Array, adLens: Uint32Array, ok: Uint8Array, count: number): number;
-  hasAesNi(): boolean;
-}
+export type SleeveAeadAlg = AeadAlg;
 
-/** Truncated-datagram marker in udpRecvBatch's `lens` (anything above the stride is unusable). */
-export const TRUNCATED = 0xffffffff;
-/** udpSendBatch per-datagram status (`errs[i]`): sent, EMSGSIZE, other error, not attempted (EAGAIN). */
-export const SEND_OK = 0;
-export const SEND_MSGSIZE = 1;
-export const SEND_ERROR = 2;
-export const SEND_AGAIN = 3;
+/** Batched TAP/UDP/AEAD primitives over caller-owned arenas. */
+export type SleeveIo = Pick<NativeDataplane,
+  | 'tapOpen' | 'udpOpen' | 'udpLocalPort' | 'close' | 'pollStart' | 'pollStop'
+  | 'readBatch' | 'writeBatch' | 'udpRecvBatch' | 'udpSendBatch' | 'pathMtu'
+  | 'aeadCreate' | 'aeadFree' | 'aeadSealBatch' | 'aeadOpenBatch' | 'hasAesNi'>;
 
 /** "a.b.c.d" → u32 (host order), or -1 if not a dotted IPv4 address. */
 export function ipv4ToU32(ip: string): number {

@@ -17,6 +17,7 @@ import { Forwarder, TapWriter, type RouteView } from './forwarder.js';
 import { ICMP_REPLY_MAX_BYTES } from './icmp.js';
 import { MacTable } from './mac-table.js';
 import { loadNative } from './native.js';
+import type { PollHandle } from './native-types.js';
 import { Drop, SleeveCounters, type SleeveStats } from './metrics.js';
 import { PeerLink, type LinkHost, type SendResult } from './peer-link.js';
 import { u32ToIpv4, type SleeveAeadAlg, type SleeveIo } from './sleeve-io.js';
@@ -84,8 +85,8 @@ export class SleeveOverlay implements Overlay {
   private alg: SleeveAeadAlg = 'chacha20-poly1305';
   private tapFd = -1;
   private udpFd = -1;
-  private tapPoll: unknown = null;
-  private udpPoll: unknown = null;
+  private tapPoll: PollHandle | null = null;
+  private udpPoll: PollHandle | null = null;
   private timer: NodeJS.Timeout | null = null;
   private localPort = 0;
   private stopped = false;

@@ -7,7 +7,8 @@
 import { AEAD_TAG_BYTES, AEAD_NONCE_BYTES, SLEEVE_HEADER_BYTES, SLEEVE_RECORD_HEADER_BYTES } from '../common/index.js';
 import { Drop, type SleeveCounters } from './metrics.js';
 import type { PeerLink } from './peer-link.js';
-import { SEND_ERROR, SEND_MSGSIZE, SEND_OK, type SleeveIo } from './sleeve-io.js';
+import { UdpSendStatus, type AeadHandle } from './native-types.js';
+import type { SleeveIo } from './sleeve-io.js';
 import { DatagramType, writeHeader, writeNonce, writeRecordHeader } from './wire-format.js';
 
 /** Per-datagram overhead reserved in the arena besides the record: header + tag. */
@@ -239,6 +240,7 @@ export class TxBatcher {
     body.copy(this.special, SLEEVE_HEADER_BYTES, 0, bodyLen);
     const one = this.one;
     if (tag) {
+      if (!crypto.sendHandle) return 2;
       one.offs[0] = SLEEVE_HEADER_BYTES;
       one.lens[0] = bodyLen;
       writeNonce(one.nonce, 0, crypto.sendEpoch, counter);
@@ -255,15 +257,16 @@ export class TxBatcher {
     one.errs[0] = 0;
     try {
       const sent = this.io.udpSendBatch(this.fd, this.special, one.offs, one.lens, one.addrs, 1, one.errs);
-      if (one.errs[0] === SEND_MSGSIZE) return 1;
-      return sent === 1 && one.errs[0] === SEND_OK ? 0 : 2;
+      if (one.errs[0] === UdpSendStatus.MSGSIZE) return 1;
+      return sent === 1 && one.errs[0] === UdpSendStatus.OK ? 0 : 2;
     } catch {
       return 2;
     }
   }
 
   /** Seal the first `k` prepared messages of this flush in place with one batch call. */
-  private seal(handle: unknown, k: number): boolean {
+  private seal(handle: AeadHandle | null, k: number): boolean {
+    if (!handle) return false;
     try {
       return this.io.aeadSealBatch(handle, this.arena, this.sealOffs, this.sealLens, this.nonces, this.adOffs, this.adLens, k) === k;
     } catch {
@@ -273,27 +276,27 @@ export class TxBatcher {
 
   private send(d: number): void {
     if (d === 0) return;
-    this.errs.fill(SEND_OK, 0, d);
+    this.errs.fill(UdpSendStatus.OK, 0, d);
     this.counters.batches.udpSends++;
     this.counters.batches.udpDatagramsSent += d;
     try {
       this.io.udpSendBatch(this.fd, this.arena, this.sendOffs, this.sendLens, this.sendAddrs, d, this.errs);
     } catch {
-      this.errs.fill(SEND_ERROR, 0, d);
+      this.errs.fill(UdpSendStatus.ERROR, 0, d);
     }
     // errs[] is authoritative: the addon marks every datagram not sent (MSGSIZE, ERROR, AGAIN).
     for (let i = 0; i < d; i++) {
       const link = this.links[this.dgSlot[i]!];
       const st = this.errs[i]!;
-      if (st === SEND_OK) {
+      if (st === UdpSendStatus.OK) {
         if (link) {
           link.counters.framesOut += this.dgFrames[i]!;
           link.counters.bytesOut += this.dgBytes[i]!;
         }
-      } else if (st === SEND_MSGSIZE) {
+      } else if (st === UdpSendStatus.MSGSIZE) {
         this.counters.drop(Drop.TooBig, this.dgFrames[i]!);
         if (link) link.onSendTooBig(this.now());
-      } else if (st === SEND_ERROR) {
+      } else if (st === UdpSendStatus.ERROR) {
         this.counters.drop(Drop.NoRoute, this.dgFrames[i]!);
       } else {
         this.counters.drop(Drop.QueueFull, this.dgFrames[i]!);

@@ -8,7 +8,8 @@ import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, SLEEVE_HEADER_BYTES } from '../common
 import type { RecvEpoch } from './link-crypto.js';
 import { Drop, type SleeveCounters } from './metrics.js';
 import type { PeerLink } from './peer-link.js';
-import { TRUNCATED, type SleeveIo } from './sleeve-io.js';
+import type { AeadHandle } from './native-types.js';
+import type { SleeveIo } from './sleeve-io.js';
 import type { Forwarder } from './forwarder.js';
 import { DatagramType, FLAG_PLAIN, forEachRecord, readHeader, writeNonce, type HeaderView } from './wire-format.js';
 
@@ -29,7 +30,7 @@ export class UdpReceiver {
   private readonly counter: Float64Array;
   private readonly link: (PeerLink | undefined)[];
   private readonly ctx: (RecvEpoch | undefined)[];
-  private readonly handle: unknown[];
+  private readonly handle: (AeadHandle | null)[];
   // one open group
   private readonly gIdx: Int32Array;
   private readonly gOffs: Uint32Array;
@@ -67,7 +68,7 @@ export class UdpReceiver {
     this.counter = new Float64Array(slots);
     this.link = new Array<PeerLink | undefined>(slots).fill(undefined);
     this.ctx = new Array<RecvEpoch | undefined>(slots).fill(undefined);
-    this.handle = new Array<unknown>(slots).fill(null);
+    this.handle = new Array<AeadHandle | null>(slots).fill(null);
     this.gIdx = new Int32Array(slots);
     this.gOffs = new Uint32Array(slots);
     this.gLens = new Uint32Array(slots);
@@ -105,7 +106,8 @@ export class UdpReceiver {
       this.st[i] = St.Drop;
       const len = this.lens[i]!;
       const off = i * this.stride;
-      if (len === TRUNCATED || len > this.stride || !readHeader(this.arena, off, len, h)) {
+      // len > stride also covers the addon's LEN_TRUNCATED and LEN_NOT_IPV4 markers.
+      if (len > this.stride || !readHeader(this.arena, off, len, h)) {
         this.counters.drop(Drop.Malformed);
         continue;
       }
@@ -152,7 +154,7 @@ export class UdpReceiver {
   private open(n: number): void {
     for (let i = 0; i < n; i++) {
       if (this.st[i] !== St.Pending) continue;
-      const handle = this.handle[i];
+      const handle = this.handle[i]!; // Pending implies a handle (classify)
       let k = 0;
       for (let j = i; j < n; j++) {
         if (this.st[j] !== St.Pending || this.handle[j] !== handle) continue;
