@@ -88,10 +88,10 @@ export async function runCniPlugin(plugin: CniPlugin, io: PluginIo = processIo()
   let raw: Buffer = Buffer.alloc(0);
   let version: string = LATEST_CNI_VERSION;
   try {
-    const env = parseCniEnv(io.env);
     raw = await io.readStdin();
     const declared = declaredVersion(raw);
     if (isSupportedVersion(declared)) version = declared;
+    const env = parseCniEnv(io.env);
     if (env.command === 'VERSION') {
       io.writeStdout(JSON.stringify({ cniVersion: declared ?? LATEST_CNI_VERSION, supportedVersions: SUPPORTED_CNI_VERSIONS }) + '\n');
       return 0;

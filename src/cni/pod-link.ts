@@ -176,8 +176,9 @@ export class PodLinks {
     return parseJson<{ master?: string }>(`reading ${name}`, r.stdout)[0]?.master ?? '';
   }
 
-  /** Endpoints on the bridge whose namespace still exists (for GC). */
-  listEndpoints(): Promise<ListedEndpoint[]> {
+  /** Endpoints on the bridge whose namespace still exists (for GC); [] when there is no bridge yet. */
+  async listEndpoints(): Promise<ListedEndpoint[]> {
+    if ((await this.masterOf(this.host.bridge)) === null) return [];
     return this.host.listAttached();
   }
 

@@ -90,10 +90,11 @@ export class WeftDaemon {
   }
 
   /** `POST /ipam/gc`: release every owner under `prefix` not in `keep`. */
-  async gc(ownerPrefix: string, keep: string[]): Promise<OwnedAddress[]> {
+  async gc(ownerPrefix: string, keep: string[]): Promise<{ owner: string; address: string }[]> {
     const v = await this.call(`collecting stale allocations under ${ownerPrefix}`, () => this.api.request('POST', this.paths.gc, { ownerPrefix, keep }), this.paths.gc);
     if (!isObj(v) || !Array.isArray(v.released)) return [];
-    return v.released.map((r) => asAddress(r)).filter((r): r is OwnedAddress => r !== null);
+    return v.released.filter((r): r is { owner: string; address: string } => isObj(r) && typeof r.owner === 'string' && typeof r.address === 'string')
+      .map((r) => ({ owner: r.owner, address: r.address.split('/')[0]! }));
   }
 
   /** `GET /ipam/status`: readiness and its reason. */

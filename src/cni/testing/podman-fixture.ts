@@ -1,0 +1,35 @@
+/**
+ * Test fixture: the CNI calls rootful podman 4.3.1 really made (shared/fixtures/cni/
+ * podman-4.3.1.jsonl beside the checkout). Null when the file is not there.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface PodmanCall {
+  CNI_COMMAND: string;
+  CNI_CONTAINERID: string;
+  CNI_NETNS: string;
+  CNI_IFNAME: string;
+  CNI_ARGS: string;
+  CNI_PATH: string;
+  rc: number;
+  stdin: Record<string, unknown>;
+  stdout: unknown;
+}
+
+export const PODMAN_FIXTURE = fileURLToPath(new URL('../../../../../shared/fixtures/cni/podman-4.3.1.jsonl', import.meta.url));
+
+export function podmanCalls(): PodmanCall[] | null {
+  if (!existsSync(PODMAN_FIXTURE)) return null;
+  return readFileSync(PODMAN_FIXTURE, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as PodmanCall);
+}
+
+/** The env of a recorded call, CNI_PATH replaced (the recording's scratch dirs are gone). */
+export function envOf(c: PodmanCall, over: Partial<Record<string, string>> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    CNI_COMMAND: c.CNI_COMMAND, CNI_CONTAINERID: c.CNI_CONTAINERID, CNI_NETNS: c.CNI_NETNS,
+    CNI_IFNAME: c.CNI_IFNAME, CNI_ARGS: c.CNI_ARGS, CNI_PATH: '/usr/lib/cni',
+  };
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) env[k] = v;
+  return env;
+}
