@@ -1,5 +1,6 @@
 import { BENCH_IPERF_PORT, WeftError } from '../common/index.js';
 import { exec, firstLine } from './netns.js';
+import { isListening, waitUntil } from './wait.js';
 
 /** Throughput of one iperf3 TCP run, from its `-J` report. */
 export interface IperfResult {
@@ -57,13 +58,7 @@ export function iperfServerArgv(serverIp: string): string[] {
 
 /** Waits (bounded) until the iperf3 server listens in `ns`. Throws WEFT_ERR_TIMEOUT. */
 export async function waitIperfListening(ns: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const r = await exec(ns, ['ss', '-Hltn', `sport = :${BENCH_IPERF_PORT}`], { allowFail: true, signal });
-    if (r.code === 0 && r.stdout.trim().length > 0) return;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new WeftError('WEFT_ERR_TIMEOUT', `iperf3 server did not listen within ${timeoutMs} ms`);
+  await waitUntil('iperf3 server', timeoutMs, () => isListening(ns, 'tcp', BENCH_IPERF_PORT, signal), { signal });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { BENCH_PING_COUNT, BENCH_PING_INTERVAL_S, WeftError } from '../common/index.js';
 import { exec } from './netns.js';
+import { waitUntil } from './wait.js';
 
 /** Round-trip times of one ping series. */
 export interface PingResult {
@@ -36,13 +37,11 @@ export async function runPing(ns: string, ip: string, signal?: AbortSignal): Pro
   return parsePingSummary(r.stdout);
 }
 
-/** Pings once a second-ish until a reply arrives or `timeoutMs` passes. Throws WEFT_ERR_TIMEOUT. */
+/** Pings until a reply arrives or `timeoutMs` passes. Returns the time it took. ms */
 export async function waitReachable(ns: string, ip: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
   const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    const r = await exec(ns, ['ping', '-q', '-n', '-c', '1', '-W', '1', ip], { allowFail: true, timeoutMs: 5_000, signal });
-    if (r.code === 0) return Date.now() - start;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new WeftError('WEFT_ERR_TIMEOUT', `${ip} not reachable from the client pod within ${timeoutMs / 1000} s`);
+  await waitUntil(`route to ${ip} from the client pod`, timeoutMs, async () =>
+    (await exec(ns, ['ping', '-q', '-n', '-c', '1', '-W', '1', ip], { allowFail: true, timeoutMs: 5_000, signal })).code === 0,
+  { signal, intervalMs: 200 });
+  return Date.now() - start;
 }

@@ -191,12 +191,10 @@ export function tableRow(s: ScenarioSummary): string[] {
 }
 
 /**
- * Renders a plain-text table: columns padded to their widest cell; a row with only two cells
- * (skipped/failed) lets its reason run across the remaining columns.
+ * Pads cells to their column's widest cell and joins them with " | ". A row shorter than the
+ * header (a skipped/failed scenario) lets its last cell run across the remaining columns.
  */
-export function formatTable(summaries: readonly ScenarioSummary[], b: Baselines): string {
-  const header = tableHeader(b);
-  const rows = summaries.map(tableRow);
+function renderTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.filter((r) => r.length === header.length || i === 0).map((r) => r[i]!.length)),
   );
@@ -204,8 +202,12 @@ export function formatTable(summaries: readonly ScenarioSummary[], b: Baselines)
     cells.length === header.length
       ? cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd()
       : `${cells[0]!.padEnd(widths[0]!)} | ${cells.slice(1).join(' ')}`;
-  const rule = widths.map((w) => '-'.repeat(w)).join('-+-');
-  return [line(header), rule, ...rows.map(line)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)].join('\n');
+}
+
+/** The main result table (one row per scenario). */
+export function formatTable(summaries: readonly ScenarioSummary[], b: Baselines): string {
+  return renderTable(tableHeader(b), summaries.map(tableRow));
 }
 
 /**
@@ -215,13 +217,12 @@ export function formatTable(summaries: readonly ScenarioSummary[], b: Baselines)
 export function formatQuietTable(summaries: readonly ScenarioSummary[], b: Baselines): string {
   const ok = summaries.filter((s) => s.status === 'ok' && (s.singleQuiet || s.multiQuiet));
   if (ok.length === 0) return `quiet runs only: none (every run had foreign load >= ${BENCH_QUIET_FOREIGN_PCT} %)`;
-  const header = ['scenario (quiet runs)', 'Mbit/s 1-stream', 'Mbit/s 4-stream', `1-stream vs ${b.raw}`];
-  const rows = ok.map((s) => [
-    `${s.name} (${s.quietRuns}/${s.runs})`, formatSpread(s.singleQuiet, 0), formatSpread(s.multiQuiet, 0), formatRatio(s.vsRawQuiet),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)].join('\n');
+  return renderTable(
+    ['scenario (quiet runs)', 'Mbit/s 1-stream', 'Mbit/s 4-stream', `1-stream vs ${b.raw}`],
+    ok.map((s) => [
+      `${s.name} (${s.quietRuns}/${s.runs})`, formatSpread(s.singleQuiet, 0), formatSpread(s.multiQuiet, 0), formatRatio(s.vsRawQuiet),
+    ]),
+  );
 }
 
 /** Footnote printed under the table: what the ratio columns and foreign load mean. */

@@ -5,7 +5,7 @@ import { exec } from './netns.js';
 import { waitReachable } from './ping.js';
 import type { RoundSample, ScenarioResult } from './report.js';
 import { Sandbox } from './sandbox.js';
-import { lastLine } from './scenarios/wait.js';
+import { lastLine } from './wait.js';
 import type { Daemon, Scenario, ScenarioEndpoints } from './types.js';
 
 /**

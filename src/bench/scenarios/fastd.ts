@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { WeftError } from '../../common/index.js';
 import { missingCommands } from '../netns.js';
 import type { Daemon, Scenario, ScenarioEndpoints, ScenarioEnv } from '../types.js';
-import { waitUntil } from './wait.js';
+import { isListening, waitUntil } from '../wait.js';
 
 const FASTD_PORT = 10000;
 /** Inner MTU of the TAP; frame + fastd/salsa2012+umac overhead + IPv4/UDP fits 1500. bytes */
@@ -66,10 +66,8 @@ export function fastdScenario(): Scenario {
       for (const i of [1, 0]) {
         const d = env.spawnDaemon(env.hosts[i]!.ns, `fastd h${i + 1}`, ['fastd', '--config', files[i]!]);
         daemons.push(d);
-        await waitUntil(`fastd h${i + 1} socket`, LISTEN_WAIT_MS, async () => {
-          const r = await env.exec(env.hosts[i]!.ns, ['ss', '-Hlun', `sport = :${FASTD_PORT}`], { allowFail: true });
-          return r.stdout.trim().length > 0;
-        }, [d]);
+        await waitUntil(`fastd h${i + 1} socket`, LISTEN_WAIT_MS, () => isListening(env.hosts[i]!.ns, 'udp', FASTD_PORT, env.signal),
+          { daemons: [d], signal: env.signal });
       }
       return {
         clientNs: pods.clientNs, serverNs: pods.serverNs, serverIp: pods.serverIp, mtu: FASTD_MTU,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { WeftError } from '../../common/index.js';
 import { missingCommands } from '../netns.js';
 import type { Daemon, Scenario, ScenarioEndpoints, ScenarioEnv } from '../types.js';
-import { waitUntil } from './wait.js';
+import { isListening, waitUntil } from '../wait.js';
 
 const TINC_PORT = 655;
 /** Inner MTU: 1400 + 14 (Ethernet) + tinc's seqno/padding/MAC + 28 (IPv4/UDP) fits 1500. bytes */
@@ -73,10 +73,8 @@ export function tincScenario(): Scenario {
         ]);
         daemons.push(d);
         if (i === 1) {
-          await waitUntil('tincd listener', LISTEN_WAIT_MS, async () => {
-            const r = await env.exec(env.hosts[1].ns, ['ss', '-Hltn', `sport = :${TINC_PORT}`], { allowFail: true });
-            return r.stdout.trim().length > 0;
-          }, [d]);
+          await waitUntil('tincd listener', LISTEN_WAIT_MS, () => isListening(env.hosts[1].ns, 'tcp', TINC_PORT, env.signal),
+            { daemons: [d], signal: env.signal });
         }
       }
       return {

@@ -2,7 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { missingCommands } from '../netns.js';
 import type { Daemon, Scenario, ScenarioEndpoints, ScenarioEnv } from '../types.js';
-import { waitUntil } from './wait.js';
+import { waitUntil } from '../wait.js';
 
 const WG_PORT = 51820;
 /** wireguard-go's default MTU (fits IPv6 underlays; 80 bytes of overhead). bytes */
@@ -45,7 +45,7 @@ export function wireguardGoScenario(): Scenario {
         const ns = env.hosts[i]!.ns;
         const dev = devs[i]!;
         await waitUntil(`wireguard-go device ${dev}`, DEVICE_WAIT_MS, async () =>
-          (await env.exec(ns, ['wg', 'show', dev], { allowFail: true })).code === 0, [daemons[i]!]);
+          (await env.exec(ns, ['wg', 'show', dev], { allowFail: true })).code === 0, { daemons: [daemons[i]!], signal: env.signal });
         const peer = env.hosts[1 - i]!;
         await env.exec(ns, [
           'wg', 'set', dev, 'private-key', keys[i]!.priv, 'listen-port', `${WG_PORT}`,
