@@ -1,0 +1,200 @@
+import {
+  closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync,
+  renameSync, writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { WeftError, IPAM_COMPACT_AFTER_BYTES, IPAM_COMPACT_AFTER_RECORDS, IPAM_MAX_RECORD_BYTES, type Logger } from '../common/index.js';
+import type { NicknameRecord } from './codec.js';
+import type { ElectorState } from './consensus.js';
+import { applyRecord, type PersistedRing, type PersistedState, type StoreRecord } from './records.js';
+
+/**
+ * Crash-safe persistence of one peer's IPAM state in `<dir>`:
+ *   snapshot  one framed record: the complete state and the sequence number it includes;
+ *   log       framed records appended after the snapshot.
+ * Frame = u32 BE payload length, u32 BE CRC-32 of the payload, payload (UTF-8 JSON).
+ *
+ * Guarantees: `append(…, sync=true)` returns only after the records (and every record before
+ * them) are on disk (fdatasync). On open, the log is read up to the first incomplete or
+ * corrupt frame — a torn last record from a crash mid-write — and truncated there, so nothing
+ * that was fsync'ed is lost and nothing half-written is applied. Snapshots are written to a
+ * temporary file, fsync'ed, renamed over the old one and the directory fsync'ed; log records
+ * already contained in the snapshot are skipped by sequence number, so a crash between the
+ * rename and the log truncation is harmless. Synchronous I/O (a few small writes per IPAM
+ * operation); not shareable between processes.
+ */
+
+const SNAPSHOT = 'snapshot';
+const LOG = 'log';
+const FRAME_HEADER = 8;
+const FORMAT_VERSION = 1;
+
+interface SnapshotFile {
+  v: number;
+  seq: number;
+  cidr: string;
+  self: string;
+  ring: PersistedRing | null;
+  allocations: Array<[number, string]>;
+  elector: ElectorState | null;
+  nicknames: NicknameRecord[];
+}
+
+export function frame(payload: Buffer): Buffer {
+  const h = Buffer.allocUnsafe(FRAME_HEADER);
+  h.writeUInt32BE(payload.length, 0);
+  h.writeUInt32BE(crc32(payload), 4);
+  return Buffer.concat([h, payload]);
+}
+
+/** Frames in `buf` up to the first incomplete or corrupt one; `good` is where that one starts. */
+export function readFrames(buf: Buffer): { payloads: Buffer[]; good: number } {
+  const payloads: Buffer[] = [];
+  let pos = 0;
+  while (buf.length - pos >= FRAME_HEADER) {
+    const len = buf.readUInt32BE(pos);
+    const sum = buf.readUInt32BE(pos + 4);
+    if (len > IPAM_MAX_RECORD_BYTES || buf.length - pos - FRAME_HEADER < len) break;
+    const payload = buf.subarray(pos + FRAME_HEADER, pos + FRAME_HEADER + len);
+    if (crc32(payload) !== sum) break;
+    payloads.push(payload);
+    pos += FRAME_HEADER + len;
+  }
+  return { payloads, good: pos };
+}
+
+function dataDirError(msg: string, cause?: unknown): WeftError {
+  return new WeftError('WEFT_ERR_DATA_DIR', msg, cause === undefined ? undefined : { cause });
+}
+
+export class IpamStore {
+  private fd: number | null = null;
+  private seq = 0;
+  private records = 0;
+  private bytes = 0;
+
+  /** @param dir directory of this store (created if missing). */
+  constructor(readonly dir: string, private readonly log: Logger) {}
+
+  /**
+   * Open the store and load what it holds: null when it is empty (first start). Throws
+   * WEFT_ERR_DATA_DIR when the directory is unusable or the snapshot is corrupt.
+   */
+  open(): PersistedState | null {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw dataDirError(`cannot create IPAM data dir ${this.dir}: ${(e as Error).message}`, e);
+    }
+    let state: PersistedState | null = null;
+    const snapPath = join(this.dir, SNAPSHOT);
+    if (existsSync(snapPath)) {
+      const { payloads } = readFrames(readFileSync(snapPath));
+      if (payloads.length !== 1) throw dataDirError(`IPAM snapshot ${snapPath} is corrupt; move it away or run \`weft reset\``);
+      const snap = this.parse<SnapshotFile>(payloads[0]!, snapPath);
+      if (snap.v !== FORMAT_VERSION) throw dataDirError(`IPAM snapshot ${snapPath} has unknown format ${snap.v}`);
+      state = {
+        cidr: snap.cidr, self: snap.self, ring: snap.ring, allocations: new Map(snap.allocations), elector: snap.elector,
+        nicknames: new Map(snap.nicknames.map((n) => [n.name, n])),
+      };
+      this.seq = snap.seq;
+    }
+    const logPath = join(this.dir, LOG);
+    try {
+      this.fd = openSync(logPath, 'a+', 0o600);
+    } catch (e) {
+      throw dataDirError(`cannot open IPAM log ${logPath}: ${(e as Error).message}`, e);
+    }
+    const buf = readFileSync(logPath);
+    const { payloads, good } = readFrames(buf);
+    if (good < buf.length) {
+      this.log.warn({ path: logPath, dropped: buf.length - good }, 'IPAM log ends in a torn or corrupt record (crash during write); dropping it');
+      ftruncateSync(this.fd, good);
+      fsyncSync(this.fd);
+    }
+    for (const p of payloads) {
+      const { s, r } = this.parse<{ s: number; r: StoreRecord }>(p, logPath);
+      if (s <= this.seq) continue;
+      // the first snapshot is written before any record, so records without one mean damage
+      if (state === null) throw dataDirError(`IPAM log ${logPath} has records but there is no snapshot; run \`weft reset\``);
+      applyRecord(state, r);
+      this.seq = s;
+    }
+    this.records = payloads.length;
+    this.bytes = good;
+    return state;
+  }
+
+  private parse<T>(payload: Buffer, path: string): T {
+    try {
+      return JSON.parse(payload.toString('utf8')) as T;
+    } catch (e) {
+      throw dataDirError(`IPAM record in ${path} is not valid JSON despite a good checksum`, e);
+    }
+  }
+
+  /** Append records; with `sync`, return only once they are durable. Throws WEFT_ERR_DATA_DIR. */
+  append(records: readonly StoreRecord[], sync: boolean): void {
+    if (this.fd === null) throw new WeftError('WEFT_ERR_CLOSED', 'IPAM store is closed');
+    if (records.length === 0) return;
+    const buf = Buffer.concat(records.map((r) => frame(Buffer.from(JSON.stringify({ s: ++this.seq, r }), 'utf8'))));
+    try {
+      for (let off = 0; off < buf.length;) off += writeSync(this.fd, buf, off, buf.length - off);
+      if (sync) fdatasyncSync(this.fd);
+    } catch (e) {
+      throw dataDirError(`cannot write the IPAM log in ${this.dir}: ${(e as Error).message}`, e);
+    }
+    this.records += records.length;
+    this.bytes += buf.length;
+  }
+
+  /** True when the log has grown enough to be folded into a new snapshot. */
+  get needsCompaction(): boolean {
+    return this.records >= IPAM_COMPACT_AFTER_RECORDS || this.bytes >= IPAM_COMPACT_AFTER_BYTES;
+  }
+
+  /** Write `state` (which must include every appended record) as the snapshot; empty the log. */
+  compact(state: PersistedState): void {
+    if (this.fd === null) throw new WeftError('WEFT_ERR_CLOSED', 'IPAM store is closed');
+    const snap: SnapshotFile = {
+      v: FORMAT_VERSION, seq: this.seq, cidr: state.cidr, self: state.self, ring: state.ring,
+      allocations: [...state.allocations], elector: state.elector, nicknames: [...state.nicknames.values()],
+    };
+    const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
+    try {
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        const buf = frame(Buffer.from(JSON.stringify(snap), 'utf8'));
+        for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, join(this.dir, SNAPSHOT));
+      const dfd = openSync(this.dir, 'r');
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+      ftruncateSync(this.fd, 0);
+      fsyncSync(this.fd);
+    } catch (e) {
+      throw dataDirError(`cannot write the IPAM snapshot in ${this.dir}: ${(e as Error).message}`, e);
+    }
+    this.records = 0;
+    this.bytes = 0;
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // nothing useful to do: every synced record is already on disk
+    }
+    this.fd = null;
+  }
+}
