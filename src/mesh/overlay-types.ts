@@ -30,6 +30,10 @@ export interface OverlayConnectionParams {
 export interface DataKeysLike {
   readonly encrypted: boolean;
   keys(epoch: number): { send: Buffer; recv: Buffer };
+  /** Wipe every epoch key below `epoch` (the overlay calls it as epochs retire). */
+  forgetBefore?(epoch: number): void;
+  /** Wipe everything (the overlay calls it when the connection stops). */
+  destroy?(): void;
 }
 
 export interface OverlayHealth {

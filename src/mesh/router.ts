@@ -303,6 +303,9 @@ export class MeshRouter implements Startable {
     this.health.set(peer, h);
     if (prev?.state !== h.state) {
       this.opts.log.info({ peer, state: h.state, reason: h.reason, mtu: h.mtu, mode: h.mode }, 'data path state changed');
+      // Only healthy data paths count as established: a failed one drops out of the data
+      // plane's routes, so traffic to that peer is relayed through others where possible.
+      if (!this.stopped) this.topo.localConnectionsChanged(this.localConnections());
     }
   }
 
@@ -378,7 +381,7 @@ export class MeshRouter implements Startable {
       // Dialable address of the remote: its IP and the port it listens on.
       address: dialable(c.remoteAddress, c.remoteHello!.listenPort),
       outbound: c.outbound,
-      established: true,
+      established: !this.overlay || this.health.get(c.remoteName!)?.state === 'healthy',
     }));
   }
 

@@ -6,6 +6,7 @@ import { rawVethScenario } from './raw-veth.js';
 import { tincScenario } from './tinc.js';
 import { weftPendingScenario } from './weft-pending.js';
 import { wireguardGoScenario } from './wireguard-go.js';
+import { weftSleeveScenario } from './weft.js';
 
 export { fastdScenario, parseFastdKeys } from './fastd.js';
 export { kernelVxlanScenario } from './kernel-vxlan.js';
@@ -14,6 +15,7 @@ export { rawVethScenario } from './raw-veth.js';
 export { tincScenario } from './tinc.js';
 export { weftPendingScenario } from './weft-pending.js';
 export { wireguardGoScenario } from './wireguard-go.js';
+export { weftSleeveScenario } from './weft.js';
 
 /** Baselines and reference VPNs, fresh objects each call (one set per run). */
 export function referenceScenarios(): Scenario[] {
@@ -29,5 +31,5 @@ export function referenceScenarios(): Scenario[] {
 
 /** Everything `npm run bench` measures: the references, then weft's rows (pending for now). */
 export function defaultScenarios(): Scenario[] {
-  return [...referenceScenarios(), weftPendingScenario('sleeve'), weftPendingScenario('fastdp')];
+  return [...referenceScenarios(), weftSleeveScenario(true), weftSleeveScenario(false), weftPendingScenario('fastdp')];
 }
