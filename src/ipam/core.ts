@@ -571,7 +571,9 @@ export class IpamCore implements PendingHost {
     }
     const d = c.decision();
     if (d === null) return;
-    const origin: RingOrigin = { kind: 'consensus', members: d.members, detail: `consensus=${c.n} ballot=${d.ballot.round}/${d.ballot.proposer}` };
+    // the identity derives from the chosen value only: Paxos may choose the same value at
+    // several ballots, and every learner must build the same ring
+    const origin: RingOrigin = { kind: 'consensus', members: d.members, detail: `consensus=${c.n}` };
     const ring = Ring.create(this.universe, origin);
     this.adoptRing(ring.id, origin, 'agreed by consensus');
     this.ring = ring;
