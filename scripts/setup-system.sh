@@ -17,6 +17,11 @@ want ps procps
 want g++ g++
 want make make
 want python3 python3
+# CNI runtime tests: rootful podman (CNI backend) with runc, the reference plugins, a static busybox image.
+want podman podman
+want runc runc
+want /usr/lib/cni/bridge containernetworking-plugins
+want busybox busybox-static
 if [ "${1:-}" = "bench" ]; then
   want wireguard-go wireguard-go
   want wg wireguard-tools

@@ -1,0 +1,92 @@
+/**
+ * weft-ipam under the reference `bridge` plugin (containernetworking-plugins), against real
+ * weft daemons on two hosts sharing one ring: every pod gets a unique address from the range,
+ * CHECK passes, DEL gives the addresses back.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { Lab, isRoot, type LabHost } from '../helpers/lab.js';
+import { allocations, cniUnsupported, launchWithIpam, untilIpamReady } from '../helpers/cni-daemons.js';
+import { run } from '../helpers/cni-lab.js';
+
+const REFERENCE = '/usr/lib/cni';
+const skip = !isRoot() ? 'needs root (network namespaces)'
+  : !existsSync(join(REFERENCE, 'bridge')) ? 'reference CNI plugins not installed (apt-get install containernetworking-plugins)' : false;
+const REPO = new URL('../../..', import.meta.url).pathname;
+
+interface Out { code: number; json: Record<string, unknown> | undefined; stdout: string; stderr: string }
+
+/** Run the reference bridge plugin in a host's namespace, as a runtime would. */
+function bridgePlugin(h: LabHost, env: Record<string, string>, conf: object): Promise<Out> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('nsenter', [`--net=/run/netns/${h.ns}`, join(REFERENCE, 'bridge')], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => { stdout += c; });
+    p.stderr.on('data', (c: Buffer) => { stderr += c; });
+    p.once('error', reject);
+    p.once('close', (code) => {
+      let json: Record<string, unknown> | undefined;
+      try { json = stdout.trim() ? JSON.parse(stdout) : undefined; } catch { json = undefined; }
+      resolve({ code: code ?? -1, json, stdout, stderr });
+    });
+    p.stdin.end(JSON.stringify(conf));
+  });
+}
+
+test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, DEL releases', { skip, timeout: 150_000 }, async (t) => {
+  const lab = new Lab();
+  const podNamespaces: string[] = [];
+  try {
+    const hosts = lab.addHosts(2);
+    launchWithIpam(lab, hosts);
+    const why = await cniUnsupported(hosts[0]!);
+    if (why) { t.skip(why); return; }
+    await untilIpamReady(lab, hosts);
+    const bin = join(lab.dir, 'cni-bin');
+    mkdirSync(bin, { recursive: true });
+    run(process.execPath, [join(REPO, 'bin', 'weft'), 'setup-cni', '--bin-dir', bin, '--conf-dir', join(lab.dir, 'net.d')]);
+    const pods: { h: LabHost; ns: string; id: string; result: Record<string, unknown> }[] = [];
+    const conf = (h: LabHost, extra: object = {}) => ({
+      cniVersion: '1.0.0', name: 'weftbr', type: 'bridge', bridge: `${lab.prefix}cb`, isGateway: false, ipMasq: false,
+      ipam: { type: 'weft-ipam', socket: h.socket }, ...extra,
+    });
+    for (const h of hosts) {
+      for (let i = 0; i < 3; i++) {
+        const ns = `${lab.prefix}h${h.index}p${i}`;
+        run('ip', ['netns', 'add', ns]);
+        podNamespaces.push(ns);
+        const id = `${lab.prefix}c${h.index}${i}`;
+        const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: `${bin}:${REFERENCE}` };
+        const r = await bridgePlugin(h, env, conf(h));
+        assert.equal(r.code, 0, `bridge ADD failed: ${r.stdout} ${r.stderr}`);
+        pods.push({ h, ns, id, result: r.json! });
+      }
+    }
+    const addrs = pods.map((p) => String((p.result.ips as { address: string }[])[0]!.address));
+    for (const a of addrs) assert.match(a, /^10\.97\.\d+\.\d+\/16$/);
+    assert.equal(new Set(addrs).size, addrs.length, `addresses not unique: ${addrs.join(', ')}`);
+    for (const p of pods) {
+      const held = await allocations(p.h);
+      assert.equal(held.get(`cni/weftbr/${p.id}/eth0`), String((p.result.ips as { address: string }[])[0]!.address).split('/')[0]);
+      const env = { CNI_COMMAND: 'CHECK', CNI_CONTAINERID: p.id, CNI_NETNS: `/run/netns/${p.ns}`, CNI_IFNAME: 'eth0', CNI_PATH: `${bin}:${REFERENCE}` };
+      const c = await bridgePlugin(p.h, env, conf(p.h, { prevResult: p.result }));
+      assert.equal(c.code, 0, `bridge CHECK failed: ${c.stdout} ${c.stderr}`);
+    }
+    for (const p of pods) {
+      const env = { CNI_COMMAND: 'DEL', CNI_CONTAINERID: p.id, CNI_NETNS: `/run/netns/${p.ns}`, CNI_IFNAME: 'eth0', CNI_PATH: `${bin}:${REFERENCE}` };
+      const d = await bridgePlugin(p.h, env, conf(p.h, { prevResult: p.result }));
+      assert.equal(d.code, 0, `bridge DEL failed: ${d.stdout} ${d.stderr}`);
+    }
+    for (const h of hosts) {
+      const left = [...(await allocations(h)).keys()].filter((o) => o.startsWith('cni/weftbr/'));
+      assert.deepEqual(left, [], `allocations left on host ${h.index}`);
+    }
+  } finally {
+    for (const ns of podNamespaces) run('ip', ['netns', 'del', ns], { allowFail: true });
+    lab.destroy();
+  }
+});
