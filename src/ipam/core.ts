@@ -8,12 +8,13 @@ import { clip, type DenyCode, type NicknameRecord, type StateMessage, type Unica
 import { Consensus } from './consensus.js';
 import { PendingAllocations, type Done, type PendingHost } from './pending.js';
 import type { PersistedState, StoreRecord } from './records.js';
-import { Ring, type Designation, type RingConflict, type RingDelta, type RingEntry, type RingOrigin, type Tombstone } from './ring.js';
-import { rankHeirs } from './succession.js';
-import { describeOrigin, peerLabel } from './describe.js';
-import { buildStatus, phaseOf, type SplitInfo } from './status.js';
+import { Ring, type Designation, type RingConflict, type RingEntry, type RingOrigin, type Tombstone } from './ring.js';
+import { autoReclaimDue, bestDonor, designationCandidates, firstFree, freeCount, leaveHeir, ownedCount, pickDonation } from './space.js';
+import { describeConflict, describeOrigin, peerLabel } from './describe.js';
+import { buildStatus, exhaustedMessage, phaseOf, type SplitInfo } from './status.js';
 import type { IpamInit, IpamStatus, LeaveResult, RmpeerResult } from './types.js';
 import { isPeerName } from './wire.js';
+import { CoreOutbox, type CoreEvent, type Outgoing } from './outbox.js';
 
 /**
  * The IPAM of one peer as a deterministic state machine: ring, bootstrap, allocations,
@@ -25,16 +26,7 @@ import { isPeerName } from './wire.js';
  * Inputs never throw for bad peer data; API inputs throw WeftError for bad arguments.
  */
 
-export type Outgoing =
-  | { kind: 'unicast'; dst: PeerName; msg: UnicastMessage }
-  | { kind: 'broadcast'; msg: StateMessage };
-
-export interface CoreEvent {
-  level: 'info' | 'warn' | 'error';
-  msg: string;
-  /** Conflict kind when the event is a resolved conflict (counted in status.conflicts). */
-  conflict?: string;
-}
+export type { Outgoing, CoreEvent } from './outbox.js';
 
 export interface CoreOptions {
   self: PeerName;
@@ -57,20 +49,10 @@ export class IpamCore implements PendingHost {
   reachable: ReadonlySet<PeerName> = new Set();
   readonly nicknames = new Map<PeerName, NicknameRecord>();
   readonly splits = new Map<PeerName, SplitInfo>();
-  readonly conflicts = new Map<string, number>();
   left: { heir: PeerName | null } | null = null;
+  private readonly out = new CoreOutbox();
   private readonly autoReclaimAfterMs: number | undefined;
   private readonly unreachableSince = new Map<PeerName, number>();
-  private outgoing: Outgoing[] = [];
-  private records: StoreRecord[] = [];
-  private syncNeeded = false;
-  private events: CoreEvent[] = [];
-  private readonly ownStarts = new Set<number>();
-  private newTombs: Tombstone[] = [];
-  private newDesignations: Designation[] = [];
-  private electorDirty = false;
-  private announce = false;
-  private replies: Array<{ dst: PeerName; reqId: number }> = [];
   private removedNoticed = false;
   /** Our own ranges changed: free counts need a refresh now. */
   private ownDirty = true;
@@ -99,23 +81,21 @@ export class IpamCore implements PendingHost {
   // ───────────────────────────── driver outputs ─────────────────────────────
 
   takeOutgoing(): Outgoing[] {
-    const o = this.outgoing;
-    this.outgoing = [];
-    return o;
+    return this.out.takeOutgoing();
   }
 
   /** Records to append, and whether they must be fsync'ed before the outgoing messages leave. */
   takeChanges(): { records: StoreRecord[]; sync: boolean } {
-    const r = { records: this.records, sync: this.syncNeeded };
-    this.records = [];
-    this.syncNeeded = false;
-    return r;
+    return this.out.takeChanges();
   }
 
   takeEvents(): CoreEvent[] {
-    const e = this.events;
-    this.events = [];
-    return e;
+    return this.out.takeEvents();
+  }
+
+  /** Resolved conflicts since start, by kind. */
+  get conflicts(): ReadonlyMap<string, number> {
+    return this.out.conflicts;
   }
 
   /** Complete state for a snapshot. */
@@ -132,13 +112,11 @@ export class IpamCore implements PendingHost {
   // ───────────────────────────── helpers ─────────────────────────────
 
   private record(r: StoreRecord, sync: boolean): void {
-    this.records.push(r);
-    if (sync) this.syncNeeded = true;
+    this.out.record(r, sync);
   }
 
   private event(level: CoreEvent['level'], msg: string, conflict?: string): void {
-    if (conflict) this.conflicts.set(conflict, (this.conflicts.get(conflict) ?? 0) + 1);
-    this.events.push(conflict ? { level, msg, conflict } : { level, msg });
+    this.out.event(level, msg, conflict);
   }
 
   private setNick(r: NicknameRecord): boolean {
@@ -155,7 +133,7 @@ export class IpamCore implements PendingHost {
 
   private ownWrite(entries: readonly RingEntry[]): void {
     if (entries.length === 0) return;
-    for (const e of entries) this.ownStarts.add(e.start);
+    for (const e of entries) this.out.ownStarts.add(e.start);
     this.ownDirty = true;
     this.record({ t: 'delta', delta: { entries: [...entries] } }, true);
   }
@@ -222,7 +200,7 @@ export class IpamCore implements PendingHost {
       } else if (ring) {
         this.splits.delete(src);
         const rep = ring.merge(msg.ring, this.self);
-        this.handleConflicts(rep.conflicts);
+        for (const c of rep.conflicts) this.onConflict(c);
         if (rep.changed.length || rep.tombstones.length || rep.designations.length) this.ringDirty = true;
         if (rep.conflicts.length || rep.changed.some((e) => e.owner === this.self)) this.ownDirty = true;
         if (rep.changed.length || rep.tombstones.length || rep.designations.length) {
@@ -246,34 +224,13 @@ export class IpamCore implements PendingHost {
     return { ...base, ...ring, ...(electors ? { electors } : {}) };
   }
 
-  private handleConflicts(cs: readonly RingConflict[]): void {
-    for (const c of cs) {
-      const where = this.universe.format(c.start);
-      switch (c.kind) {
-        case 'stale-self':
-          // someone has a newer copy of our own entry (we lost state): outbid it as its writer
-          if (this.active) this.ownWrite([this.ring!.write(this.self, c.start, {})]);
-          this.event('warn', `received a newer version of our own range at ${where}; adopted and re-announced`, c.kind);
-          break;
-        case 'own-range-taken': {
-          const lost = this.allocsInEntry(c.start, c.loser);
-          this.event(lost ? 'error' : 'warn', `range at ${where} we owned now belongs to ${this.label(c.winner.owner)}` +
-            (lost ? `; ${lost} of our allocations there may be duplicated` : ''), c.kind);
-          break;
-        }
-        case 'foreign-token':
-          this.event('warn', `${this.label(c.winner.owner)} claims ${where} inside a range we own; resolved in its favour`, c.kind);
-          break;
-        case 'equal-version':
-          this.event('warn', `two versions of the range at ${where} (${this.label(c.winner.owner)} wins over ${this.label(c.loser!.owner)})`, c.kind);
-          break;
-      }
-    }
-  }
-
-  private allocsInEntry(start: number, _loser?: RingEntry): number {
-    const i = this.ring!.indexCovering(start);
-    return i < 0 ? 0 : this.allocs.countIn(start, this.ring!.endOf(i));
+  private onConflict(c: RingConflict): void {
+    const i = this.ring!.indexCovering(c.start);
+    const lost = c.kind === 'own-range-taken' && i >= 0 ? this.allocs.countIn(c.start, this.ring!.endOf(i)) : 0;
+    const e = describeConflict(c, this.universe, (n) => this.label(n), lost);
+    // someone has a newer copy of our own entry (we lost state): outbid it as its writer
+    if (c.kind === 'stale-self' && this.active) this.ownWrite([this.ring!.write(this.self, c.start, {})]);
+    this.event(e.level, e.msg, c.kind);
   }
 
   /** A unicast addressed to us. */
@@ -294,7 +251,7 @@ export class IpamCore implements PendingHost {
   }
 
   private deny(dst: PeerName, reqId: number, code: DenyCode, reason: string): void {
-    this.outgoing.push({ kind: 'unicast', dst, msg: { kind: 'space-denied', ringId: this.ring?.id ?? '00'.repeat(16), reqId, code, reason } });
+    this.out.send({ kind: 'unicast', dst, msg: { kind: 'space-denied', ringId: this.ring?.id ?? '00'.repeat(16), reqId, code, reason } });
   }
 
   private donate(src: PeerName, ringId: string, reqId: number, offset: number | null): void {
@@ -304,42 +261,19 @@ export class IpamCore implements PendingHost {
       return;
     }
     if (ring.isTombstoned(src)) return this.deny(src, reqId, 'not-ready', 'you were removed with rmpeer');
-    let from: number;
-    let to: number;
-    if (offset !== null) {
-      if (offset >= this.universe.size || ring.ownerOf(offset) !== this.self) {
-        return this.deny(src, reqId, 'not-owner', `address ${this.universe.format(Math.min(offset, this.universe.size - 1))} is not owned by ${this.label(this.self)}`);
-      }
-      const holder = this.allocs.ownerOf(offset);
-      if (holder !== undefined) return this.deny(src, reqId, 'in-use', `address ${this.universe.format(offset)} is in use by ${holder} on ${this.label(this.self)}`);
-      [from, to] = [offset, offset + 1];
-    } else {
-      let best: { start: number; end: number } | null = null;
-      for (const r of ring.rangesOf(this.self)) {
-        const run = this.allocs.largestFreeRun(r.start, r.end, (o) => this.universe.isReserved(o));
-        if (run && (!best || run.end - run.start > best.end - best.start)) best = run;
-      }
-      if (!best) return this.deny(src, reqId, 'no-space', `${this.label(this.self)} has no free addresses`);
-      const len = best.end - best.start;
-      [from, to] = [len > 1 ? best.start + Math.floor(len / 2) : best.start, best.end];
-    }
-    this.ownWrite(ring.donate(this.self, from, to, src));
-    this.event('info', `gave ${to - from} addresses from ${this.universe.format(from)} to ${this.label(src)}`);
-    this.replies.push({ dst: src, reqId });
+    const d = pickDonation(ring, this.allocs, this.self, offset, this.label(this.self));
+    if ('code' in d) return this.deny(src, reqId, d.code, d.reason);
+    this.ownWrite(ring.donate(this.self, d.from, d.to, src));
+    this.event('info', `gave ${d.to - d.from} addresses from ${this.universe.format(d.from)} to ${this.label(src)}`);
+    this.out.replies.push({ dst: src, reqId });
   }
 
   // ───────────────────────────── PendingHost ─────────────────────────────
 
   allocateAny(owner: string): number | null {
-    if (!this.active) return null;
-    for (const r of this.ring!.rangesOf(this.self)) {
-      const o = this.allocs.firstFreeIn(r.start, r.end, (x) => this.universe.isReserved(x));
-      if (o !== null) {
-        this.takeAddress(owner, o);
-        return o;
-      }
-    }
-    return null;
+    const o = this.active ? firstFree(this.ring!, this.allocs, this.self) : null;
+    if (o !== null) this.takeAddress(owner, o);
+    return o;
   }
 
   claim(owner: string, offset: number): number | WeftError | { ask: PeerName } {
@@ -362,30 +296,17 @@ export class IpamCore implements PendingHost {
   }
 
   chooseDonor(exclude: ReadonlySet<PeerName>): PeerName | null {
-    const free = new Map<PeerName, number>();
-    for (const e of this.ring?.all() ?? []) {
-      if (e.owner === this.self || exclude.has(e.owner) || !this.reachable.has(e.owner) || this.ring!.isTombstoned(e.owner)) continue;
-      free.set(e.owner, (free.get(e.owner) ?? 0) + e.free);
-    }
-    let best: PeerName | null = null;
-    for (const [p, f] of free) if (f > 0 && (best === null || f > free.get(best)! || (f === free.get(best)! && p < best))) best = p;
-    return best;
+    return this.ring ? bestDonor(this.ring, this.reachable, this.self, exclude) : null;
   }
 
   request(dst: PeerName, reqId: number, offset: number | null): boolean {
     if (!this.reachable.has(dst) || !this.ring) return false;
-    this.outgoing.push({ kind: 'unicast', dst, msg: { kind: 'space-request', ringId: this.ring.id, reqId, address: offset } });
+    this.out.send({ kind: 'unicast', dst, msg: { kind: 'space-request', ringId: this.ring.id, reqId, address: offset } });
     return true;
   }
 
   exhausted(tried: readonly string[]): string {
-    const st = buildStatus(this);
-    const away = st.unreachable.reduce((n, u) => n + u.addresses, 0);
-    const parts = [`no free address in this peer's ranges`];
-    if (tried.length) parts.push(`asked ${tried.join('; ')}`);
-    else parts.push('no reachable peer advertises free space');
-    if (away > 0) parts.push(`${away} addresses are owned by unreachable peers (${st.unreachable.map((u) => peerLabel(u.name, u.nickname)).join(', ')}) — use \`weft rmpeer\` if they are dead`);
-    return parts.join('; ');
+    return exhaustedMessage(this, tried);
   }
 
   private takeAddress(owner: string, offset: number): void {
@@ -442,7 +363,7 @@ export class IpamCore implements PendingHost {
     const t: Tombstone = { name, by: this.self, at: now };
     ring.merge({ entries: [], tombstones: [t] }, this.self);
     this.ringDirty = true;
-    this.newTombs.push(t);
+    this.out.tombstones.push(t);
     this.record({ t: 'delta', delta: { entries: [], tombstones: [t] } }, true);
     const before = this.ownedCount();
     this.event('warn', `${auto ? 'auto-reclaim' : 'rmpeer'}: removed ${this.label(name)} (${owned} addresses)`);
@@ -461,12 +382,11 @@ export class IpamCore implements PendingHost {
 
   /** Usable addresses in our own ranges not allocated (live value, not the advertised hint). */
   freeCount(): number {
-    if (!this.ring || this.removed || this.left) return 0;
-    return this.ring.rangesOf(this.self).reduce((n, r) => n + this.ring!.usable(r.start, r.end) - this.allocs.countIn(r.start, r.end), 0);
+    return this.ring && !this.removed && !this.left ? freeCount(this.ring, this.allocs, this.self) : 0;
   }
 
   ownedCount(): number {
-    return this.ring ? this.ring.rangesOf(this.self).reduce((n, r) => n + r.end - r.start, 0) : 0;
+    return this.ring ? ownedCount(this.ring, this.self) : 0;
   }
 
   /** Hand all our ranges to a live peer and stop allocating (graceful leave). */
@@ -476,12 +396,12 @@ export class IpamCore implements PendingHost {
     const addresses = this.ownedCount();
     let heir: PeerName | null = null;
     if (ring && this.active && addresses > 0) {
-      heir = this.chooseHeir();
+      heir = leaveHeir(ring, this.reachable);
       if (heir === null) {
         throw new WeftError('WEFT_ERR_IPAM_NOT_READY', `no reachable peer to hand ${addresses} addresses to; they stay with this peer until \`weft rmpeer ${this.self}\` runs elsewhere`);
       }
       this.ownWrite(ring.transferAll(this.self, heir));
-      this.replies.push({ dst: heir, reqId: 0 });
+      this.out.replies.push({ dst: heir, reqId: 0 });
     }
     for (const [, o] of this.allocs.entries()) {
       this.allocs.remove(o);
@@ -492,18 +412,6 @@ export class IpamCore implements PendingHost {
     this.event('info', `left the IP allocation ring: ${addresses} addresses handed to ${heir ? this.label(heir) : 'nobody'}`);
     this.settle(now);
     return { heir, addresses, droppedAllocations: dropped };
-  }
-
-  private chooseHeir(): PeerName | null {
-    const owned = new Map<PeerName, number>();
-    for (const p of this.reachable) if (!this.ring!.isTombstoned(p)) owned.set(p, 0);
-    const all = this.ring!.all();
-    all.forEach((e, i) => {
-      if (owned.has(e.owner)) owned.set(e.owner, owned.get(e.owner)! + this.ring!.endOf(i) - e.start);
-    });
-    let best: PeerName | null = null;
-    for (const [p, n] of owned) if (best === null || n > owned.get(best)! || (n === owned.get(best)! && p < best)) best = p;
-    return best;
   }
 
   // ───────────────────────────── peers and time ─────────────────────────────
@@ -528,18 +436,7 @@ export class IpamCore implements PendingHost {
   private autoReclaim(now: number): void {
     const ring = this.ring;
     if (!ring || !this.active || this.autoReclaimAfterMs === undefined) return;
-    const owners = new Set<PeerName>();
-    for (const e of ring.all()) if (!ring.isTombstoned(e.owner)) owners.add(e.owner);
-    for (const p of [...this.unreachableSince.keys()]) if (!owners.has(p) || this.reachable.has(p)) this.unreachableSince.delete(p);
-    let live = 0;
-    for (const p of owners) {
-      if (p === this.self || this.reachable.has(p)) live++;
-      else if (!this.unreachableSince.has(p)) this.unreachableSince.set(p, now);
-    }
-    // only the side of a partition that reaches a strict majority of the owners may reclaim
-    if (live * 2 <= owners.size) return;
-    for (const [p, since] of this.unreachableSince) {
-      if (now - since < this.autoReclaimAfterMs) continue;
+    for (const p of autoReclaimDue(ring, this.reachable, this.self, this.unreachableSince, now, this.autoReclaimAfterMs)) {
       this.unreachableSince.delete(p);
       try {
         this.rmpeer(p, now, true);
@@ -551,47 +448,43 @@ export class IpamCore implements PendingHost {
 
   // ───────────────────────────── settle: the step after every input ─────────────────────────────
 
+  /** Create a ring ourselves (seed list or consensus decision): identical on every creator. */
+  private createRing(origin: RingOrigin, how: string): void {
+    const ring = Ring.create(this.universe, origin);
+    this.adoptRing(ring.id, origin, how);
+    this.ring = ring;
+    this.record({ t: 'delta', delta: { entries: [...ring.all()] } }, true);
+    this.out.announceFull = true;
+  }
+
   private bootstrap(now: number): void {
     if (this.ring !== null) return;
     const seeds = this.init.seeds;
     if (seeds && seeds.includes(this.self)) {
-      const origin: RingOrigin = { kind: 'seed', members: [...new Set(seeds)].sort(), detail: '' };
-      const ring = Ring.create(this.universe, origin);
-      this.adoptRing(ring.id, origin, 'created from the seed list');
-      this.ring = ring;
-      this.record({ t: 'delta', delta: { entries: [...ring.all()] } }, true);
-      this.announce = true;
+      this.createRing({ kind: 'seed', members: [...new Set(seeds)].sort(), detail: '' }, 'created from the seed list');
       return;
     }
     const c = this.consensus;
     if (!c) return;
     if (c.think(this.reachable, now, IPAM_CONSENSUS_RETRY_MS)) {
       this.record({ t: 'elector', state: c.mine() }, true);
-      this.electorDirty = true;
+      this.out.electorChanged = true;
     }
     const d = c.decision();
-    if (d === null) return;
     // the identity derives from the chosen value only: Paxos may choose the same value at
     // several ballots, and every learner must build the same ring
-    const origin: RingOrigin = { kind: 'consensus', members: d.members, detail: `consensus=${c.n}` };
-    const ring = Ring.create(this.universe, origin);
-    this.adoptRing(ring.id, origin, 'agreed by consensus');
-    this.ring = ring;
-    this.record({ t: 'delta', delta: { entries: [...ring.all()] } }, true);
-    this.announce = true;
+    if (d !== null) this.createRing({ kind: 'consensus', members: d.members, detail: `consensus=${c.n}` }, 'agreed by consensus');
   }
 
   /** Name an heir for our ranges when we have none or ours was removed (rarely changes). */
   private designate(): void {
     const ring = this.ring!;
     if (!ring.succession.needsDesignation(this.self)) return;
-    const live = [...this.reachable].filter((p) => !ring.isTombstoned(p));
-    const owners = new Set(ring.all().map((e) => e.owner));
-    const ranked = [...rankHeirs(this.self, live.filter((p) => owners.has(p))), ...rankHeirs(this.self, live.filter((p) => !owners.has(p)))];
-    if (ranked.length === 0) return;
-    const d = ring.succession.designate(this.self, ranked.slice(0, IPAM_DESIGNATED_HEIRS));
+    const heirs = designationCandidates(ring, this.reachable, this.self, IPAM_DESIGNATED_HEIRS);
+    if (heirs.length === 0) return;
+    const d = ring.succession.designate(this.self, heirs);
     this.record({ t: 'delta', delta: { entries: [], designations: [d] } }, true);
-    this.newDesignations.push(d);
+    this.out.designations.push(d);
   }
 
   private refreshOwnFree(): void {
@@ -631,25 +524,8 @@ export class IpamCore implements PendingHost {
   }
 
   private emit(): void {
-    const ring = this.ring;
-    for (const r of this.replies) {
-      if (ring) this.outgoing.push({ kind: 'unicast', dst: r.dst, msg: { kind: 'ring-update', reqId: r.reqId, state: this.fullState() } });
-    }
-    this.replies = [];
-    if (this.announce) {
-      this.outgoing.push({ kind: 'broadcast', msg: this.fullState() });
-    } else if (this.ownStarts.size || this.newTombs.length || this.newDesignations.length || this.electorDirty) {
-      const base = { sender: this.self, range: this.universe.cidr, full: false, nicknames: [this.nicknames.get(this.self)!] };
-      const ringPart = ring && (this.ownStarts.size || this.newTombs.length || this.newDesignations.length)
-        ? { ring: { id: ring.id, entries: ring.entriesAt(this.ownStarts), tombstones: this.newTombs, designations: this.newDesignations } } : {};
-      const electors = this.electorDirty && this.consensus && !ring ? { electors: [this.consensus.mine()] } : {};
-      if (ringPart.ring || electors.electors) this.outgoing.push({ kind: 'broadcast', msg: { ...base, ...ringPart, ...electors } });
-    }
-    this.announce = false;
-    this.ownStarts.clear();
-    this.newTombs = [];
-    this.newDesignations = [];
-    this.electorDirty = false;
+    const header = { sender: this.self, range: this.universe.cidr, nicknames: [this.nicknames.get(this.self)!] };
+    this.out.emit(this.ring, () => this.fullState(), header, this.consensus?.mine() ?? null);
   }
 
   status(): IpamStatus {

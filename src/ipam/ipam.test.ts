@@ -231,6 +231,24 @@ test('two independently seeded rings meet: both report split-ring with a remedy,
   a.stop();
 });
 
+test('a peer with another allocation range is reported, not merged', async () => {
+  const mesh = new FakeMesh();
+  const a = make(A, { seeds: [A] });
+  const c = make(C, { seeds: [C] }, tmp(), '10.50.0.0/24');
+  a.start();
+  c.start();
+  mesh.join(A, a);
+  mesh.join(C, c);
+  await mesh.drain();
+  const st = a.status();
+  assert.equal(st.status, 'split-ring');
+  assert.match(st.reason!, /uses IP range 10.50.0.0\/24 but this peer uses 10.40.0.0\/24; give every peer the same --ipalloc-range/);
+  assert.equal(st.conflicts['range-mismatch'], 1);
+  assert.equal(st.owned, 256);
+  a.stop();
+  c.stop();
+});
+
 test('malformed gossip throws WEFT_ERR_DECODE and changes nothing', () => {
   const ipam = make(A, { seeds: [A] });
   ipam.start();

@@ -107,6 +107,8 @@ export interface SimOptions {
   maxDelayMs?: number;
   /** Periodic full-state gossip interval (0: only on new connections and gossipRound()). ms */
   gossipEveryMs?: number;
+  /** Passed to every core (automatic reclaim). ms */
+  autoReclaimAfterMs?: number;
 }
 
 export class SimNetwork {
@@ -121,6 +123,7 @@ export class SimNetwork {
   private readonly dup: number;
   private readonly maxDelay: number;
   private readonly gossipEvery: number;
+  private readonly autoReclaimAfterMs: number | undefined;
   private readonly reach = new Map<PeerName, Set<PeerName>>();
 
   constructor(opts: SimOptions) {
@@ -130,10 +133,12 @@ export class SimNetwork {
     this.dup = opts.dup ?? 0;
     this.maxDelay = opts.maxDelayMs ?? 50;
     this.gossipEvery = opts.gossipEveryMs ?? 5_000;
+    this.autoReclaimAfterMs = opts.autoReclaimAfterMs;
   }
 
   private makeCore(name: PeerName, init: IpamInit, disk?: PersistedState): IpamCore {
-    return new IpamCore({ self: name, nickname: `host-${name.slice(-5).replace(':', '')}`, universe: this.universe, init, now: this.now }, disk);
+    const auto = this.autoReclaimAfterMs !== undefined ? { autoReclaimAfterMs: this.autoReclaimAfterMs } : {};
+    return new IpamCore({ self: name, nickname: `host-${name.slice(-5).replace(':', '')}`, universe: this.universe, init, now: this.now, ...auto }, disk);
   }
 
   /** Start a peer (not yet connected: partition -1 means alone). */
@@ -314,12 +319,14 @@ export class SimNetwork {
 /**
  * The safety invariant: among live peers that still act (in a ring, not removed, not left), no
  * address is believed owned by two peers, no address is allocated twice, and every allocation
- * lies in its peer's own ranges. Throws a description of the first violation.
+ * lies in its peer's own ranges. `ignore`: peers the cluster considers dead (a test that
+ * removes a live peer on purpose). Throws a description of the first violation.
  */
-export function checkInvariant(net: SimNetwork): void {
+export function checkInvariant(net: SimNetwork, ignore: ReadonlySet<PeerName> = new Set()): void {
   const owned: Array<[number, number, PeerName]> = [];
   const allocated = new Map<number, PeerName>();
   for (const p of net.live()) {
+    if (ignore.has(p.name)) continue;
     const c = p.core;
     if (!c.ring || c.removed || c.left) continue;
     const mine = c.ring.rangesOf(p.name);

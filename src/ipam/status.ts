@@ -74,6 +74,16 @@ function unreachableOwners(core: IpamCore): UnreachableOwner[] {
   });
 }
 
+function awaitingReclaim(core: IpamCore): IpamStatus['awaitingReclaim'] {
+  const ring = core.ring;
+  if (!ring) return [];
+  const by = new Map<PeerName, number>();
+  ring.all().forEach((e, i) => {
+    if (ring.isTombstoned(e.owner)) by.set(e.owner, (by.get(e.owner) ?? 0) + ring.endOf(i) - e.start);
+  });
+  return [...by].map(([name, addresses]) => ({ name, heir: ring.succession.heirOf(name), addresses }));
+}
+
 export function buildStatus(core: IpamCore): IpamStatus {
   const phase = phaseOf(core);
   const ring = core.ring;
@@ -102,6 +112,17 @@ export function buildStatus(core: IpamCore): IpamStatus {
     ...(c && !ring ? { quorum: c.quorum, known: c.electors(core.reachable).count } : {}),
     conflicts: Object.fromEntries(core.conflicts),
     removedPeers: ring ? ring.tombstones().map((t) => t.name).sort() : [],
+    awaitingReclaim: awaitingReclaim(core),
     entries,
   };
+}
+
+/** Message of WEFT_ERR_IPAM_EXHAUSTED: what was tried and where the rest of the space is. */
+export function exhaustedMessage(core: IpamCore, tried: readonly string[]): string {
+  const away = unreachableOwners(core);
+  const parts = ["no free address in this peer's ranges"];
+  parts.push(tried.length ? `asked ${tried.join('; ')}` : 'no reachable peer advertises free space');
+  const n = away.reduce((sum, u) => sum + u.addresses, 0);
+  if (n > 0) parts.push(`${n} addresses are owned by unreachable peers (${listShort(away.map((u) => peerLabel(u.name, u.nickname)))}) — use \`weft rmpeer\` if they are dead`);
+  return parts.join('; ');
 }

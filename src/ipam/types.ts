@@ -88,6 +88,11 @@ export interface IpamStatus {
   conflicts: Record<string, number>;
   /** Peers removed with rmpeer. */
   removedPeers: PeerName[];
+  /**
+   * Ranges of removed peers not yet taken over, with the peer that will take them (its
+   * deterministic heir) — null when no live heir is known yet (rmpeer the heirs too if dead).
+   */
+  awaitingReclaim: { name: PeerName; heir: PeerName | null; addresses: number }[];
   entries: RingEntryView[];
 }
 
