@@ -30,6 +30,8 @@ export function phaseOf(core: IpamCore): { kind: IpamStatusKind; reason?: string
       let reason = `awaiting consensus: ${d.known} of ${c.n} expected peers known and reachable, quorum ${c.quorum}`;
       reason += d.proposer ? `; proposer ${core.label(d.proposer)}: ${d.promised} promised, ${d.accepted} accepted` : '; waiting for more peers to connect';
       if (bad.length) reason += `; peers ${listShort(bad.map((s) => `${core.label(s.name)} (consensus=${s.n})`))} use another N — every peer must be started with the same consensus=N`;
+      const same = c.all().length - bad.length;
+      if (same > c.n) reason += `; ${same} peers were started with consensus=${c.n} — N must be at least the number of peers that start before the ring exists`;
       return { kind: 'awaiting-consensus', reason };
     }
     const seeds = core.init.seeds;
