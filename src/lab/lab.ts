@@ -4,13 +4,13 @@
  * carries a per-run prefix; `destroy()` kills every process in the namespaces and deletes
  * everything, and is safe to call twice. Addresses: underlay 198.18.<net>.<i>/24 only.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ApiClient } from '../../src/api/index.js';
-import type { StatusReport } from '../../src/api/index.js';
+import { ApiClient } from '../api/index.js';
+import type { StatusReport } from '../api/index.js';
 
 export const REPO = resolve(new URL('../../..', import.meta.url).pathname);
 export const WEFT = join(REPO, 'bin', 'weft');
@@ -145,4 +145,3 @@ export class Lab {
   }
 }
 
-export { execFileSync };

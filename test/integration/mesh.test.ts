@@ -84,6 +84,7 @@ test('chain h1–h2–h3–h4–h5: relayed gossip, kill heals the view, restart
       for (const h of [h1, h2, h4, h5]) {
         const s = await lab.status(h);
         console.log(h.index, JSON.stringify(s.peers.map((p) => [p.nickname, p.version, p.connections.map((c) => c.name.slice(0, 5))])));
+        console.log(lab.log(h).split('\n').filter((l) => /removed|closed|established|topology/.test(l)).slice(-12).join('\n'));
       }
       throw e;
     });
