@@ -38,6 +38,8 @@ export interface DaemonConfig {
   ipallocRange: string;
   /** IPAM bootstrap: wait for a quorum of N peers, or let the named seed peers split the range. */
   ipallocInit: { consensus?: number; seeds?: string[] };
+  /** Data-plane key rotation interval override (tests). ms */
+  rekeyIntervalMs?: number;
   /** Reclaim the ranges of a peer unreachable for this long (off when undefined). ms */
   ipallocReclaimAfterMs?: number;
 }

@@ -44,6 +44,7 @@ export class DataplaneService {
     this.overlay = new SleeveOverlay({
       localName: self, port: config.port, bridge: config.bridge, tapName: TAP_NAME,
       mtu: config.mtu, log, registry, host: config.host === '::' ? '0.0.0.0' : config.host,
+      timing: config.rekeyIntervalMs ? { rekeyIntervalMs: config.rekeyIntervalMs } : undefined,
     });
   }
 

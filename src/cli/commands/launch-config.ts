@@ -13,8 +13,9 @@ import { isIP } from 'node:net';
 
 /**
  * `weft launch` flags. The last four are test tuning only and are deliberately left out of
- * `--help`: --heartbeat-interval MS, --heartbeat-timeout MS (> interval), --gossip-interval MS
- * and --backoff-scale X (multiplies every connection-maker backoff, e.g. 0.1).
+ * `--help`: --heartbeat-interval MS, --heartbeat-timeout MS (> interval), --gossip-interval MS,
+ * --backoff-scale X (multiplies every connection-maker backoff, e.g. 0.1) and
+ * --rekey-interval MS (data-plane key rotation, default 2 min).
  */
 export const LAUNCH_OPTIONS = {
   name: { type: 'string' },
@@ -32,6 +33,7 @@ export const LAUNCH_OPTIONS = {
   'heartbeat-timeout': { type: 'string' },
   'gossip-interval': { type: 'string' },
   'backoff-scale': { type: 'string' },
+  'rekey-interval': { type: 'string' },
   bridge: { type: 'string' },
   mtu: { type: 'string' },
   'ipalloc-range': { type: 'string' },
@@ -100,6 +102,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     backoffScale: v['backoff-scale'] === undefined ? 1 : parseNumberFlag('--backoff-scale', v['backoff-scale'], 0, MAX_BACKOFF_SCALE),
     ...parseDataplaneFlags(v),
   };
+  if (v['rekey-interval'] !== undefined) config.rekeyIntervalMs = timing('--rekey-interval', v['rekey-interval'], 0);
   if (v.name !== undefined) config.name = v.name.toLowerCase();
   if (v['password-file'] !== undefined) config.passwordFile = absolutePath(ctx, v['password-file']);
   return { config, foreground: v.foreground ?? false };
