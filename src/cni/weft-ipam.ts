@@ -21,18 +21,13 @@ async function add(req: PluginRequest): Promise<CniResult> {
   const id = owner(req);
   const a = await daemon.allocate(id);
   const cidr = `${a.address}/${a.prefixLength}`;
-  try {
-    const routes: CniRoute[] = cidrNetwork(cidr) === net.range ? [] : [{ dst: net.range }];
-    if (req.conf.defaultRoute) routes.push({ dst: '0.0.0.0/0', gw: net.gateway! });
-    return {
-      ips: [{ address: cidr, ...(req.conf.defaultRoute ? { gateway: net.gateway! } : {}) }],
-      ...(routes.length > 0 ? { routes } : {}),
-      dns: req.conf.dns ?? {},
-    };
-  } catch (e) {
-    await daemon.release(id).catch(() => undefined);
-    throw e;
-  }
+  const routes: CniRoute[] = cidrNetwork(cidr) === net.range ? [] : [{ dst: net.range }];
+  if (req.conf.defaultRoute) routes.push({ dst: '0.0.0.0/0', gw: net.gateway! });
+  return {
+    ips: [{ address: cidr, ...(req.conf.defaultRoute ? { gateway: net.gateway! } : {}) }],
+    ...(routes.length > 0 ? { routes } : {}),
+    dns: req.conf.dns ?? {},
+  };
 }
 
 async function check(req: PluginRequest): Promise<void> {

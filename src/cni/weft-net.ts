@@ -2,6 +2,7 @@
  * weft-net, the main plugin: puts a pod on this host's weft bridge (veth pair, address from the
  * daemon's IPAM or a delegated IPAM plugin, overlay route, MTU and offload from the daemon).
  */
+import { DEFAULT_BRIDGE_NAME } from '../common/index.js';
 import type { NetworkInfo } from '../api/index.js';
 import { CniError } from './cni-error.js';
 import { execDelegate } from './delegate.js';
@@ -120,11 +121,11 @@ async function del(req: PluginRequest): Promise<void> {
   } catch (e) {
     daemonError = e; // the veth can still go; the release is retried by the runtime
   }
-  if (net) {
-    const links = await openPodLinks(net.bridge, req.log);
-    if (await netnsPresent(env.netns)) await links.detach(env.netns, env.ifname);
-    else for (const name of hostLinksOf(conf.prevResult, net.bridge)) await links.deleteHostVeth(name);
-  }
+  // Detaching through the namespace needs no bridge name; deleting a veth named in prevResult
+  // is only done when the daemon confirms which bridge it must be on.
+  const links = await openPodLinks(net?.bridge ?? DEFAULT_BRIDGE_NAME, req.log);
+  if (await netnsPresent(env.netns)) await links.detach(env.netns, env.ifname);
+  else if (net) for (const name of hostLinksOf(conf.prevResult, net.bridge)) await links.deleteHostVeth(name);
   if (conf.ipamType) {
     await execDelegate(conf.ipamType, 'DEL', conf.raw, env.path);
   } else {
