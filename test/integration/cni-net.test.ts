@@ -207,3 +207,16 @@ test('GC: releases stale allocations of the network and deletes their veths; val
   assert.ok(!links.includes(staleVeth), 'stale veth deleted');
   ok(await plugin(cniEnv('DEL', { containerId: 'gckeep', netns: `/run/netns/${keepNs}` }), conf({ prevResult: keep })));
 });
+
+test('DEL while the daemon is down: the veth goes, the release is retried (11) and succeeds later', { skip, timeout: 60_000 }, async () => {
+  const pod = lab!.netns('p8');
+  const env = cniEnv('ADD', { containerId: 'down', netns: `/run/netns/${pod}` });
+  const res = ok(await plugin(env, conf()))!;
+  const veth = (res.interfaces as { name: string }[])[0]!.name;
+  const down = await plugin({ ...env, CNI_COMMAND: 'DEL' }, conf({ socket: join(lab!.dir, 'no-daemon.sock'), prevResult: res }));
+  fails(down, 11, /weft daemon is not running/);
+  assert.ok(!hostLinks().includes(veth), 'veth deleted although the daemon is down');
+  assert.equal(daemon.allocations.has('cni/podnet/down/eth0'), true, 'not released yet');
+  ok(await plugin({ ...env, CNI_COMMAND: 'DEL' }, conf({ prevResult: res })));
+  assert.equal(daemon.allocations.has('cni/podnet/down/eth0'), false);
+});
