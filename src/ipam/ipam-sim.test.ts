@@ -154,7 +154,7 @@ test('consensus cannot split: two halves of 100 (consensus=200) form no ring unt
   const net = new SimNetwork({ seed: 3, gossipEveryMs: 30_000 });
   const check = (): void => checkInvariant(net);
   for (let i = 0; i < N; i++) net.add(names[i]!, { consensus: N }, i < N / 2 ? 0 : 1);
-  net.run(30_000, check);
+  net.run(20_000, check);
   assert.equal(ringIds(net).size, 0);
   const st = net.live()[0]!.core.status();
   assert.equal(st.status, 'awaiting-consensus');

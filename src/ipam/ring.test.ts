@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseUniverse } from './address.js';
 import { Ring, type RingDelta, type RingEntry, type RingOrigin, type Tombstone } from './ring.js';
+import { prng } from './sim.js';
 import { rankHeirs } from './succession.js';
 
 const U = parseUniverse('10.0.0.0/24');
@@ -66,18 +67,6 @@ test('create splits the range evenly and deterministically', () => {
 });
 
 // ─────────────── random interleavings of donations and reclaims between peers ───────────────
-
-/** A tiny deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Msg { to: number; delta: RingDelta }
 

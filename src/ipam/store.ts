@@ -106,24 +106,29 @@ export class IpamStore {
     } catch (e) {
       throw dataDirError(`cannot open IPAM log ${logPath}: ${(e as Error).message}`, e);
     }
-    const buf = readFileSync(logPath);
-    const { payloads, good } = readFrames(buf);
-    if (good < buf.length) {
-      this.log.warn({ path: logPath, dropped: buf.length - good }, 'IPAM log ends in a torn or corrupt record (crash during write); dropping it');
-      ftruncateSync(this.fd, good);
-      fsyncSync(this.fd);
+    try {
+      const buf = readFileSync(logPath);
+      const { payloads, good } = readFrames(buf);
+      if (good < buf.length) {
+        this.log.warn({ path: logPath, dropped: buf.length - good }, 'IPAM log ends in a torn or corrupt record (crash during write); dropping it');
+        ftruncateSync(this.fd, good);
+        fsyncSync(this.fd);
+      }
+      for (const p of payloads) {
+        const { s, r } = this.parse<{ s: number; r: StoreRecord }>(p, logPath);
+        if (s <= this.seq) continue;
+        // the first snapshot is written before any record, so records without one mean damage
+        if (state === null) throw dataDirError(`IPAM log ${logPath} has records but there is no snapshot; run \`weft reset\``);
+        applyRecord(state, r);
+        this.seq = s;
+      }
+      this.records = payloads.length;
+      this.bytes = good;
+      return state;
+    } catch (e) {
+      this.close();
+      throw e instanceof WeftError ? e : dataDirError(`cannot read the IPAM log ${logPath}: ${(e as Error).message}`, e);
     }
-    for (const p of payloads) {
-      const { s, r } = this.parse<{ s: number; r: StoreRecord }>(p, logPath);
-      if (s <= this.seq) continue;
-      // the first snapshot is written before any record, so records without one mean damage
-      if (state === null) throw dataDirError(`IPAM log ${logPath} has records but there is no snapshot; run \`weft reset\``);
-      applyRecord(state, r);
-      this.seq = s;
-    }
-    this.records = payloads.length;
-    this.bytes = good;
-    return state;
   }
 
   private parse<T>(payload: Buffer, path: string): T {
