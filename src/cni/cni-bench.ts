@@ -51,6 +51,7 @@ function timed(cmd: string[], env: Record<string, string>, stdin: string, hostNs
     p.once('error', reject);
     p.once('close', (code) => (code === 0 ? resolve(performance.now() - t0)
       : reject(new WeftError('WEFT_ERR_INTERNAL', `${cmd.at(-1)} ${env.CNI_COMMAND} failed: ${out.trim().slice(0, 300)}`))));
+    p.stdin.on('error', () => { /* a plugin may exit without reading stdin (VERSION) */ });
     p.stdin.end(stdin);
   });
 }

@@ -33,6 +33,7 @@ function bridgePlugin(h: LabHost, env: Record<string, string>, conf: object): Pr
       try { json = stdout.trim() ? JSON.parse(stdout) : undefined; } catch { json = undefined; }
       resolve({ code: code ?? -1, json, stdout, stderr });
     });
+    p.stdin.on('error', () => { /* the plugin may exit before reading */ });
     p.stdin.end(JSON.stringify(conf));
   });
 }
