@@ -167,3 +167,18 @@ test('throughput (logged, not asserted)', () => {
   const t2 = process.hrtime.bigint();
   console.log(`codec: ${n} records of ${buf.length / n} B: write ${Number(t1 - t0) / n} ns/rec, read ${Number(t2 - t1) / n} ns/rec`);
 });
+
+test('skipString validates exactly like string(); latin1() writes raw bytes', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 12 }), fc.nat(20), (body, limit) => {
+    const buf = Buffer.concat([Buffer.from([0, body.length]), Buffer.from(body)]);
+    let s: string | Error;
+    let n: number | Error;
+    try { s = new Reader(buf).string(limit); } catch (e) { onlyDecode(e); s = e as Error; }
+    try { n = new Reader(buf).skipString(limit); } catch (e) { onlyDecode(e); n = e as Error; }
+    assert.equal(typeof s === 'string', typeof n === 'number');
+    if (typeof s === 'string') assert.equal(n, Buffer.byteLength(s, 'utf8'));
+    else assert.equal((n as Error).message, s.message);
+  }), { numRuns: 2000 });
+  const raw = Buffer.from([0, 1, 127, 128, 200, 255]);
+  assert.deepEqual(new Writer().latin1(raw.toString('latin1')).finish(), raw);
+});

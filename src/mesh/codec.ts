@@ -113,6 +113,13 @@ export class Writer {
     return this;
   }
 
+  /** Raw bytes given as a latin1 string (each char 0..255 is one byte), no length prefix. */
+  latin1(s: string): this {
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, s.length, 'latin1');
+    return this;
+  }
+
   /** u32 length + bytes. */
   bytes(b: Uint8Array): this {
     this.u32(b.length);

@@ -7,7 +7,7 @@ import type { PeerName } from './gossip-types.js';
  * normalised names as strings gives the same order as comparing their bytes.
  */
 
-const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_CODES: readonly number[] = [...'0123456789abcdef'].map((c) => c.charCodeAt(0));
 
 /** Nibble value of an ASCII code, or -1 (accepts upper and lower case). */
 function nibble(c: number): number {
@@ -74,9 +74,13 @@ export function peerNameFromBytes(buf: Uint8Array, offset = 0): PeerName {
     const have = Math.max(0, buf.length - (Number.isInteger(offset) && offset > 0 ? offset : 0));
     throw new WeftError('WEFT_ERR_DECODE', `peer name: needed ${PEER_NAME_BYTES} bytes at offset ${offset}, have ${have}`);
   }
-  return (
-    HEX_PAIRS[buf[offset]!] + ':' + HEX_PAIRS[buf[offset + 1]!] + ':' + HEX_PAIRS[buf[offset + 2]!] + ':' +
-    HEX_PAIRS[buf[offset + 3]!] + ':' + HEX_PAIRS[buf[offset + 4]!] + ':' + HEX_PAIRS[buf[offset + 5]!]
+  // one flat string (concatenation would build a rope that every Map lookup flattens again)
+  const b0 = buf[offset]!, b1 = buf[offset + 1]!, b2 = buf[offset + 2]!;
+  const b3 = buf[offset + 3]!, b4 = buf[offset + 4]!, b5 = buf[offset + 5]!;
+  return String.fromCharCode(
+    HEX_CODES[b0 >> 4]!, HEX_CODES[b0 & 15]!, 58, HEX_CODES[b1 >> 4]!, HEX_CODES[b1 & 15]!, 58,
+    HEX_CODES[b2 >> 4]!, HEX_CODES[b2 & 15]!, 58, HEX_CODES[b3 >> 4]!, HEX_CODES[b3 & 15]!, 58,
+    HEX_CODES[b4 >> 4]!, HEX_CODES[b4 & 15]!, 58, HEX_CODES[b5 >> 4]!, HEX_CODES[b5 & 15]!,
   );
 }
 

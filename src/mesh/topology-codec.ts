@@ -180,12 +180,18 @@ export function recordConnections(raw: Buffer): Map<PeerName, ConnectionInfo> {
   return out;
 }
 
-/** An UPDATE message from already-encoded records (must be sorted by name, no duplicates). */
-export function encodeUpdate(sender: PeerName, raws: readonly Buffer[]): Buffer {
+/**
+ * An UPDATE message from already-encoded records (sorted by name, no duplicates), given as
+ * Buffers or as latin1 strings of their bytes.
+ */
+export function encodeUpdate(sender: PeerName, raws: readonly (Buffer | string)[]): Buffer {
   let size = HEADER_BYTES + 8;
   for (const b of raws) size += b.length;
   const w = new Writer(size);
   writeHeader(w, KIND_UPDATE, sender).varint(raws.length);
-  for (const b of raws) w.raw(b);
+  for (const b of raws) {
+    if (typeof b === 'string') w.latin1(b);
+    else w.raw(b);
+  }
   return w.finish();
 }

@@ -115,79 +115,118 @@ function validRange(depth: number, prefix: number, maxDepth: number): boolean {
   return depth <= maxDepth && prefix < 2 ** (TOPOLOGY_SYNC_BITS_PER_LEVEL * depth);
 }
 
+/** Levels whose bucket fingerprints are kept in flat arrays (1 + 16 + 256 + 4096 buckets). */
+const STORED_DEPTH = 3;
+const LEVEL_OFFSET = [0, 1, 17, 273];
+const STORED_BUCKETS = 4369;
+
+/** What the index needs of a record: name, name hash and entry-hash lanes (int32 or uint32). */
+export interface IndexEntry {
+  readonly name: PeerName;
+  readonly hash: number;
+  readonly a: number;
+  readonly b: number;
+}
+
 /**
- * The hash tree plus a (hash, name)-sorted list for range queries. Pure bookkeeping owned by
- * one Topology: `add`/`remove` must be called with the same (name, hash, lanes) pairs.
+ * The hash tree plus a (hash, name)-sorted list of records for range queries. Pure bookkeeping
+ * owned by one Topology: an entry must be removed with the same object it was added with.
+ * Fingerprints of the top levels live in flat arrays (no per-record objects, ~52 kB fixed);
+ * deeper buckets (a few records each at realistic N) are summed from the sorted list on demand.
  */
 export class SyncIndex {
-  private readonly buckets = new Map<number, BucketStats>();
-  private readonly hashes: number[] = [];
-  private readonly names: PeerName[] = [];
+  private readonly counts = new Uint32Array(STORED_BUCKETS);
+  private readonly sumA = new Uint32Array(STORED_BUCKETS);
+  private readonly sumB = new Uint32Array(STORED_BUCKETS);
+  private readonly sorted: IndexEntry[] = [];
 
-  add(name: PeerName, hash: number, a: number, b: number): void {
-    this.adjust(hash, a, b, 1);
-    const i = this.position(hash, name);
-    this.hashes.splice(i, 0, hash);
-    this.names.splice(i, 0, name);
+  add(e: IndexEntry): void {
+    this.adjust(e, 1);
+    this.sorted.splice(this.position(e.hash >>> 0, e.name), 0, e);
   }
 
-  remove(name: PeerName, hash: number, a: number, b: number): void {
-    this.adjust(hash, -a, -b, -1);
-    const i = this.position(hash, name);
-    if (this.names[i] === name) {
-      this.hashes.splice(i, 1);
-      this.names.splice(i, 1);
-    }
+  remove(e: IndexEntry): void {
+    const i = this.position(e.hash >>> 0, e.name);
+    if (this.sorted[i] !== e) return;
+    this.adjust(e, -1);
+    this.sorted.splice(i, 1);
   }
 
-  private adjust(hash: number, a: number, b: number, delta: number): void {
-    for (let d = 0; d <= TOPOLOGY_SYNC_MAX_DEPTH; d++) {
-      const k = key(d, prefixOf(hash, d));
-      let s = this.buckets.get(k);
-      if (s === undefined) {
-        s = { count: 0, a: 0, b: 0 };
-        this.buckets.set(k, s);
-      }
-      s.count += delta;
-      s.a = (s.a + a) >>> 0;
-      s.b = (s.b + b) >>> 0;
-      if (s.count === 0) this.buckets.delete(k);
+  private adjust(e: IndexEntry, sign: number): void {
+    const hash = e.hash >>> 0;
+    for (let d = 0; d <= STORED_DEPTH; d++) {
+      const i = LEVEL_OFFSET[d]! + prefixOf(hash, d);
+      this.counts[i] = this.counts[i]! + sign;
+      this.sumA[i] = this.sumA[i]! + sign * (e.a >>> 0);
+      this.sumB[i] = this.sumB[i]! + sign * (e.b >>> 0);
     }
   }
 
   /** First index whose (hash, name) ≥ the given pair. */
   private position(hash: number, name: PeerName): number {
     let lo = 0;
-    let hi = this.hashes.length;
+    let hi = this.sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const h = this.hashes[mid]!;
-      if (h < hash || (h === hash && this.names[mid]! < name)) lo = mid + 1;
+      const m = this.sorted[mid]!;
+      const h = m.hash >>> 0;
+      if (h < hash || (h === hash && m.name < name)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
+  /** Index range [from, to) of the records in bucket (depth, prefix). */
+  private range(depth: number, prefix: number): [number, number] {
+    const width = 2 ** (32 - TOPOLOGY_SYNC_BITS_PER_LEVEL * depth);
+    const lo = prefix * width;
+    const from = this.position(lo, '');
+    let to = from;
+    while (to < this.sorted.length && this.sorted[to]!.hash >>> 0 < lo + width) to++;
+    return [from, to];
+  }
+
   stats(depth: number, prefix: number): BucketStats | undefined {
-    return this.buckets.get(key(depth, prefix));
+    if (depth <= STORED_DEPTH) {
+      const i = LEVEL_OFFSET[depth]! + prefix;
+      const count = this.counts[i]!;
+      return count === 0 ? undefined : { count, a: this.sumA[i]!, b: this.sumB[i]! };
+    }
+    const [from, to] = this.range(depth, prefix);
+    if (from === to) return undefined;
+    let a = 0;
+    let b = 0;
+    for (let i = from; i < to; i++) {
+      a = (a + this.sorted[i]!.a) >>> 0;
+      b = (b + this.sorted[i]!.b) >>> 0;
+    }
+    return { count: to - from, a, b };
   }
 
   /** The summary node of bucket (depth, prefix), depth < max depth. */
   node(depth: number, prefix: number): SummaryNode {
     const children: (BucketStats | undefined)[] = [];
-    for (let i = 0; i < FANOUT; i++) {
-      const s = this.buckets.get(key(depth + 1, prefix * FANOUT + i));
-      children.push(s === undefined ? undefined : { ...s });
+    if (depth + 1 <= STORED_DEPTH) {
+      for (let i = 0; i < FANOUT; i++) children.push(this.stats(depth + 1, prefix * FANOUT + i));
+      return { depth, prefix, children };
+    }
+    for (let i = 0; i < FANOUT; i++) children.push(undefined);
+    const [from, to] = this.range(depth, prefix);
+    for (let i = from; i < to; i++) {
+      const e = this.sorted[i]!;
+      const s = (children[prefixOf(e.hash >>> 0, depth + 1) & (FANOUT - 1)] ??= { count: 0, a: 0, b: 0 });
+      s.count++;
+      s.a = (s.a + e.a) >>> 0;
+      s.b = (s.b + e.b) >>> 0;
     }
     return { depth, prefix, children };
   }
 
   /** Names of the records in bucket (depth, prefix), in (hash, name) order. */
   namesIn(depth: number, prefix: number): PeerName[] {
-    const width = 2 ** (32 - TOPOLOGY_SYNC_BITS_PER_LEVEL * depth);
-    const lo = prefix * width;
+    const [from, to] = this.range(depth, prefix);
     const out: PeerName[] = [];
-    for (let i = this.position(lo, ''); i < this.hashes.length && this.hashes[i]! < lo + width; i++) out.push(this.names[i]!);
+    for (let i = from; i < to; i++) out.push(this.sorted[i]!.name);
     return out;
   }
 }

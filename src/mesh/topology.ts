@@ -16,33 +16,61 @@ import type {
   ApplyResult, ConnectionInfo, HandleResult, LocalConnection, MissingResult, PeerInfo, SelfConflict, TopologyView,
 } from './topology-types.js';
 
-/** A held record: immutable header fields, its canonical bytes, and cached derived values. */
+/**
+ * A held record: immutable header fields, its canonical bytes, and cached derived values.
+ * The bytes are kept as a latin1 string (one compact heap object, no ArrayBuffer per record):
+ * a simulation holds a million records, a daemon holds N.
+ */
 class StoredPeer implements PeerInfo {
   private conns: ReadonlyMap<PeerName, ConnectionInfo> | undefined;
+  private nick: string | undefined;
+  /** Scratch for Topology.removeUnreachable. */
+  mark = 0;
+  /** Name hash and entry-hash lanes, stored as int32 (use `>>> 0`). */
   readonly hash: number;
   readonly a: number;
   readonly b: number;
 
   constructor(
-    readonly name: PeerName, readonly nickname: string, readonly uid: bigint, readonly version: number,
-    readonly raw: Buffer, readonly connNames: readonly PeerName[], conns?: ReadonlyMap<PeerName, ConnectionInfo>,
+    readonly name: PeerName, readonly uid: bigint, readonly version: number,
+    readonly bytes: string, readonly connNames: readonly PeerName[], conns?: ReadonlyMap<PeerName, ConnectionInfo>,
   ) {
     this.conns = conns;
-    this.hash = nameHash(name);
-    [this.a, this.b] = entryLanes(this.hash, uid, version);
+    const h = nameHash(name);
+    const [a, b] = entryLanes(h, uid, version);
+    this.hash = h | 0;
+    this.a = a | 0;
+    this.b = b | 0;
+  }
+
+  get nickname(): string {
+    return (this.nick ??= recordNickname(Buffer.from(this.bytes, 'latin1')));
   }
 
   /** Decoded lazily: most held records are never inspected connection by connection. */
   get connections(): ReadonlyMap<PeerName, ConnectionInfo> {
-    return (this.conns ??= recordConnections(this.raw));
+    return (this.conns ??= recordConnections(Buffer.from(this.bytes, 'latin1')));
   }
 }
 
-/** (version, uid) order; the canonical bytes break the (buggy-owner-only) remaining tie. */
-function beats(version: number, uid: bigint, raw: Buffer, cur: StoredPeer): boolean {
-  if (version !== cur.version) return version > cur.version;
-  if (uid !== cur.uid) return uid > cur.uid;
-  return Buffer.compare(raw, cur.raw) > 0;
+/**
+ * The merge order: higher version wins; at equal versions the higher uid wins (two
+ * incarnations that reached the same version). Equal (version, uid) means the same record —
+ * only its owner writes it, and it bumps the version on every change — so the held copy stays.
+ */
+function beats(ref: RecordRef, cur: StoredPeer): boolean {
+  if (ref.version !== cur.version) return ref.version > cur.version;
+  return ref.uid > cur.uid;
+}
+
+/** True when sorted `have` contains every name of sorted `need`. */
+function includesAll(have: readonly PeerName[], need: readonly PeerName[]): boolean {
+  let i = 0;
+  for (const n of need) {
+    while (i < have.length && have[i]! < n) i++;
+    if (have[i] !== n) return false;
+  }
+  return true;
 }
 
 function byName(x: { name: PeerName }, y: { name: PeerName }): number {
@@ -72,8 +100,12 @@ export class Topology implements TopologyView {
   private local = new Map<PeerName, ConnectionInfo>();
   private readonly records = new Map<PeerName, StoredPeer>();
   private readonly index = new SyncIndex();
-  /** name → number of *other* records listing a connection to it. */
+  /** name → number of *other* held records listing a connection to it. */
   private readonly refs = new Map<PeerName, number>();
+  /** One string per name held or listed, shared by all records (memory when a process holds many views). */
+  private readonly interned = new Map<PeerName, PeerName>();
+  /** Set when a change may have made a record unreachable (see removeUnreachable). */
+  private gcDirty = false;
   private sorted: PeerInfo[] | null = null;
   private gen = 0;
 
@@ -87,6 +119,10 @@ export class Topology implements TopologyView {
     this.uid = uid;
     this.rebuildSelf();
   }
+
+  /** Scratch mark of the last GC pass (avoids a visited set), and the neighbours it kept. */
+  private gcMark = 0;
+  private gcNeighbours: ReadonlySet<PeerName> = new Set();
 
   /** Our own record. */
   get self(): PeerInfo {
@@ -167,15 +203,19 @@ export class Topology implements TopologyView {
   private rebuildSelf(): void {
     const info = { name: this.name, nickname: this.nickname, uid: this.uid, version: this.version, connections: this.local };
     const names = [...this.local.keys()].sort();
-    this.put(new StoredPeer(this.name, this.nickname, this.uid, this.version, encodeRecord(info), names, this.local));
+    this.put(new StoredPeer(this.name, this.uid, this.version, encodeRecord(info).toString('latin1'), names, this.local));
   }
 
   // ───────────── record store ─────────────
 
   private put(p: StoredPeer): void {
+    const old = this.records.get(p.name);
+    // only a new record or a lost connection can leave something unreachable
+    if (old === undefined || !includesAll(p.connNames, old.connNames)) this.gcDirty = true;
     this.drop(p.name);
     this.records.set(p.name, p);
-    this.index.add(p.name, p.hash, p.a, p.b);
+    this.interned.set(p.name, p.name);
+    this.index.add(p);
     for (const c of p.connNames) this.refs.set(c, (this.refs.get(c) ?? 0) + 1);
   }
 
@@ -185,12 +225,24 @@ export class Topology implements TopologyView {
     this.gen++;
     if (old === undefined) return;
     this.records.delete(name);
-    this.index.remove(name, old.hash, old.a, old.b);
+    this.index.remove(old);
     for (const c of old.connNames) {
-      const n = (this.refs.get(c) ?? 1) - 1;
-      if (n === 0) this.refs.delete(c);
-      else this.refs.set(c, n);
+      const n = this.refs.get(c)! - 1;
+      if (n === 0) {
+        this.refs.delete(c);
+        if (!this.records.has(c)) this.interned.delete(c);
+      } else {
+        this.refs.set(c, n);
+      }
     }
+    if (!this.refs.has(name)) this.interned.delete(name);
+  }
+
+  private intern(name: PeerName): PeerName {
+    const s = this.interned.get(name);
+    if (s !== undefined) return s;
+    this.interned.set(name, name);
+    return name;
   }
 
   /**
@@ -199,12 +251,12 @@ export class Topology implements TopologyView {
    * cannot resurrect it after its neighbours' updates spread (GC removes it locally).
    */
   private servable(name: PeerName): boolean {
-    return name === this.name || (this.refs.get(name) ?? 0) > 0;
+    return name === this.name || this.refs.has(name);
   }
 
   private materialise(buf: Buffer, ref: RecordRef): StoredPeer {
-    const raw = Buffer.from(buf.subarray(ref.start, ref.end));
-    return new StoredPeer(ref.name, recordNickname(raw), ref.uid, ref.version, raw, recordConnectionNames(raw));
+    const conns = recordConnectionNames(buf.subarray(ref.start, ref.end)).map((c) => this.intern(c));
+    return new StoredPeer(this.intern(ref.name), ref.uid, ref.version, buf.toString('latin1', ref.start, ref.end), conns);
   }
 
   /** A record about our name with a foreign uid: bump past it if it would beat ours. */
@@ -226,12 +278,12 @@ export class Topology implements TopologyView {
     }
     if (recs.length === 0) return null;
     recs.sort(byName);
-    const raws: Buffer[] = [];
+    const raws: string[] = [];
     let bytes = 0;
     for (const p of recs) {
-      if (raws.length >= TOPOLOGY_MAX_PEERS || bytes + p.raw.length > maxBytes) break;
-      bytes += p.raw.length;
-      raws.push(p.raw);
+      if (raws.length >= TOPOLOGY_MAX_PEERS || bytes + p.bytes.length > maxBytes) break;
+      bytes += p.bytes.length;
+      raws.push(p.bytes);
     }
     return encodeUpdate(this.name, raws);
   }
@@ -266,7 +318,7 @@ export class Topology implements TopologyView {
         continue;
       }
       const cur = this.records.get(ref.name);
-      if (cur !== undefined && !beats(ref.version, ref.uid, buf.subarray(ref.start, ref.end), cur)) continue;
+      if (cur !== undefined && !beats(ref, cur)) continue;
       accepted.push(this.materialise(buf, ref));
     }
     for (const p of accepted) this.put(p);
@@ -414,20 +466,34 @@ export class Topology implements TopologyView {
    * forever through its last, stale record.) Returns the removed names, sorted.
    */
   removeUnreachable(localNeighbours: ReadonlySet<PeerName>): PeerName[] {
-    const seen = new Set<PeerName>([this.name, ...localNeighbours]);
-    const queue = [...seen];
-    while (queue.length > 0) {
-      const p = this.records.get(queue.pop()!);
-      if (p === undefined) continue;
-      for (const c of p.connNames) {
-        if (!seen.has(c)) {
-          seen.add(c);
-          queue.push(c);
-        }
+    // nothing can have become unreachable unless a record was added or lost a connection, or
+    // a local neighbour went away, since the last run
+    const lostNeighbour = [...this.gcNeighbours].some((n) => !localNeighbours.has(n));
+    this.gcNeighbours = new Set(localNeighbours);
+    if (!this.gcDirty && !lostNeighbour) return [];
+    this.gcDirty = false;
+    const mark = ++this.gcMark;
+    const queue: StoredPeer[] = [];
+    const reach = (name: PeerName): void => {
+      const p = this.records.get(name);
+      if (p !== undefined && p.mark !== mark) {
+        p.mark = mark;
+        queue.push(p);
       }
+    };
+    reach(this.name);
+    for (const n of localNeighbours) reach(n);
+    let reached = 0;
+    while (queue.length > 0) {
+      reached++;
+      for (const c of queue.pop()!.connNames) reach(c);
     }
-    const removed = [...this.records.keys()].filter((n) => !seen.has(n)).sort();
+    if (reached === this.records.size) return [];
+    const removed: PeerName[] = [];
+    for (const p of this.records.values()) if (p.mark !== mark) removed.push(p.name);
+    removed.sort();
     for (const n of removed) this.drop(n);
     return removed;
   }
+
 }
