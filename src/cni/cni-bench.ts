@@ -28,6 +28,7 @@ export interface LatencyRow {
   mean: number;
 }
 
+/** Result of one {@link runCniBench} run. */
 export interface CniBenchReport {
   iterations: number;
   /** "real daemon" or "stand-in daemon (…why…)". */

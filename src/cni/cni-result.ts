@@ -6,6 +6,7 @@
 import { CniError } from './cni-error.js';
 import { atLeast, resultFamily, type CniVersion } from './versions.js';
 
+/** One entry of a result's `interfaces` (host or sandbox side). */
 export interface CniInterface {
   name: string;
   mac?: string;
@@ -15,6 +16,7 @@ export interface CniInterface {
   sandbox?: string;
 }
 
+/** One entry of a result's `ips`. */
 export interface CniIpConfig {
   /** CIDR, e.g. "10.32.0.5/12". */
   address: string;
@@ -23,11 +25,13 @@ export interface CniIpConfig {
   interface?: number;
 }
 
+/** One entry of a result's `routes` (no gateway: on-link). */
 export interface CniRoute {
   dst: string;
   gw?: string;
 }
 
+/** The `dns` object of a configuration or result. */
 export interface CniDns {
   nameservers?: string[];
   domain?: string;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** One recorded call: env, exit code, stdin and stdout. */
 export interface PodmanCall {
   CNI_COMMAND: string;
   CNI_CONTAINERID: string;

@@ -13,6 +13,7 @@ export function pluginScript(name: PluginName): string {
   return fileURLToPath(new URL(`../../../cmd/${name}.js`, import.meta.url));
 }
 
+/** How one plugin run ended. */
 export interface PluginRun {
   code: number;
   stdout: string;

@@ -6,6 +6,7 @@
 import { WeftError, silentLogger, type Startable } from '../../common/index.js';
 import { ApiServer, IPAM_PATHS, type NetworkInfo } from '../../api/index.js';
 
+/** Socket, network info overrides and initial IPAM state of a stand-in. */
 export interface StandInOptions {
   socketPath: string;
   network?: Partial<NetworkInfo>;
