@@ -391,6 +391,7 @@ export class IpamCore implements PendingHost {
 
   /** Hand all our ranges to a live peer and stop allocating (graceful leave). */
   leave(now: number): LeaveResult {
+    if (this.left) return { heir: this.left.heir, addresses: 0, droppedAllocations: 0 };
     const ring = this.ring;
     const dropped = this.allocs.size;
     const addresses = this.ownedCount();

@@ -198,6 +198,7 @@ test('consensus of two out of three, donation to a late joiner, rmpeer and leave
   // B leaves: A inherits everything
   const left = b.leave();
   assert.equal(left.heir, A);
+  assert.deepEqual(b.leave(), { heir: A, addresses: 0, droppedAllocations: 0 });
   await mesh.drain();
   assert.equal(a.status().owned, 256);
   assert.equal(b.status().status, 'idle');

@@ -302,7 +302,10 @@ export class Ipam implements Startable, Gossiper {
     return this.input((c) => c.rmpeer(nameOrNickname, this.now()));
   }
 
-  /** Hand every range to a live peer and stop allocating (before `weft reset`). */
+  /**
+   * Hand every range to a live peer and stop allocating (before `weft reset`, which must then
+   * remove `<dataDir>/ipam`). Idempotent. WEFT_ERR_IPAM_NOT_READY when no peer is reachable.
+   */
   leave(): LeaveResult {
     return this.input((c) => c.leave(this.now()));
   }
