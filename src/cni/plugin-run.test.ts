@@ -192,3 +192,15 @@ test('errors: env, decoding, version and config errors carry their codes', async
   const delegate = await runPlugin('weft-net', cniEnv('DEL', { netns: '', path: join(dir, 'no-plugins') }), netConf({ ipam: { type: 'wft-no-such-ipam' } }));
   assertError(delegate, 7, /IPAM plugin "wft-no-such-ipam" \(ipam\.type\) not found in CNI_PATH/);
 });
+
+test('weft-net DEL with the recorded podman DEL inputs (prevResult, gone netns): releases, touches no foreign link', { skip: calls ? false : 'podman fixture not found' }, async () => {
+  for (const c of calls!.filter((x) => x.CNI_COMMAND === 'DEL')) {
+    const owner = `cni/${String(c.stdin.name)}/${c.CNI_CONTAINERID}/${c.CNI_IFNAME}`;
+    daemon.allocations.set(owner, '10.99.7.7');
+    const { ipam: _ipam, ...rest } = c.stdin;
+    const r = await runPlugin('weft-net', envOf(c), { ...rest, type: 'weft-net', socket });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(daemon.allocations.has(owner), false);
+  }
+});
