@@ -201,9 +201,9 @@ export class IpamCore implements PendingHost {
         this.splits.delete(src);
         const rep = ring.merge(msg.ring, this.self);
         for (const c of rep.conflicts) this.onConflict(c);
-        if (rep.changed.length || rep.tombstones.length || rep.designations.length) this.ringDirty = true;
         if (rep.conflicts.length || rep.changed.some((e) => e.owner === this.self)) this.ownDirty = true;
         if (rep.changed.length || rep.tombstones.length || rep.designations.length) {
+          this.ringDirty = true;
           delta = { entries: rep.changed, tombstones: rep.tombstones, designations: rep.designations };
           this.record({ t: 'delta', delta }, rep.tombstones.length > 0);
         }
