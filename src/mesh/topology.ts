@@ -4,54 +4,15 @@ import {
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
 import { parsePeerName } from './peer-name.js';
+import { decodeUpdate, encodeRecord, encodeUpdate, messageKind, messageSender, type RecordRef } from './topology-codec.js';
+import { RecordStore, StoredPeer, byName } from './topology-store.js';
 import {
-  decodeUpdate, encodeRecord, encodeUpdate, messageKind, messageSender, recordConnectionNames, recordConnections, recordNickname,
-  type RecordRef,
-} from './topology-codec.js';
-import {
-  SyncIndex, decodeDigestMessage, decodeRequestMessage, decodeSummaryMessage, encodeDigestMessage, encodeRequestMessage,
-  encodeSummaryMessage, entryLanes, nameHash, sameStats, type DigestEntry, type SummaryNode, type SyncRange,
+  decodeDigestMessage, decodeRequestMessage, decodeSummaryMessage, encodeDigestMessage, encodeRequestMessage,
+  encodeSummaryMessage, sameStats, type DigestEntry, type SummaryNode, type SyncRange,
 } from './topology-sync.js';
 import type {
   ApplyResult, ConnectionInfo, HandleResult, LocalConnection, MissingResult, PeerInfo, SelfConflict, TopologyView,
 } from './topology-types.js';
-
-/**
- * A held record: immutable header fields, its canonical bytes, and cached derived values.
- * The bytes are kept as a latin1 string (one compact heap object, no ArrayBuffer per record):
- * a simulation holds a million records, a daemon holds N.
- */
-class StoredPeer implements PeerInfo {
-  private conns: ReadonlyMap<PeerName, ConnectionInfo> | undefined;
-  private nick: string | undefined;
-  /** Scratch for Topology.removeUnreachable. */
-  mark = 0;
-  /** Name hash and entry-hash lanes, stored as int32 (use `>>> 0`). */
-  readonly hash: number;
-  readonly a: number;
-  readonly b: number;
-
-  constructor(
-    readonly name: PeerName, readonly uid: bigint, readonly version: number,
-    readonly bytes: string, readonly connNames: readonly PeerName[], conns?: ReadonlyMap<PeerName, ConnectionInfo>,
-  ) {
-    this.conns = conns;
-    const h = nameHash(name);
-    const [a, b] = entryLanes(h, uid, version);
-    this.hash = h | 0;
-    this.a = a | 0;
-    this.b = b | 0;
-  }
-
-  get nickname(): string {
-    return (this.nick ??= recordNickname(Buffer.from(this.bytes, 'latin1')));
-  }
-
-  /** Decoded lazily: most held records are never inspected connection by connection. */
-  get connections(): ReadonlyMap<PeerName, ConnectionInfo> {
-    return (this.conns ??= recordConnections(Buffer.from(this.bytes, 'latin1')));
-  }
-}
 
 /**
  * The merge order: higher version wins; at equal versions the higher uid wins (two
@@ -63,23 +24,9 @@ function beats(ref: RecordRef, cur: StoredPeer): boolean {
   return ref.uid > cur.uid;
 }
 
-/** True when sorted `have` contains every name of sorted `need`. */
-function includesAll(have: readonly PeerName[], need: readonly PeerName[]): boolean {
-  let i = 0;
-  for (const n of need) {
-    while (i < have.length && have[i]! < n) i++;
-    if (have[i] !== n) return false;
-  }
-  return true;
-}
-
-function byName(x: { name: PeerName }, y: { name: PeerName }): number {
-  return x.name < y.name ? -1 : x.name > y.name ? 1 : 0;
-}
-
 /**
  * Who is connected to whom, as mergeable versioned state (a state-based CRDT: per name, the
- * record with the highest (version, uid, bytes) wins). Pure: no I/O, no timers, deterministic.
+ * record with the highest (version, uid) wins). Pure: no I/O, no timers, deterministic.
  *
  * Lifecycle: one instance per daemon incarnation (our uid is fixed for its life). The owner
  * changes only its own record (`setLocalConnections` and friends, each bumping our version when
@@ -98,16 +45,7 @@ export class Topology implements TopologyView {
   readonly uid: bigint;
   private version = 1;
   private local = new Map<PeerName, ConnectionInfo>();
-  private readonly records = new Map<PeerName, StoredPeer>();
-  private readonly index = new SyncIndex();
-  /** name → number of *other* held records listing a connection to it. */
-  private readonly refs = new Map<PeerName, number>();
-  /** One string per name held or listed, shared by all records (memory when a process holds many views). */
-  private readonly interned = new Map<PeerName, PeerName>();
-  /** Set when a change may have made a record unreachable (see removeUnreachable). */
-  private gcDirty = false;
-  private sorted: PeerInfo[] | null = null;
-  private gen = 0;
+  private readonly store = new RecordStore();
 
   constructor(name: PeerName, nickname: string, uid: bigint) {
     this.name = parsePeerName(name);
@@ -120,32 +58,28 @@ export class Topology implements TopologyView {
     this.rebuildSelf();
   }
 
-  /** Scratch mark of the last GC pass (avoids a visited set), and the neighbours it kept. */
-  private gcMark = 0;
-  private gcNeighbours: ReadonlySet<PeerName> = new Set();
-
   /** Our own record. */
   get self(): PeerInfo {
-    return this.records.get(this.name)!;
+    return this.store.get(this.name)!;
   }
 
   /** Number of records held (ourselves included). */
   get size(): number {
-    return this.records.size;
+    return this.store.size;
   }
 
   /** Increments on every change of any record; cheap cache key for routes. */
   get generation(): number {
-    return this.gen;
+    return this.store.generation;
   }
 
   get(name: PeerName): PeerInfo | undefined {
-    return this.records.get(name);
+    return this.store.get(name);
   }
 
   /** All records, sorted by name (cached until the next change). */
   peers(): readonly PeerInfo[] {
-    return (this.sorted ??= [...this.records.values()].sort(byName));
+    return this.store.sorted();
   }
 
   // ───────────── our own record ─────────────
@@ -203,46 +137,7 @@ export class Topology implements TopologyView {
   private rebuildSelf(): void {
     const info = { name: this.name, nickname: this.nickname, uid: this.uid, version: this.version, connections: this.local };
     const names = [...this.local.keys()].sort();
-    this.put(new StoredPeer(this.name, this.uid, this.version, encodeRecord(info).toString('latin1'), names, this.local));
-  }
-
-  // ───────────── record store ─────────────
-
-  private put(p: StoredPeer): void {
-    const old = this.records.get(p.name);
-    // only a new record or a lost connection can leave something unreachable
-    if (old === undefined || !includesAll(p.connNames, old.connNames)) this.gcDirty = true;
-    this.drop(p.name);
-    this.records.set(p.name, p);
-    this.interned.set(p.name, p.name);
-    this.index.add(p);
-    for (const c of p.connNames) this.refs.set(c, (this.refs.get(c) ?? 0) + 1);
-  }
-
-  private drop(name: PeerName): void {
-    const old = this.records.get(name);
-    this.sorted = null;
-    this.gen++;
-    if (old === undefined) return;
-    this.records.delete(name);
-    this.index.remove(old);
-    for (const c of old.connNames) {
-      const n = this.refs.get(c)! - 1;
-      if (n === 0) {
-        this.refs.delete(c);
-        if (!this.records.has(c)) this.interned.delete(c);
-      } else {
-        this.refs.set(c, n);
-      }
-    }
-    if (!this.refs.has(name)) this.interned.delete(name);
-  }
-
-  private intern(name: PeerName): PeerName {
-    const s = this.interned.get(name);
-    if (s !== undefined) return s;
-    this.interned.set(name, name);
-    return name;
+    this.store.put(new StoredPeer(this.name, this.uid, this.version, encodeRecord(info).toString('latin1'), names, this.local));
   }
 
   /**
@@ -251,12 +146,7 @@ export class Topology implements TopologyView {
    * cannot resurrect it after its neighbours' updates spread (GC removes it locally).
    */
   private servable(name: PeerName): boolean {
-    return name === this.name || this.refs.has(name);
-  }
-
-  private materialise(buf: Buffer, ref: RecordRef): StoredPeer {
-    const conns = recordConnectionNames(buf.subarray(ref.start, ref.end)).map((c) => this.intern(c));
-    return new StoredPeer(this.intern(ref.name), ref.uid, ref.version, buf.toString('latin1', ref.start, ref.end), conns);
+    return name === this.name || this.store.isListed(name);
   }
 
   /** A record about our name with a foreign uid: bump past it if it would beat ours. */
@@ -273,7 +163,7 @@ export class Topology implements TopologyView {
   private updateOf(names: Iterable<PeerName>, maxBytes = Infinity): Buffer | null {
     const recs: StoredPeer[] = [];
     for (const n of new Set(names)) {
-      const p = this.records.get(n);
+      const p = this.store.get(n);
       if (p !== undefined) recs.push(p);
     }
     if (recs.length === 0) return null;
@@ -292,7 +182,7 @@ export class Topology implements TopologyView {
 
   /** Every servable record we hold, sorted by name (uncapped: O(N·k) bytes; prefer a summary). */
   encodeFull(): Buffer {
-    return this.updateOf([...this.records.keys()].filter((n) => this.servable(n)))!;
+    return this.updateOf([...this.store.names()].filter((n) => this.servable(n)))!;
   }
 
   /** Our record plus the named ones we hold (unknown names are skipped). */
@@ -304,8 +194,8 @@ export class Topology implements TopologyView {
 
   /**
    * Merge an UPDATE. The message is validated completely first; a malformed one throws
-   * WEFT_ERR_DECODE and changes nothing. A record is taken when its (version, uid, bytes) beats
-   * the one held. Records about our own name are never taken: one with a foreign uid is a
+   * WEFT_ERR_DECODE and changes nothing. A record is taken when its (version, uid) beats the
+   * one held. Records about our own name are never taken: one with a foreign uid is a
    * self-conflict (reported; bumps our version past it when it would win).
    */
   applyUpdate(buf: Buffer): ApplyResult {
@@ -317,11 +207,11 @@ export class Topology implements TopologyView {
         if (ref.uid !== this.uid) foreign = ref;
         continue;
       }
-      const cur = this.records.get(ref.name);
+      const cur = this.store.get(ref.name);
       if (cur !== undefined && !beats(ref, cur)) continue;
-      accepted.push(this.materialise(buf, ref));
+      accepted.push(this.store.materialise(buf, ref));
     }
-    for (const p of accepted) this.put(p);
+    for (const p of accepted) this.store.put(p);
     const changed = accepted.map((p) => p.name);
     const selfConflict = foreign === undefined ? undefined : this.selfConflict(foreign.uid, foreign.version);
     if (selfConflict?.bumped === true) changed.push(this.name);
@@ -339,8 +229,8 @@ export class Topology implements TopologyView {
   private digestOf(ranges: SyncRange[]): Buffer {
     const entries: DigestEntry[] = [];
     for (const g of ranges) {
-      for (const n of this.index.namesIn(g.depth, g.prefix)) {
-        const p = this.records.get(n)!;
+      for (const n of this.store.index.namesIn(g.depth, g.prefix)) {
+        const p = this.store.get(n)!;
         entries.push({ name: n, uid: p.uid, version: p.version });
       }
     }
@@ -364,14 +254,14 @@ export class Topology implements TopologyView {
         if (e.uid !== this.uid) selfConflict = this.selfConflict(e.uid, e.version);
         continue;
       }
-      const cur = this.records.get(e.name);
+      const cur = this.store.get(e.name);
       if (cur === undefined || e.version > cur.version || (e.version === cur.version && e.uid > cur.uid)) wanted.push(e.name);
     }
     const newer: PeerName[] = selfConflict?.bumped === true ? [this.name] : [];
     for (const g of ranges) {
-      for (const n of this.index.namesIn(g.depth, g.prefix)) {
+      for (const n of this.store.index.namesIn(g.depth, g.prefix)) {
         const e = theirs.get(n);
-        const p = this.records.get(n)!;
+        const p = this.store.get(n)!;
         if (!this.servable(n)) continue;
         if (e === undefined || p.version > e.version || (p.version === e.version && p.uid > e.uid)) newer.push(n);
       }
@@ -381,7 +271,7 @@ export class Topology implements TopologyView {
 
   /** Periodic anti-entropy opener: fingerprints of the 16 top buckets (~0.2 kB at any N). */
   encodeSummary(): Buffer {
-    return encodeSummaryMessage(this.name, [this.index.node(0, 0)]);
+    return encodeSummaryMessage(this.name, [this.store.index.node(0, 0)]);
   }
 
   /** A REQUEST for the named records (answered with an UPDATE of those the peer holds). */
@@ -434,16 +324,16 @@ export class Topology implements TopologyView {
       const depth = node.depth + 1;
       for (let i = 0; i < node.children.length; i++) {
         const prefix = node.prefix * node.children.length + i;
-        const mine = this.index.stats(depth, prefix);
+        const mine = this.store.index.stats(depth, prefix);
         const theirs = node.children[i];
         if (sameStats(mine, theirs)) continue;
         if (theirs === undefined) {
-          for (const n of this.index.namesIn(depth, prefix)) if (this.servable(n)) push.push(n);
+          for (const n of this.store.index.namesIn(depth, prefix)) if (this.servable(n)) push.push(n);
         } else if (mine === undefined || depth === TOPOLOGY_SYNC_MAX_DEPTH
           || (mine.count <= TOPOLOGY_SYNC_LEAF_PEERS && theirs.count <= TOPOLOGY_SYNC_LEAF_PEERS)) {
           if (ranges.length < TOPOLOGY_MAX_SYNC_NODES) ranges.push({ depth, prefix });
         } else if (deeper.length < TOPOLOGY_MAX_SYNC_NODES) {
-          deeper.push(this.index.node(depth, prefix));
+          deeper.push(this.store.index.node(depth, prefix));
         }
       }
     }
@@ -466,34 +356,8 @@ export class Topology implements TopologyView {
    * forever through its last, stale record.) Returns the removed names, sorted.
    */
   removeUnreachable(localNeighbours: ReadonlySet<PeerName>): PeerName[] {
-    // nothing can have become unreachable unless a record was added or lost a connection, or
-    // a local neighbour went away, since the last run
-    const lostNeighbour = [...this.gcNeighbours].some((n) => !localNeighbours.has(n));
-    this.gcNeighbours = new Set(localNeighbours);
-    if (!this.gcDirty && !lostNeighbour) return [];
-    this.gcDirty = false;
-    const mark = ++this.gcMark;
-    const queue: StoredPeer[] = [];
-    const reach = (name: PeerName): void => {
-      const p = this.records.get(name);
-      if (p !== undefined && p.mark !== mark) {
-        p.mark = mark;
-        queue.push(p);
-      }
-    };
-    reach(this.name);
-    for (const n of localNeighbours) reach(n);
-    let reached = 0;
-    while (queue.length > 0) {
-      reached++;
-      for (const c of queue.pop()!.connNames) reach(c);
-    }
-    if (reached === this.records.size) return [];
-    const removed: PeerName[] = [];
-    for (const p of this.records.values()) if (p.mark !== mark) removed.push(p.name);
-    removed.sort();
-    for (const n of removed) this.drop(n);
-    return removed;
+    return this.store.removeUnreachable(this.name, localNeighbours);
   }
+
 
 }
