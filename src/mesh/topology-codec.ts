@@ -109,13 +109,22 @@ export function decodeUpdate(buf: Buffer): { sender: PeerName; records: RecordRe
     prevName = start;
     const uid = r.u64('uid');
     if (uid === 0n) throw r.fail('uid', 'zero uid');
-    const version = r.varint('version');
+    const version = readVersion(r);
     r.skipString(TOPOLOGY_MAX_NICKNAME_BYTES, 'nickname');
     skipConnections(r, buf, start);
     records.push({ name: peerNameFromBytes(buf, start), uid, version, start, end: r.offset });
   }
   r.end();
   return { sender, records };
+}
+
+/** Largest record version: one below 2^53-1, so bumping past any valid version stays exact. */
+export const MAX_RECORD_VERSION = Number.MAX_SAFE_INTEGER - 1;
+
+export function readVersion(r: Reader): number {
+  const v = r.varint('version');
+  if (v > MAX_RECORD_VERSION) throw r.fail('version', `${v} over limit ${MAX_RECORD_VERSION}`);
+  return v;
 }
 
 function skipConnections(r: Reader, buf: Buffer, recordName: number): void {

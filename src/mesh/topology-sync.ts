@@ -3,7 +3,9 @@ import {
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
 import { Writer } from './codec.js';
-import { KIND_DIGEST, KIND_REQUEST, KIND_SUMMARY, HEADER_BYTES, compareAt, openMessage, writeHeader } from './topology-codec.js';
+import {
+  KIND_DIGEST, KIND_REQUEST, KIND_SUMMARY, HEADER_BYTES, compareAt, openMessage, readVersion, writeHeader,
+} from './topology-codec.js';
 import { peerNameFromBytes } from './peer-name.js';
 
 /**
@@ -276,7 +278,7 @@ export function decodeDigestMessage(buf: Buffer): { sender: PeerName; ranges: Sy
     prev = at;
     const uid = r.u64('uid');
     if (uid === 0n) throw r.fail('uid', 'zero uid');
-    entries.push({ name: peerNameFromBytes(buf, at), uid, version: r.varint('version') });
+    entries.push({ name: peerNameFromBytes(buf, at), uid, version: readVersion(r) });
   }
   r.end();
   return { sender, ranges, entries };

@@ -328,3 +328,20 @@ test('self-conflict through a digest bumps us and puts our record in `newer`', (
   assert.deepEqual(other.applyUpdate(r.newer!).changed, [nm(1)]);
   assert.equal(other.get(nm(1))!.uid, 5n);
 });
+
+test('version limit and same-uid clones', () => {
+  const t = mk(5);
+  const w = new Writer();
+  w.peerName(nm(1)).u64(1n).varint(Number.MAX_SAFE_INTEGER).string('x').varint(0);
+  assert.throws(() => t.applyUpdate(encodeUpdate(nm(1), [w.finish()])), /version/);
+  // a record with our own uid but a version we never wrote: a cloned process
+  const me = mk(1, 77n);
+  const clone = mk(1, 77n);
+  clone.setLocalConnections([conn(2)]);
+  clone.setLocalConnections([conn(3)]);
+  const r = me.applyUpdate(encodeUpdate(nm(9), [recordOf(clone)]));
+  assert.deepEqual(r.selfConflict, { uid: 77n, version: 3, bumped: true });
+  assert.equal(me.self.version, 4);
+  // our own record echoed back is not a conflict
+  assert.deepEqual(me.applyUpdate(encodeUpdate(nm(9), [recordOf(me)])), { changed: [], delta: null });
+});

@@ -149,9 +149,17 @@ export class Topology implements TopologyView {
     return name === this.name || this.store.isListed(name);
   }
 
+  /**
+   * Is a record about our own name a conflict? A foreign uid always is (an old incarnation or a
+   * clone); our own uid with a version we never wrote can only come from a cloned process.
+   */
+  private conflicts(uid: bigint, version: number): boolean {
+    return uid !== this.uid || version > this.version;
+  }
+
   /** A record about our name with a foreign uid: bump past it if it would beat ours. */
   private selfConflict(uid: bigint, version: number): SelfConflict {
-    const bumped = version >= this.version;
+    const bumped = version > this.version || (version === this.version && uid !== this.uid);
     if (bumped) {
       this.version = version + 1;
       this.rebuildSelf();
@@ -204,7 +212,7 @@ export class Topology implements TopologyView {
     let foreign: RecordRef | undefined;
     for (const ref of records) {
       if (ref.name === this.name) {
-        if (ref.uid !== this.uid) foreign = ref;
+        if (this.conflicts(ref.uid, ref.version)) foreign = ref;
         continue;
       }
       const cur = this.store.get(ref.name);
@@ -251,7 +259,7 @@ export class Topology implements TopologyView {
     for (const e of entries) {
       theirs.set(e.name, e);
       if (e.name === this.name) {
-        if (e.uid !== this.uid) selfConflict = this.selfConflict(e.uid, e.version);
+        if (this.conflicts(e.uid, e.version)) selfConflict = this.selfConflict(e.uid, e.version);
         continue;
       }
       const cur = this.store.get(e.name);
