@@ -72,9 +72,9 @@ async function main(): Promise<number> {
       const pod = `${lab.prefix}p${h.index}`;
       sh('ip', ['netns', 'add', pod]);
       pods.push(pod);
-      const cidr = weft(lab, h, ['attach', '--ip', `10.32.0.${10 + h.index}/12`, `/run/netns/${pod}`]);
+      const cidr = weft(lab, h, ['attach', `/run/netns/${pod}`]);
       addrs.push(cidr.split('/')[0]);
-      say(`$ weft attach --ip ${cidr} ${pod}   # on ${h.ns} → ethwe ${cidr}`);
+      say(`$ weft attach ${pod}   # on ${h.ns} → ethwe ${cidr} (address from the distributed IPAM)`);
     }
     await lab.until('sleeve links healthy', 15_000, async () => {
       for (const h of hosts) {
@@ -98,6 +98,9 @@ async function main(): Promise<number> {
     say('');
     say(`$ weft ps   # on ${hosts[0].ns}`);
     say(weft(lab, hosts[0], ['ps']));
+    say('');
+    say(`$ weft status ipam   # on ${hosts[2].ns}`);
+    say(weft(lab, hosts[2], ['status', 'ipam']));
     if (keep) {
       say('');
       say(`--keep: left running. Try: ip netns exec ${hosts[0].ns} ${WEFT} status --api-socket ${hosts[0].socket}`);

@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
 } from '../common/index.js';
@@ -7,6 +9,7 @@ import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
 import { DataplaneService } from './dataplane-service.js';
+import { IpamService } from './ipam-service.js';
 import { packageVersion } from '../common/index.js';
 
 /**
@@ -30,6 +33,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
 
   const registry = createRegistry();
   const metrics = createMeshMetrics(registry);
+  const ipam = new IpamService(config, identity.name, log.child({ component: 'ipam' }), registry);
   const router = new MeshRouter({
     identity, psk, nickname: config.nickname, host: config.host, port: config.port, connLimit: config.connLimit,
     timing: {
@@ -40,10 +44,16 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
       backoffScale: config.backoffScale,
     },
     metrics, log: log.child({ component: 'mesh' }),
+    events: {
+      onPeersChanged: (reachable) => ipam.ipam.onPeersChanged(reachable),
+      onPeerGone: (name) => ipam.ipam.onPeerGone(name),
+    },
   });
+  ipam.attach(router);
 
   const dataplane = new DataplaneService(config, identity.name, log.child({ component: 'dataplane' }), registry);
   router.setOverlay(dataplane.overlay);
+  dataplane.addresses = ipam;
 
   const pinger = new PeerPing();
   pinger.attach(router.newGossip(PING_CHANNEL, pinger));
@@ -64,6 +74,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     routes: { unicast: Object.fromEntries(router.unicastRoutes) },
     collisions: router.collisions.length > 0 ? [...router.collisions] : undefined,
     dataplane: dataplane.status(),
+    ipam: ipam.ipam.status(),
   });
 
   let stopping: Promise<void> | null = null;
@@ -90,6 +101,12 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     return { peer, rttMs, nextHop: router.topology.routes.unicastAll.get(peer) ?? null };
   });
   dataplane.registerRoutes(api);
+  ipam.registerRoutes(api);
+  api.route('POST', '/reset', () => {
+    const left = ipam.ipam.leave();
+    setImmediate(() => void shutdown('reset requested over the API', true));
+    return { left };
+  });
   api.route('GET', '/metrics', async () => registry.getMetricsAsJSON());
   api.route('POST', API_PATHS.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
@@ -100,15 +117,22 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     ? new StatusServer({
       addr: config.statusAddr, registry, logger: log.child({ component: 'status' }),
       status: () => status(),
-      readiness: () => ({ ready: true }),
+      readiness: () => ipam.readiness(),
     })
     : null;
 
-  const shutdown = (why: string): Promise<void> => {
+  const shutdown = (why: string, reset = false): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'shutting down');
-      for (const s of [statusServer, router, dataplane, api]) {
+      for (const s of [statusServer, router, dataplane, ipam, api]) {
         try { await s?.stop(); } catch (e) { log.warn({ err: describeError(e) }, 'error during shutdown'); }
+      }
+      if (reset) {
+        try {
+          await dataplane.reset();
+          await rm(join(config.dataDir, 'ipam'), { recursive: true, force: true });
+          log.info('reset: IPAM state and weft devices removed');
+        } catch (e) { log.warn({ err: describeError(e) }, 'reset incomplete'); }
       }
       resolveStopped();
     })();
@@ -120,6 +144,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
 
   try {
     await api.start();
+    ipam.start();
     await dataplane.start();
     await router.start();
     await statusServer?.start();

@@ -60,6 +60,11 @@ export class DataplaneService {
     await this.overlay.stop();
   }
 
+  /** Remove weft's devices (`weft reset`); call after stop(). Pods' veths go with the bridge. */
+  async reset(): Promise<void> {
+    await this.plumbing.teardown(TAP_NAME);
+  }
+
   /** Status section. */
   status() {
     return { mode: 'sleeve', bridge: this.config.bridge, mtu: this.overlay.mtu, links: this.overlay.links(), stats: this.overlay.stats() };

@@ -4,6 +4,7 @@ import { connectCommand, forgetCommand, stopCommand } from './control.js';
 import { reportCommand, statusCommand } from './status.js';
 import { versionCommand } from './version.js';
 import { setupCniCommand } from './setup-cni.js';
+import { resetCommand, rmpeerCommand } from './ipam.js';
 import { attachCommand, detachCommand, exposeCommand, hideCommand, psCommand } from './endpoints.js';
 
 /** Every `weft` command, in `weft --help` order. A new command is one file plus one line here. */
@@ -19,6 +20,8 @@ export const COMMANDS: readonly Command[] = [
   exposeCommand,
   hideCommand,
   psCommand,
+  rmpeerCommand,
+  resetCommand,
   versionCommand,
   setupCniCommand,
 ];

@@ -4,6 +4,7 @@ import { API_SOCKET_OPTION, expectPositionals, parseCommandArgs } from '../args.
 import { formatConnections, formatPeers, formatStatusSummary, formatTargets } from '../format.js';
 import { UsageError } from '../command.js';
 import { SOCKET_HELP, clientFor } from './control.js';
+import { formatIpam } from './ipam.js';
 
 /**
  * `weft status [VIEW]`: each view picks its part of the report (for --json) and renders it.
@@ -14,6 +15,7 @@ const STATUS_VIEWS: Record<string, { pick(r: StatusReport): unknown; format(r: S
   peers: { pick: (r) => r.peers, format: formatPeers },
   connections: { pick: (r) => r.connections, format: formatConnections },
   targets: { pick: (r) => r.targets, format: formatTargets },
+  ipam: { pick: (r) => r.ipam, format: formatIpam },
 };
 const VIEW_NAMES = Object.keys(STATUS_VIEWS).filter((v) => v !== '');
 
