@@ -174,7 +174,7 @@ function joinAndSteady(n: number, seed: number): { sim: Sim; m: Measured } {
   const joinRounds = sim.runUntil(() => sim.converged());
   const joinBytesPerPeer = sim.bytes / n;
   // steady state: 2 links flap (established toggles at both ends) per round, anti-entropy runs
-  const rounds = 20;
+  const rounds = 12;
   const before = sim.bytes;
   const down = new Set<string>();
   for (let r = 0; r < rounds; r++) {
