@@ -9,6 +9,12 @@ import {
   tableLegend,
 } from '../src/bench/index.js';
 import { createLogger, describeError } from '../src/common/index.js';
+import { formatIpamBench, runIpamBench } from '../src/bench/ipam-bench.js';
+
+/** Control-plane benchmarks run after the data-path scenarios (selectable with --only). */
+const CONTROL_BENCHES: Record<string, () => Promise<string>> = {
+  ipam: async () => formatIpamBench(await runIpamBench()),
+};
 
 /**
  * `node dist/cmd/bench.js [--only NAMES] [--duration S] [--rounds N] [--quiet-wait S] [--json FILE]`: runs the
@@ -43,10 +49,16 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  const only = args.only.filter((n) => !(n in CONTROL_BENCHES));
+  const controls = Object.keys(CONTROL_BENCHES).filter((n) => args.only.length === 0 || args.only.includes(n));
   try {
+    if (args.only.length > 0 && only.length === 0) {
+      for (const name of controls) process.stdout.write(`\n${await CONTROL_BENCHES[name]!()}\n`);
+      return 0;
+    }
     const report = await runBench({
       scenarios: defaultScenarios(),
-      only: args.only,
+      only,
       ...(args.durationS !== undefined ? { durationS: args.durationS } : {}),
       ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
       ...(args.quietWaitS !== undefined ? { quietWaitS: args.quietWaitS } : {}),
@@ -62,6 +74,14 @@ async function main(): Promise<number> {
         `${formatQuietTable(report.summary, report.options.baselines)}\n\n` +
         `${tableLegend(report.options.baselines, report.options.rounds, report.options.durationS)}\n`,
     );
+    for (const name of controls) {
+      if (report.aborted) break;
+      try {
+        process.stdout.write(`\n${await CONTROL_BENCHES[name]!()}\n`);
+      } catch (e) {
+        process.stdout.write(`\n${name}: failed: ${describeError(e)}\n`);
+      }
+    }
     if (args.jsonFile) {
       await writeFile(args.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
       process.stderr.write(`bench: wrote ${args.jsonFile}\n`);

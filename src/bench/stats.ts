@@ -46,3 +46,10 @@ export function roundOrder<T>(items: readonly T[], round: number): T[] {
   const k = ((round % items.length) + items.length) % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
+
+/** The p-th percentile (nearest rank) of an ascending-sorted array; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}

@@ -10,6 +10,13 @@ import { computeRoutes, type Routes } from './routes.js';
 import { CloneDetector } from './topology-clone.js';
 import type { LocalConnection } from './topology-types.js';
 
+/** How long we watch for stale records of a collected peer coming back. ms */
+const RESURRECTION_WATCH_MS = 60_000;
+/** Up to this many peers a new connection gets our full state, beyond it a summary. count */
+const FULL_ON_CONNECT_MAX_PEERS = 512;
+/** Most collected peers watched at once. count */
+const MAX_WATCHED_REMOVALS = 4096;
+
 /** The topology gossip channel's name. */
 export const TOPOLOGY_CHANNEL = 'topology';
 
@@ -44,6 +51,8 @@ export class TopologyKeeper {
   private recalcTimer: NodeJS.Timeout | null = null;
   private gcTimer: NodeJS.Timeout | null = null;
   private running = false;
+  /** Peers garbage-collected recently → when we stop watching for their stale records. ms */
+  private readonly recentlyRemoved = new Map<PeerName, number>();
 
   constructor(private readonly opts: TopologyKeeperOptions) {
     this.topology = new Topology(opts.self, opts.nickname, opts.uid);
@@ -79,9 +88,12 @@ export class TopologyKeeper {
     }, TOPOLOGY_UPDATE_DEFER_MS);
   }
 
-  /** Send everything we know to a new neighbour. */
+  /**
+   * Bring a new neighbour up to date: everything we know while that is small (fast joins),
+   * else the constant-size summary, from which it pulls only what it lacks.
+   */
   sendFullTo(peer: PeerName): void {
-    this.opts.sendTo(peer, this.topology.encodeFull());
+    this.opts.sendTo(peer, this.topology.size <= FULL_ON_CONNECT_MAX_PEERS ? this.topology.encodeFull() : this.topology.encodeSummary());
   }
 
   /** Periodic anti-entropy: a constant-size summary to a few neighbours. */
@@ -101,6 +113,7 @@ export class TopologyKeeper {
       return;
     }
     for (const reply of r.replies) this.opts.sendTo(from, reply);
+    if (this.collectResurrected(r.changed)) return; // stale records of departed peers: dropped again, not relayed
     if (r.delta) this.hub?.gossipRaw(TOPOLOGY_CHANNEL, r.delta, from);
     if (r.selfConflict && this.clones.note(r.selfConflict, Date.now())) {
       this.opts.onSelfConflict(`another live peer keeps announcing our name with uid ${r.selfConflict.uid.toString(16)}`);
@@ -144,6 +157,23 @@ export class TopologyKeeper {
     return out;
   }
 
+  /**
+   * A neighbour that has not collected a departed peer yet can hand its stale record back to
+   * us (and we to it, and so on: two peers can keep a departed cluster alive between them).
+   * When an update brings back a peer we collected recently, collect at once instead of a
+   * second later; if it is really reachable again, it stays. Returns true if anything was
+   * dropped again.
+   */
+  private collectResurrected(changed: readonly PeerName[]): boolean {
+    const now = Date.now();
+    for (const [n, until] of this.recentlyRemoved) if (until < now) this.recentlyRemoved.delete(n);
+    if (!changed.some((n) => this.recentlyRemoved.has(n))) return false;
+    const again = this.topology.removeUnreachable(this.opts.neighbours());
+    if (again.length === 0) return false;
+    this.recalc();
+    return true;
+  }
+
   private scheduleRecalc(): void {
     if (this.recalcTimer || !this.running) {
       if (!this.running) this.recalc();
@@ -168,7 +198,11 @@ export class TopologyKeeper {
       const removed = this.topology.removeUnreachable(this.opts.neighbours());
       if (removed.length === 0) return;
       this.opts.log.info({ peers: removed }, 'removed unreachable peers from the topology');
-      for (const name of removed) this.opts.onPeerGone(name);
+      const until = Date.now() + RESURRECTION_WATCH_MS;
+      for (const name of removed) {
+        if (this.recentlyRemoved.size < MAX_WATCHED_REMOVALS) this.recentlyRemoved.set(name, until);
+        this.opts.onPeerGone(name);
+      }
       this.recalc();
     }, PEER_GC_DEFER_MS);
   }
