@@ -2,6 +2,7 @@ import {
   BACKOFF_FACTOR, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, type Logger,
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
+import { Backoff } from './backoff.js';
 
 export type TargetState = 'waiting' | 'connecting' | 'connected' | 'failed';
 
@@ -15,9 +16,7 @@ interface Target {
   state: TargetState;
   attempts: number;
   lastError?: string;
-  nextTryAt: number;
-  intervalMs: number;
-  connectedAt: number;
+  backoff: Backoff;
   /** Peer last seen at this address. */
   peer?: PeerName;
   /** Self-connection or name collision: never dialled again. */
@@ -149,29 +148,21 @@ export class ConnectionMaker {
     t.state = 'connected';
     t.peer = peer;
     t.lastError = undefined;
-    t.connectedAt = this.now();
+    t.backoff.connected(this.now());
   }
 
   /** A dial or connection to `address` ended. `neverRetry` for self/collision. */
   disconnected(address: string, error: string | null, neverRetry = false): void {
     const t = this.targets.get(address);
     if (!t) return;
-    const now = this.now();
-    const scale = this.opts.backoffScale;
-    const livedLong = t.state === 'connected' && now - t.connectedAt > BACKOFF_RESET_AFTER_MS * scale;
     t.lastError = error ?? undefined;
     t.neverRetry ||= neverRetry;
     if (t.neverRetry) {
       t.state = 'failed';
       return;
     }
-    if (livedLong) {
-      t.intervalMs = BACKOFF_INITIAL_MS * scale; // lived long: reconnect at once, fresh backoff
-      t.nextTryAt = now;
-    } else {
-      t.nextTryAt = now + t.intervalMs / 2 + this.random() * t.intervalMs;
-      t.intervalMs = Math.min(BACKOFF_MAX_MS * scale, t.intervalMs * BACKOFF_FACTOR);
-    }
+    if (t.state === 'connected') t.backoff.disconnected(this.now());
+    else t.backoff.failed(this.now());
     t.state = error ? 'failed' : 'waiting';
   }
 
@@ -182,7 +173,7 @@ export class ConnectionMaker {
       state: t.state,
       attempts: t.attempts,
       lastError: t.lastError,
-      nextTryAt: t.state === 'connected' || t.neverRetry ? undefined : new Date(t.nextTryAt).toISOString(),
+      nextTryAt: t.state === 'connected' || t.neverRetry ? undefined : new Date(t.backoff.nextTryAt).toISOString(),
       direct: t.direct,
       peer: t.peer,
     }));
@@ -197,7 +188,7 @@ export class ConnectionMaker {
         t.state = 'connected';
         continue;
       }
-      if (t.nextTryAt > now) continue;
+      if (!t.backoff.due(now)) continue;
       if (!t.direct && this.opts.connectionCount() >= this.opts.connLimit) continue;
       t.state = 'connecting';
       t.attempts++;
@@ -210,7 +201,7 @@ export class ConnectionMaker {
     for (const t of this.targets.values()) {
       if (t.peer === peer && t.state === 'connected') {
         t.state = 'waiting';
-        t.nextTryAt = this.now();
+        t.backoff.reset();
       }
     }
   }
@@ -218,7 +209,12 @@ export class ConnectionMaker {
   private ensure(address: string, host: string, port: number, direct: boolean): Target {
     let t = this.targets.get(address);
     if (!t) {
-      t = { address, host, port, direct, state: 'waiting', attempts: 0, nextTryAt: 0, intervalMs: BACKOFF_INITIAL_MS * this.opts.backoffScale, connectedAt: 0, neverRetry: false };
+      const scale = this.opts.backoffScale;
+      const backoff = new Backoff({
+        initialMs: BACKOFF_INITIAL_MS * scale, factor: BACKOFF_FACTOR, maxMs: BACKOFF_MAX_MS * scale,
+        resetAfterMs: BACKOFF_RESET_AFTER_MS * scale, random: this.random,
+      });
+      t = { address, host, port, direct, state: 'waiting', attempts: 0, backoff, neverRetry: false };
       this.targets.set(address, t);
     } else if (direct) {
       t.direct = true;
