@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { isWeftError } from '../common/index.js';
+import { silentLogger, isWeftError } from '../common/index.js';
 import { createRegistry, createMeshMetrics, HANDSHAKE_RESULTS } from './index.js';
 
 const docsPath = new URL('../../../docs/metrics.md', import.meta.url);
@@ -43,6 +43,12 @@ test('registering the mesh metrics twice in one registry is a WeftError', () => 
 test('docs/metrics.md lists exactly the weft_ metrics the code registers, with matching types', async () => {
   const registry = createRegistry();
   createMeshMetrics(registry);
+  // Every other subsystem registers its metrics at construction (no I/O before start()).
+  const { Ipam } = await import('../ipam/index.js');
+  const { SleeveOverlay } = await import('../dataplane/index.js');
+  const log = silentLogger();
+  new Ipam({ self: '02:00:00:00:00:01', nickname: 'n', range: '10.32.0.0/12', init: { consensus: 1 }, dataDir: '/nonexistent', log, registry });
+  new SleeveOverlay({ localName: '02:00:00:00:00:01', port: 0, bridge: 'weft', tapName: 't', log, registry });
   const registered = new Map<string, string>();
   for (const m of await registry.getMetricsAsJSON()) if (m.name.startsWith('weft_')) registered.set(m.name, String(m.type));
   const documented = new Map<string, string>();
