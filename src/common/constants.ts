@@ -302,3 +302,43 @@ export const CNI_CONFLIST_FILE = '10-weft.conflist';
 /** Default directories of CNI plugin executables and network configurations. */
 export const CNI_DEFAULT_BIN_DIR = '/opt/cni/bin';
 export const CNI_DEFAULT_CONF_DIR = '/etc/cni/net.d';
+
+// ───────────────────────────── Spec: fast paths (src/dataplane/fastpath) ─────────────────────────────
+/** VXLAN network identifier of the data device (pod frames) and of the probe device. 24-bit */
+export const FASTPATH_DATA_VNI = 0x574654;
+export const FASTPATH_PROBE_VNI = 0x574655;
+/** Probe socket port = VXLAN port + this (host-gw probes and decapsulated VXLAN probes arrive there). */
+export const FASTPATH_PROBE_PORT_OFFSET = 1;
+/** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) around a pod packet. bytes */
+export const VXLAN_OVERHEAD_BYTES = 50;
+/** Address of every host's probe device (/30; the peer's probes come from the next address). */
+export const FASTPATH_PROBE_ADDR = '169.254.67.84';
+export const FASTPATH_PROBE_PEER_ADDR = '169.254.67.85';
+export const FASTPATH_PROBE_PREFIX = 30;
+/** Gossip channel carrying each peer's local pod MACs and IPv4 addresses. */
+export const FASTPATH_CHANNEL = 'fastpath';
+/** Most MACs / IPv4 addresses one peer may announce. count */
+export const FASTPATH_MAX_MACS = 4_096;
+export const FASTPATH_MAX_IPS = 4_096;
+/** Route protocol number tagging weft's host-gw routes (`ip route … proto 87`). */
+export const FASTPATH_ROUTE_PROTO = 87;
+
+// ───────────────────────────── Impl: fast paths (src/dataplane/fastpath) ─────────────────────────────
+/** Default device names of the VXLAN data device (on the bridge) and of the probe device. */
+export const FASTPATH_VXLAN_DEVICE = 'weft-vxlan';
+export const FASTPATH_PROBE_DEVICE = 'weft-vxprobe';
+/** A working path is probed this often (full-size probe and full-size reply). ms */
+export const FASTPATH_PROBE_INTERVAL_MS = 250;
+/** No reply for this long → the path is failed and traffic moves to the next path. ms (< 2 s) */
+export const FASTPATH_FAIL_AFTER_MS = 1_200;
+/** Consecutive answered probes before a (re)tried path carries traffic. count */
+export const FASTPATH_CONFIRM_REPLIES = 3;
+/** A failed path is re-probed after this, doubling per failed attempt up to the cap. ms */
+export const FASTPATH_REPROBE_INITIAL_MS = 1_000;
+export const FASTPATH_REPROBE_MAX_MS = 16_000;
+/** Housekeeping tick of the switch (probes, timeouts). ms */
+export const FASTPATH_TICK_MS = 50;
+/** Local MAC/IP scan of the bridge (bridge FDB, attached pods). ms */
+export const FASTPATH_LOCAL_SCAN_MS = 1_000;
+/** Attached pods' IPv4 addresses are re-read at least this often (cheap FDB scan in between). ms */
+export const FASTPATH_ADDRESS_SCAN_MS = 10_000;

@@ -7,3 +7,5 @@ export { HostPlumbing, type HostPlumbingOptions } from './plumbing.js';
 export type { AttachedEndpoint, ListedEndpoint, AttachOptions } from './endpoints.js';
 export { execRunner, type CommandRunner, type CommandResult } from './exec.js';
 export { resolveNetns, vethNames, IFNAME_MAX } from './netns.js';
+export { VxlanEdge, probeEspTransport, type VxlanEdgeOptions, type LocalFdbEntry } from './vxlan.js';
+export { HostGwEdge, underlayRoute, HOSTGW_CHAIN, type HostGwEdgeOptions, type UnderlayRoute } from './hostgw.js';
