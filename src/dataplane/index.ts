@@ -18,3 +18,8 @@ export { DEFAULT_SLEEVE_TIMING } from './timing.js';
 export type { SleeveIo, SleeveAeadAlg } from './sleeve-io.js';
 export { podMtu, sleeveOverheadBytes, maxFrameBytes } from './wire-format.js';
 export { loadNative, tryLoadNative, type NativeDataplane } from './native.js';
+export {
+  OverlaySwitch, PodDirectory, parseSubnets, inSubnets,
+  type OverlaySwitchOptions, type SleeveLike, type SwitchEdges, type SwitchConnectionStatus, type PathStatus, type Mode,
+  type PodRecord, type Subnet,
+} from './fastpath/index.js';
