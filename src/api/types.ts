@@ -63,8 +63,10 @@ export interface StatusConnection {
   since?: string;
   /** Data-plane path MTU, when known. bytes */
   mtu?: number;
-  /** Data-plane mode of this connection (e.g. "sleeve"). */
+  /** Data-plane mode of this connection ("hostgw", "vxlan" or "sleeve"). */
   mode?: string;
+  /** Every data path of this connection: its state, MTU and why it is not used. */
+  paths?: { path: string; state: string; mtu?: number; reason?: string }[];
 }
 
 /** One address the connection maker keeps trying (with backoff). */

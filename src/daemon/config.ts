@@ -40,6 +40,14 @@ export interface DaemonConfig {
   ipallocInit: { consensus?: number; seeds?: string[] };
   /** Data-plane key rotation interval override (tests). ms */
   rekeyIntervalMs?: number;
+  /** Kernel fast paths (VXLAN, host-gw); false with --no-fastdp. Default true. */
+  fastdp?: boolean;
+  /** host-gw between peers on one L2 segment; false with --no-hostgw. Default true. */
+  hostGw?: boolean;
+  /** UDP port of the kernel VXLAN path (probes use the next port). Default DEFAULT_VXLAN_PORT. */
+  vxlanPort?: number;
+  /** With a cluster secret, only peers inside these CIDRs may get unencrypted fast paths. */
+  trustedSubnets?: string[];
   /** Reclaim the ranges of a peer unreachable for this long (off when undefined). ms */
   ipallocReclaimAfterMs?: number;
 }

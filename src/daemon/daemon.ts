@@ -52,7 +52,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   ipam.attach(router);
 
   const dataplane = new DataplaneService(config, identity.name, log.child({ component: 'dataplane' }), registry);
-  router.setOverlay(dataplane.overlay);
+  dataplane.attach(router);
   dataplane.addresses = ipam;
 
   const pinger = new PeerPing();

@@ -1,9 +1,9 @@
-import { WeftError, type Logger } from '../common/index.js';
+import { DEFAULT_VXLAN_PORT, FASTPATH_CHANNEL, WeftError, type Logger } from '../common/index.js';
 import type { ApiServer, NetworkInfo } from '../api/index.js';
 import { HostPlumbing } from '../host/index.js';
-import { SleeveOverlay } from '../dataplane/index.js';
+import { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { GossipChannel, Gossiper, Overlay, PeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
 
 /** Allocation hooks the data plane uses for `weft attach` without --ip (IPAM, when present). */
@@ -36,16 +36,29 @@ function field(body: unknown, name: string, required: boolean): string | undefin
  */
 export class DataplaneService {
   readonly plumbing: HostPlumbing;
-  readonly overlay: SleeveOverlay;
+  readonly sleeve: SleeveOverlay;
+  /** What the mesh drives: the switch (sleeve underneath, fast paths per peer). */
+  readonly overlay: OverlaySwitch;
   addresses: AddressSource | null = null;
 
   constructor(private readonly config: DaemonConfig, self: PeerName, private readonly log: Logger, registry: Registry) {
     this.plumbing = new HostPlumbing({ bridge: config.bridge, log });
-    this.overlay = new SleeveOverlay({
+    this.sleeve = new SleeveOverlay({
       localName: self, port: config.port, bridge: config.bridge, tapName: TAP_NAME,
       mtu: config.mtu, log, registry, host: config.host === '::' ? '0.0.0.0' : config.host,
       timing: config.rekeyIntervalMs ? { rekeyIntervalMs: config.rekeyIntervalMs } : undefined,
     });
+    this.overlay = new OverlaySwitch({
+      localName: self, sleeve: this.sleeve, bridge: config.bridge, tapName: TAP_NAME,
+      kernelPaths: config.fastdp ?? true, hostGw: config.hostGw ?? true, vxlanPort: config.vxlanPort ?? DEFAULT_VXLAN_PORT,
+      trustedSubnets: config.trustedSubnets ?? [], log, registry,
+    });
+  }
+
+  /** Hand the overlay and the fast paths' gossip channel to the mesh router (before it starts). */
+  attach(router: { setOverlay(o: Overlay): void; newGossip(name: string, g: Gossiper): GossipChannel }): void {
+    router.setOverlay(this.overlay);
+    this.overlay.attachGossip(router.newGossip(FASTPATH_CHANNEL, this.overlay.directory));
   }
 
   get mtu(): number {
@@ -67,7 +80,11 @@ export class DataplaneService {
 
   /** Status section. */
   status() {
-    return { mode: 'sleeve', bridge: this.config.bridge, mtu: this.overlay.mtu, links: this.overlay.links(), stats: this.overlay.stats() };
+    const fast = this.overlay.status();
+    return {
+      mode: fast.kernelPaths.enabled ? 'fastpath' : 'sleeve', bridge: this.config.bridge, mtu: this.overlay.mtu,
+      fastpath: fast, links: this.sleeve.links(), stats: this.sleeve.stats(),
+    };
   }
 
   /** Register attach/detach/expose/hide/endpoints/network on the API. */

@@ -41,6 +41,10 @@ export interface OverlayHealth {
   reason?: string;
   mtu?: number;
   mode?: string;
+  /** Whether pod traffic on the current mode is encrypted (fast paths may run in the clear). */
+  encrypted?: boolean;
+  /** Per-path detail (e.g. hostgw, vxlan, sleeve): state, MTU and why a path is not used. */
+  paths?: { path: string; state: string; mtu?: number; reason?: string }[];
 }
 
 /** One peer's overlay path. All methods are idempotent and never throw. */

@@ -164,8 +164,8 @@ export class MeshRouter implements Startable {
       const h = this.health.get(c.remoteName!);
       rows.push({
         peer: c.remoteName!, nickname: c.remoteHello?.nickname, address: c.remoteAddress, outbound: c.outbound,
-        state: 'established' as const, encrypted, since: new Date(c.establishedAt).toISOString(),
-        reason: h && h.state === 'failed' ? h.reason : undefined, mtu: h?.mtu, mode: h?.mode,
+        state: 'established' as const, encrypted: h?.encrypted ?? encrypted, since: new Date(c.establishedAt).toISOString(),
+        reason: h && h.state === 'failed' ? h.reason : undefined, mtu: h?.mtu, mode: h?.mode, paths: h?.paths,
       });
     }
     for (const c of this.pending) {

@@ -1,6 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import {
-  DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR, GOSSIP_INTERVAL_MS,
+  DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR, DEFAULT_VXLAN_PORT, GOSSIP_INTERVAL_MS,
   HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
 } from '../../common/index.js';
 import { parseHostPort, parsePeerList } from '../../api/index.js';
@@ -39,6 +39,10 @@ export const LAUNCH_OPTIONS = {
   'ipalloc-range': { type: 'string' },
   'ipalloc-init': { type: 'string' },
   'ipalloc-reclaim-after': { type: 'string' },
+  'no-fastdp': { type: 'boolean' },
+  'no-hostgw': { type: 'boolean' },
+  'vxlan-port': { type: 'string' },
+  'trusted-subnets': { type: 'string' },
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -102,6 +106,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     backoffScale: v['backoff-scale'] === undefined ? 1 : parseNumberFlag('--backoff-scale', v['backoff-scale'], 0, MAX_BACKOFF_SCALE),
     ...parseDataplaneFlags(v),
   };
+  Object.assign(config, parseFastpathFlags(v, config.port));
   if (v['rekey-interval'] !== undefined) config.rekeyIntervalMs = timing('--rekey-interval', v['rekey-interval'], 0);
   if (v.name !== undefined) config.name = v.name.toLowerCase();
   if (v['password-file'] !== undefined) config.passwordFile = absolutePath(ctx, v['password-file']);
@@ -131,6 +136,30 @@ function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): P
   if (mtu !== undefined) out.mtu = mtu;
   const reclaim = v['ipalloc-reclaim-after'] as string | undefined;
   if (reclaim !== undefined) out.ipallocReclaimAfterMs = 1000 * parseIntFlag('--ipalloc-reclaim-after', reclaim, 10, 30 * 24 * 3600);
+  return out;
+}
+
+/** Fast-path flags: --no-fastdp, --no-hostgw, --vxlan-port PORT, --trusted-subnets CIDR,... */
+function parseFastpathFlags(v: Record<string, string | boolean | undefined>, port: number):
+  Pick<DaemonConfig, 'fastdp' | 'hostGw' | 'vxlanPort' | 'trustedSubnets'> {
+  const vxlanPort = v['vxlan-port'] === undefined ? DEFAULT_VXLAN_PORT : parseIntFlag('--vxlan-port', v['vxlan-port'] as string, 1, 65534);
+  if (vxlanPort === port || vxlanPort + 1 === port) {
+    throw invalid('--vxlan-port', String(vxlanPort), `must differ from --port ${port} (the fast path also uses the next port for probes)`);
+  }
+  const text = (v['trusted-subnets'] as string | undefined) ?? '';
+  const trustedSubnets = text.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const c of trustedSubnets) {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(c);
+    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
+      throw invalid('--trusted-subnets', text, `"${c}" is not an IPv4 CIDR like 10.0.0.0/8`);
+    }
+  }
+  // Only non-defaults are set, so a config without them means "fast paths on, port 6784".
+  const out: ReturnType<typeof parseFastpathFlags> = {};
+  if (v['no-fastdp'] === true) out.fastdp = false;
+  if (v['no-hostgw'] === true) out.hostGw = false;
+  if (v['vxlan-port'] !== undefined) out.vxlanPort = vxlanPort;
+  if (trustedSubnets.length > 0) out.trustedSubnets = trustedSubnets;
   return out;
 }
 

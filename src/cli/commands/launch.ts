@@ -1,5 +1,6 @@
 import {
   WeftError, describeError, DEFAULT_API_SOCKET, DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR,
+  DEFAULT_VXLAN_PORT,
 } from '../../common/index.js';
 import { ApiClient } from '../../api/index.js';
 import type { DaemonConfig } from '../../daemon/config.js';
@@ -26,6 +27,11 @@ Options:
   --conn-limit N          most control connections (default ${DEFAULT_CONN_LIMIT})
   --bridge NAME           Linux bridge pods attach to (default weft)
   --mtu BYTES             pod MTU (default: underlay MTU minus the sleeve overhead)
+  --no-fastdp             no kernel fast paths (VXLAN, host-gw): every connection uses the sleeve
+  --no-hostgw             no host-gw (routed IPv4 between peers on one L2 segment); VXLAN stays
+  --vxlan-port PORT       UDP port of the kernel VXLAN path (default ${DEFAULT_VXLAN_PORT}; probes use PORT+1)
+  --trusted-subnets CIDR,...  with a cluster secret, peers in these subnets may get unencrypted
+                          fast paths; all other peers stay on the encrypted sleeve
   --ipalloc-range CIDR    address range for pods (default 10.32.0.0/12)
   --ipalloc-init MODE     consensus=N (wait for N peers) or seed=NAME,... (named peers split the range)
   --ipalloc-reclaim-after SECONDS  reclaim addresses of peers unreachable this long (default: never)
