@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Lab, isRoot, type LabHost } from '../helpers/lab.js';
 import { allocations, cniUnsupported, launchWithIpam, untilIpamReady } from '../helpers/cni-daemons.js';
 import { run } from '../helpers/cni-lab.js';
@@ -38,7 +38,7 @@ function bridgePlugin(h: LabHost, env: Record<string, string>, conf: object): Pr
   });
 }
 
-test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, DEL releases', { skip, timeout: 150_000 }, async (t) => {
+test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, GC of unlisted pods, DEL releases', { skip, timeout: 150_000 }, async (t) => {
   const lab = new Lab();
   const podNamespaces: string[] = [];
   try {
@@ -77,6 +77,17 @@ test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, DE
       const held = await allocations(p.h);
       assert.equal(held.get(`cni/weftbr/${p.id}/eth0`), String((p.result.ips as { address: string }[])[0]!.address).split('/')[0]);
     }
+    // GC (1.1.0) straight through weft-ipam on host 1: the pods not listed lose their addresses.
+    const [keep, ...stale] = pods.filter((p) => p.h === hosts[0]);
+    const gc = spawnSync(join(bin, 'weft-ipam'), {
+      input: JSON.stringify({ ...conf(hosts[0]!), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: keep!.id, ifname: 'eth0' }] }),
+      env: { PATH: process.env.PATH, CNI_COMMAND: 'GC', CNI_PATH: `${bin}:${REFERENCE}` }, encoding: 'utf8', timeout: 30_000,
+    });
+    assert.equal(gc.status, 0, `weft-ipam GC failed: ${gc.stdout}`);
+    const afterGc = await allocations(hosts[0]!);
+    assert.ok(afterGc.has(`cni/weftbr/${keep!.id}/eth0`));
+    for (const p of stale) assert.ok(!afterGc.has(`cni/weftbr/${p.id}/eth0`), `${p.id} still allocated after GC`);
+    assert.equal([...(await allocations(hosts[1]!)).keys()].filter((o) => o.startsWith('cni/weftbr/')).length, 3, 'host 2 untouched');
     for (const p of pods) {
       const env = { CNI_COMMAND: 'DEL', CNI_CONTAINERID: p.id, CNI_NETNS: `/run/netns/${p.ns}`, CNI_IFNAME: 'eth0', CNI_PATH: `${bin}:${REFERENCE}` };
       const d = await bridgePlugin(p.h, env, conf(p.h, { prevResult: p.result }));
