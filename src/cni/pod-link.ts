@@ -77,6 +77,15 @@ export async function netnsPresent(path: string): Promise<boolean> {
   }
 }
 
+/** True when an interface named `ifname` exists inside the namespace (needs no bridge, so ADD runs it beside the daemon query). */
+export async function interfaceExists(netns: string, ifname: string): Promise<boolean> {
+  const { execRunner } = await import('../host/index.js');
+  const r = await execRunner()('nsenter', [`--net=${netns}`, 'ip', 'link', 'show', 'dev', ifname]);
+  if (r.code === 0) return true;
+  if (/does not exist|cannot find device/i.test(r.stderr)) return false;
+  throw new CniError(999, `reading interfaces of ${netns} failed: ${firstLine(r.stderr)}`);
+}
+
 /** Pod plumbing for `bridge` with the real command runner (src/host is loaded on first use). */
 export async function openPodLinks(bridge: string, log: Logger): Promise<PodLinks> {
   const { HostPlumbing, execRunner } = await import('../host/index.js');
@@ -89,14 +98,6 @@ export class PodLinks {
 
   private ns(netns: string, ...args: string[]) {
     return this.run('nsenter', [`--net=${netns}`, ...args]);
-  }
-
-  /** True when an interface named `ifname` exists inside the namespace. */
-  async hasInterface(netns: string, ifname: string): Promise<boolean> {
-    const r = await this.ns(netns, 'ip', 'link', 'show', 'dev', ifname);
-    if (r.code === 0) return true;
-    if (/does not exist|cannot find device/i.test(r.stderr)) return false;
-    throw new CniError(999, `reading interfaces of ${netns} failed: ${firstLine(r.stderr)}`);
   }
 
   /**

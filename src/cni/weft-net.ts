@@ -10,7 +10,7 @@ import {
   cidrNetwork, isIpv6, parseResult, type CniDns, type CniInterface, type CniIpConfig, type CniResult, type CniRoute,
 } from './cni-result.js';
 import { ownerId } from './netconf.js';
-import { checkNetns, netnsPresent, openPodLinks } from './pod-link.js';
+import { checkNetns, interfaceExists, netnsPresent, openPodLinks } from './pod-link.js';
 import type { CniPlugin, PluginRequest } from './plugin-main.js';
 import { WeftDaemon } from './weft-daemon.js';
 import { checkAttachment } from './weft-net-check.js';
@@ -60,11 +60,11 @@ async function add(req: PluginRequest): Promise<CniResult> {
   const { env, conf, log } = req;
   await checkNetns(env.netns);
   const daemon = await WeftDaemon.connect(conf.socket);
-  const net = await daemon.network();
-  const links = await openPodLinks(net.bridge, req.log);
-  if (await links.hasInterface(env.netns, env.ifname)) {
+  const [net, taken] = await Promise.all([daemon.network(), interfaceExists(env.netns, env.ifname)]);
+  if (taken) {
     throw new CniError(999, `interface ${env.ifname} already exists in ${env.netns}; choose another CNI_IFNAME or DEL the attachment first`);
   }
+  const links = await openPodLinks(net.bridge, req.log);
   const owner = ownerId(conf.name, env.containerId, env.ifname);
   const undo: { what: string; run: () => Promise<unknown> }[] = [];
   try {
