@@ -99,8 +99,9 @@ export function isCidr(s: string): boolean {
   return Number(len) <= (isIpv6(addr) ? 128 : 32);
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A decoded JSON object (not an array, not null). */
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function bad(where: string, what: string): CniError {
   return new CniError(7, `${where}: ${what}`);

@@ -6,7 +6,7 @@
 import { DEFAULT_API_SOCKET } from '../common/index.js';
 import { CniError } from './cni-error.js';
 import { isValidIfname, type CniCommand } from './cni-env.js';
-import { parseDns, parseResult, type CniDns, type CniResult } from './cni-result.js';
+import { isObj, parseDns, parseResult, type CniDns, type CniResult, type Obj } from './cni-result.js';
 import { checkVerbAllowed, requireSupportedVersion, type CniVersion } from './versions.js';
 
 /** Which plugin reads the configuration: the main plugin reads top-level fields, the IPAM plugin `ipam.*`. */
@@ -40,8 +40,6 @@ export interface NetConf {
   raw: Buffer;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const PLUGIN_TYPE = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 /** Bounds of a pod interface MTU. bytes */

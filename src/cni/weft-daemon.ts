@@ -8,7 +8,7 @@ import {
 } from '../common/index.js';
 import type { ApiClient, NetworkInfo, IPAM_PATHS as IpamPaths } from '../api/index.js';
 import { CniError, toCniError } from './cni-error.js';
-import { isCidr, isIpAddress } from './cni-result.js';
+import { isCidr, isIpAddress, isObj } from './cni-result.js';
 
 /** One address held by an owner, as the daemon reports it. */
 export interface OwnedAddress {
@@ -24,8 +24,6 @@ export interface IpamReadiness {
   reason?: string;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Thin, stateless client of one daemon socket. Every method throws a CniError: 11 while the
