@@ -45,10 +45,12 @@ test('docs/metrics.md lists exactly the weft_ metrics the code registers, with m
   createMeshMetrics(registry);
   // Every other subsystem registers its metrics at construction (no I/O before start()).
   const { Ipam } = await import('../ipam/index.js');
-  const { SleeveOverlay } = await import('../dataplane/index.js');
+  const { SleeveOverlay, OverlaySwitch } = await import('../dataplane/index.js');
   const log = silentLogger();
   new Ipam({ self: '02:00:00:00:00:01', nickname: 'n', range: '10.32.0.0/12', init: { consensus: 1 }, dataDir: '/nonexistent', log, registry });
   new SleeveOverlay({ localName: '02:00:00:00:00:01', port: 0, bridge: 'weft', tapName: 't', log, registry });
+  new OverlaySwitch({ localName: '02:00:00:00:00:01', sleeve: new SleeveOverlay({ localName: '02:00:00:00:00:01', port: 0, bridge: 'weft', tapName: 't', log }),
+    bridge: 'weft', tapName: 't', kernelPaths: true, hostGw: true, vxlanPort: 6784, trustedSubnets: [], log, registry });
   const registered = new Map<string, string>();
   for (const m of await registry.getMetricsAsJSON()) if (m.name.startsWith('weft_')) registered.set(m.name, String(m.type));
   const documented = new Map<string, string>();

@@ -32,7 +32,7 @@ export function weftSleeveScenario(encrypted: boolean): Scenario {
         const socket = join(dir, 'api.sock');
         const argv = [process.execPath, WEFT_CLI, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket,
           '--bridge', pods.bridges[i]!, '--mtu', String(mtu), '--status-addr', '', '--nickname', `bench${i + 1}`,
-          '--log-level', 'warn', '--backoff-scale', '0.1', ...(i === 1 ? [env.hosts[0].underlayIp] : [])];
+          '--log-level', 'warn', '--backoff-scale', '0.1', '--no-fastdp', ...(i === 1 ? [env.hosts[0].underlayIp] : [])];
         const d = env.spawnDaemon(env.hosts[i]!.ns, `weft h${i + 1}`, argv,
           encrypted ? { env: { WEFT_PASSWORD: `weft-bench-secret-${env.prefix}-0123456789` } } : {});
         daemons.push(d);
