@@ -327,8 +327,13 @@ export class MeshRouter implements Startable {
     this.opts.metrics.setPendingHandshakes(this.pending.size);
     const target = this.dialTargets.get(c);
     this.dialTargets.delete(c);
-    const neverRetry = err?.code === 'WEFT_ERR_SELF' || err?.code === 'WEFT_ERR_NAME_COLLISION';
-    if (target) this.maker.disconnected(target, err && err.code !== 'WEFT_ERR_DUPLICATE_CONN' ? reason : null, neverRetry);
+    // A peer that refuses us right after the handshake says why in its close message.
+    const refusedByPeer = !err && !c.registered && c.state === 'closed' && reason.startsWith('peer closed: ');
+    const collision = err?.code === 'WEFT_ERR_NAME_COLLISION' || (refusedByPeer && reason.includes('peer name collision'));
+    const neverRetry = err?.code === 'WEFT_ERR_SELF' || collision;
+    const why = err ? (err.code === 'WEFT_ERR_DUPLICATE_CONN' ? null : reason) : (refusedByPeer && !reason.includes('duplicate connection') ? reason : null);
+    if (target) this.maker.disconnected(target, why, neverRetry);
+    if (collision && refusedByPeer) this.noteCollision(`peer ${c.remoteName} refused us: ${reason}`);
     if (wasPending && err) this.countHandshakeFailure(c, err);
     else if (wasPending && c.receivedBytes > 0) {
       this.opts.metrics.handshake('malformed');

@@ -123,6 +123,39 @@ test('a daemon with the wrong secret is rejected on both sides and never joins t
   }
 });
 
+test('a cloned data dir (same identity key on two live hosts) is reported as a peer name collision, never merged', { skip, timeout: 60_000 }, async () => {
+  const lab = new Lab();
+  try {
+    const [h1, h2, clone] = lab.addHosts(3);
+    lab.launch(h1);
+    lab.launch(h2, { peers: [h1.ip] });
+    await lab.until('h1 and h2 connected', 10_000, async () => (await peerNames(lab, h1)).length === 2);
+    // Clone h2's machine: its data dir (identity key) copied to another live host.
+    sh('cp', ['-a', `${h2.dataDir}/identity.key`, `${lab.dir}/clone.key`]);
+    sh('mkdir', ['-p', '-m', '0700', clone.dataDir]);
+    sh('cp', ['-a', `${lab.dir}/clone.key`, `${clone.dataDir}/identity.key`]);
+    lab.launch(clone, { peers: [h1.ip, h2.ip] });
+    const name2 = (await lab.status(h2)).name;
+    assert.equal((await lab.status(clone)).name, name2, 'same key, same name');
+    await lab.until('the collision is reported', 15_000, async () => {
+      const [s1, s2, sc] = await Promise.all([lab.status(h1), lab.status(h2), lab.status(clone)]);
+      return [s1, s2, sc].some((s) => (s.collisions ?? []).length > 0);
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    // h1 still has exactly one peer of that name, connected to the original h2.
+    const s1 = await lab.status(h1);
+    const conns = s1.connections.filter((c) => c.peer === name2 && c.state === 'established');
+    assert.equal(conns.length, 1);
+    assert.equal(conns[0].address.split(':')[0], h2.ip, 'the original keeps its connection');
+    const logs = [h1, h2, clone].map((h) => lab.log(h)).join('\n');
+    assert.match(logs, /peer name collision/);
+    const targets = (await lab.status(clone)).targets;
+    assert.ok(targets.some((t) => /collision/.test(t.lastError ?? '')), 'the clone is told why');
+  } finally {
+    lab.destroy();
+  }
+});
+
 test('bad input on TCP 6783 is counted, logged once per reason, and never crashes or grows the daemon', { skip, timeout: 120_000 }, async () => {
   const lab = new Lab();
   try {
