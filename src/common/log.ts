@@ -1,4 +1,11 @@
-import { pino, destination, type Logger, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, LevelWithSilent } from 'pino';
+
+/** pino is loaded on first use, so short-lived processes that never log (CNI plugins) skip it. */
+const requireCjs = createRequire(import.meta.url);
+function pinoLib(): typeof import('pino') {
+  return requireCjs('pino') as typeof import('pino');
+}
 
 export type { Logger };
 
@@ -24,12 +31,12 @@ export function createLogger(opts: LogOptions = {}): Logger {
     base: { pid: process.pid },
   };
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: fd, colorize: true } } });
+    return pinoLib().pino({ ...base, transport: { target: 'pino-pretty', options: { destination: fd, colorize: true } } });
   }
-  return pino(base, destination({ fd, sync: true }));
+  return pinoLib().pino(base, pinoLib().destination({ fd, sync: true }));
 }
 
 /** A logger that drops everything (unit tests). */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pinoLib().pino({ level: 'silent' });
 }
