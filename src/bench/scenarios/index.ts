@@ -33,5 +33,5 @@ export function referenceScenarios(): Scenario[] {
 /** Everything `npm run bench` measures: the references, then weft's rows. */
 export function defaultScenarios(): Scenario[] {
   return [...referenceScenarios(), weftSleeveScenario(true), weftSleeveScenario(false),
-    weftFastpathScenario('vxlan'), weftFastpathScenario('hostgw')];
+    weftFastpathScenario('vxlan'), weftFastpathScenario('hostgw'), weftFastpathScenario('vxlan', true), weftFastpathScenario('hostgw', true)];
 }

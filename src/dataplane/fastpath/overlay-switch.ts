@@ -38,7 +38,7 @@ export interface SwitchEdges {
   vxlan: Pick<KernelOps, 'setUnicast' | 'deleteUnicast' | 'pinOnBridge' | 'unpinFromBridge' | 'addFlood' | 'deleteFlood'>
     & Pick<VxlanEdge, 'setup' | 'remove' | 'isolatePort' | 'unisolatePort' | 'localMacs'>;
   hostgw: Pick<KernelOps, 'addRemote' | 'deleteRemote' | 'addRedirect' | 'deleteRedirect' | 'addLocal' | 'deleteLocal'>
-    & Pick<HostGwEdge, 'setup' | 'reset'>;
+    & Pick<HostGwEdge, 'setup' | 'reset' | 'bridgeTxOffload'>;
 }
 
 /** Constructor options of {@link OverlaySwitch}. */
@@ -64,6 +64,8 @@ export interface OverlaySwitchOptions {
   timing?: Partial<PathTiming>;
   /** Skip the ESP support probe (unit tests). */
   skipEspProbe?: boolean;
+  /** Gateway toward an underlay address, null when on-link (default: `ip route get`). */
+  gatewayTo?: (ip: string) => Promise<string | null>;
 }
 
 /** One connection in {@link OverlaySwitch.status}. */
@@ -165,7 +167,7 @@ export class OverlaySwitch implements Overlay {
         if (!this.probeSocket) throw new Error('probe socket not open');
         return this.probeSocket.pathMtu(ip);
       },
-      gatewayTo: async (ip) => (await underlayRoute(ip)).gateway ?? null,
+      gatewayTo: o.gatewayTo ?? (async (ip) => (await underlayRoute(ip)).gateway ?? null),
       sendProbe: (path, t, m) => this.sendProbe(path, t, m),
       changed: () => this.changed(),
       modeChanged: (peer, from, to, reason, why) => this.modeChanged(peer, from, to, reason, why),
@@ -214,6 +216,8 @@ export class OverlaySwitch implements Overlay {
     await this.kernel.stop();
     this.probeSocket?.close();
     if (this.o.kernelPaths && this.kernelError === null) {
+      for (const ip of this.kernel.current.local.keys()) await this.edges.hostgw.deleteLocal(ip).catch(() => undefined);
+      if (this.o.hostGw && this.hostGwError === null) await this.edges.hostgw.bridgeTxOffload(false).catch(() => undefined);
       for (const step of [() => this.edges.hostgw.reset(), () => this.edges.vxlan.remove(), () => this.edges.vxlan.unisolatePort(this.o.tapName)]) {
         try { await step(); } catch (e) { this.log.warn({ err: describeError(e) }, 'fastpath: cleanup step failed'); }
       }
