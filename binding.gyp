@@ -7,6 +7,7 @@
         "native/args.c",
         "native/tap.c",
         "native/gso.c",
+        "native/tap_gro.c",
         "native/udp.c",
         "native/aead.c",
         "native/poll.c"

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -222,26 +223,58 @@ napi_value weft_udp_recv_batch(napi_env env, napi_callback_info info) {
   return weft_u32(env, got);
 }
 
-/* udpSendBatch(fd, arena, offs, lens, addrs, count, errs?): number sent.
- * errs[0..count) is cleared first, then set per datagram to a weft_send_status. */
+/* UDP GSO limits: segments per message (the kernel allows 64 or more) and message bytes. */
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000u
+
+/* Datagrams [d, d+n) that can go as one UDP GSO message: same destination, contiguous in the
+ * arena, all as long as the first except a shorter last one. Returns n >= 1. */
+static uint32_t gso_group(const uint32_t *offs, const uint32_t *lens, const uint32_t *addrs,
+                          uint32_t d, uint32_t count) {
+  uint32_t n = 1, seg = lens[d], total = lens[d];
+  if (seg == 0) return 1;
+  while (d + n < count && n < GSO_MAX_SEGS) {
+    uint32_t k = d + n;
+    if (addrs[2 * (size_t)k] != addrs[2 * (size_t)d] ||
+        addrs[2 * (size_t)k + 1] != addrs[2 * (size_t)d + 1] ||
+        (uint64_t)offs[k - 1] + lens[k - 1] != offs[k] || lens[k] > seg || lens[k] == 0 ||
+        total + lens[k] > GSO_MAX_BYTES)
+      break;
+    total += lens[k];
+    n++;
+    if (lens[k] < seg) break; /* a shorter datagram ends the message */
+  }
+  return n;
+}
+
+/* udpSendBatch(fd, arena, offs, lens, addrs, count, errs?, gso?): number sent.
+ * errs[0..count) is cleared first, then set per datagram to a weft_send_status. With gso,
+ * runs found by gso_group() go as one message with a UDP_SEGMENT cmsg; a message the kernel
+ * refuses is retried as single datagrams, so every status is per datagram as without it. */
 napi_value weft_udp_send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  int fd, family, have_errs;
+  napi_value argv[8];
+  int fd, family, have_errs, gso = 0;
   socklen_t flen = sizeof family;
   uint8_t *arena, *errs;
   size_t arena_len, offs_len, lens_len, addrs_len, errs_len;
-  uint32_t *offs, *lens, *addrs, count, next = 0, sent = 0;
+  uint32_t *offs, *lens, *addrs, count, next = 0, sent = 0, plain_until = 0;
   struct mmsghdr msgs[WEFT_MMSG_CHUNK];
   struct iovec iov[WEFT_MMSG_CHUNK];
   weft_sockaddr names[WEFT_MMSG_CHUNK];
-  if (weft_args(env, info, 6, 7, argv) != 0) return NULL;
+  uint32_t grp_len[WEFT_MMSG_CHUNK];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctrl[WEFT_MMSG_CHUNK];
+  if (weft_args(env, info, 6, 8, argv) != 0) return NULL;
   if (weft_arg_fd(env, argv[0], "fd", &fd) != 0 ||
       weft_arg_bytes(env, argv[1], "arena", &arena, &arena_len) != 0 ||
       weft_arg_u32s(env, argv[2], "offs", &offs, &offs_len) != 0 ||
       weft_arg_u32s(env, argv[3], "lens", &lens, &lens_len) != 0 ||
       weft_arg_u32s(env, argv[4], "addrs", &addrs, &addrs_len) != 0 ||
       weft_arg_u32(env, argv[5], "count", 0, UINT32_MAX, &count) != 0 ||
-      weft_arg_bytes_opt(env, argv[6], "errs", &errs, &errs_len, &have_errs) != 0)
+      weft_arg_bytes_opt(env, argv[6], "errs", &errs, &errs_len, &have_errs) != 0 ||
+      weft_arg_bool(env, argv[7], "gso", 0, &gso) != 0)
     return NULL;
   if (count > offs_len || count > lens_len)
     return weft_throw_range(env, "count (%u) exceeds offs.length or lens.length", count);
@@ -262,25 +295,44 @@ napi_value weft_udp_send_batch(napi_env env, napi_callback_info info) {
   if (errs != NULL) memset(errs, WEFT_SEND_OK, count);
 
   while (next < count) {
-    unsigned n = count - next < WEFT_MMSG_CHUNK ? count - next : WEFT_MMSG_CHUNK;
+    unsigned n = 0;
+    uint32_t k = next;
     int r;
-    memset(msgs, 0, sizeof(msgs[0]) * n);
-    for (unsigned j = 0; j < n; j++) {
-      uint32_t k = next + j;
+    while (n < WEFT_MMSG_CHUNK && k < count) {
+      unsigned j = n++;
+      uint32_t g = gso && k >= plain_until ? gso_group(offs, lens, addrs, k, count) : 1;
+      uint64_t bytes = 0;
+      for (uint32_t m = 0; m < g; m++) bytes += lens[k + m];
+      memset(&msgs[j], 0, sizeof msgs[j]);
       iov[j].iov_base = arena + offs[k];
-      iov[j].iov_len = lens[k];
+      iov[j].iov_len = (size_t)bytes;
       msgs[j].msg_hdr.msg_name = &names[j];
       msgs[j].msg_hdr.msg_namelen = make_dest(family, addrs[2 * (size_t)k],
                                               addrs[2 * (size_t)k + 1], &names[j]);
       msgs[j].msg_hdr.msg_iov = &iov[j];
       msgs[j].msg_hdr.msg_iovlen = 1;
+      if (g > 1) {
+        struct cmsghdr *c = (struct cmsghdr *)ctrl[j].buf;
+        uint16_t seg = (uint16_t)lens[k];
+        memset(ctrl[j].buf, 0, sizeof ctrl[j].buf);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof seg);
+        memcpy(CMSG_DATA(c), &seg, sizeof seg);
+        msgs[j].msg_hdr.msg_control = ctrl[j].buf;
+        msgs[j].msg_hdr.msg_controllen = sizeof ctrl[j].buf;
+      }
+      grp_len[j] = g;
+      k += g;
     }
     r = sendmmsg(fd, msgs, n, MSG_DONTWAIT);
     if (r > 0) {
-      /* A short count means message next+r failed; the next round retries it and gets
-       * its error code (the kernel drops the error of a partially successful call). */
-      sent += (uint32_t)r;
-      next += (uint32_t)r;
+      /* A short count means message r failed; the next round retries it and gets its
+       * error code (the kernel drops the error of a partially successful call). */
+      for (int j = 0; j < r; j++) {
+        sent += grp_len[j];
+        next += grp_len[j];
+      }
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
@@ -290,6 +342,12 @@ napi_value weft_udp_send_batch(napi_env env, napi_callback_info info) {
     }
     if (errno == EBADF || errno == ENOTSOCK || errno == EFAULT)
       return weft_throw_errno(env, "sendmmsg", errno, NULL);
+    if (grp_len[0] > 1) {
+      /* The kernel refused the GSO message (segment above the path MTU gives EINVAL, no
+       * checksum offload EIO, …): send its datagrams one by one for their own statuses. */
+      plain_until = next + grp_len[0];
+      continue;
+    }
     /* This one datagram failed (EMSGSIZE, unreachable, firewall, port 0, …): skip it. */
     if (errs != NULL) errs[next] = errno == EMSGSIZE ? WEFT_SEND_MSGSIZE : WEFT_SEND_ERROR;
     next++;

@@ -1,5 +1,5 @@
 /*
- * weft data-plane addon: module init. Registers the functions implemented in tap.c, gso.c,
+ * weft data-plane addon: module init. Registers the functions implemented in tap.c, gso.c, tap_gro.c,
  * udp.c, aead.c and poll.c. See native/README.md for the contract of each call.
  */
 #include "weft_dp.h"
@@ -33,6 +33,7 @@ NAPI_MODULE_INIT() {
       FN("readBatch", weft_read_batch),
       FN("writeBatch", weft_write_batch),
       FN("gsoSplit", weft_gso_split),
+      FN("tapWriteCoalesced", weft_tap_write_coalesced),
       FN("udpOpen", weft_udp_open),
       FN("udpLocalPort", weft_udp_local_port),
       FN("udpRecvBatch", weft_udp_recv_batch),

@@ -150,6 +150,27 @@ export class CheckedNativeDataplane implements NativeDataplane {
     try { return this.raw.writeBatch(fd, arena, offs, lens, count); } catch (e) { throw fromNativeError('writeBatch', e); }
   }
 
+  tapWriteCoalesced(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, count: number,
+    vnetHdrBytes: 10 | 12, stats?: Uint32Array): number {
+    const op = 'tapWriteCoalesced';
+    checkFd(op, fd);
+    checkU8(op, 'arena', arena);
+    checkU32(op, 'offs', offs);
+    checkU32(op, 'lens', lens);
+    checkUint(op, 'count', count);
+    checkFits(op, count, 1, 'offs', offs);
+    checkFits(op, count, 1, 'lens', lens);
+    if (vnetHdrBytes !== 10 && vnetHdrBytes !== 12) bad(op, 'vnetHdrBytes must be 10 or 12');
+    if (stats !== undefined) {
+      checkU32(op, 'stats', stats);
+      if (stats.length < 3) bad(op, 'stats needs 3 elements');
+    }
+    if (typeof this.raw.tapWriteCoalesced !== 'function') {
+      throw new WeftError('WEFT_ERR_HOST', `${op}: the native addon predates this call: rebuild it with npm run install`);
+    }
+    try { return this.raw.tapWriteCoalesced(fd, arena, offs, lens, count, vnetHdrBytes, stats); } catch (e) { throw fromNativeError(op, e); }
+  }
+
   gsoSplit(arena: Buffer, off: number, len: number, vnetHdrBytes: 10 | 12, out: Buffer, outStride: number,
     outLens: Uint32Array, max: number): number {
     checkU8('gsoSplit', 'arena', arena);
@@ -180,8 +201,9 @@ export class CheckedNativeDataplane implements NativeDataplane {
   }
 
   udpSendBatch(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, addrs: Uint32Array,
-    count: number, errs?: Uint8Array): number {
+    count: number, errs?: Uint8Array, gso?: boolean): number {
     checkFd('udpSendBatch', fd);
+    if (gso !== undefined && typeof gso !== 'boolean') bad('udpSendBatch', 'gso must be a boolean');
     checkU8('udpSendBatch', 'arena', arena);
     checkU32('udpSendBatch', 'offs', offs);
     checkU32('udpSendBatch', 'lens', lens);
@@ -194,7 +216,7 @@ export class CheckedNativeDataplane implements NativeDataplane {
       checkU8('udpSendBatch', 'errs', errs);
       checkFits('udpSendBatch', count, 1, 'errs', errs);
     }
-    try { return this.raw.udpSendBatch(fd, arena, offs, lens, addrs, count, errs); } catch (e) { throw fromNativeError('udpSendBatch', e); }
+    try { return gso ? this.raw.udpSendBatch(fd, arena, offs, lens, addrs, count, errs ?? null, true) : this.raw.udpSendBatch(fd, arena, offs, lens, addrs, count, errs); } catch (e) { throw fromNativeError('udpSendBatch', e); }
   }
 
   pathMtu(ip: string): number {

@@ -20,6 +20,8 @@ export interface RawNativeBinding {
   tapSetOffload(fd: number, flags: number): void;
   readBatch(fd: number, arena: Uint8Array, stride: number, lens: Uint32Array, max: number): number;
   writeBatch(fd: number, arena: Uint8Array, offs: Uint32Array, lens: Uint32Array, count: number): number;
+  tapWriteCoalesced(fd: number, arena: Uint8Array, offs: Uint32Array, lens: Uint32Array, count: number,
+    vnetHdrBytes: number, stats?: Uint32Array | null): number;
   gsoSplit(arena: Uint8Array, off: number, len: number, vnetHdrBytes: number, out: Uint8Array, outStride: number,
     outLens: Uint32Array, max: number): number;
   udpOpen(addr: string, port: number, bufBytes: number, reusePort: boolean): number;
@@ -27,7 +29,7 @@ export interface RawNativeBinding {
   udpRecvBatch(fd: number, arena: Uint8Array, stride: number, lens: Uint32Array, addrs: Uint32Array,
     max: number): number;
   udpSendBatch(fd: number, arena: Uint8Array, offs: Uint32Array, lens: Uint32Array, addrs: Uint32Array,
-    count: number, errs?: Uint8Array | null): number;
+    count: number, errs?: Uint8Array | null, gso?: boolean): number;
   pathMtu(ip: string): number;
   aeadCreate(alg: string, key: Uint8Array): AeadHandle;
   aeadFree(h: AeadHandle): void;

@@ -142,6 +142,18 @@ export interface NativeDataplane {
    *  Returns frames written (stops at EAGAIN; the rest are dropped and counted by the caller;
    *  a frame the kernel refuses by itself, e.g. a runt, is skipped). */
   writeBatch(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, count: number): number;
+  /** Like writeBatch, for a TAP opened with `vnetHdr` (vnetHdrBytes 10 or 12): consecutive
+   *  in-order TCP segments of one flow (IPv4 without options / IPv6 without extension headers,
+   *  same headers except length/id/checksum/seq, flags ACK or ACK|PSH, equal sizes but the
+   *  last, valid checksums) are joined into one GSO super-frame (gso_type TCPV4/TCPV6,
+   *  gso_size = first segment's payload, NEEDS_CSUM) and written with one writev; every other
+   *  frame is written behind a zeroed header. A super-frame the kernel refuses is retried as
+   *  single frames. Frames of one flow keep their order; only the order between flows may
+   *  change. The arena is not modified. Returns frames written (counted per input frame; stops
+   *  at EAGAIN like writeBatch). `stats` (≥ 3 elements) receives [write syscalls,
+   *  super-frames, frames inside super-frames]. */
+  tapWriteCoalesced(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, count: number,
+    vnetHdrBytes: 10 | 12, stats?: Uint32Array): number;
   /** recvmmsg up to max datagrams into arena slots of `stride`; lens[i] length, addrs[2*i] =
    *  IPv4 as uint32 (host order), addrs[2*i+1] = port. Returns count (0 on EAGAIN). Truncated
    *  datagrams (MSG_TRUNC) get lens[i] = LEN_TRUNCATED so the caller counts them as malformed. */
@@ -149,9 +161,13 @@ export interface NativeDataplane {
     max: number): number;
   /** sendmmsg: datagram i = arena[offs[i] .. +lens[i]) to addrs[2i]:addrs[2i+1]. Returns number
    *  sent. errs (optional) gets a UdpSendStatus per datagram: MSGSIZE on EMSGSIZE (caller
-   *  shrinks PMTU) and the rest continue; AGAIN for those left unsent when the buffer filled. */
+   *  shrinks PMTU) and the rest continue; AGAIN for those left unsent when the buffer filled.
+   *  `gso` (default false): runs of datagrams to one address that are contiguous in the arena
+   *  and equally long (a shorter last one allowed; ≤ 64 datagrams, ≤ 65,000 bytes) go as one
+   *  UDP GSO message (UDP_SEGMENT cmsg); the wire sees the same datagrams. A run the kernel
+   *  refuses is resent datagram by datagram, so the statuses mean the same as without gso. */
   udpSendBatch(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, addrs: Uint32Array,
-    count: number, errs?: Uint8Array): number;
+    count: number, errs?: Uint8Array, gso?: boolean): number;
   /** IP_MTU of a connected probe toward ip (IPv4 or IPv6) — getsockopt on a temporary connected
    *  UDP socket (route MTU, or a smaller PMTU the kernel learned); for PMTU discovery. */
   pathMtu(ip: string): number;
