@@ -227,6 +227,13 @@ export const SLEEVE_TX_ARENA_BYTES = 1024 * 1024;
 export const SLEEVE_TX_MAX_ENTRIES = 4096;
 /** UDP socket SO_RCVBUF / SO_SNDBUF. bytes */
 export const SLEEVE_UDP_BUF_BYTES = 4 * 1024 * 1024;
+// ── sleeve performance switches (src/dataplane; each has an env override for A/B runs) ──
+/** Open the sleeve TAP with a vnet header and coalesce received TCP segments into GSO super-frames (one TAP write per run). */
+export const SLEEVE_TAP_COALESCE = true;
+/** virtio_net_hdr size used on the sleeve TAP when coalescing (10 = struct virtio_net_hdr). bytes */
+export const SLEEVE_VNET_HDR_BYTES = 10;
+/** Send runs of equal-size sleeve datagrams to one peer as one UDP GSO message (UDP_SEGMENT); env WEFT_SLEEVE_UDP_GSO=0|1 overrides. */
+export const SLEEVE_UDP_GSO = true;
 /** Underlay MTU assumed when none is known. bytes */
 export const DEFAULT_UNDERLAY_MTU = 1500;
 

@@ -5,7 +5,7 @@
  * broadcast tree. Frames too big for the chosen link are answered with a synthesised ICMP
  * "fragmentation needed" / "packet too big" when the sender can act on it.
  */
-import { ETHERNET_HEADER_BYTES } from '../common/index.js';
+import { ETHERNET_HEADER_BYTES, WeftError } from '../common/index.js';
 import { ICMP_REPLY_MAX_BYTES, TooBigKind, buildFragNeeded, buildPacketTooBig, classifyTooBig } from './icmp.js';
 import { LearnResult, isGroupMac, isLinkLocalGroup, type MacTable } from './mac-table.js';
 import { Drop, type SleeveCounters } from './metrics.js';
@@ -24,11 +24,14 @@ export interface RouteView {
 
 /**
  * Batched writes into the TAP from one arena. `add` queues (offset, length); `flush` writes
- * them with one writeBatch; frames the TAP refused (queue full) are counted as queue_full.
+ * them with one writeBatch, or, when the TAP was opened with a vnet header (`vnetHdrBytes`
+ * 10/12), with one tapWriteCoalesced (TCP runs become GSO super-frames); frames the TAP
+ * refused (queue full) are counted as queue_full.
  */
 export class TapWriter {
   private readonly offs: Uint32Array;
   private readonly lens: Uint32Array;
+  private readonly stats = new Uint32Array(3);
   private n = 0;
 
   constructor(
@@ -37,9 +40,11 @@ export class TapWriter {
     private readonly arena: Buffer,
     private readonly max: number,
     private readonly counters: SleeveCounters,
+    private readonly vnetHdrBytes: 0 | 10 | 12 = 0,
   ) {
     this.offs = new Uint32Array(max);
     this.lens = new Uint32Array(max);
+    if (vnetHdrBytes !== 0 && !io.tapWriteCoalesced) throw new WeftError('WEFT_ERR_BAD_ARGS', 'TapWriter: vnet header needs tapWriteCoalesced');
   }
 
   add(off: number, len: number): void {
@@ -53,11 +58,23 @@ export class TapWriter {
     if (n === 0) return;
     this.n = 0;
     let w = 0;
+    const b = this.counters.batches;
     try {
-      w = this.io.writeBatch(this.fd, this.arena, this.offs, this.lens, n);
+      if (this.vnetHdrBytes === 0) {
+        b.tapWriteCalls += n;
+        w = this.io.writeBatch(this.fd, this.arena, this.offs, this.lens, n);
+      } else {
+        const s = this.stats;
+        s.fill(0);
+        w = this.io.tapWriteCoalesced!(this.fd, this.arena, this.offs, this.lens, n, this.vnetHdrBytes, s);
+        b.tapWriteCalls += s[0]!;
+        b.tapSuperFrames += s[1]!;
+        b.tapFramesCoalesced += s[2]!;
+      }
     } catch {
       w = 0;
     }
+    b.tapFramesWritten += w;
     if (w < n) this.counters.drop(Drop.QueueFull, n - w);
   }
 }
@@ -91,9 +108,10 @@ export class Forwarder {
     io: SleeveIo,
     tapFd: number,
     icmpArena: Buffer,
+    vnetHdrBytes: 0 | 10 | 12 = 0,
   ) {
     this.icmpArena = icmpArena;
-    this.icmpTap = new TapWriter(io, tapFd, icmpArena, Math.floor(icmpArena.length / ICMP_REPLY_MAX_BYTES), counters);
+    this.icmpTap = new TapWriter(io, tapFd, icmpArena, Math.floor(icmpArena.length / ICMP_REPLY_MAX_BYTES), counters, vnetHdrBytes);
   }
 
   /** A frame the local bridge sent into the TAP (arena `tapBuf`). */

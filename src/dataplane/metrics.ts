@@ -43,6 +43,12 @@ export interface BatchCounters {
   udpDatagramsRead: number;
   udpSends: number;
   udpDatagramsSent: number;
+  /** Frames written into the TAP, the write syscalls that took, and (vnet-header TAP only)
+   *  the GSO super-frames among them and the frames they carried. */
+  tapFramesWritten: number;
+  tapWriteCalls: number;
+  tapSuperFrames: number;
+  tapFramesCoalesced: number;
 }
 
 /**
@@ -56,7 +62,10 @@ export class SleeveCounters {
   /** Reads the number of learned MACs (set by the engine). */
   macCount: () => number = () => 0;
   readonly peers = new Map<string, PeerCounters>();
-  readonly batches: BatchCounters = { tapReads: 0, tapFramesRead: 0, udpReads: 0, udpDatagramsRead: 0, udpSends: 0, udpDatagramsSent: 0 };
+  readonly batches: BatchCounters = {
+    tapReads: 0, tapFramesRead: 0, udpReads: 0, udpDatagramsRead: 0, udpSends: 0, udpDatagramsSent: 0,
+    tapFramesWritten: 0, tapWriteCalls: 0, tapSuperFrames: 0, tapFramesCoalesced: 0,
+  };
 
   /** Counters of `peer`, created on first use (not on the hot path: links hold the object). */
   peer(name: string): PeerCounters {

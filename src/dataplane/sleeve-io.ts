@@ -7,11 +7,15 @@ import type { AeadAlg, NativeDataplane } from './native-types.js';
 
 export type SleeveAeadAlg = AeadAlg;
 
-/** Batched TAP/UDP/AEAD primitives over caller-owned arenas. */
+/**
+ * Batched TAP/UDP/AEAD primitives over caller-owned arenas. `tapWriteCoalesced` is optional:
+ * without it (e.g. the in-process fake) the engine keeps a plain TAP and one write per frame.
+ */
 export type SleeveIo = Pick<NativeDataplane,
   | 'tapOpen' | 'udpOpen' | 'udpLocalPort' | 'close' | 'pollStart' | 'pollStop'
   | 'readBatch' | 'writeBatch' | 'udpRecvBatch' | 'udpSendBatch' | 'pathMtu'
-  | 'aeadCreate' | 'aeadFree' | 'aeadSealBatch' | 'aeadOpenBatch' | 'hasAesNi'>;
+  | 'aeadCreate' | 'aeadFree' | 'aeadSealBatch' | 'aeadOpenBatch' | 'hasAesNi'>
+  & Partial<Pick<NativeDataplane, 'tapWriteCoalesced'>>;
 
 /** "a.b.c.d" → u32 (host order), or -1 if not a dotted IPv4 address. */
 export function ipv4ToU32(ip: string): number {

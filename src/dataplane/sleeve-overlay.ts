@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import {
   SLEEVE_BATCH, SLEEVE_POLL_ROUNDS, SLEEVE_TAP_SLOT_MIN_BYTES, SLEEVE_UDP_SLOT_BYTES, SLEEVE_TX_ARENA_BYTES,
   SLEEVE_TX_MAX_ENTRIES, SLEEVE_UDP_BUF_BYTES, DEFAULT_UNDERLAY_MTU, ETHERNET_HEADER_BYTES,
+  SLEEVE_TAP_COALESCE, SLEEVE_VNET_HDR_BYTES, SLEEVE_UDP_GSO,
   WeftError, describeError, type Logger,
 } from '../common/index.js';
 import type {
@@ -43,6 +44,16 @@ export interface SleeveOverlayOptions {
   host?: string;
   /** Create/attach the bridge and TAP at start (default: via src/host); false = they exist. */
   plumb?: boolean | ((o: { tapName: string; bridge: string; mtu: number }) => Promise<void>);
+  /**
+   * Open the TAP with a vnet header and write received TCP runs as GSO super-frames (one
+   * write instead of dozens). Default SLEEVE_TAP_COALESCE, overridden by the environment
+   * variable WEFT_SLEEVE_TAP_COALESCE=0|1 (for A/B benchmarks). Ignored when `io` has no
+   * tapWriteCoalesced.
+   */
+  tapCoalesce?: boolean;
+  /** Send runs of equal-size datagrams to one peer as UDP GSO messages. Default
+   *  SLEEVE_UDP_GSO, overridden by WEFT_SLEEVE_UDP_GSO=0|1 (for A/B benchmarks). */
+  udpGso?: boolean;
   /** Test hooks: an I/O implementation instead of the native addon, timing, clock. */
   io?: SleeveIo;
   timing?: Partial<SleeveTiming>;
@@ -64,6 +75,8 @@ export interface SleeveLinkInfo {
 }
 
 const MAX_LINKS = 1024;
+/** virtio_net_hdr flags bit: the frame carries a partial checksum. */
+const VNET_F_NEEDS_CSUM = 1;
 
 /**
  * Lifecycle: `start()` once (opens the TAP and the UDP socket through the native addon,
@@ -85,6 +98,9 @@ export class SleeveOverlay implements Overlay {
   private alg: SleeveAeadAlg = 'chacha20-poly1305';
   private tapFd = -1;
   private udpFd = -1;
+  /** vnet header bytes in front of every TAP frame (0 = plain TAP). */
+  private vnet: 0 | 10 | 12 = 0;
+  private readonly udpGso: boolean;
   private tapPoll: PollHandle | null = null;
   private udpPoll: PollHandle | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -115,6 +131,7 @@ export class SleeveOverlay implements Overlay {
     this.now = opts.now ?? Date.now;
     this.mtu = opts.mtu ?? podMtu(DEFAULT_UNDERLAY_MTU, true);
     this.macs = new MacTable(this.timing.macMaxAgeMs);
+    this.udpGso = envSwitch('WEFT_SLEEVE_UDP_GSO', opts.udpGso ?? SLEEVE_UDP_GSO);
     this.counters.macCount = () => this.macs.size;
     if (opts.registry) this.counters.register(opts.registry);
   }
@@ -126,7 +143,7 @@ export class SleeveOverlay implements Overlay {
     this.alg = alg === 'auto' ? (io.hasAesNi() ? 'aes-256-gcm' : 'chacha20-poly1305') : alg;
     await this.plumb();
     try {
-      this.tapFd = io.tapOpen(this.opts.tapName);
+      this.tapFd = this.openTap(io);
       this.udpFd = io.udpOpen(this.opts.host ?? '0.0.0.0', this.opts.port, { bufBytes: SLEEVE_UDP_BUF_BYTES });
       this.localPort = this.opts.port || io.udpLocalPort(this.udpFd);
     } catch (e) {
@@ -139,7 +156,7 @@ export class SleeveOverlay implements Overlay {
     this.udpPoll = io.pollStart(this.udpFd, () => this.onUdpReadable());
     this.timer = setInterval(() => this.tick(), this.timing.tickMs);
     this.timer.unref();
-    this.log.info({ tap: this.opts.tapName, port: this.localPort, mtu: this.mtu, alg: this.alg }, 'sleeve: started');
+    this.log.info({ tap: this.opts.tapName, port: this.localPort, mtu: this.mtu, alg: this.alg, tapCoalesce: this.vnet !== 0, udpGso: this.udpGso }, 'sleeve: started');
   }
 
   async stop(): Promise<void> {
@@ -273,18 +290,34 @@ export class SleeveOverlay implements Overlay {
     };
   }
 
+  /** Open the TAP, with a vnet header when coalescing is on and possible (else plain). */
+  private openTap(io: SleeveIo): number {
+    const want = envSwitch('WEFT_SLEEVE_TAP_COALESCE', this.opts.tapCoalesce ?? SLEEVE_TAP_COALESCE);
+    if (want && typeof io.tapWriteCoalesced === 'function') {
+      try {
+        const fd = io.tapOpen(this.opts.tapName, { vnetHdr: true, vnetHdrBytes: SLEEVE_VNET_HDR_BYTES });
+        this.vnet = SLEEVE_VNET_HDR_BYTES;
+        return fd;
+      } catch (e) {
+        this.log.warn({ err: describeError(e) }, 'sleeve: TAP with vnet header refused; writing frames one by one');
+      }
+    }
+    this.vnet = 0;
+    return io.tapOpen(this.opts.tapName);
+  }
+
   private buildDataPath(io: SleeveIo): void {
     this.linkHost = this.makeLinkHost(io);
-    this.tapStride = Math.max(SLEEVE_TAP_SLOT_MIN_BYTES, Math.ceil((this.mtu + ETHERNET_HEADER_BYTES + 4 + 1) / 64) * 64);
+    this.tapStride = Math.max(SLEEVE_TAP_SLOT_MIN_BYTES, Math.ceil((this.mtu + ETHERNET_HEADER_BYTES + 4 + 1 + this.vnet) / 64) * 64);
     this.tapArena = Buffer.alloc(this.tapStride * SLEEVE_BATCH);
     const udpArena = Buffer.alloc(SLEEVE_UDP_SLOT_BYTES * SLEEVE_BATCH);
     const icmpArena = Buffer.alloc(ICMP_REPLY_MAX_BYTES * 8);
     const tx = new TxBatcher(io, this.udpFd, this.self, this.slots, this.counters, SLEEVE_TX_ARENA_BYTES,
-      SLEEVE_TX_MAX_ENTRIES, MAX_LINKS, SLEEVE_UDP_SLOT_BYTES, this.now);
+      SLEEVE_TX_MAX_ENTRIES, MAX_LINKS, SLEEVE_UDP_SLOT_BYTES, this.now, this.udpGso);
     const src = { tap: tx.addSource(this.tapArena), udp: tx.addSource(udpArena), icmp: tx.addSource(icmpArena) };
-    const rxTap = new TapWriter(io, this.tapFd, udpArena, SLEEVE_BATCH * 8, this.counters);
+    const rxTap = new TapWriter(io, this.tapFd, udpArena, SLEEVE_BATCH * 8, this.counters, this.vnet);
     const fw = new Forwarder(this.self, this.macs, tx, this.counters, this.routeView, (p) => this.active.get(p),
-      rxTap, src, io, this.tapFd, icmpArena);
+      rxTap, src, io, this.tapFd, icmpArena, this.vnet);
     this.receiver = new UdpReceiver(io, this.udpFd, udpArena, SLEEVE_UDP_SLOT_BYTES, SLEEVE_BATCH,
       (p) => this.active.get(p), fw, this.counters);
     this.forwarder = fw;
@@ -301,10 +334,15 @@ export class SleeveOverlay implements Overlay {
         const n = io.readBatch(this.tapFd, this.tapArena, this.tapStride, this.tapLens, SLEEVE_BATCH);
         this.counters.batches.tapReads++;
         this.counters.batches.tapFramesRead += n;
+        const vnet = this.vnet;
         for (let i = 0; i < n; i++) {
           const len = this.tapLens[i]!;
-          if (len >= this.tapStride) this.counters.drop(Drop.Malformed); // may have been truncated
-          else fw.fromTap(this.tapArena, i * this.tapStride, len, now);
+          const off = i * this.tapStride;
+          if (len >= this.tapStride || len < vnet) this.counters.drop(Drop.Malformed); // may have been truncated
+          else if (vnet !== 0 && (this.tapArena[off + 1] !== 0 || (this.tapArena[off]! & VNET_F_NEEDS_CSUM) !== 0)) {
+            // GSO or a partial checksum: never produced, since no TUNSETOFFLOAD bits are set.
+            this.counters.drop(Drop.Malformed);
+          } else fw.fromTap(this.tapArena, off + vnet, len - vnet, now);
         }
         fw.flush();
         if (n < SLEEVE_BATCH) break;
@@ -367,6 +405,12 @@ export class SleeveOverlay implements Overlay {
   private logError(what: string, e: unknown): void {
     if (this.errorsLogged++ < 20) this.log.error({ err: describeError(e) }, `sleeve: ${what}`);
   }
+}
+
+/** A boolean switch: the environment variable `name` ('0' or '1') wins over `dflt`. */
+function envSwitch(name: string, dflt: boolean): boolean {
+  const v = process.env[name];
+  return v === '0' ? false : v === '1' ? true : dflt;
 }
 
 /** A connection that only reports why it cannot work. */

@@ -75,6 +75,8 @@ export class TxBatcher {
     maxSlots: number,
     specialBytes: number,
     private readonly now: () => number,
+    /** Send runs of equal-size datagrams to one peer as UDP GSO messages (udpSendBatch `gso`). */
+    private readonly udpGso = false,
   ) {
     this.arena = Buffer.alloc(arenaBytes);
     this.special = Buffer.alloc(specialBytes);
@@ -280,7 +282,8 @@ export class TxBatcher {
     this.counters.batches.udpSends++;
     this.counters.batches.udpDatagramsSent += d;
     try {
-      this.io.udpSendBatch(this.fd, this.arena, this.sendOffs, this.sendLens, this.sendAddrs, d, this.errs);
+      if (this.udpGso) this.io.udpSendBatch(this.fd, this.arena, this.sendOffs, this.sendLens, this.sendAddrs, d, this.errs, true);
+      else this.io.udpSendBatch(this.fd, this.arena, this.sendOffs, this.sendLens, this.sendAddrs, d, this.errs);
     } catch {
       this.errs.fill(UdpSendStatus.ERROR, 0, d);
     }
