@@ -29,7 +29,7 @@ test('defaults come from the constants', () => {
       apiSocket: DEFAULT_API_SOCKET, statusAddr: DEFAULT_STATUS_ADDR, connLimit: DEFAULT_CONN_LIMIT, logLevel: 'info',
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
       gossipIntervalMs: GOSSIP_INTERVAL_MS, backoffScale: 1,
-      bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: {},
+      bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: {}, podTxOffload: true,
     },
   });
 });
@@ -48,7 +48,7 @@ test('every flag is parsed; relative paths are made absolute; peers are normalis
     port: 7000, host: '::', passwordFile: '/srv/secret', dataDir: '/srv/data', apiSocket: '/srv/run/w.sock',
     statusAddr: '[::1]:9000', connLimit: 5, logLevel: 'debug', heartbeatIntervalMs: 100, heartbeatTimeoutMs: 500,
     gossipIntervalMs: 250, backoffScale: 0.1,
-    bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: {},
+    bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: {}, podTxOffload: true,
   });
   assert.equal(parse(['--status-addr', '']).config.statusAddr, '');
   assert.equal(parse(['--status-addr=']).config.statusAddr, '');

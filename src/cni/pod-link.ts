@@ -105,13 +105,8 @@ export class PodLinks {
    * TX checksum offload as the daemon asks; on failure nothing of it is left.
    */
   async attach(o: { netns: string; ifname: string; cidr: string; mtu: number; txChecksumOff: boolean }): Promise<PodAttachment> {
-    const ep = await this.host.attach({ netns: o.netns, ifname: o.ifname, cidr: o.cidr, mtu: o.mtu });
+    const ep = await this.host.attach({ netns: o.netns, ifname: o.ifname, cidr: o.cidr, mtu: o.mtu, txOff: o.txChecksumOff });
     try {
-      if (!o.txChecksumOff) {
-        // HostPlumbing turns offload off for weft's userspace data path; turn it back on when not needed.
-        await this.run('ethtool', ['-K', ep.hostIfname, 'tx', 'on']);
-        await this.ns(o.netns, 'ethtool', '-K', o.ifname, 'tx', 'on');
-      }
       const r = await this.run('ip', ['-j', 'link', 'show', 'dev', ep.hostIfname]);
       const hostMac = r.code === 0 ? parseJson<IpAddrRow>('reading the host veth', r.stdout)[0]?.address ?? '' : '';
       return { hostIfname: ep.hostIfname, hostMac, mac: ep.mac };

@@ -38,6 +38,12 @@ export interface DaemonConfig {
   ipallocRange: string;
   /** IPAM bootstrap: wait for a quorum of N peers, or let the named seed peers split the range. */
   ipallocInit: { consensus?: number; seeds?: string[] };
+  /**
+   * Leave TX checksum offload (and TSO) on for pod veths (default true): the sleeve TAP
+   * advertises no checksum offload, so the kernel completes checksums before frames reach
+   * userspace. `--pod-tx-offload off` restores Weave's conservative "tx off" setting.
+   */
+  podTxOffload: boolean;
   /** Data-plane key rotation interval override (tests). ms */
   rekeyIntervalMs?: number;
   /** Kernel fast paths (VXLAN, host-gw); false with --no-fastdp. Default true. */

@@ -101,7 +101,7 @@ export class DataplaneService {
         allocated = true;
       }
       try {
-        const ep = await this.plumbing.attach({ netns, ifname, cidr, mtu: this.overlay.mtu });
+        const ep = await this.plumbing.attach({ netns, ifname, cidr, mtu: this.overlay.mtu, txOff: !this.config.podTxOffload });
         return { ...ep, cidr, mtu: this.overlay.mtu, allocated };
       } catch (e) {
         if (allocated) await this.addresses?.release(owner).catch(() => undefined);
@@ -137,7 +137,7 @@ export class DataplaneService {
       const exposed = await this.plumbing.exposed();
       return {
         bridge: this.config.bridge, mtu: this.overlay.mtu, range: this.addresses?.range ?? this.config.ipallocRange,
-        gateway: exposed[0]?.split('/')[0], txChecksumOff: true,
+        gateway: exposed[0]?.split('/')[0], txChecksumOff: !this.config.podTxOffload,
       };
     });
   }

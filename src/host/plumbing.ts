@@ -70,7 +70,7 @@ export class HostPlumbing {
   }
 
   /** Attach a namespace to the bridge (see AttachOptions). */
-  attach(o: { netns: string; ifname?: string; cidr?: string; mtu: number }): Promise<AttachedEndpoint> {
+  attach(o: { netns: string; ifname?: string; cidr?: string; mtu: number; txOff?: boolean }): Promise<AttachedEndpoint> {
     return attachEndpoint(this.run, this.log, { ...o, bridge: this.bridge });
   }
 

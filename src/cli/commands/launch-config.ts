@@ -34,6 +34,7 @@ export const LAUNCH_OPTIONS = {
   'gossip-interval': { type: 'string' },
   'backoff-scale': { type: 'string' },
   'rekey-interval': { type: 'string' },
+  'pod-tx-offload': { type: 'string' },
   bridge: { type: 'string' },
   mtu: { type: 'string' },
   'ipalloc-range': { type: 'string' },
@@ -114,7 +115,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
 }
 
 /** Data-plane and IPAM flags: --bridge, --mtu, --ipalloc-range, --ipalloc-init, --ipalloc-reclaim-after. */
-function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): Pick<DaemonConfig, 'bridge' | 'mtu' | 'ipallocRange' | 'ipallocInit' | 'ipallocReclaimAfterMs'> {
+function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): Pick<DaemonConfig, 'bridge' | 'mtu' | 'ipallocRange' | 'ipallocInit' | 'ipallocReclaimAfterMs' | 'podTxOffload'> {
   const bridge = (v.bridge as string | undefined) ?? DEFAULT_BRIDGE;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw invalid('--bridge', bridge, 'must be a Linux interface name (1-15 characters)');
   const mtu = v.mtu === undefined ? undefined : parseIntFlag('--mtu', v.mtu as string, MIN_POD_MTU, MAX_POD_MTU);
@@ -132,7 +133,9 @@ function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): P
     else if (sd && sd[1].split(',').every((n) => PEER_NAME.test(n))) ipallocInit.seeds = sd[1].split(',').map((n) => n.toLowerCase());
     else throw invalid('--ipalloc-init', init, 'must be consensus=N (1-1000) or seed=NAME,... (peer names like 8e:1f:00:aa:bb:cc)');
   }
-  const out: ReturnType<typeof parseDataplaneFlags> = { bridge, ipallocRange: range, ipallocInit };
+  const txo = (v['pod-tx-offload'] as string | undefined) ?? 'on';
+  if (txo !== 'on' && txo !== 'off') throw invalid('--pod-tx-offload', txo, 'must be on or off');
+  const out: ReturnType<typeof parseDataplaneFlags> = { bridge, ipallocRange: range, ipallocInit, podTxOffload: txo === 'on' };
   if (mtu !== undefined) out.mtu = mtu;
   const reclaim = v['ipalloc-reclaim-after'] as string | undefined;
   if (reclaim !== undefined) out.ipallocReclaimAfterMs = 1000 * parseIntFlag('--ipalloc-reclaim-after', reclaim, 10, 30 * 24 * 3600);

@@ -27,6 +27,7 @@ Options:
   --conn-limit N          most control connections (default ${DEFAULT_CONN_LIMIT})
   --bridge NAME           Linux bridge pods attach to (default weft)
   --mtu BYTES             pod MTU (default: underlay MTU minus the sleeve overhead)
+  --pod-tx-offload on|off TX checksum offload/TSO on pod interfaces (default on; off = Weave's setting)
   --no-fastdp             no kernel fast paths (VXLAN, host-gw): every connection uses the sleeve
   --no-hostgw             no host-gw (routed IPv4 between peers on one L2 segment); VXLAN stays
   --vxlan-port PORT       UDP port of the kernel VXLAN path (default ${DEFAULT_VXLAN_PORT}; probes use PORT+1)
