@@ -9,6 +9,7 @@
         "native/gso.c",
         "native/tap_gro.c",
         "native/udp.c",
+        "native/udp_gro.c",
         "native/aead.c",
         "native/poll.c"
       ],

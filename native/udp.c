@@ -12,6 +12,7 @@
  * train of segments and lens[i] its total size plus a per-message segment size.
  */
 #include "weft_dp.h"
+#include "udp_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,12 +28,6 @@
 /* Destination port of the pathMtu probe socket; nothing is ever sent. */
 #define PATH_MTU_PROBE_PORT 9
 
-/* One socket address wide enough for either family. */
-typedef union {
-  struct sockaddr sa;
-  struct sockaddr_in v4;
-  struct sockaddr_in6 v6;
-} weft_sockaddr;
 
 /* Parse "a.b.c.d" or an IPv6 literal into sa (port in host order). 0 ok, -1 not an IP. */
 static int parse_ip(const char *s, uint16_t port, weft_sockaddr *sa, socklen_t *len) {
@@ -139,14 +134,12 @@ napi_value weft_udp_local_port(napi_env env, napi_callback_info info) {
   return weft_throw_range(env, "fd is not an IP socket");
 }
 
-/* Errors after which the socket cannot be used at all. */
-static int sock_is_dead(int err) {
+int weft_sock_is_dead(int err) {
   return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EINVAL ||
          err == EOPNOTSUPP || err == EAFNOSUPPORT;
 }
 
-/* Store the source of a received datagram; returns 0 when it is not an IPv4 peer. */
-static int store_source(const weft_sockaddr *sa, uint32_t *addrs) {
+int weft_store_source(const weft_sockaddr *sa, uint32_t *addrs) {
   if (sa->sa.sa_family == AF_INET) {
     addrs[0] = ntohl(sa->v4.sin_addr.s_addr);
     addrs[1] = ntohs(sa->v4.sin_port);
@@ -206,12 +199,12 @@ napi_value weft_udp_recv_batch(napi_env env, napi_callback_info info) {
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (sock_is_dead(errno)) return weft_throw_errno(env, "recvmmsg", errno, NULL);
+      if (weft_sock_is_dead(errno)) return weft_throw_errno(env, "recvmmsg", errno, NULL);
       break; /* a queued soft error (e.g. ICMP report) was consumed; try again next time */
     }
     for (int j = 0; j < r; j++) {
       uint32_t k = got + (uint32_t)j;
-      int v4 = store_source(&names[j], &addrs[2 * (size_t)k]);
+      int v4 = weft_store_source(&names[j], &addrs[2 * (size_t)k]);
       if (msgs[j].msg_hdr.msg_flags & MSG_TRUNC)
         lens[k] = WEFT_LEN_TRUNCATED;
       else

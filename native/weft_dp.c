@@ -1,5 +1,5 @@
 /*
- * weft data-plane addon: module init. Registers the functions implemented in tap.c, gso.c, tap_gro.c,
+ * weft data-plane addon: module init. Registers the functions implemented in tap.c, gso.c, tap_gro.c, udp_gro.c,
  * udp.c, aead.c and poll.c. See native/README.md for the contract of each call.
  */
 #include "weft_dp.h"
@@ -38,6 +38,8 @@ NAPI_MODULE_INIT() {
       FN("udpLocalPort", weft_udp_local_port),
       FN("udpRecvBatch", weft_udp_recv_batch),
       FN("udpSendBatch", weft_udp_send_batch),
+      FN("udpSetGro", weft_udp_set_gro),
+      FN("udpRecvBatchGro", weft_udp_recv_batch_gro),
       FN("pathMtu", weft_path_mtu),
       FN("aeadCreate", weft_aead_create),
       FN("aeadFree", weft_aead_free),

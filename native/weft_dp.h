@@ -107,6 +107,9 @@ napi_value weft_aead_open_batch(napi_env env, napi_callback_info info);
 napi_value weft_has_aes_ni(napi_env env, napi_callback_info info);
 /* gso.c */
 napi_value weft_gso_split(napi_env env, napi_callback_info info);
+/* udp_gro.c */
+napi_value weft_udp_set_gro(napi_env env, napi_callback_info info);
+napi_value weft_udp_recv_batch_gro(napi_env env, napi_callback_info info);
 /* tap_gro.c */
 napi_value weft_tap_write_coalesced(napi_env env, napi_callback_info info);
 /* poll.c */

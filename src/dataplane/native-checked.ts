@@ -219,6 +219,28 @@ export class CheckedNativeDataplane implements NativeDataplane {
     try { return gso ? this.raw.udpSendBatch(fd, arena, offs, lens, addrs, count, errs ?? null, true) : this.raw.udpSendBatch(fd, arena, offs, lens, addrs, count, errs); } catch (e) { throw fromNativeError('udpSendBatch', e); }
   }
 
+  udpSetGro(fd: number, on: boolean): void {
+    checkFd('udpSetGro', fd);
+    if (typeof on !== 'boolean') bad('udpSetGro', 'on must be a boolean');
+    try { this.raw.udpSetGro(fd, on); } catch (e) { throw fromNativeError('udpSetGro', e); }
+  }
+
+  udpRecvBatchGro(fd: number, arena: Buffer, msgBytes: number, offs: Uint32Array, lens: Uint32Array,
+    addrs: Uint32Array, max: number): number {
+    const op = 'udpRecvBatchGro';
+    checkFd(op, fd);
+    checkU8(op, 'arena', arena);
+    checkUint(op, 'msgBytes', msgBytes, 1);
+    checkU32(op, 'offs', offs);
+    checkU32(op, 'lens', lens);
+    checkU32(op, 'addrs', addrs);
+    checkUint(op, 'max', max);
+    checkFits(op, max, 1, 'offs', offs);
+    checkFits(op, max, 1, 'lens', lens);
+    checkFits(op, max, 2, 'addrs', addrs);
+    try { return this.raw.udpRecvBatchGro(fd, arena, msgBytes, offs, lens, addrs, max); } catch (e) { throw fromNativeError(op, e); }
+  }
+
   pathMtu(ip: string): number {
     if (typeof ip !== 'string') bad('pathMtu', 'ip must be a string');
     try { return this.raw.pathMtu(ip); } catch (e) { throw fromNativeError(`pathMtu ${ip}`, e); }

@@ -30,6 +30,9 @@ export interface RawNativeBinding {
     max: number): number;
   udpSendBatch(fd: number, arena: Uint8Array, offs: Uint32Array, lens: Uint32Array, addrs: Uint32Array,
     count: number, errs?: Uint8Array | null, gso?: boolean): number;
+  udpSetGro(fd: number, on: boolean): void;
+  udpRecvBatchGro(fd: number, arena: Uint8Array, msgBytes: number, offs: Uint32Array, lens: Uint32Array,
+    addrs: Uint32Array, max: number): number;
   pathMtu(ip: string): number;
   aeadCreate(alg: string, key: Uint8Array): AeadHandle;
   aeadFree(h: AeadHandle): void;

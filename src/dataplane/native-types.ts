@@ -168,6 +168,16 @@ export interface NativeDataplane {
    *  refuses is resent datagram by datagram, so the statuses mean the same as without gso. */
   udpSendBatch(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, addrs: Uint32Array,
     count: number, errs?: Uint8Array, gso?: boolean): number;
+  /** setsockopt(UDP_GRO): let the kernel queue trains of equal-size datagrams from one source
+   *  as one buffer (read them with udpRecvBatchGro only). */
+  udpSetGro(fd: number, on: boolean): void;
+  /** recvmmsg for a socket with UDP GRO: buffer j lands in arena[j*msgBytes ..) (make msgBytes
+   *  ≥ 65,536), and every datagram becomes one entry: offs[i], lens[i] (LEN_TRUNCATED /
+   *  LEN_NOT_IPV4 as udpRecvBatch), addrs[2i], addrs[2i+1], pointing inside those buffers.
+   *  Posts only as many buffers as fit the arena and leave 128 free entries each (so `max`
+   *  should be ≥ 128 × buffers wanted). Returns the entry count (0 when nothing is queued). */
+  udpRecvBatchGro(fd: number, arena: Buffer, msgBytes: number, offs: Uint32Array, lens: Uint32Array,
+    addrs: Uint32Array, max: number): number;
   /** IP_MTU of a connected probe toward ip (IPv4 or IPv6) — getsockopt on a temporary connected
    *  UDP socket (route MTU, or a smaller PMTU the kernel learned); for PMTU discovery. */
   pathMtu(ip: string): number;

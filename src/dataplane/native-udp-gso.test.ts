@@ -1,7 +1,7 @@
 /**
  * udpSendBatch with `gso`: runs of equal-size datagrams to one address go as UDP GSO
  * messages, and the receiver sees exactly the datagrams it would without (loopback, no
- * root); over a 1280-byte veth between namespaces (root): the veth carries fewer packets
+ * root); udpRecvBatchGro on a UDP_GRO socket returns a GSO train as its datagrams; over a 1280-byte veth between namespaces (root): the veth carries fewer packets
  * than datagrams (GSO really used), and a run above the path MTU falls back to single sends
  * that report MSGSIZE each. Bounds checks of the new argument.
  */
@@ -70,6 +70,45 @@ describe('udpSendBatch with gso (loopback)', { skip: noAddon }, () => {
       n.close(a);
       n.close(b);
     }
+  });
+
+  it('UDP GRO receive: a GSO train arrives as one buffer and comes back as its datagrams', () => {
+    const a = n.udpOpen('127.0.0.1', 0), b = n.udpOpen('127.0.0.1', 0);
+    try {
+      n.udpSetGro(b, true);
+      const pa = n.udpLocalPort(a), pb = n.udpLocalPort(b);
+      const frames = [...Array.from({ length: 40 }, () => randomBytes(1000)), randomBytes(333), randomBytes(20), randomBytes(20)];
+      const { arena, offs, lens } = pack(frames);
+      const addrs = new Uint32Array(frames.length * 2).map((_, k) => (k % 2 ? pb : LOOPBACK));
+      assert.equal(n.udpSendBatch(a, arena, offs, lens, addrs, frames.length, undefined, true), frames.length);
+      const rx = Buffer.alloc(4 * 65536), ro = new Uint32Array(512), rl = new Uint32Array(512), ra = new Uint32Array(1024);
+      let got = 0;
+      for (let tries = 0; tries < 10 && got < frames.length; tries++) got += n.udpRecvBatchGro(b, rx, 65536, ro.subarray(got), rl.subarray(got), ra.subarray(2 * got), 512 - got);
+      assert.equal(got, frames.length);
+      frames.forEach((f, i) => {
+        assert.ok(rx.subarray(ro[i]!, ro[i]! + rl[i]!).equals(f), `datagram ${i}`);
+        assert.deepEqual([ra[2 * i], ra[2 * i + 1]], [LOOPBACK, pa]);
+      });
+      assert.equal(ro[1]! - ro[0]!, 1000, 'the first two datagrams share one GRO buffer');
+      // Bounds: max smaller than one buffer's room still never writes past max entries.
+      assert.equal(n.udpSendBatch(a, arena, offs, lens, addrs, 40, undefined, true), 40);
+      const small = new Uint32Array(8), sl = new Uint32Array(8), sa = new Uint32Array(16);
+      const k = n.udpRecvBatchGro(b, rx, 65536, small, sl, sa, 8);
+      assert.ok(k >= 1 && k <= 8);
+    } finally {
+      n.close(a);
+      n.close(b);
+    }
+  });
+
+  it('argument checks: udpRecvBatchGro shapes are checked in C', () => {
+    const raw = loadRawBinding();
+    const arena = Buffer.alloc(1000), u = new Uint32Array(4), a2 = new Uint32Array(8);
+    assert.throws(() => raw.udpRecvBatchGro(1, arena, 0, u, u, a2, 4), RangeError);
+    assert.throws(() => raw.udpRecvBatchGro(1, arena, 100, u, u, a2, 5), RangeError);
+    assert.throws(() => raw.udpRecvBatchGro(1, arena, 100, u, u, new Uint32Array(7), 4), RangeError);
+    assert.throws(() => raw.udpRecvBatchGro(1, arena, 100, u, 'x' as never, a2, 4), TypeError);
+    assert.throws(() => raw.udpSetGro(1, 'x' as never), TypeError);
   });
 
   it('argument checks: gso must be a boolean in both layers', () => {
