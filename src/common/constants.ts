@@ -234,6 +234,10 @@ export const SLEEVE_TAP_COALESCE = true;
 export const SLEEVE_VNET_HDR_BYTES = 10;
 /** Send runs of equal-size sleeve datagrams to one peer as one UDP GSO message (UDP_SEGMENT); env WEFT_SLEEVE_UDP_GSO=0|1 overrides. */
 export const SLEEVE_UDP_GSO = true;
+/** Receive sleeve datagrams with UDP GRO (one buffer per train, split by the addon); env WEFT_SLEEVE_UDP_GRO=0|1 overrides. */
+export const SLEEVE_UDP_GRO = true;
+/** Receive buffer per UDP GRO message (a GRO train is at most 64 KiB). bytes */
+export const SLEEVE_UDP_GRO_MSG_BYTES = 65_536;
 /** Underlay MTU assumed when none is known. bytes */
 export const DEFAULT_UNDERLAY_MTU = 1500;
 

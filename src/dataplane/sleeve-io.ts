@@ -8,14 +8,15 @@ import type { AeadAlg, NativeDataplane } from './native-types.js';
 export type SleeveAeadAlg = AeadAlg;
 
 /**
- * Batched TAP/UDP/AEAD primitives over caller-owned arenas. `tapWriteCoalesced` is optional:
- * without it (e.g. the in-process fake) the engine keeps a plain TAP and one write per frame.
+ * Batched TAP/UDP/AEAD primitives over caller-owned arenas. `tapWriteCoalesced` and the UDP
+ * GRO pair are optional: without them (e.g. the in-process fake) the engine keeps a plain TAP
+ * with one write per frame and one datagram per receive slot.
  */
 export type SleeveIo = Pick<NativeDataplane,
   | 'tapOpen' | 'udpOpen' | 'udpLocalPort' | 'close' | 'pollStart' | 'pollStop'
   | 'readBatch' | 'writeBatch' | 'udpRecvBatch' | 'udpSendBatch' | 'pathMtu'
   | 'aeadCreate' | 'aeadFree' | 'aeadSealBatch' | 'aeadOpenBatch' | 'hasAesNi'>
-  & Partial<Pick<NativeDataplane, 'tapWriteCoalesced'>>;
+  & Partial<Pick<NativeDataplane, 'tapWriteCoalesced' | 'udpSetGro' | 'udpRecvBatchGro'>>;
 
 /** "a.b.c.d" → u32 (host order), or -1 if not a dotted IPv4 address. */
 export function ipv4ToU32(ip: string): number {

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import {
   SLEEVE_BATCH, SLEEVE_POLL_ROUNDS, SLEEVE_TAP_SLOT_MIN_BYTES, SLEEVE_UDP_SLOT_BYTES, SLEEVE_TX_ARENA_BYTES,
   SLEEVE_TX_MAX_ENTRIES, SLEEVE_UDP_BUF_BYTES, DEFAULT_UNDERLAY_MTU, ETHERNET_HEADER_BYTES,
-  SLEEVE_TAP_COALESCE, SLEEVE_VNET_HDR_BYTES, SLEEVE_UDP_GSO,
+  SLEEVE_TAP_COALESCE, SLEEVE_VNET_HDR_BYTES, SLEEVE_UDP_GSO, SLEEVE_UDP_GRO, SLEEVE_UDP_GRO_MSG_BYTES,
   WeftError, describeError, type Logger,
 } from '../common/index.js';
 import type {
@@ -54,6 +54,9 @@ export interface SleeveOverlayOptions {
   /** Send runs of equal-size datagrams to one peer as UDP GSO messages. Default
    *  SLEEVE_UDP_GSO, overridden by WEFT_SLEEVE_UDP_GSO=0|1 (for A/B benchmarks). */
   udpGso?: boolean;
+  /** Receive with UDP GRO (trains of datagrams as one buffer, split by the addon). Default
+   *  SLEEVE_UDP_GRO, overridden by WEFT_SLEEVE_UDP_GRO=0|1. Ignored when `io` lacks it. */
+  udpGro?: boolean;
   /** Test hooks: an I/O implementation instead of the native addon, timing, clock. */
   io?: SleeveIo;
   timing?: Partial<SleeveTiming>;
@@ -77,6 +80,8 @@ export interface SleeveLinkInfo {
 const MAX_LINKS = 1024;
 /** virtio_net_hdr flags bit: the frame carries a partial checksum. */
 const VNET_F_NEEDS_CSUM = 1;
+/** Entries reserved per UDP GRO buffer (the addon posts a buffer only with this many free). */
+const UDP_GRO_ENTRIES_PER_MSG = 128;
 
 /**
  * Lifecycle: `start()` once (opens the TAP and the UDP socket through the native addon,
@@ -101,6 +106,7 @@ export class SleeveOverlay implements Overlay {
   /** vnet header bytes in front of every TAP frame (0 = plain TAP). */
   private vnet: 0 | 10 | 12 = 0;
   private readonly udpGso: boolean;
+  private udpGro = false;
   private tapPoll: PollHandle | null = null;
   private udpPoll: PollHandle | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -146,6 +152,7 @@ export class SleeveOverlay implements Overlay {
       this.tapFd = this.openTap(io);
       this.udpFd = io.udpOpen(this.opts.host ?? '0.0.0.0', this.opts.port, { bufBytes: SLEEVE_UDP_BUF_BYTES });
       this.localPort = this.opts.port || io.udpLocalPort(this.udpFd);
+      this.udpGro = this.enableGro(io);
     } catch (e) {
       this.closeFds(io);
       throw new WeftError('WEFT_ERR_HOST', `sleeve: cannot open TAP ${this.opts.tapName} / UDP port ${this.opts.port}: ${describeError(e)}`);
@@ -156,7 +163,7 @@ export class SleeveOverlay implements Overlay {
     this.udpPoll = io.pollStart(this.udpFd, () => this.onUdpReadable());
     this.timer = setInterval(() => this.tick(), this.timing.tickMs);
     this.timer.unref();
-    this.log.info({ tap: this.opts.tapName, port: this.localPort, mtu: this.mtu, alg: this.alg, tapCoalesce: this.vnet !== 0, udpGso: this.udpGso }, 'sleeve: started');
+    this.log.info({ tap: this.opts.tapName, port: this.localPort, mtu: this.mtu, alg: this.alg, tapCoalesce: this.vnet !== 0, udpGso: this.udpGso, udpGro: this.udpGro }, 'sleeve: started');
   }
 
   async stop(): Promise<void> {
@@ -306,6 +313,18 @@ export class SleeveOverlay implements Overlay {
     return io.tapOpen(this.opts.tapName);
   }
 
+  /** Turn UDP GRO on for the socket when wanted and possible; false = plain receive. */
+  private enableGro(io: SleeveIo): boolean {
+    if (!envSwitch('WEFT_SLEEVE_UDP_GRO', this.opts.udpGro ?? SLEEVE_UDP_GRO) || !io.udpSetGro || !io.udpRecvBatchGro) return false;
+    try {
+      io.udpSetGro(this.udpFd, true);
+      return true;
+    } catch (e) {
+      this.log.warn({ err: describeError(e) }, 'sleeve: UDP GRO refused; receiving datagram by datagram');
+      return false;
+    }
+  }
+
   private buildDataPath(io: SleeveIo): void {
     this.linkHost = this.makeLinkHost(io);
     this.tapStride = Math.max(SLEEVE_TAP_SLOT_MIN_BYTES, Math.ceil((this.mtu + ETHERNET_HEADER_BYTES + 4 + 1 + this.vnet) / 64) * 64);
@@ -315,11 +334,14 @@ export class SleeveOverlay implements Overlay {
     const tx = new TxBatcher(io, this.udpFd, this.self, this.slots, this.counters, SLEEVE_TX_ARENA_BYTES,
       SLEEVE_TX_MAX_ENTRIES, MAX_LINKS, SLEEVE_UDP_SLOT_BYTES, this.now, this.udpGso);
     const src = { tap: tx.addSource(this.tapArena), udp: tx.addSource(udpArena), icmp: tx.addSource(icmpArena) };
-    const rxTap = new TapWriter(io, this.tapFd, udpArena, SLEEVE_BATCH * 8, this.counters, this.vnet);
+    const gro = this.udpGro
+      ? { msgBytes: SLEEVE_UDP_GRO_MSG_BYTES, entries: Math.floor(udpArena.length / SLEEVE_UDP_GRO_MSG_BYTES) * UDP_GRO_ENTRIES_PER_MSG }
+      : null;
+    const rxTap = new TapWriter(io, this.tapFd, udpArena, Math.max(SLEEVE_BATCH * 8, gro?.entries ?? 0), this.counters, this.vnet);
     const fw = new Forwarder(this.self, this.macs, tx, this.counters, this.routeView, (p) => this.active.get(p),
       rxTap, src, io, this.tapFd, icmpArena, this.vnet);
     this.receiver = new UdpReceiver(io, this.udpFd, udpArena, SLEEVE_UDP_SLOT_BYTES, SLEEVE_BATCH,
-      (p) => this.active.get(p), fw, this.counters);
+      (p) => this.active.get(p), fw, this.counters, gro);
     this.forwarder = fw;
     this.tx = tx;
   }
@@ -363,7 +385,7 @@ export class SleeveOverlay implements Overlay {
         this.counters.batches.udpReads++;
         this.counters.batches.udpDatagramsRead += n;
         fw.flush();
-        if (n < SLEEVE_BATCH) break;
+        if (n < rx.fullBatch) break;
       }
     } catch (e) {
       this.logError('UDP readiness handler failed', e);

@@ -15,13 +15,26 @@ import { DatagramType, FLAG_PLAIN, forEachRecord, readHeader, writeNonce, type H
 
 const enum St { Drop = 0, Pending = 1, Opened = 2 }
 
+/** UDP GRO receive mode: buffers of `msgBytes` in the arena, up to `entries` datagrams per batch. */
+export interface UdpGroMode {
+  msgBytes: number;
+  entries: number;
+}
+
 /**
  * Lifecycle: one per engine, created at start with the UDP fd and its receive arena
- * (`slots` × `stride`). {@link receive} handles one batch; the caller flushes the forwarder
+ * (`slots` × `stride`, or with `gro`: buffers of gro.msgBytes whose datagrams are split by
+ * the addon). {@link receive} handles one batch; the caller flushes the forwarder
  * afterwards and before the next batch (frames delivered to the TAP point into the arena).
  */
 export class UdpReceiver {
   readonly lens: Uint32Array;
+  private readonly offs: Uint32Array;
+  /** Entries per batch, and the largest datagram an entry can hold. */
+  private readonly entries: number;
+  private readonly maxLen: number;
+  /** A batch of at least this many entries may have left more queued. */
+  readonly fullBatch: number;
   private readonly addrs: Uint32Array;
   private readonly hdr: HeaderView = { type: 0, flags: 0, sender: 0, epoch: 0, counter: 0 };
   private readonly st: Uint8Array;
@@ -59,31 +72,42 @@ export class UdpReceiver {
     private readonly linkBySender: (peer: number) => PeerLink | undefined,
     private readonly forwarder: Forwarder,
     private readonly counters: SleeveCounters,
+    private readonly gro: UdpGroMode | null = null,
   ) {
-    this.lens = new Uint32Array(slots);
-    this.addrs = new Uint32Array(slots * 2);
-    this.st = new Uint8Array(slots);
-    this.type = new Uint8Array(slots);
-    this.flags = new Uint8Array(slots);
-    this.counter = new Float64Array(slots);
-    this.link = new Array<PeerLink | undefined>(slots).fill(undefined);
-    this.ctx = new Array<RecvEpoch | undefined>(slots).fill(undefined);
-    this.handle = new Array<AeadHandle | null>(slots).fill(null);
-    this.gIdx = new Int32Array(slots);
-    this.gOffs = new Uint32Array(slots);
-    this.gLens = new Uint32Array(slots);
-    this.gAdOffs = new Uint32Array(slots);
-    this.gAdLens = new Uint32Array(slots).fill(SLEEVE_HEADER_BYTES);
-    this.gOk = new Uint8Array(slots);
-    this.gNonces = Buffer.alloc(slots * AEAD_NONCE_BYTES);
-    this.dgNonces = Buffer.alloc(slots * AEAD_NONCE_BYTES);
+    this.entries = gro ? gro.entries : slots;
+    this.maxLen = gro ? gro.msgBytes : stride;
+    this.fullBatch = gro ? Math.max(1, Math.floor(arena.length / gro.msgBytes)) : slots;
+    const cap = this.entries;
+    this.offs = new Uint32Array(cap);
+    this.lens = new Uint32Array(cap);
+    this.addrs = new Uint32Array(cap * 2);
+    this.st = new Uint8Array(cap);
+    this.type = new Uint8Array(cap);
+    this.flags = new Uint8Array(cap);
+    this.counter = new Float64Array(cap);
+    this.link = new Array<PeerLink | undefined>(cap).fill(undefined);
+    this.ctx = new Array<RecvEpoch | undefined>(cap).fill(undefined);
+    this.handle = new Array<AeadHandle | null>(cap).fill(null);
+    this.gIdx = new Int32Array(cap);
+    this.gOffs = new Uint32Array(cap);
+    this.gLens = new Uint32Array(cap);
+    this.gAdOffs = new Uint32Array(cap);
+    this.gAdLens = new Uint32Array(cap).fill(SLEEVE_HEADER_BYTES);
+    this.gOk = new Uint8Array(cap);
+    this.gNonces = Buffer.alloc(cap * AEAD_NONCE_BYTES);
+    this.dgNonces = Buffer.alloc(cap * AEAD_NONCE_BYTES);
   }
 
   /** Receive and process one batch; returns the number of datagrams taken from the socket. */
   receive(now: number): number {
     let n = 0;
     try {
-      n = this.io.udpRecvBatch(this.fd, this.arena, this.stride, this.lens, this.addrs, this.slots);
+      if (this.gro) {
+        n = this.io.udpRecvBatchGro!(this.fd, this.arena, this.gro.msgBytes, this.offs, this.lens, this.addrs, this.entries);
+      } else {
+        n = this.io.udpRecvBatch(this.fd, this.arena, this.stride, this.lens, this.addrs, this.slots);
+        for (let i = 0; i < n; i++) this.offs[i] = i * this.stride;
+      }
     } catch {
       return 0;
     }
@@ -105,9 +129,9 @@ export class UdpReceiver {
     for (let i = 0; i < n; i++) {
       this.st[i] = St.Drop;
       const len = this.lens[i]!;
-      const off = i * this.stride;
-      // len > stride also covers the addon's LEN_TRUNCATED and LEN_NOT_IPV4 markers.
-      if (len > this.stride || !readHeader(this.arena, off, len, h)) {
+      const off = this.offs[i]!;
+      // len > maxLen also covers the addon's LEN_TRUNCATED and LEN_NOT_IPV4 markers.
+      if (len > this.maxLen || !readHeader(this.arena, off, len, h)) {
         this.counters.drop(Drop.Malformed);
         continue;
       }
@@ -158,7 +182,7 @@ export class UdpReceiver {
       let k = 0;
       for (let j = i; j < n; j++) {
         if (this.st[j] !== St.Pending || this.handle[j] !== handle) continue;
-        const off = j * this.stride;
+        const off = this.offs[j]!;
         this.gIdx[k] = j;
         this.gOffs[k] = off + SLEEVE_HEADER_BYTES;
         this.gLens[k] = this.lens[j]! - SLEEVE_HEADER_BYTES;
@@ -189,7 +213,7 @@ export class UdpReceiver {
         continue;
       }
       link.onAuthenticated(ctx, this.addrs[2 * i]!, this.addrs[2 * i + 1]!, now);
-      const off = i * this.stride;
+      const off = this.offs[i]!;
       const len = this.lens[i]!;
       const bodyOff = off + SLEEVE_HEADER_BYTES;
       const bodyLen = len - SLEEVE_HEADER_BYTES - (crypto.encrypted ? AEAD_TAG_BYTES : 0);
