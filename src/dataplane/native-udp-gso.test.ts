@@ -9,6 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { UdpSendStatus, loadRawBinding, tryLoadNative, type NativeDataplane } from './native.js';
 import { pack } from './native-test-frames.js';
 
@@ -109,6 +110,39 @@ describe('udpSendBatch with gso (loopback)', { skip: noAddon }, () => {
     assert.throws(() => raw.udpRecvBatchGro(1, arena, 100, u, u, new Uint32Array(7), 4), RangeError);
     assert.throws(() => raw.udpRecvBatchGro(1, arena, 100, u, 'x' as never, a2, 4), TypeError);
     assert.throws(() => raw.udpSetGro(1, 'x' as never), TypeError);
+  });
+
+  it('fuzz: random runs with gso deliver exactly the datagrams sent, in order', () => {
+    const a = n.udpOpen('127.0.0.1', 0), b = n.udpOpen('127.0.0.1', 0);
+    try {
+      const pb = n.udpLocalPort(b);
+      const rx = Buffer.alloc(256 * 2048), rl = new Uint32Array(256), ra = new Uint32Array(512);
+      fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 1400 }), fc.nat(3), fc.boolean()), { minLength: 1, maxLength: 100 }),
+        (plan) => {
+          // Each entry: length, repeat count (equal-size runs), contiguous with the previous or not.
+          const frames: Buffer[] = [];
+          for (const [len, rep] of plan) for (let r = 0; r <= rep; r++) frames.push(randomBytes(len));
+          const arena = Buffer.alloc(frames.reduce((t, f) => t + f.length + 8, 0));
+          const offs = new Uint32Array(frames.length), lens = new Uint32Array(frames.length);
+          let at = 0;
+          frames.forEach((f, i) => {
+            if (plan[i % plan.length]![2]) at += 8; // a gap breaks contiguity
+            offs[i] = at; lens[i] = f.length; f.copy(arena, at); at += f.length;
+          });
+          const addrs = new Uint32Array(frames.length * 2).map((_, k) => (k % 2 ? pb : LOOPBACK));
+          const errs = new Uint8Array(frames.length);
+          assert.equal(n.udpSendBatch(a, arena, offs, lens, addrs, frames.length, errs, true), frames.length);
+          let got = 0;
+          for (let tries = 0; tries < 20 && got < frames.length; tries++) {
+            const k = n.udpRecvBatch(b, rx, 2048, rl, ra, 256);
+            for (let i = 0; i < k; i++, got++) assert.ok(rx.subarray(i * 2048, i * 2048 + rl[i]!).equals(frames[got]!), `datagram ${got}`);
+          }
+          assert.equal(got, frames.length);
+        }), { numRuns: 60 });
+    } finally {
+      n.close(a);
+      n.close(b);
+    }
   });
 
   it('argument checks: gso must be a boolean in both layers', () => {
