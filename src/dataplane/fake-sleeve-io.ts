@@ -7,7 +7,7 @@
  */
 import sodium from 'sodium-native';
 import type { SleeveAeadAlg, SleeveIo } from './sleeve-io.js';
-import { LEN_TRUNCATED, UdpSendStatus, type AeadHandle, type PollHandle } from './native-types.js';
+import { LEN_TRUNCATED, UdpSendStatus, type AeadHandle, type PollHandle, type TapOpenOptions } from './native-types.js';
 import { ipv4ToU32, u32ToIpv4 } from './sleeve-io.js';
 
 interface FakeFd {
@@ -18,6 +18,8 @@ interface FakeFd {
   cb: (() => void) | null;
   scheduled: boolean;
   closed: boolean;
+  /** vnet header bytes the TAP was opened with (0 = plain). */
+  vnet: number;
 }
 
 /** The shared underlay: delivery, per-path MTU (silent drops above it) and blocked paths. */
@@ -57,6 +59,8 @@ export class FakeHostIo implements SleeveIo {
   readonly tapOut: Buffer[] = [];
   /** Frames accepted per writeBatch call before the TAP queue is "full" (Infinity = never). */
   tapWriteLimit = Infinity;
+  /** Calls of tapWriteCoalesced (the engine's path for a TAP with a vnet header). */
+  coalescedWriteCalls = 0;
   aesNi = true;
   openAeads = 0;
 
@@ -81,8 +85,11 @@ export class FakeHostIo implements SleeveIo {
     }
   }
 
-  tapOpen(name: string): number {
-    return this.open({ kind: 'tap', name, port: 0 });
+  /** With `vnetHdr`, reads carry a zeroed header and the engine writes with tapWriteCoalesced. */
+  tapOpen(name: string, opts?: TapOpenOptions): number {
+    const fd = this.open({ kind: 'tap', name, port: 0 });
+    if (opts?.vnetHdr) this.fd(fd).vnet = opts.vnetHdrBytes ?? 10;
+    return fd;
   }
 
   udpOpen(_addr: string, port: number): number {
@@ -117,9 +124,20 @@ export class FakeHostIo implements SleeveIo {
     let n = 0;
     while (n < max && f.rx.length > 0) {
       const { data } = f.rx.shift()!;
-      data.copy(arena, n * stride, 0, Math.min(stride, data.length));
-      lens[n++] = data.length >= stride ? LEN_TRUNCATED : data.length;
+      const frame = f.vnet ? Buffer.concat([Buffer.alloc(f.vnet), data]) : data;
+      frame.copy(arena, n * stride, 0, Math.min(stride, frame.length));
+      lens[n++] = frame.length >= stride ? LEN_TRUNCATED : frame.length;
     }
+    return n;
+  }
+
+  /** Frames are collected as they are (no merging); stats say one write per frame. */
+  tapWriteCoalesced(fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, count: number,
+    _vnetHdrBytes: 10 | 12, stats?: Uint32Array): number {
+    if (!this.fd(fd).vnet) throw new Error('fake: tapWriteCoalesced on a TAP without vnet header');
+    this.coalescedWriteCalls++;
+    const n = this.writeBatch(fd, arena, offs, lens, count);
+    if (stats) stats.set([n, 0, 0]);
     return n;
   }
 
@@ -228,7 +246,7 @@ export class FakeHostIo implements SleeveIo {
 
   private open(o: Pick<FakeFd, 'kind' | 'name' | 'port'>): number {
     const fd = this.nextFd++;
-    this.fds.set(fd, { ...o, rx: [], cb: null, scheduled: false, closed: false });
+    this.fds.set(fd, { vnet: 0, ...o, rx: [], cb: null, scheduled: false, closed: false });
     return fd;
   }
 

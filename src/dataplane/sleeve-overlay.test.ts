@@ -56,6 +56,27 @@ test('broadcast floods to the peer, MACs are learned, unicast reply goes back', 
   await a.overlay.stop(); await b.overlay.stop();
 });
 
+test('TAP with vnet header (default) and plain TAP (tapCoalesce: false) both deliver; writes are counted', async () => {
+  for (const coalesce of [true, false]) {
+    const net = new FakeNet();
+    const clock = new Clock();
+    const a = await makeNode(net, clock, A, '198.18.0.1', { tapCoalesce: coalesce });
+    const b = await makeNode(net, clock, B, '198.18.0.2', { tapCoalesce: coalesce });
+    connect(a, b, true);
+    await waitFor(() => linkState(a, B) === 'healthy' && linkState(b, A) === 'healthy', 3000, 'links healthy');
+    const frames = Array.from({ length: 5 }, (_, i) => frame(POD_B, POD_A, 200 + i));
+    for (const f of frames) a.io.injectTap(f);
+    await waitFor(() => b.io.tapOut.length === 5, 2000, `frames delivered (coalesce ${coalesce})`);
+    assert.deepEqual(b.io.tapOut, frames, 'frames arrive without the vnet header, in order');
+    const s = b.overlay.stats().batches;
+    assert.equal(s.tapFramesWritten, 5);
+    assert.equal(s.tapWriteCalls, 5);
+    assert.equal(b.io.coalescedWriteCalls > 0, coalesce, 'vnet-header path taken exactly when coalescing');
+    assert.equal(totalDrops(a) + totalDrops(b), 0);
+    await a.overlay.stop(); await b.overlay.stop();
+  }
+});
+
 test('a burst is batched: many frames per datagram, order kept', async () => {
   const { net, a, b } = await pair();
   const before = net.captured.length;
