@@ -30,6 +30,17 @@ function assertUnique(all: Alloc[]): void {
   }
 }
 
+/**
+ * `n` hosts whose daemons form one ring: host 1 starts alone, each later host is given host 1
+ * (`peers: 'first'`) or every earlier host (`'all'`); returns once IPAM is ready everywhere.
+ */
+async function startRing(lab: Lab, n: number, peers: 'first' | 'all'): Promise<LabHost[]> {
+  const hosts = lab.addHosts(n);
+  hosts.forEach((h, i) => lab.launch(h, { peers: hosts.slice(0, peers === 'first' ? Math.min(i, 1) : i).map((o) => o.ip) }));
+  await readyRing(lab, hosts);
+  return hosts;
+}
+
 async function readyRing(lab: Lab, hosts: LabHost[]): Promise<void> {
   await lab.until('IPAM ready everywhere', 15_000, async () => {
     for (const h of hosts) if ((await ipamStatus(h)).status !== 'ready') return false;
@@ -40,11 +51,7 @@ async function readyRing(lab: Lab, hosts: LabHost[]): Promise<void> {
 test('3 daemons allocate 50 addresses each, concurrently: all unique', { skip, timeout: 90_000 }, async () => {
   const lab = new Lab();
   try {
-    const hosts = lab.addHosts(3);
-    lab.launch(hosts[0]);
-    lab.launch(hosts[1], { peers: [hosts[0].ip] });
-    lab.launch(hosts[2], { peers: [hosts[0].ip] });
-    await readyRing(lab, hosts);
+    const hosts = await startRing(lab, 3, 'first');
     const got = await Promise.all(hosts.map((h) =>
       Promise.all(Array.from({ length: 50 }, (_, i) => allocate(h, `c-${h.index}-${i}`)))));
     assert.equal(got.flat().length, 150);
@@ -62,10 +69,7 @@ test('3 daemons allocate 50 addresses each, concurrently: all unique', { skip, t
 test('SIGKILL mid-allocation and restart: nothing lost, nothing duplicated', { skip, timeout: 90_000 }, async () => {
   const lab = new Lab();
   try {
-    const hosts = lab.addHosts(2);
-    lab.launch(hosts[0]);
-    lab.launch(hosts[1], { peers: [hosts[0].ip] });
-    await readyRing(lab, hosts);
+    const hosts = await startRing(lab, 2, 'first');
     const acked: Alloc[] = [{ owner: 'warm', address: await allocate(hosts[1], 'warm') }];
     // 16 clients allocate in a loop; the host is SIGKILLed from inside the 150th reply.
     let next = 0;
@@ -101,11 +105,7 @@ test('SIGKILL mid-allocation and restart: nothing lost, nothing duplicated', { s
 test('partition one host away, allocate on both sides, heal: no duplicates', { skip, timeout: 120_000 }, async () => {
   const lab = new Lab();
   try {
-    const hosts = lab.addHosts(3);
-    lab.launch(hosts[0]);
-    lab.launch(hosts[1], { peers: [hosts[0].ip] });
-    lab.launch(hosts[2], { peers: [hosts[0].ip, hosts[1].ip] });
-    await readyRing(lab, hosts);
+    const hosts = await startRing(lab, 3, 'all');
     const [h1, h2, h3] = hosts;
     // Every host has pods (and so address space) before the partition.
     for (const h of hosts) await allocate(h, `pre-${h.index}`);
@@ -129,12 +129,10 @@ test('partition one host away, allocate on both sides, heal: no duplicates', { s
     assert.equal(all.length, 93);
     assertUnique(all);
     // And the rings agree on who owns what.
-    const views = await Promise.all(hosts.map(async (h) => JSON.stringify((await ipamStatus(h)).entries)));
     await lab.until('ring views converge', 10_000, async () => {
       const v = await Promise.all(hosts.map(async (h) => JSON.stringify((await ipamStatus(h)).entries)));
       return v.every((x) => x === v[0]);
     });
-    void views;
   } finally {
     lab.destroy();
   }
@@ -143,11 +141,7 @@ test('partition one host away, allocate on both sides, heal: no duplicates', { s
 test('rmpeer of a stopped host, run on two hosts at once: its range is reclaimed exactly once', { skip, timeout: 120_000 }, async () => {
   const lab = new Lab();
   try {
-    const hosts = lab.addHosts(3);
-    lab.launch(hosts[0]);
-    lab.launch(hosts[1], { peers: [hosts[0].ip] });
-    lab.launch(hosts[2], { peers: [hosts[0].ip, hosts[1].ip] });
-    await readyRing(lab, hosts);
+    const hosts = await startRing(lab, 3, 'all');
     const [h1, h2, h3] = hosts;
     const dead = (await lab.status(h3)).name;
     await Promise.all(Array.from({ length: 5 }, (_, i) => allocate(h3, `d-${i}`)));
