@@ -117,9 +117,17 @@ export class GossipHub {
     this.metrics.gossip(channel, 'unicast', 'out', payload.length);
   }
 
+  /**
+   * Along `src`'s broadcast tree. Our own broadcasts also go to every established neighbour:
+   * in steady state the tree rooted here already contains them all, but right after a
+   * connection comes up the routes may not include it yet, and an update sent then would
+   * otherwise wait for the next periodic gossip (30 s).
+   */
   private relayBroadcast(channel: string, src: PeerName, payload: Buffer, from: PeerName | null): void {
     const neighbours = this.transport.neighbours();
-    for (const hop of this.transport.broadcastNextHops(src)) {
+    const hops = new Set(this.transport.broadcastNextHops(src));
+    if (src === this.transport.self) for (const n of neighbours.keys()) hops.add(n);
+    for (const hop of hops) {
       if (hop === from) continue;
       const conn = neighbours.get(hop);
       if (!conn) continue;

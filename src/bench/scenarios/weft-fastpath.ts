@@ -48,10 +48,14 @@ export function weftFastpathScenario(mode: 'vxlan' | 'hostgw', podTxOffload = fa
         clients.push(new ApiClient({ socketPath: socket, timeoutMs: 3000 }));
         await waitUntil(`weft h${i + 1} API`, READY_WAIT_MS, () => clients[i]!.isRunning(), { daemons: [d], signal: env.signal });
       }
-      await waitUntil(`weft ${mode} path active on both hosts`, READY_WAIT_MS, async () => {
+      await waitUntil(`weft ${mode} path active and programmed on both hosts`, READY_WAIT_MS, async () => {
         for (const c of clients) {
           const s = await c.status();
           if (!s.connections.some((x) => x.state === 'established' && x.mode === mode)) return false;
+          // …and the peer's pods are programmed (else frames to them would still be flooded).
+          const k = (s as { dataplane?: { fastpath?: { kernel?: { vxlanEntries?: number; hostGwRoutes?: number } } } })
+            .dataplane?.fastpath?.kernel;
+          if (!k || (mode === 'vxlan' ? (k.vxlanEntries ?? 0) : (k.hostGwRoutes ?? 0)) < 1) return false;
         }
         return true;
       }, { daemons, signal: env.signal });
