@@ -8,6 +8,7 @@ want() { # want CMD PKG
 }
 want ip iproute2
 want iptables iptables
+want nft nftables
 want iperf3 iperf3
 want ethtool ethtool
 want tcpdump tcpdump

@@ -338,6 +338,8 @@ export const FASTPATH_ROUTE_PROTO = 87;
 /** Default device names of the VXLAN data device (on the bridge) and of the probe device. */
 export const FASTPATH_VXLAN_DEVICE = 'weft-vxlan';
 export const FASTPATH_PROBE_DEVICE = 'weft-vxprobe';
+/** nftables table (netdev family) holding host-gw's ingress forwarding: maps, sets, chains. */
+export const FASTPATH_NFT_TABLE = 'weft_hostgw';
 /** A working path is probed this often (full-size probe and full-size reply). ms */
 export const FASTPATH_PROBE_INTERVAL_MS = 250;
 /** No reply for this long → the path is failed and traffic moves to the next path. ms (< 2 s) */

@@ -1,17 +1,34 @@
 /**
- * The kernel edge of the host-gateway path: IPv4 forwarding, /32 routes to remote pods via
- * the peer's underlay address, /32 routes and static neighbours for local pods on the bridge,
- * and ebtables "redirect" rules that hand pods' IPv4 unicast frames for remote host-gw pods
- * to the host's IP stack instead of bridging them (so pods keep their flat L2 view: they ARP
- * and see the real remote MACs; only the forwarding underneath changes).
+ * The kernel edge of the host-gateway path.
+ *
+ * Pods stay on the weft bridge and keep one flat L2 view (they ARP for remote pods over the
+ * L2 path and see their real MACs); host-gw only changes how *IPv4 unicast between pods*
+ * moves, with nftables `netdev` ingress hooks that run before the bridge:
+ *
+ *  - on every local pod's host-side veth, a frame whose (destination MAC, destination IPv4)
+ *    is a remote host-gw pod is forwarded straight to that pod's host over the underlay
+ *    (`fwd ip to PEER_UNDERLAY device UNDERLAY`: neighbour output, no bridge, no routing);
+ *  - on the underlay device, a packet for us (pkttype host) from a known remote host-gw pod to
+ *    a local pod goes straight out of that pod's host-side veth.
+ *
+ * Anything the maps don't hold takes the ordinary way: bridged frames (VXLAN or sleeve), and
+ * the /32 routes kept here for traffic the host itself originates or routes (remote pods via
+ * the peer's underlay address; local pods on the bridge with static neighbours).
+ *
+ * Table `weft_hostgw` (netdev):
+ *   map remote      ether_addr . ipv4_addr : ipv4_addr     remote pod → peer underlay address
+ *   map remote_dev  ether_addr . ipv4_addr : iface_index   remote pod → underlay device
+ *   set remote_src  ipv4_addr                              remote host-gw pod addresses
+ *   map local_dev   ipv4_addr : iface_index                local pod → its host-side veth
+ *   chain to_peer / to_pod                                 the two forwarding rules (counters: forwarded packets)
+ *   chain port_<hex ifname>  (ingress on a pod veth)     → jump to_peer
+ *   chain up_<hex ifname>    (ingress on an underlay)    → jump to_pod
  */
-import { FASTPATH_ROUTE_PROTO, WeftError, type Logger } from '../common/index.js';
+import { FASTPATH_NFT_TABLE, FASTPATH_ROUTE_PROTO, WeftError, type Logger } from '../common/index.js';
 import { check, execRunner, firstLine, parseIpJson, type CommandRunner } from './exec.js';
 import { isValidIfname } from './netns.js';
 
-/** ebtables chain (nat table) holding weft's host-gw redirect rules. */
-export const HOSTGW_CHAIN = 'WEFT-HOSTGW';
-
+const T = `netdev ${FASTPATH_NFT_TABLE}`;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -26,7 +43,17 @@ function checkMac(mac: string): string {
   return m;
 }
 
-const gone = (stderr: string) => /no such|not found|does not exist|cannot find|bad rule|no chain/i.test(stderr);
+function checkDev(dev: string): string {
+  if (!isValidIfname(dev)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid interface name "${dev}"`);
+  return dev;
+}
+
+/** nft chain name for a device's ingress hook (hex keeps any interface name a valid identifier). */
+export function hookChain(kind: 'port' | 'up', dev: string): string {
+  return `${kind}_${Buffer.from(checkDev(dev)).toString('hex')}`;
+}
+
+const gone = (stderr: string) => /no such|not found|does not exist|cannot find/i.test(stderr);
 
 /** How the kernel reaches an underlay address (`ip route get`). */
 export interface UnderlayRoute {
@@ -45,37 +72,44 @@ export interface HostGwEdgeOptions {
 }
 
 /**
- * Programs host-gw state. Stateless: the kernel holds everything and `reset()` removes all of
- * it (routes by protocol number, the ebtables chain). Methods throw WEFT_ERR_HOST on failure.
+ * Programs host-gw state. Stateless: the kernel holds everything, `reset()` removes all of it
+ * (the nft table, routes by protocol number). Lifecycle: `setup()` once, then the add/delete
+ * calls in the order KernelSync uses (hooks before the entries that need them), `reset()` at
+ * stop. Methods throw WEFT_ERR_HOST on failure; deletes of what is already gone succeed.
  */
 export class HostGwEdge {
   private readonly run: CommandRunner;
   private readonly proto = String(FASTPATH_ROUTE_PROTO);
 
   constructor(private readonly o: HostGwEdgeOptions) {
-    if (!isValidIfname(o.bridge)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid bridge name "${o.bridge}"`);
+    checkDev(o.bridge);
     this.run = o.run ?? execRunner();
   }
 
-  /** Forwarding on, a fresh redirect chain hooked into the bridge's nat PREROUTING, no stale routes. */
+  /** Forwarding on, a fresh nft table with its maps and rules, no stale routes. */
   async setup(): Promise<void> {
     check('enabling IPv4 forwarding', await this.run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']));
     await this.reset();
-    check(`creating ebtables chain ${HOSTGW_CHAIN}`, await this.run('ebtables', ['-t', 'nat', '-N', HOSTGW_CHAIN, '-P', 'RETURN']));
-    check(`hooking ${HOSTGW_CHAIN}`, await this.run('ebtables', ['-t', 'nat', '-A', 'PREROUTING', '-j', HOSTGW_CHAIN]));
-    // Routed packets enter the bridge from the host stack: with TX offload off there, every
-    // 64 KB TCP super-packet would be segmented and checksummed in software (≈ 3× slower).
-    // The sleeve does not need it off: its TAP has offloads off, so the kernel completes
-    // checksums before frames reach userspace.
+    await this.nft('creating the host-gw nftables table', [
+      `add table ${T}`,
+      `add map ${T} remote { type ether_addr . ipv4_addr : ipv4_addr ; }`,
+      `add map ${T} remote_dev { type ether_addr . ipv4_addr : iface_index ; }`,
+      `add set ${T} remote_src { type ipv4_addr ; }`,
+      `add map ${T} local_dev { type ipv4_addr : iface_index ; }`,
+      `add chain ${T} to_peer`,
+      `add rule ${T} to_peer ether daddr . ip daddr @remote counter fwd ip to ether daddr . ip daddr map @remote device ether daddr . ip daddr map @remote_dev`,
+      `add chain ${T} to_pod`,
+      `add rule ${T} to_pod meta pkttype host ip saddr @remote_src ip daddr @local_dev counter fwd ip to ip daddr device ip daddr map @local_dev`,
+    ]);
+    // Host-originated traffic to local pods is routed onto the bridge: with TX offload off
+    // there, every 64 KB TCP super-packet would be segmented and checksummed in software.
     await this.bridgeTxOffload(true);
-    this.o.log.info({ bridge: this.o.bridge }, 'host: host-gw forwarding ready');
+    this.o.log.info({ bridge: this.o.bridge, table: FASTPATH_NFT_TABLE }, 'host: host-gw forwarding ready');
   }
 
-  /** Remove every rule and route weft's host-gw installed (also after a crash). Never throws. */
+  /** Remove the nft table and every route weft's host-gw installed (also after a crash). Never throws. */
   async reset(): Promise<void> {
-    await this.run('ebtables', ['-t', 'nat', '-D', 'PREROUTING', '-j', HOSTGW_CHAIN]);
-    await this.run('ebtables', ['-t', 'nat', '-F', HOSTGW_CHAIN]);
-    await this.run('ebtables', ['-t', 'nat', '-X', HOSTGW_CHAIN]);
+    await this.run('nft', [`delete table ${T}`]);
     await this.run('ip', ['route', 'flush', 'proto', this.proto]);
   }
 
@@ -85,7 +119,25 @@ export class HostGwEdge {
     if (r.code !== 0) this.o.log.debug({ bridge: this.o.bridge, err: firstLine(r.stderr) }, 'host: bridge TX offload not changeable');
   }
 
-  /** Route a remote pod address via the peer's underlay address. */
+  /** Ingress hook on a local pod's host-side veth: its frames to remote host-gw pods skip the bridge. */
+  async addPort(dev: string): Promise<void> {
+    await this.addHook('port', dev, 'to_peer');
+  }
+
+  async deletePort(dev: string): Promise<void> {
+    await this.deleteHook('port', dev);
+  }
+
+  /** Ingress hook on an underlay device: packets from remote host-gw pods go straight to local pods. */
+  async addUnderlay(dev: string): Promise<void> {
+    await this.addHook('up', dev, 'to_pod');
+  }
+
+  async deleteUnderlay(dev: string): Promise<void> {
+    await this.deleteHook('up', dev);
+  }
+
+  /** Route a remote pod address via the peer's underlay address (host-originated traffic). */
   async addRemote(podIp: string, via: string): Promise<void> {
     check(`routing ${podIp} via ${via}`, await this.run('ip', ['route', 'replace', `${checkIp(podIp)}/32`, 'via', checkIp(via), 'proto', this.proto]));
   }
@@ -95,32 +147,65 @@ export class HostGwEdge {
     if (r.code !== 0 && !gone(r.stderr)) check(`removing the route to ${podIp}`, r);
   }
 
-  /** Frames from local pods to (mac, ip) are routed by the host instead of bridged. */
-  async addRedirect(mac: string, ip: string): Promise<void> {
-    check(`redirecting ${ip} (${mac}) to the host stack`, await this.run('ebtables', ['-t', 'nat', '-A', HOSTGW_CHAIN, ...this.ruleSpec(mac, ip)]));
+  /** Pods' frames to (mac, ip) go to the peer at `via` out of `dev`; its packets are let in. */
+  async addForward(mac: string, ip: string, via: string, dev: string): Promise<void> {
+    const key = `${checkMac(mac)} . ${checkIp(ip)}`;
+    await this.nft(`forwarding ${ip} (${mac}) via ${via}`, [
+      `add element ${T} remote { ${key} : ${checkIp(via)} }`,
+      `add element ${T} remote_dev { ${key} : "${checkDev(dev)}" }`,
+      `add element ${T} remote_src { ${ip} }`,
+    ]);
   }
 
-  async deleteRedirect(mac: string, ip: string): Promise<void> {
-    const r = await this.run('ebtables', ['-t', 'nat', '-D', HOSTGW_CHAIN, ...this.ruleSpec(mac, ip)]);
-    if (r.code !== 0 && !gone(r.stderr)) check(`removing the redirect of ${ip}`, r);
+  async deleteForward(mac: string, ip: string): Promise<void> {
+    const key = `${checkMac(mac)} . ${checkIp(ip)}`;
+    // One command each: an element that is already gone must not keep the others.
+    for (const cmd of [`delete element ${T} remote { ${key} }`, `delete element ${T} remote_dev { ${key} }`, `delete element ${T} remote_src { ${ip} }`]) {
+      const r = await this.run('nft', [cmd]);
+      if (r.code !== 0 && !gone(r.stderr)) check(`removing the forwarding of ${ip}`, r);
+    }
   }
 
-  /** A local pod reachable from the underlay: /32 route on the bridge and a static neighbour. */
-  async addLocal(podIp: string, mac: string): Promise<void> {
+  /**
+   * A local pod: reachable by routing (a /32 on the bridge with a static neighbour, so the host
+   * needs no ARP), and — with its host-side veth `port` — straight from the underlay.
+   */
+  async addLocal(podIp: string, mac: string, port?: string): Promise<void> {
     const b = this.o.bridge;
     check(`routing local pod ${podIp}`, await this.run('ip', ['route', 'replace', `${checkIp(podIp)}/32`, 'dev', b, 'scope', 'link', 'proto', this.proto]));
     check(`neighbour entry for ${podIp}`, await this.run('ip', ['neigh', 'replace', podIp, 'lladdr', checkMac(mac), 'dev', b, 'nud', 'permanent']));
+    if (!port) return;
+    check(`neighbour entry for ${podIp} on ${port}`, await this.run('ip', ['neigh', 'replace', podIp, 'lladdr', mac.toLowerCase(), 'dev', checkDev(port), 'nud', 'permanent']));
+    await this.nft(`forwarding to local pod ${podIp}`, [`add element ${T} local_dev { ${podIp} : "${port}" }`]);
   }
 
-  async deleteLocal(podIp: string): Promise<void> {
+  async deleteLocal(podIp: string, port?: string): Promise<void> {
     const b = this.o.bridge;
-    const r = await this.run('ip', ['route', 'del', `${checkIp(podIp)}/32`, 'dev', b, 'proto', this.proto]);
+    const e = await this.run('nft', [`delete element ${T} local_dev { ${checkIp(podIp)} }`]);
+    if (e.code !== 0 && !gone(e.stderr)) check(`removing the forwarding to local pod ${podIp}`, e);
+    if (port) await this.run('ip', ['neigh', 'del', podIp, 'dev', checkDev(port)]);
+    const r = await this.run('ip', ['route', 'del', `${podIp}/32`, 'dev', b, 'proto', this.proto]);
     if (r.code !== 0 && !gone(r.stderr)) check(`removing the route to local pod ${podIp}`, r);
     await this.run('ip', ['neigh', 'del', podIp, 'dev', b]);
   }
 
-  private ruleSpec(mac: string, ip: string): string[] {
-    return ['-p', 'IPv4', '-d', checkMac(mac), '--ip-dst', checkIp(ip), '-j', 'redirect', '--redirect-target', 'ACCEPT'];
+  private async addHook(kind: 'port' | 'up', dev: string, target: string): Promise<void> {
+    const chain = hookChain(kind, dev);
+    await this.run('nft', [`delete chain ${T} ${chain}`]); // a leftover hook of an earlier device of that name
+    await this.nft(`hooking ${dev} ingress`, [
+      `add chain ${T} ${chain} { type filter hook ingress device "${dev}" priority 0 ; }`,
+      `add rule ${T} ${chain} jump ${target}`,
+    ]);
+  }
+
+  private async deleteHook(kind: 'port' | 'up', dev: string): Promise<void> {
+    const r = await this.run('nft', [`delete chain ${T} ${hookChain(kind, dev)}`]);
+    if (r.code !== 0 && !gone(r.stderr)) check(`unhooking ${dev} ingress`, r);
+  }
+
+  /** One atomic nft batch. */
+  private async nft(what: string, cmds: string[]): Promise<void> {
+    check(what, await this.run('nft', [cmds.join(' ; ')]));
   }
 }
 

@@ -8,4 +8,4 @@ export type { AttachedEndpoint, ListedEndpoint, AttachOptions } from './endpoint
 export { execRunner, type CommandRunner, type CommandResult } from './exec.js';
 export { resolveNetns, vethNames, IFNAME_MAX } from './netns.js';
 export { VxlanEdge, probeEspTransport, type VxlanEdgeOptions, type LocalFdbEntry } from './vxlan.js';
-export { HostGwEdge, underlayRoute, HOSTGW_CHAIN, type HostGwEdgeOptions, type UnderlayRoute } from './hostgw.js';
+export { HostGwEdge, underlayRoute, hookChain, type HostGwEdgeOptions, type UnderlayRoute } from './hostgw.js';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { Lab, isRoot, sh, WEFT, type LabHost } from '../helpers/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)'
-  : sh('sh', ['-c', 'command -v tcpdump && command -v iperf3 && command -v iptables && command -v ebtables'], { allowFail: true }).split('\n').filter(Boolean).length < 4
-    ? 'tcpdump, iperf3, iptables and ebtables needed (scripts/setup-system.sh)' : false;
+  : sh('sh', ['-c', 'command -v tcpdump && command -v iperf3 && command -v iptables && command -v nft'], { allowFail: true }).split('\n').filter(Boolean).length < 4
+    ? 'tcpdump, iperf3, iptables and nft needed (scripts/setup-system.sh)' : false;
 const MCAST = `${process.cwd()}/dist/test/helpers/mcast.js`;
 const SECRET = 'fastpath-test-secret-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,6 +96,26 @@ async function broadcastExactlyOnce(lab: Lab, pods: string[], label: string): Pr
   assert.deepEqual(mc, pods.map(() => 3), `${label}: multicast datagrams seen per pod (sender first): ${mc}`);
 }
 
+/** The status's programmed fast-path entries (`dataplane.fastpath.kernel`). */
+async function kernelState(lab: Lab, h: LabHost): Promise<{ forwards?: number; vxlanEntries?: number }> {
+  const s = await lab.status(h) as { dataplane?: { fastpath?: { kernel?: { forwards?: number; vxlanEntries?: number } } } };
+  return s.dataplane?.fastpath?.kernel ?? {};
+}
+
+/** Packets counted by the host-gw forwarding rule in nft chain `chain` (to_peer / to_pod). */
+function nftPackets(lab: Lab, h: LabHost, chain: string): number {
+  const out = lab.exec(h, 'nft', ['list', 'chain', 'netdev', 'weft_hostgw', chain]);
+  const m = /counter packets (\d+)/.exec(out);
+  assert.ok(m, `no counter in ${chain}: ${out}`);
+  return Number(m[1]);
+}
+
+/** Frames the bridge handed to the sleeve's TAP (its TX counter). */
+function tapTxPackets(lab: Lab, h: LabHost): number {
+  const j = JSON.parse(lab.exec(h, 'ip', ['-j', '-s', 'link', 'show', 'weft-tap'])) as { stats64: { tx: { packets: number } } }[];
+  return j[0]!.stats64.tx.packets;
+}
+
 function ping(pod: string, ip: string): void {
   const out = sh('ip', ['netns', 'exec', pod, 'ping', '-c', '3', '-i', '0.2', '-W', '2', ip], { allowFail: true });
   assert.match(out, / 0% packet loss/, `${pod} → ${ip}: ${out}`);
@@ -135,14 +155,27 @@ test('3 hosts without a secret: host-gw, VXLAN and sleeve as configured; underla
       await allIn(lab, hosts, 'hostgw', 2);
       const c1 = await conns(lab, hosts[0]!);
       assert.ok(c1.every((c) => !c.encrypted && c.mtu === 1500), JSON.stringify(c1));
+      // The other hosts' pods are programmed promptly (gossip on change, not the 30 s round).
+      await lab.until('every host forwards to the 2 remote pods', 5_000, async () => {
+        for (const h of hosts) if ((await kernelState(lab, h)).forwards !== 2) return false;
+        return true;
+      });
       let pcap = join(lab.dir, 'hostgw.pcap');
       let cap = capture(null, uplink, pcap, 'udp or net 10.32.0.0/12');
       await sleep(500);
       ping(pods[0]!, podIp(2));
       ping(pods[0]!, podIp(3));
+      const before = { out: nftPackets(lab, hosts[0]!, 'to_peer'), in: nftPackets(lab, hosts[2]!, 'to_pod'), tap: tapTxPackets(lab, hosts[0]!) };
       const t1 = await iperf(lab, pods[2]!, pods[0]!, podIp(3), 2);
       await cap.stop();
       assert.ok(t1.bytes > 1e6 && !t1.error, `TCP over host-gw: ${JSON.stringify(t1)}`);
+      // Pod frames skipped the bridge on the way out (host 1) and in (host 3), and none was
+      // flooded into the sleeve's TAP.
+      const segments = t1.bytes / 65_536;
+      assert.ok(nftPackets(lab, hosts[0]!, 'to_peer') - before.out > segments, 'host 1 forwarded the stream at ingress');
+      assert.ok(nftPackets(lab, hosts[2]!, 'to_pod') - before.in > segments, 'host 3 delivered the stream at ingress');
+      const tap = tapTxPackets(lab, hosts[0]!) - before.tap;
+      assert.ok(tap < 100, `frames into the sleeve TAP during the host-gw stream: ${tap}`);
       const plain = count(pcap, 'ip and src net 10.32.0.0/12 and dst net 10.32.0.0/12');
       assert.ok(plain > 100, `plain pod packets on the underlay: ${plain}`);
       assert.equal(count(pcap, `${SLEEVE_DATA} and greater 200`), 0, 'no sleeve data on the underlay');
@@ -159,9 +192,13 @@ test('3 hosts without a secret: host-gw, VXLAN and sleeve as configured; underla
       cap = capture(null, uplink, pcap, 'udp or net 10.32.0.0/12');
       await sleep(500);
       ping(pods[0]!, podIp(2));
+      await lab.until('host 1 has VXLAN entries for the 2 remote pods', 5_000, async () => ((await kernelState(lab, hosts[0]!)).vxlanEntries ?? 0) >= 2);
+      const tapBefore = tapTxPackets(lab, hosts[0]!);
       const t2 = await iperf(lab, pods[1]!, pods[0]!, podIp(2), 2);
       await cap.stop();
       assert.ok(t2.bytes > 1e6 && !t2.error, `TCP over VXLAN: ${JSON.stringify(t2)}`);
+      const tap2 = tapTxPackets(lab, hosts[0]!) - tapBefore;
+      assert.ok(tap2 < 100, `frames into the sleeve TAP during the VXLAN stream: ${tap2}`);
       const vx = count(pcap, `${VXLAN_DATA} and greater 1000`);
       assert.ok(vx > 100, `full-size VXLAN packets on the underlay: ${vx}`);
       assert.equal(count(pcap, `${SLEEVE_DATA} and greater 200`), 0, 'no sleeve data on the underlay');

@@ -45,8 +45,8 @@ export interface ConnectionHost {
   /** The MTU pods use (the VXLAN path must carry it). bytes */
   readonly podMtu: number;
   pathMtu(ip: string): number;
-  /** Gateway toward `ip`, or null when it is on-link. Rejects on lookup failure. */
-  gatewayTo(ip: string): Promise<string | null>;
+  /** How `ip` is reached: our device, and the gateway (null when on-link). Rejects on lookup failure. */
+  routeTo(ip: string): Promise<{ dev: string; gateway: string | null }>;
   sendProbe(path: ProbePath, t: ProbeTarget, m: ProbeMessage): SendOutcome;
   /** The connection's paths or mode changed (reprogram the kernel, recompute flooding). */
   changed(): void;
@@ -61,6 +61,8 @@ export class FastConnection implements OverlayConnection {
   readonly vxlan: PathMonitor;
   /** Peer's underlay IPv4 (null for IPv6 or unparsable addresses). */
   readonly underlayIp: string | null;
+  /** Our device toward the peer (known once host-gw was found eligible). */
+  underlayDev: string | null = null;
   readonly token = randomBytes(PROBE_TOKEN_BYTES);
   hello: FastpathHello | null = null;
   confirmed = false;
@@ -240,9 +242,10 @@ export class FastConnection implements OverlayConnection {
     if (gwOff !== null) return this.apply(this.hostgw.disable(gwOff));
     if (!h.hostGw) return this.apply(this.hostgw.disable('host-gw disabled on the peer'));
     try {
-      const gw = await this.host.gatewayTo(this.underlayIp);
+      const r = await this.host.routeTo(this.underlayIp);
       if (this.stopped) return;
-      if (gw !== null) return this.apply(this.hostgw.disable(`peer not on our L2 segment (routed via ${gw})`));
+      if (r.gateway !== null) return this.apply(this.hostgw.disable(`peer not on our L2 segment (routed via ${r.gateway})`));
+      this.underlayDev = r.dev;
     } catch (e) {
       return this.apply(this.hostgw.disable(`route lookup toward the peer failed: ${describeError(e)}`));
     }

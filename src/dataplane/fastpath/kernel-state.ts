@@ -25,8 +25,17 @@ export interface PeerPaths {
   vxlanPort: number;
   /** Path for L2 frames (ARP, broadcast, non-IPv4, unicast when host-gw is off). */
   l2: L2Path;
-  /** True when IPv4 unicast to this peer's pods is routed by host-gw. */
+  /** True when IPv4 unicast to this peer's pods goes by host-gw. */
   hostGw: boolean;
+  /** Our device toward the peer's underlay address (host-gw only). */
+  underlayDev?: string;
+}
+
+/** One of our pods' addresses, with the pod's host-side veth when it is known. */
+export interface LocalPodAddress {
+  ip: string;
+  mac: string;
+  port?: string;
 }
 
 /** The complete desired kernel state. Keys are canonical strings so diffs are plain set ops. */
@@ -35,16 +44,20 @@ export interface DesiredKernel {
   unicast: Map<string, string>;
   /** "ip port" of every all-zero (flood) entry. */
   flood: Set<string>;
-  /** remote pod ip → peer underlay ip. */
+  /** remote pod ip → peer underlay ip (routes for host-originated traffic). */
   routes: Map<string, string>;
-  /** "mac ip" of every redirect rule. */
-  redirects: Set<string>;
-  /** local pod ip → mac. */
+  /** "mac ip" of a remote host-gw pod → "peer-underlay-ip underlay-dev" (ingress forwarding). */
+  forwards: Map<string, string>;
+  /** Underlay devices that need the ingress hook (those of every forward). */
+  underlays: Set<string>;
+  /** local pod ip → "mac port" (port: its host-side veth, "" when unknown). */
   local: Map<string, string>;
+  /** Host-side veths of local pods that need the ingress hook. */
+  ports: Set<string>;
 }
 
 export function emptyKernel(): DesiredKernel {
-  return { unicast: new Map(), flood: new Set(), routes: new Map(), redirects: new Set(), local: new Map() };
+  return { unicast: new Map(), flood: new Set(), routes: new Map(), forwards: new Map(), underlays: new Set(), local: new Map(), ports: new Set() };
 }
 
 /**
@@ -65,6 +78,8 @@ export function desiredKernel(o: {
   record: (peer: PeerName) => PodRecord | undefined;
   flood: boolean;
   hostGwLocal: boolean;
+  /** Our pods with their host-side veths (else only the directory's record is used). */
+  localPods?: readonly LocalPodAddress[];
 }): DesiredKernel {
   const d = emptyKernel();
   for (const p of o.peers) {
@@ -77,17 +92,26 @@ export function desiredKernel(o: {
     if (p.hostGw) {
       for (const a of rec?.ips ?? []) {
         d.routes.set(a.ip, p.underlayIp);
-        d.redirects.add(`${a.mac} ${a.ip}`);
+        if (p.underlayDev) d.forwards.set(`${a.mac} ${a.ip}`, `${p.underlayIp} ${p.underlayDev}`);
       }
     }
   }
   if (o.hostGwLocal) {
-    for (const a of o.record(o.self)?.ips ?? []) d.local.set(a.ip, a.mac);
+    const ports = new Map((o.localPods ?? []).map((a) => [`${a.mac} ${a.ip}`, a.port ?? '']));
+    for (const a of o.record(o.self)?.ips ?? []) d.local.set(a.ip, `${a.mac} ${ports.get(`${a.mac} ${a.ip}`) ?? ''}`);
   }
   // A MAC or address we have locally is never programmed toward a peer (a stale record of a
   // pod that moved here must not steal its traffic).
   for (const mac of o.record(o.self)?.macs ?? []) d.unicast.delete(mac);
   for (const ip of d.local.keys()) d.routes.delete(ip);
-  for (const r of [...d.redirects]) if (d.local.has(r.split(' ')[1]!)) d.redirects.delete(r);
+  for (const k of [...d.forwards.keys()]) if (d.local.has(k.split(' ')[1]!)) d.forwards.delete(k);
+  for (const v of d.forwards.values()) d.underlays.add(v.split(' ')[1]!);
+  // Without anything to forward there is nothing to hook: pods' frames stay off the nft path.
+  if (d.forwards.size > 0) {
+    for (const v of d.local.values()) {
+      const port = v.split(' ')[1];
+      if (port) d.ports.add(port);
+    }
+  }
   return d;
 }

@@ -1,9 +1,10 @@
 /**
  * Applies a DesiredKernel to the kernel, as a diff against what it applied before. One apply
  * runs at a time; requests made meanwhile coalesce into one more run with the newest state.
- * Order: everything that takes traffic *off* a fast path first (redirects, routes, flood
- * entries, pins, VXLAN entries), then what puts traffic *on* one (VXLAN entries before the
- * pins that send frames to them, routes before the redirects that use them).
+ * Order: everything that takes traffic *off* a fast path first (host-gw forwards, routes,
+ * flood entries, pins, VXLAN entries, local pods, then unused ingress hooks), then what puts
+ * traffic *on* one (hooks and local pods first, VXLAN entries before the pins that send frames
+ * to them, routes before the forwards of the same pods).
  */
 import { describeError, type Logger } from '../../common/index.js';
 import { emptyKernel, type DesiredKernel } from './kernel-state.js';
@@ -18,10 +19,14 @@ export interface KernelOps {
   deleteFlood(ip: string): Promise<void>;
   addRemote(podIp: string, via: string): Promise<void>;
   deleteRemote(podIp: string): Promise<void>;
-  addRedirect(mac: string, ip: string): Promise<void>;
-  deleteRedirect(mac: string, ip: string): Promise<void>;
-  addLocal(podIp: string, mac: string): Promise<void>;
-  deleteLocal(podIp: string): Promise<void>;
+  addForward(mac: string, ip: string, via: string, dev: string): Promise<void>;
+  deleteForward(mac: string, ip: string): Promise<void>;
+  addLocal(podIp: string, mac: string, port?: string): Promise<void>;
+  deleteLocal(podIp: string, port?: string): Promise<void>;
+  addPort(dev: string): Promise<void>;
+  deletePort(dev: string): Promise<void>;
+  addUnderlay(dev: string): Promise<void>;
+  deleteUnderlay(dev: string): Promise<void>;
 }
 
 const split = (s: string): [string, string] => {
@@ -84,9 +89,9 @@ export class KernelSync {
       }
     };
     // off the fast paths
-    for (const r of [...have.redirects]) if (!want.redirects.has(r)) {
-      const [mac, ip] = split(r);
-      await step('redirect', () => this.ops.deleteRedirect(mac, ip), () => have.redirects.delete(r));
+    for (const [k, v] of [...have.forwards]) if (want.forwards.get(k) !== v) {
+      const [mac, ip] = split(k);
+      await step('host-gw forward', () => this.ops.deleteForward(mac, ip), () => have.forwards.delete(k));
     }
     for (const [ip, via] of [...have.routes]) if (want.routes.get(ip) !== via) {
       await step('route', () => this.ops.deleteRemote(ip), () => have.routes.delete(ip));
@@ -98,12 +103,25 @@ export class KernelSync {
       await step('bridge pin', () => this.ops.unpinFromBridge(mac), () => undefined);
       await step('VXLAN entry', () => this.ops.deleteUnicast(mac), () => have.unicast.delete(mac));
     }
-    for (const [ip, mac] of [...have.local]) if (want.local.get(ip) !== mac) {
-      await step('local pod route', () => this.ops.deleteLocal(ip), () => have.local.delete(ip));
+    for (const [ip, v] of [...have.local]) if (want.local.get(ip) !== v) {
+      await step('local pod', () => this.ops.deleteLocal(ip, split(v)[1] || undefined), () => have.local.delete(ip));
+    }
+    for (const dev of [...have.underlays]) if (!want.underlays.has(dev)) {
+      await step('underlay hook', () => this.ops.deleteUnderlay(dev), () => have.underlays.delete(dev));
+    }
+    for (const dev of [...have.ports]) if (!want.ports.has(dev)) {
+      await step('pod port hook', () => this.ops.deletePort(dev), () => have.ports.delete(dev));
     }
     // onto the fast paths
-    for (const [ip, mac] of want.local) if (!have.local.has(ip)) {
-      await step('local pod route', () => this.ops.addLocal(ip, mac), () => have.local.set(ip, mac));
+    for (const dev of want.ports) if (!have.ports.has(dev)) {
+      await step('pod port hook', () => this.ops.addPort(dev), () => have.ports.add(dev));
+    }
+    for (const dev of want.underlays) if (!have.underlays.has(dev)) {
+      await step('underlay hook', () => this.ops.addUnderlay(dev), () => have.underlays.add(dev));
+    }
+    for (const [ip, v] of want.local) if (!have.local.has(ip)) {
+      const [mac, port] = split(v);
+      await step('local pod', () => this.ops.addLocal(ip, mac, port || undefined), () => have.local.set(ip, v));
     }
     for (const [mac, dst] of want.unicast) if (!have.unicast.has(mac)) {
       const [ip, port] = split(dst);
@@ -119,9 +137,10 @@ export class KernelSync {
     for (const [ip, via] of want.routes) if (!have.routes.has(ip)) {
       await step('route', () => this.ops.addRemote(ip, via), () => have.routes.set(ip, via));
     }
-    for (const r of want.redirects) if (!have.redirects.has(r) && have.routes.has(split(r)[1])) {
-      const [mac, ip] = split(r);
-      await step('redirect', () => this.ops.addRedirect(mac, ip), () => have.redirects.add(r));
+    for (const [k, v] of want.forwards) if (!have.forwards.has(k) && have.routes.has(split(k)[1])) {
+      const [mac, ip] = split(k);
+      const [via, dev] = split(v);
+      await step('host-gw forward', () => this.ops.addForward(mac, ip, via, dev), () => have.forwards.set(k, v));
     }
     this.lastError = errors.join('; ');
     if (errors.length > 0 && this.failures++ < 20) {

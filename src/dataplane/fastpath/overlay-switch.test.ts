@@ -84,8 +84,9 @@ function fakeEdges(i: number, calls: string[]): SwitchEdges {
     },
     hostgw: {
       setup: rec('gw-setup'), reset: rec('gw-reset'), bridgeTxOffload: rec('gw-txoffload'),
-      addRemote: rec('route+'), deleteRemote: rec('route-'), addRedirect: rec('redir+'), deleteRedirect: rec('redir-'),
-      addLocal: rec('local+'), deleteLocal: rec('local-'),
+      addRemote: rec('route+'), deleteRemote: rec('route-'), addForward: rec('fwd+'), deleteForward: rec('fwd-'),
+      addLocal: rec('local+'), deleteLocal: rec('local-'), addPort: rec('port+'), deletePort: rec('port-'),
+      addUnderlay: rec('up+'), deleteUnderlay: rec('up-'),
     },
   };
 }
@@ -97,9 +98,9 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
   const sw = [0, 1].map((i) => new OverlaySwitch({
     localName: NAMES[i]!, sleeve: sleeves[i]!, bridge: 'weft', tapName: 'weft-tap', kernelPaths: true, hostGw: true,
     vxlanPort: 6784, trustedSubnets: [], log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, calls[i]!),
-    listPods: async () => [{ mac: POD_MAC[i]!, addresses: [`10.32.0.${i + 1}/12`] }],
+    listPods: async () => [{ mac: POD_MAC[i]!, addresses: [`10.32.0.${i + 1}/12`], hostIfname: 'vweth' }],
     timing: { probeIntervalMs: 20, failAfterMs: 200, confirmReplies: 3, reprobeInitialMs: 50, reprobeMaxMs: 200 },
-    skipEspProbe: true, gatewayTo: async () => null,
+    skipEspProbe: true, routeTo: async () => ({ dev: 'eth0', gateway: null }),
   }));
   try {
     // Gossip: broadcasts go straight to the other directory.
@@ -127,7 +128,7 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
       assert.ok(f(), what);
     };
     await waitFor('both on host-gw', () => mode(0) === 'hostgw' && mode(1) === 'hostgw');
-    await waitFor('peer pods programmed', () => sw[0]!.status().kernel.redirects === 1 && sw[0]!.status().kernel.vxlanEntries === 1);
+    await waitFor('peer pods programmed', () => sw[0]!.status().kernel.forwards === 1 && sw[0]!.status().kernel.vxlanEntries === 1);
     await sw[0]!.settle();
     const st = sw[0]!.status();
     assert.equal(st.flood, 'kernel');
@@ -136,7 +137,9 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
     assert.deepEqual(sleeves[0]!.routes!.broadcastNextHops(NAMES[0]), [], 'the sleeve floods nothing of ours');
     assert.deepEqual(sleeves[0]!.routes!.broadcastNextHops(NAMES[1]), [NAMES[1]], 'relays unchanged');
     assert.ok(calls[0]!.includes('vx+ aa:00:00:00:00:02 198.18.0.2 6784') && calls[0]!.includes('pin aa:00:00:00:00:02'));
-    assert.ok(calls[0]!.includes('route+ 10.32.0.2 198.18.0.2') && calls[0]!.includes('redir+ aa:00:00:00:00:02 10.32.0.2'));
+    assert.ok(calls[0]!.includes('route+ 10.32.0.2 198.18.0.2') && calls[0]!.includes('fwd+ aa:00:00:00:00:02 10.32.0.2 198.18.0.2 eth0'));
+    assert.ok(calls[0]!.includes('port+ vweth') && calls[0]!.includes('up+ eth0') && calls[0]!.includes('local+ 10.32.0.1 aa:00:00:00:00:01 vweth'));
+    assert.ok(calls[0]!.indexOf('up+ eth0') < calls[0]!.indexOf('fwd+ aa:00:00:00:00:02 10.32.0.2 198.18.0.2 eth0'), 'hooks before forwards');
     const last = health[0]!.at(-1)!;
     assert.equal(last.state, 'healthy');
     assert.equal(last.mode, 'hostgw');
@@ -156,7 +159,8 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
     net.dropAll = true;
     await waitFor('both on the sleeve', () => mode(0) === 'sleeve' && mode(1) === 'sleeve');
     await sw[0]!.settle();
-    assert.equal(sw[0]!.status().kernel.redirects, 0);
+    assert.equal(sw[0]!.status().kernel.forwards, 0);
+    assert.ok(calls[0]!.includes('fwd- aa:00:00:00:00:02 10.32.0.2') && calls[0]!.includes('port- vweth') && calls[0]!.includes('up- eth0'), 'unhooked');
     assert.equal(sw[0]!.status().kernel.hostGwRoutes, 0);
 
     net.dropAll = false;
@@ -173,7 +177,7 @@ test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve 
   const mk = (i: number, o: { kernelPaths: boolean; trusted: string[] }) => new OverlaySwitch({
     localName: NAMES[i]!, sleeve: new FakeSleeve(), bridge: 'weft', tapName: 'weft-tap', kernelPaths: o.kernelPaths, hostGw: true,
     vxlanPort: 6784, trustedSubnets: o.trusted, log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, []),
-    listPods: async () => [], skipEspProbe: true, gatewayTo: async () => null,
+    listPods: async () => [], skipEspProbe: true, routeTo: async () => ({ dev: 'eth0', gateway: null }),
   });
   for (const [a, b, keysEncrypted, want] of [
     [{ kernelPaths: false, trusted: [] }, { kernelPaths: true, trusted: [] }, false, ['fast path disabled (--no-fastdp)', 'fast path disabled on the peer']],

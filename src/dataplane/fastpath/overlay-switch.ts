@@ -19,7 +19,7 @@ import type {
 import { loadNative } from '../native.js';
 import { numToPeerName, peerNameToNum } from '../wire-format.js';
 import { FastConnection, type ConnectionHost, type PathStatus } from './fast-connection.js';
-import { desiredKernel, kernelFlood, type DesiredKernel, type Mode, type PeerPaths } from './kernel-state.js';
+import { desiredKernel, kernelFlood, type DesiredKernel, type Mode, type PeerPaths, type LocalPodAddress } from './kernel-state.js';
 import { KernelSync, type KernelOps } from './kernel-sync.js';
 import { FastpathMetrics, MODES, type ChangeReason } from './metrics.js';
 import type { PathTiming } from './path-monitor.js';
@@ -37,7 +37,8 @@ export interface SleeveLike extends Overlay {
 export interface SwitchEdges {
   vxlan: Pick<KernelOps, 'setUnicast' | 'deleteUnicast' | 'pinOnBridge' | 'unpinFromBridge' | 'addFlood' | 'deleteFlood'>
     & Pick<VxlanEdge, 'setup' | 'remove' | 'isolatePort' | 'unisolatePort' | 'localMacs'>;
-  hostgw: Pick<KernelOps, 'addRemote' | 'deleteRemote' | 'addRedirect' | 'deleteRedirect' | 'addLocal' | 'deleteLocal'>
+  hostgw: Pick<KernelOps, 'addRemote' | 'deleteRemote' | 'addForward' | 'deleteForward' | 'addLocal' | 'deleteLocal'
+    | 'addPort' | 'deletePort' | 'addUnderlay' | 'deleteUnderlay'>
     & Pick<HostGwEdge, 'setup' | 'reset' | 'bridgeTxOffload'>;
 }
 
@@ -60,12 +61,12 @@ export interface OverlaySwitchOptions {
   /** Test hooks. */
   io?: ProbeIo;
   edges?: SwitchEdges;
-  listPods?: () => Promise<{ mac: string; addresses: string[] }[]>;
+  listPods?: () => Promise<{ mac: string; addresses: string[]; hostIfname?: string }[]>;
   timing?: Partial<PathTiming>;
   /** Skip the ESP support probe (unit tests). */
   skipEspProbe?: boolean;
-  /** Gateway toward an underlay address, null when on-link (default: `ip route get`). */
-  gatewayTo?: (ip: string) => Promise<string | null>;
+  /** Device and gateway (null when on-link) toward an underlay address (default: `ip route get`). */
+  routeTo?: (ip: string) => Promise<{ dev: string; gateway: string | null }>;
 }
 
 /** One connection in {@link OverlaySwitch.status}. */
@@ -114,7 +115,7 @@ export class OverlaySwitch implements Overlay {
   private scanning = false;
   private lastAddressScan = 0;
   private lastPorts = '';
-  private localIps: { ip: string; mac: string }[] = [];
+  private localIps: LocalPodAddress[] = [];
   private started = false;
   private stopped = false;
 
@@ -148,10 +149,14 @@ export class OverlaySwitch implements Overlay {
       deleteFlood: (ip) => v.deleteFlood(ip),
       addRemote: (ip, via) => g.addRemote(ip, via),
       deleteRemote: (ip) => g.deleteRemote(ip),
-      addRedirect: (mac, ip) => g.addRedirect(mac, ip),
-      deleteRedirect: (mac, ip) => g.deleteRedirect(mac, ip),
-      addLocal: (ip, mac) => g.addLocal(ip, mac),
-      deleteLocal: (ip) => g.deleteLocal(ip),
+      addForward: (mac, ip, via, dev) => g.addForward(mac, ip, via, dev),
+      deleteForward: (mac, ip) => g.deleteForward(mac, ip),
+      addLocal: (ip, mac, port) => g.addLocal(ip, mac, port),
+      deleteLocal: (ip, port) => g.deleteLocal(ip, port),
+      addPort: (dev) => g.addPort(dev),
+      deletePort: (dev) => g.deletePort(dev),
+      addUnderlay: (dev) => g.addUnderlay(dev),
+      deleteUnderlay: (dev) => g.deleteUnderlay(dev),
     };
     this.connectionHost = {
       self: o.localName,
@@ -167,7 +172,10 @@ export class OverlaySwitch implements Overlay {
         if (!this.probeSocket) throw new Error('probe socket not open');
         return this.probeSocket.pathMtu(ip);
       },
-      gatewayTo: o.gatewayTo ?? (async (ip) => (await underlayRoute(ip)).gateway ?? null),
+      routeTo: o.routeTo ?? (async (ip) => {
+        const r = await underlayRoute(ip);
+        return { dev: r.dev, gateway: r.gateway ?? null };
+      }),
       sendProbe: (path, t, m) => this.sendProbe(path, t, m),
       changed: () => this.changed(),
       modeChanged: (peer, from, to, reason, why) => this.modeChanged(peer, from, to, reason, why),
@@ -216,7 +224,7 @@ export class OverlaySwitch implements Overlay {
     await this.kernel.stop();
     this.probeSocket?.close();
     if (this.o.kernelPaths && this.kernelError === null) {
-      for (const ip of this.kernel.current.local.keys()) await this.edges.hostgw.deleteLocal(ip).catch(() => undefined);
+      for (const [ip, v] of this.kernel.current.local) await this.edges.hostgw.deleteLocal(ip, v.split(' ')[1] || undefined).catch(() => undefined);
       if (this.o.hostGw && this.hostGwError === null) await this.edges.hostgw.bridgeTxOffload(false).catch(() => undefined);
       for (const step of [() => this.edges.hostgw.reset(), () => this.edges.vxlan.remove(), () => this.edges.vxlan.unisolatePort(this.o.tapName)]) {
         try { await step(); } catch (e) { this.log.warn({ err: describeError(e) }, 'fastpath: cleanup step failed'); }
@@ -281,7 +289,7 @@ export class OverlaySwitch implements Overlay {
       }),
       kernel: {
         vxlanEntries: k.unicast.size, floodTo: [...k.flood].map((f) => f.split(' ')[0]), hostGwRoutes: k.routes.size,
-        redirects: k.redirects.size, localPods: k.local.size, ...(this.kernel.lastError ? { lastError: this.kernel.lastError } : {}),
+        forwards: k.forwards.size, localPods: k.local.size, ...(this.kernel.lastError ? { lastError: this.kernel.lastError } : {}),
       },
     };
   }
@@ -381,7 +389,10 @@ export class OverlaySwitch implements Overlay {
     const out: PeerPaths[] = [];
     for (const c of this.byPeer.values()) {
       if (c.isStopped || !c.hello || c.underlayIp === null) continue;
-      out.push({ peer: c.peer, underlayIp: c.underlayIp, vxlanPort: c.hello.vxlanPort, l2: c.l2, hostGw: c.hostGwActive });
+      out.push({
+        peer: c.peer, underlayIp: c.underlayIp, vxlanPort: c.hello.vxlanPort, l2: c.l2, hostGw: c.hostGwActive,
+        ...(c.underlayDev ? { underlayDev: c.underlayDev } : {}),
+      });
     }
     return out;
   }
@@ -389,7 +400,7 @@ export class OverlaySwitch implements Overlay {
   private desired(): DesiredKernel {
     return desiredKernel({
       self: this.o.localName, peers: this.peerPaths(), record: (p) => this.directory.get(p),
-      flood: this.floodKernel, hostGwLocal: this.hostGwOff() === null,
+      flood: this.floodKernel, hostGwLocal: this.hostGwOff() === null, localPods: this.localIps,
     });
   }
 
@@ -427,13 +438,15 @@ export class OverlaySwitch implements Overlay {
     }
   }
 
-  private async readPodAddresses(): Promise<{ ip: string; mac: string }[]> {
+  private async readPodAddresses(): Promise<LocalPodAddress[]> {
     const list = this.o.listPods ?? (() => new HostPlumbing({ bridge: this.o.bridge, log: this.log }).listAttached());
-    const out: { ip: string; mac: string }[] = [];
+    const out: LocalPodAddress[] = [];
     for (const p of await list()) {
       for (const a of p.addresses) {
         const ip = a.split('/')[0]!;
-        if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && p.mac) out.push({ ip, mac: p.mac.toLowerCase() });
+        if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && p.mac) {
+          out.push({ ip, mac: p.mac.toLowerCase(), ...(p.hostIfname ? { port: p.hostIfname } : {}) });
+        }
       }
     }
     return out;

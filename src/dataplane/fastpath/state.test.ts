@@ -95,7 +95,7 @@ test('pod directory decoder: malformed input is a WEFT_ERR_DECODE, never a crash
 });
 
 const peer = (name: string, l2: 'vxlan' | 'sleeve', hostGw = false, ip = `198.18.0.${name.slice(-1)}`): PeerPaths =>
-  ({ peer: name, underlayIp: ip, vxlanPort: 6784, l2, hostGw });
+  ({ peer: name, underlayIp: ip, vxlanPort: 6784, l2, hostGw, ...(hostGw ? { underlayDev: 'eth0' } : {}) });
 
 test('kernel flood only when every reachable peer is a direct VXLAN peer', () => {
   const p2 = peer('02:00:00:00:00:02', 'vxlan');
@@ -106,7 +106,7 @@ test('kernel flood only when every reachable peer is a direct VXLAN peer', () =>
   assert.equal(kernelFlood(new Set([p2.peer, '02:00:00:00:00:04']), [p2]), false, 'a relayed peer');
 });
 
-test('desired kernel state: VXLAN entries and floods per L2 peer, host-gw routes and redirects, local pods; local MACs never pointed away', () => {
+test('desired kernel state: VXLAN entries and floods per L2 peer, host-gw routes, forwards and hooks, local pods; local MACs never pointed away', () => {
   const self = '02:00:00:00:00:01';
   const recs = new Map([
     [self, { version: 1, macs: ['aa:00:00:00:00:01'], ips: [{ ip: '10.32.0.1', mac: 'aa:00:00:00:00:01' }] }],
@@ -116,12 +116,26 @@ test('desired kernel state: VXLAN entries and floods per L2 peer, host-gw routes
   const d = desiredKernel({
     self, peers: [peer('02:00:00:00:00:02', 'vxlan', true), peer('02:00:00:00:00:03', 'sleeve')],
     record: (p) => recs.get(p), flood: true, hostGwLocal: true,
+    localPods: [{ ip: '10.32.0.1', mac: 'aa:00:00:00:00:01', port: 'vethwepl1' }],
   });
   assert.deepEqual([...d.unicast], [['aa:00:00:00:00:02', '198.18.0.2 6784']]);
   assert.deepEqual([...d.flood], ['198.18.0.2 6784']);
   assert.deepEqual([...d.routes], [['10.32.0.2', '198.18.0.2']]);
-  assert.deepEqual([...d.redirects], ['aa:00:00:00:00:02 10.32.0.2']);
-  assert.deepEqual([...d.local], [['10.32.0.1', 'aa:00:00:00:00:01']]);
+  assert.deepEqual([...d.forwards], [['aa:00:00:00:00:02 10.32.0.2', '198.18.0.2 eth0']]);
+  assert.deepEqual([...d.underlays], ['eth0']);
+  assert.deepEqual([...d.local], [['10.32.0.1', 'aa:00:00:00:00:01 vethwepl1']]);
+  assert.deepEqual([...d.ports], ['vethwepl1']);
+  // No host-gw peer: local pods stay routable, but nothing is hooked.
+  const quiet = desiredKernel({
+    self, peers: [peer('02:00:00:00:00:03', 'sleeve')], record: (p) => recs.get(p), flood: false, hostGwLocal: true,
+    localPods: [{ ip: '10.32.0.1', mac: 'aa:00:00:00:00:01', port: 'vethwepl1' }],
+  });
+  assert.equal(quiet.local.size, 1);
+  assert.equal(quiet.ports.size + quiet.underlays.size + quiet.forwards.size, 0);
+  // A pod whose veth is unknown is routed only.
+  const noPort = desiredKernel({ self, peers: [peer('02:00:00:00:00:02', 'vxlan', true)], record: (p) => recs.get(p), flood: false, hostGwLocal: true });
+  assert.deepEqual([...noPort.local], [['10.32.0.1', 'aa:00:00:00:00:01 ']]);
+  assert.equal(noPort.ports.size, 0);
 });
 
 test('kernel sync: diffs, takes traffic off fast paths before putting it on, coalesces, retries failures', async () => {
@@ -134,18 +148,21 @@ test('kernel sync: diffs, takes traffic off fast paths before putting it on, coa
   const ops: KernelOps = {
     setUnicast: op('vx+'), deleteUnicast: op('vx-'), pinOnBridge: op('pin'), unpinFromBridge: op('unpin'),
     addFlood: op('flood+'), deleteFlood: op('flood-'), addRemote: op('route+'), deleteRemote: op('route-'),
-    addRedirect: op('redir+'), deleteRedirect: op('redir-'), addLocal: op('local+'), deleteLocal: op('local-'),
+    addForward: op('fwd+'), deleteForward: op('fwd-'), addLocal: op('local+'), deleteLocal: op('local-'),
+    addPort: op('port+'), deletePort: op('port-'), addUnderlay: op('up+'), deleteUnderlay: op('up-'),
   };
   let want = desiredKernel({ self: 's', peers: [], record: () => undefined, flood: false, hostGwLocal: false });
   const sync = new KernelSync(ops, () => want, silentLogger());
   want = {
     unicast: new Map([['aa:00:00:00:00:02', '198.18.0.2 6784']]), flood: new Set(['198.18.0.2 6784']),
-    routes: new Map([['10.32.0.2', '198.18.0.2']]), redirects: new Set(['aa:00:00:00:00:02 10.32.0.2']), local: new Map(),
+    routes: new Map([['10.32.0.2', '198.18.0.2']]), forwards: new Map([['aa:00:00:00:00:02 10.32.0.2', '198.18.0.2 eth0']]),
+    underlays: new Set(['eth0']), local: new Map([['10.32.0.1', 'aa:00:00:00:00:01 vp1']]), ports: new Set(['vp1']),
   };
   await sync.schedule();
   assert.deepEqual(calls, [
+    'port+ vp1', 'up+ eth0', 'local+ 10.32.0.1 aa:00:00:00:00:01 vp1',
     'vx+ aa:00:00:00:00:02 198.18.0.2 6784', 'pin aa:00:00:00:00:02',
-    'flood+ 198.18.0.2 6784', 'route+ 10.32.0.2 198.18.0.2', 'redir+ aa:00:00:00:00:02 10.32.0.2',
+    'flood+ 198.18.0.2 6784', 'route+ 10.32.0.2 198.18.0.2', 'fwd+ aa:00:00:00:00:02 10.32.0.2 198.18.0.2 eth0',
   ]);
   assert.match(sync.lastError, /boom/);
   calls.length = 0;
@@ -153,10 +170,11 @@ test('kernel sync: diffs, takes traffic off fast paths before putting it on, coa
   await sync.schedule();
   assert.deepEqual(calls, ['vx+ aa:00:00:00:00:02 198.18.0.2 6784', 'pin aa:00:00:00:00:02'], 'only the failed entry is retried');
   calls.length = 0;
-  want = { unicast: new Map(), flood: new Set(), routes: new Map(), redirects: new Set(), local: new Map() };
+  want = desiredKernel({ self: 's', peers: [], record: () => undefined, flood: false, hostGwLocal: false });
   await Promise.all([sync.schedule(), sync.schedule(), sync.schedule()]);
   assert.deepEqual(calls, [
-    'redir- aa:00:00:00:00:02 10.32.0.2', 'route- 10.32.0.2', 'flood- 198.18.0.2', 'unpin aa:00:00:00:00:02', 'vx- aa:00:00:00:00:02',
+    'fwd- aa:00:00:00:00:02 10.32.0.2', 'route- 10.32.0.2', 'flood- 198.18.0.2', 'unpin aa:00:00:00:00:02', 'vx- aa:00:00:00:00:02',
+    'local- 10.32.0.1 vp1', 'up- eth0', 'port- vp1',
   ]);
   assert.equal(sync.lastError, '');
 });
