@@ -7,7 +7,9 @@
  *
  *  - on every local pod's host-side veth, a frame whose (destination MAC, destination IPv4)
  *    is a remote host-gw pod is forwarded straight to that pod's host over the underlay
- *    (`fwd ip to PEER_UNDERLAY device UNDERLAY`: neighbour output, no bridge, no routing);
+ *    (`fwd ip to PEER_UNDERLAY device UNDERLAY`: neighbour output, no bridge, no routing; the
+ *    TTL drops by one per host as when routed, and a packet with TTL ≤ 1 is left to the IP
+ *    stack, which answers "time exceeded");
  *  - on the underlay device, a packet for us (pkttype host) from a known remote host-gw pod to
  *    a local pod goes straight out of that pod's host-side veth.
  *
@@ -20,7 +22,8 @@
  *   map remote_dev  ether_addr . ipv4_addr : iface_index   remote pod → underlay device
  *   set remote_src  ipv4_addr                              remote host-gw pod addresses
  *   map local_dev   ipv4_addr : iface_index                local pod → its host-side veth
- *   chain to_peer / to_pod                                 the two forwarding rules (counters: forwarded packets)
+ *   chain to_peer / to_pod                                 the two forwarding rules (a map miss
+ *                                                          leaves the packet to the bridge / IP stack)
  *   chain port_<hex ifname>  (ingress on a pod veth)     → jump to_peer
  *   chain up_<hex ifname>    (ingress on an underlay)    → jump to_pod
  */
@@ -97,9 +100,9 @@ export class HostGwEdge {
       `add set ${T} remote_src { type ipv4_addr ; }`,
       `add map ${T} local_dev { type ipv4_addr : iface_index ; }`,
       `add chain ${T} to_peer`,
-      `add rule ${T} to_peer ether daddr . ip daddr @remote counter fwd ip to ether daddr . ip daddr map @remote device ether daddr . ip daddr map @remote_dev`,
+      `add rule ${T} to_peer ip ttl > 1 fwd ip to ether daddr . ip daddr map @remote device ether daddr . ip daddr map @remote_dev`,
       `add chain ${T} to_pod`,
-      `add rule ${T} to_pod meta pkttype host ip saddr @remote_src ip daddr @local_dev counter fwd ip to ip daddr device ip daddr map @local_dev`,
+      `add rule ${T} to_pod meta pkttype host ip ttl > 1 ip saddr @remote_src fwd ip to ip daddr device ip daddr map @local_dev`,
     ]);
     // Host-originated traffic to local pods is routed onto the bridge: with TX offload off
     // there, every 64 KB TCP super-packet would be segmented and checksummed in software.
