@@ -21,6 +21,22 @@ const why = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const dropsTotal = (s: SleeveStats): number => Object.values(s.drops).reduce((a, b) => a + b, 0);
 
+/** Runs `body` while tcpdump writes the underlay's UDP 6783 traffic to `file` (started and stopped around it). */
+async function withUnderlayCapture(lab: SleeveLab, file: string, body: () => Promise<void>): Promise<void> {
+  const dump = spawn('ip', ['netns', 'exec', lab.underlay, 'tcpdump', '--immediate-mode', '-i', lab.underlayBridge, '-U', '-s', '0', '-w', file, 'udp', 'port', '6783'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await new Promise<void>((res, rej) => {
+      dump.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) res(); });
+      dump.once('exit', (c) => rej(new Error(`tcpdump exited ${c}`)));
+    });
+    await body();
+  } finally {
+    dump.kill('SIGINT');
+    await new Promise((r) => dump.once('exit', r));
+  }
+}
+
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
@@ -139,23 +155,14 @@ describe('sleeve over real namespaces', { skip: why, timeout: 180_000 }, () => {
   let capture = '';
   it('the underlay carries no plaintext of a known payload', async () => {
     capture = join(lab.dir, 'underlay.pcap');
-    const dump = spawn('ip', ['netns', 'exec', lab.underlay, 'tcpdump', '--immediate-mode', '-i', lab.underlayBridge, '-U', '-s', '0', '-w', capture, 'udp', 'port', '6783'],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-    try {
-      await new Promise<void>((res, rej) => {
-        dump.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) res(); });
-        dump.once('exit', (c) => rej(new Error(`tcpdump exited ${c}`)));
-      });
+    await withUnderlayCapture(lab, capture, async () => {
       const marker = `WEFT-PLAINTEXT-MARKER-${randomBytes(6).toString('hex')}`;
       lab.exec(lab.podNs(1), process.execPath, ['-e', `
         const s = require('dgram').createSocket('udp4'); let n = 0;
         const t = setInterval(() => { s.send('${marker}', 9, '${lab.podIp(2)}'); if (++n === 10) { clearInterval(t); s.close(); } }, 20);`]);
       lab.exec(lab.podNs(1), 'ping', ['-c', '2', '-i', '0.2', '-p', Buffer.from('WEFTWEFT').toString('hex'), lab.podIp(2)], { allowFail: true });
       await sleep(300);
-    } finally {
-      dump.kill('SIGINT');
-      await new Promise((r) => dump.once('exit', r));
-    }
+    });
     const raw = readFileSync(capture);
     const dgs = pcapUdp(capture);
     assert.ok(dgs.filter((d) => d.src === lab.hostIp(1) && d.payload[0] === 0x11).length >= 10, `captured ${dgs.length} sleeve datagrams`);
@@ -252,20 +259,11 @@ describe('sleeve between 2 hosts without a secret (plain mode)', { skip: why, ti
     assert.equal(l.encrypted, false);
     assert.equal(l.overlayMtu, 1424);
     const capture = join(lab.dir, 'plain.pcap');
-    const dump = spawn('ip', ['netns', 'exec', lab.underlay, 'tcpdump', '--immediate-mode', '-i', lab.underlayBridge, '-U', '-s', '0', '-w', capture, 'udp', 'port', '6783'],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-    try {
-      await new Promise<void>((res, rej) => {
-        dump.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) res(); });
-        dump.once('exit', (c) => rej(new Error(`tcpdump exited ${c}`)));
-      });
+    await withUnderlayCapture(lab, capture, async () => {
       const r = lab.exec(lab.podNs(1), 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-p', Buffer.from('WEFTWEFT').toString('hex'), lab.podIp(2)], { allowFail: true });
       assert.equal(r.code, 0, r.out + r.err);
       await sleep(200);
-    } finally {
-      dump.kill('SIGINT');
-      await new Promise((r) => dump.once('exit', r));
-    }
+    });
     assert.equal(readFileSync(capture).includes('WEFTWEFTWEFT'), true, 'plain mode is visible on the wire');
   });
 });
