@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, isRoot, type LabHost } from '../helpers/lab.js';
+import { Lab, isRoot, type LabHost } from '../support/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 
