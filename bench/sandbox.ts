@@ -99,7 +99,7 @@ export class Sandbox implements ScenarioEnv {
 
   async routedPods(opts: PodOptions): Promise<PodPair> {
     const devs = await this.addPods(opts);
-    for (let i = 0; i < 2; i++) {
+    for (const i of [0, 1] as const) {
       const host = this.hosts[i]!.ns;
       const pod = this.podNs(i);
       await exec(null, ['ip', '-n', host, 'addr', 'add', `${SANDBOX_ADDR.routedGw[i]}/24`, 'dev', devs.host]);

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Lab, isRoot, sh, WEFT, type LabHost } from '../lab/index.js';
+import { at } from '../src/common/index.js';
 
 const keep = process.argv.includes('--keep');
 const SECRET = `weft-demo-${Date.now()}-a-long-enough-secret`;
@@ -53,7 +54,7 @@ async function main(): Promise<number> {
     const hosts = lab.addHosts(3);
     say(`created 3 hosts on one underlay bridge: ${hosts.map((h) => `${h.ns} ${h.ip}`).join(', ')}`);
     for (const h of hosts) {
-      const peers = h.index === 1 ? [] : [hosts[h.index - 2].ip];
+      const peers = hosts.filter((o) => o.index === h.index - 1).map((o) => o.ip);
       say(`$ weft launch ${peers.join(' ')}   # on ${h.ns}, cluster secret from a 0600 file`);
       say('  ' + lab.launch(h, { peers, password: SECRET }).trim());
     }
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
       sh('ip', ['netns', 'add', pod]);
       pods.push(pod);
       const cidr = weft(lab, h, ['attach', `/run/netns/${pod}`]);
-      addrs.push(cidr.split('/')[0]);
+      addrs.push(cidr.replace(/\/\d+$/, ''));
       say(`$ weft attach ${pod}   # on ${h.ns} → ethwe ${cidr} (address from the distributed IPAM)`);
     }
     await lab.until('sleeve links healthy', 15_000, async () => {
@@ -86,12 +87,14 @@ async function main(): Promise<number> {
     say('');
     say('pod-to-pod ping through the encrypted sleeve:');
     for (const [a, b] of [[0, 1], [0, 2], [1, 2]] as const) {
-      const r = ping(pods[a], addrs[b]);
+      const [from, to, toAddr] = [at(pods, a, 'pod'), at(pods, b, 'pod'), at(addrs, b, 'address')];
+      const r = ping(from, toAddr);
       if (r.loss !== '0') ok = false;
-      say(`  ${pods[a]} → ${pods[b]} (${addrs[b]}): ${r.loss}% loss, avg RTT ${r.avg} ms`);
+      say(`  ${from} → ${to} (${toAddr}): ${r.loss}% loss, avg RTT ${r.avg} ms`);
     }
     say('');
-    say(`TCP throughput ${pods[0]} → ${pods[2]}: ${await iperf(pods[2], pods[0], addrs[2])} (iperf3, 3 s, one stream)`);
+    const [p1, p3, a3] = [at(pods, 0, 'pod'), at(pods, 2, 'pod'), at(addrs, 2, 'address')];
+    say(`TCP throughput ${p1} → ${p3}: ${await iperf(p3, p1, a3)} (iperf3, 3 s, one stream)`);
     say('');
     say(`$ weft status connections   # on ${hosts[0].ns}`);
     say(weft(lab, hosts[0], ['status', 'connections']));

@@ -36,6 +36,11 @@ export interface LabHost {
   client: ApiClient;
 }
 
+/** `N` hosts as a tuple when `N` is a literal (so `hosts[2]` is typed), else an array. */
+export type LabHosts<N extends number> = HostTuple<N, []> & LabHost[];
+type HostTuple<N extends number, Acc extends LabHost[]> =
+  number extends N ? LabHost[] : Acc['length'] extends N ? Acc : HostTuple<N, [...Acc, LabHost]>;
+
 export interface LaunchOptions {
   peers?: string[];
   password?: string | null;
@@ -55,11 +60,11 @@ export class Lab {
   private readonly net: number;
 
   constructor() {
-    this.net = 100 + (randomBytes(1)[0] % 100);
+    this.net = 100 + (randomBytes(1).readUInt8(0) % 100);
   }
 
   /** Create `n` hosts on the underlay bridge. */
-  addHosts(n: number): LabHost[] {
+  addHosts<N extends number>(n: N): LabHosts<N> {
     if (!this.bridgeUp) {
       sh('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
       sh('ip', ['link', 'set', this.bridge, 'up']);
@@ -82,7 +87,7 @@ export class Lab {
       this.hosts.push(h);
       out.push(h);
     }
-    return out;
+    return out as LabHosts<N>;
   }
 
   /** Run a command inside a host's namespace. */

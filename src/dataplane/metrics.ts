@@ -78,12 +78,12 @@ export class SleeveCounters {
   }
 
   drop(reason: Drop, n = 1): void {
-    this.drops[reason] += n;
+    this.drops[reason] = (this.drops[reason] ?? 0) + n;
   }
 
   snapshot(): SleeveStats {
     const drops = {} as Record<DropReason, number>;
-    DROP_REASONS.forEach((r, i) => { drops[r] = this.drops[i]!; });
+    DROP_REASONS.forEach((r, i) => { drops[r] = this.drops[i] ?? 0; });
     const peers: Record<string, PeerCounters> = {};
     for (const [k, v] of this.peers) peers[k] = { ...v };
     return { drops, relayedFrames: this.relayedFrames, macMoves: this.macMoves, macs: this.macCount(), peers, batches: { ...this.batches } };
@@ -123,7 +123,7 @@ export class SleeveCounters {
       labelNames: ['reason'] as const, registers,
       collect() {
         this.reset();
-        DROP_REASONS.forEach((reason, i) => this.inc({ reason }, self.drops[i]!));
+        DROP_REASONS.forEach((reason, i) => this.inc({ reason }, self.drops[i] ?? 0));
       },
     });
     new Counter({

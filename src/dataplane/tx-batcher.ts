@@ -187,8 +187,9 @@ export class TxBatcher {
       this.srcArenas[this.eArena[e]!]!.copy(this.arena, this.pos + SLEEVE_RECORD_HEADER_BYTES, off, off + len);
       this.pos += rec;
       this.body += rec;
-      this.dgFrames[this.d]++;
-      this.dgBytes[this.d] += len;
+      // d < maxEntries: one datagram per entry at most (both arrays were sized so).
+      this.dgFrames[this.d] = (this.dgFrames[this.d] ?? 0) + 1;
+      this.dgBytes[this.d] = (this.dgBytes[this.d] ?? 0) + len;
     }
     if (this.dgStart >= 0) this.closeDatagram(link);
     if (this.k > 0 && !this.seal(crypto.sendHandle, this.k)) {

@@ -86,7 +86,7 @@ test('a flipped byte in the last record is detected by the checksum', () => {
     writeStore(dir, records);
     const logPath = join(dir, 'log');
     const buf = readFileSync(logPath);
-    buf[buf.length - 3] ^= 0x40;
+    buf.writeUInt8(buf.readUInt8(buf.length - 3) ^ 0x40, buf.length - 3);
     writeFileSync(logPath, buf);
     const st = load(dir)!;
     assert.deepEqual([...st.allocations], [[2, 'c2/eth0']]);

@@ -54,13 +54,13 @@ export function parseTargetAddress(s: string, ourPort: number): { host: string; 
   let host = s.trim();
   let port = ourPort;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(host);
+  const v4 = /^([^:]*):([^:]*)$/.exec(host);
   if (v6) {
-    host = v6[1];
+    host = v6[1] ?? '';
     if (v6[2]) port = Number(v6[2]);
-  } else if (host.split(':').length === 2) {
-    const [h, p] = host.split(':');
-    host = h;
-    port = Number(p);
+  } else if (v4) {
+    host = v4[1] ?? '';
+    port = Number(v4[2]);
   }
   if (!host || !Number.isInteger(port) || port < 0 || port > 65535) return null;
   if (port === 0) port = ourPort;

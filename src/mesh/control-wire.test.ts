@@ -96,7 +96,7 @@ test('connection maker: immediate first try, jittered backoff, never retries sel
   now += 10 * 60_000;
   m.tick();
   assert.equal(dials.length, 2, 'self-connections are never retried');
-  assert.equal(m.status()[0].state, 'failed');
+  assert.equal(m.status()[0]?.state, 'failed');
   conns = 1;
   m.setDiscovered(new Map([[B, ['10.0.0.2:6783']]]));
   m.tick();

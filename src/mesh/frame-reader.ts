@@ -49,15 +49,18 @@ export class FrameReader {
     return this.take(n);
   }
 
+  /** The first `n` buffered bytes (callers check `buffered >= n` first). */
   private peek(n: number): Buffer {
-    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    const first = this.chunks[0];
+    if (first && first.length >= n) return first.subarray(0, n);
     return Buffer.concat(this.chunks).subarray(0, n);
   }
 
+  /** Remove and return the first `n` buffered bytes (callers check `buffered >= n` first). */
   private take(n: number): Buffer {
     if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0];
-    if (first.length >= n) {
+    if (first && first.length >= n) {
       const out = first.subarray(0, n);
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);

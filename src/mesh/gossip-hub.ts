@@ -150,7 +150,11 @@ export class GossipHub {
     const k = Math.min(all.length, Math.ceil(GOSSIP_FANOUT_FACTOR * Math.log2(n)));
     for (let i = all.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));
-      [all[i], all[j]] = [all[j], all[i]];
+      const a = all[i];
+      const b = all[j];
+      if (a === undefined || b === undefined) break;
+      all[i] = b;
+      all[j] = a;
     }
     return all.slice(0, k);
   }

@@ -79,7 +79,7 @@ function need(b: Buffer, n: number, what: string): void {
 
 function readChannel(b: Buffer): { channel: string; at: number } {
   need(b, 2, 'channel name length');
-  const len = b[1];
+  const len = b.readUInt8(1);
   if (len === 0 || len > MAX_CHANNEL_NAME) {
     throw new WeftError('WEFT_ERR_DECODE', `bad channel name length ${len}`);
   }
@@ -143,7 +143,7 @@ export function encodeHello(h: Hello): Buffer {
 export function decodeHello(b: Buffer): Hello {
   need(b, 12, 'hello');
   if (b[0] !== HELLO_VERSION) throw new WeftError('WEFT_ERR_DECODE', `unknown hello version ${b[0]}`);
-  const len = b[11];
+  const len = b.readUInt8(11);
   need(b, 12 + len, 'hello nickname');
   return { uid: b.readBigUInt64BE(1), listenPort: b.readUInt16BE(9), nickname: b.toString('utf8', 12, 12 + len) };
 }

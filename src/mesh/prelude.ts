@@ -27,8 +27,8 @@ export function negotiateVersion(
   if (remote.length !== PRELUDE_BYTES || !remote.subarray(0, 4).equals(PROTOCOL_MAGIC)) {
     throw new WeftError('WEFT_ERR_DECODE', 'not a weft peer (bad protocol magic)');
   }
-  const theirMin = remote[4];
-  const theirMax = remote[5];
+  const theirMin = remote.readUInt8(4);
+  const theirMax = remote.readUInt8(5);
   if (theirMin > theirMax) {
     throw new WeftError('WEFT_ERR_DECODE', `bad version range ${theirMin}..${theirMax}`);
   }

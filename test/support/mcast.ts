@@ -6,6 +6,10 @@
 import { createSocket } from 'node:dgram';
 
 const [mode, group, portS, arg, ifaddr] = process.argv.slice(2);
+if (!mode || !group || !portS || !arg || !ifaddr) {
+  process.stderr.write('usage: mcast.js listen|send GROUP PORT TIMEOUT_MS|MESSAGE IFADDR\n');
+  process.exit(2);
+}
 const port = Number(portS);
 const sock = createSocket({ type: 'udp4', reuseAddr: true });
 if (mode === 'listen') {

@@ -129,8 +129,9 @@ function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): P
   if (init !== undefined) {
     const c = /^consensus=(\d+)$/.exec(init);
     const sd = /^seed=(.+)$/.exec(init);
+    const seeds = sd?.[1]?.split(',');
     if (c && Number(c[1]) >= 1 && Number(c[1]) <= 1000) ipallocInit.consensus = Number(c[1]);
-    else if (sd && sd[1].split(',').every((n) => PEER_NAME.test(n))) ipallocInit.seeds = sd[1].split(',').map((n) => n.toLowerCase());
+    else if (seeds && seeds.every((n) => PEER_NAME.test(n))) ipallocInit.seeds = seeds.map((n) => n.toLowerCase());
     else throw invalid('--ipalloc-init', init, 'must be consensus=N (1-1000) or seed=NAME,... (peer names like 8e:1f:00:aa:bb:cc)');
   }
   const txo = (v['pod-tx-offload'] as string | undefined) ?? 'on';
