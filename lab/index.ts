@@ -3,3 +3,5 @@
  * a real weft daemon. Used by `npm run demo` and the integration tests. Root only.
  */
 export { Lab, sh, isRoot, FAST_TIMING, REPO, WEFT, type LabHost, type LabHosts, type LaunchOptions } from './lab.js';
+export { waitFor, type WaitOptions } from './wait.js';
+export { startCapture, countPackets, type Capture, type CaptureOptions } from './capture.js';

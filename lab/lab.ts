@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiClient } from '../src/api/index.js';
 import type { StatusReport } from '../src/api/index.js';
+import { waitFor } from './wait.js';
 
 export const REPO = resolve(new URL('../..', import.meta.url).pathname);
 export const WEFT = join(REPO, 'bin', 'weft');
@@ -122,17 +123,11 @@ export class Lab {
     return h.client.status();
   }
 
-  /** Poll `check` (bounded) until it returns true; throws with `what` on timeout. */
+  /** Poll `check` (bounded) until it returns true; throws with `what` on timeout. Resolves with the ms waited. */
   async until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<number> {
     const start = Date.now();
-    let lastErr: unknown = null;
-    while (Date.now() - start < timeoutMs) {
-      try {
-        if (await check()) return Date.now() - start;
-      } catch (e) { lastErr = e; }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ''}`);
+    await waitFor(check, { what, timeoutMs, intervalMs: 200 });
+    return Date.now() - start;
   }
 
   log(h: LabHost): string {
