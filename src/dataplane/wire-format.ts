@@ -16,7 +16,7 @@
  */
 import {
   SLEEVE_HEADER_BYTES, SLEEVE_RECORD_HEADER_BYTES, SLEEVE_VERSION, AEAD_TAG_BYTES,
-  UDP_IPV4_OVERHEAD_BYTES, ETHERNET_HEADER_BYTES, WeftError,
+  UDP_IPV4_OVERHEAD_BYTES, ETHERNET_HEADER_BYTES,
 } from '../common/index.js';
 
 export const enum DatagramType { Data = 1, Heartbeat = 2, PmtuProbe = 3 }
@@ -47,20 +47,6 @@ export function read48(buf: Buffer, off: number): number {
 export function write48(buf: Buffer, off: number, v: number): void {
   buf.writeUInt16BE(Math.floor(v / 0x1_0000_0000), off);
   buf.writeUInt32BE(v >>> 0, off + 2);
-}
-
-/** "8e:1f:00:00:00:01" → number. Throws WEFT_ERR_BAD_ARGS for anything else. */
-export function peerNameToNum(name: string): number {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(name)) {
-    throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid peer name "${name}" (want 6 hex pairs joined by ':')`);
-  }
-  return parseInt(name.replace(/:/g, ''), 16);
-}
-
-/** number → "8e:1f:00:00:00:01" (also used to print MACs). */
-export function numToPeerName(v: number): string {
-  const hex = v.toString(16).padStart(12, '0');
-  return hex.replace(/(..)(?!$)/g, '$1:');
 }
 
 // ─────────────── header ───────────────

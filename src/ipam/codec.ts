@@ -3,7 +3,7 @@ import {
   IPAM_MAX_ELECTORS, IPAM_MAX_MEMBERS, IPAM_MAX_NICKNAME_BYTES, IPAM_MAX_REASON_BYTES, PEER_NAME_BYTES,
   IPAM_MAX_DESIGNATED_HEIRS,
 } from '../common/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import { parseUniverse, type Universe } from './address.js';
 import type { Ballot, ElectorState } from './consensus.js';
 import type { Designation, RingEntry, RingOrigin, Tombstone } from './ring.js';

@@ -1,7 +1,7 @@
 import {
   WeftError, IPAM_CONSENSUS_RETRY_MS, IPAM_MAX_NICKNAME_BYTES, IPAM_DESIGNATED_HEIRS,
 } from '../common/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import type { Universe } from './address.js';
 import { AllocationTable } from './allocations.js';
 import { clip, type DenyCode, type NicknameRecord, type StateMessage, type UnicastMessage } from './codec.js';

@@ -1,4 +1,4 @@
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import type { IpamCore } from './core.js';
 import { describeOrigin, listShort, peerLabel } from './describe.js';
 import type { RingOrigin } from './ring.js';

@@ -1,3 +1,2 @@
-/** The one place src/ipam takes the mesh's shared binary codec and peer-name helpers from. */
-export { Reader, Writer } from '../mesh/index.js';
-export { isPeerName, parsePeerName } from '../mesh/index.js';
+/** The one place src/ipam takes the shared binary codec and peer-name helpers from. */
+export { Reader, Writer, isPeerName, parsePeerName } from '../net/index.js';

@@ -3,8 +3,7 @@ import {
   TOPOLOGY_MAX_NICKNAME_BYTES, TOPOLOGY_MAX_ADDRESS_BYTES,
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
-import { Reader, Writer } from './codec.js';
-import { peerNameFromBytes } from './peer-name.js';
+import { Reader, Writer, peerNameFromBytes } from '../net/index.js';
 import type { ConnectionInfo, PeerInfo, TopologyMessageKind } from './topology-types.js';
 
 /**

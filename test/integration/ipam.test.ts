@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { at } from '../../src/common/index.js';
+import { parseIpv4 } from '../../src/net/index.js';
 import { Lab, isRoot, type LabHost, type LabHosts } from '../helpers/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
@@ -161,7 +162,7 @@ test('rmpeer of a stopped host, run on two hosts at once: its range is reclaimed
     });
     const s = await ipamStatus(h1);
     // Each former range of the dead peer now has exactly one owner, and owners never overlap.
-    const toNum = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    const toNum = (ip: string) => parseIpv4(ip) ?? assert.fail(`bad address ${ip} in the IPAM status`);
     const sorted = [...s.entries].sort((a, b) => toNum(a.start) - toNum(b.start));
     sorted.slice(1).forEach((e, i) => assert.ok(toNum(e.start) > toNum(at(sorted, i).end), 'ranges do not overlap'));
     assert.ok(s.removedPeers.includes(dead));

@@ -1,7 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { WeftError, PEER_NAME_BYTES } from '../common/index.js';
-import type { PeerName } from './gossip-types.js';
-import { peerNameFromBytes, peerNameToBytes } from './peer-name.js';
+import { peerNameFromBytes, peerNameToBytes, type PeerName } from './peer-name.js';
 
 /**
  * Bounds-checked binary codec shared by every wire format in weft. All integers are
