@@ -8,5 +8,6 @@ export type {
 } from './overlay-types.js';
 export { MeshRouter, type MeshRouterOptions } from './router.js';
 export { parsePeerName, isPeerName, comparePeerNames } from './peer-name.js';
+export { Reader, Writer } from './codec.js';
 export type { TargetStatus } from './connection-maker.js';
 export { PeerPing, PING_CHANNEL } from './peer-ping.js';

@@ -4,7 +4,7 @@ import {
   HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
 } from '../../common/index.js';
 import { parseHostPort, parsePeerList } from '../../api/index.js';
-import type { DaemonConfig } from '../../daemon/config.js';
+import type { DaemonConfig } from '../../daemon/index.js';
 import { UsageError, type CliContext } from '../command.js';
 import {
   API_SOCKET_OPTION, absolutePath, apiSocketPath, invalid, parseCommandArgs, parseIntFlag, parseNumberFlag,

@@ -242,20 +242,20 @@ export class OverlaySwitch implements Overlay {
     }
     fc.attachSleeve(this.o.sleeve.prepareConnection(fc.sleeveParams()));
     this.conns.add(fc);
-    const sw = this;
+    const self = this;
     return {
       confirm() {
         if (fc.isStopped) return;
-        sw.byPeer.set(fc.peerNum, fc);
+        self.byPeer.set(fc.peerNum, fc);
         fc.confirm();
-        sw.changed();
+        self.changed();
       },
       onControl(msg: Buffer) { fc.onControl(msg); },
       stop() {
         fc.stop();
-        sw.conns.delete(fc);
-        if (sw.byPeer.get(fc.peerNum) === fc) sw.byPeer.delete(fc.peerNum);
-        sw.changed();
+        self.conns.delete(fc);
+        if (self.byPeer.get(fc.peerNum) === fc) self.byPeer.delete(fc.peerNum);
+        self.changed();
       },
     };
   }
