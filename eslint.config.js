@@ -41,10 +41,12 @@ export default tseslint.config(
   },
   {
     files: ['src/*/*.ts'],
+    ignores: ['src/**/*.test.ts'], // unit tests may also import test/support/ (outside src/)
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [deepFromFolder] }] },
   },
   {
     files: ['src/*/*/*.ts'],
+    ignores: ['src/**/*.test.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [deepFromSubfolder] }] },
   },
   {
