@@ -7,9 +7,9 @@ import {
   parseBenchArgs,
   runBench,
   tableLegend,
-} from '../src/bench/index.js';
+} from '../bench/index.js';
 import { createLogger, describeError } from '../src/common/index.js';
-import { formatIpamBench, runIpamBench } from '../src/bench/ipam-bench.js';
+import { formatIpamBench, runIpamBench } from '../bench/ipam-bench.js';
 
 /** Control-plane benchmarks run after the data-path scenarios (selectable with --only). */
 const CONTROL_BENCHES: Record<string, () => Promise<string>> = {

@@ -5,7 +5,7 @@
  * measured and removes everything (unless --keep).
  */
 import { spawn } from 'node:child_process';
-import { Lab, isRoot, sh, WEFT, type LabHost } from '../src/lab/index.js';
+import { Lab, isRoot, sh, WEFT, type LabHost } from '../lab/index.js';
 import { at } from '../src/common/index.js';
 
 const keep = process.argv.includes('--keep');

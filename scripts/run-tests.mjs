@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Runs every compiled test file with node:test. `run-tests.mjs unit` runs only tests that
-// need no root and no network namespaces (src/**); without an argument, integration tests
-// under test/ run too. Files run one at a time (--test-concurrency=1): integration tests
-// build namespaces and must not compete for the 2 cores. A run of every file (no NAME filter)
-// first runs the linter (`npm run lint`, eslint.config.js): a lint error fails the run.
+// need no root and no network namespaces (unit tests next to the code in src/** and bench/**);
+// without an argument, integration tests under test/ run too. Files run one at a time
+// (--test-concurrency=1): integration tests build namespaces and must not compete for the 2 cores.
+// A run of every file (no NAME filter) first runs the linter (`npm run lint`, eslint.config.js):
+// a lint error fails the run.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ function walk(dir, out = []) {
   }
   return out;
 }
-let files = walk('dist/src');
+let files = walk('dist/src').concat(walk('dist/bench'));
 if (mode !== 'unit') files = files.concat(walk('dist/test'));
 if (filter) files = files.filter((f) => f.includes(filter));
 files.sort();

@@ -5,7 +5,7 @@ import {
   GOSSIP_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, isWeftError,
 } from '../common/index.js';
 import { UsageError, parseLaunchArgs } from './index.js';
-import { testContext } from './testing/test-context.js';
+import { testContext } from '../../test/support/cli/test-context.js';
 
 const parse = (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof parseLaunchArgs> =>
   parseLaunchArgs(args, testContext({ env, cwd: '/srv', hostname: 'host-a' }));

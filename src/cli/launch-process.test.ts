@@ -11,10 +11,10 @@ import { ApiClient, ApiServer } from '../api/index.js';
 import { launchInBackground } from './commands/launch-background.js';
 import { lastErrorMessage } from './commands/launch-log.js';
 import { parseLaunchArgs } from './index.js';
-import { testContext } from './testing/test-context.js';
+import { testContext } from '../../test/support/cli/test-context.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const fakeWeft = fileURLToPath(new URL('./testing/fake-weft.js', import.meta.url));
+const fakeWeft = fileURLToPath(new URL('../../test/support/cli/fake-weft.js', import.meta.url));
 
 let dir: string;
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'wft-launch-')); });

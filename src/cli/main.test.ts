@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { WeftError, silentLogger } from '../common/index.js';
 import { ApiServer, type StatusReport } from '../api/index.js';
 import { main, type RunDaemon } from './index.js';
-import { testContext } from './testing/test-context.js';
+import { testContext } from '../../test/support/cli/test-context.js';
 
 let dir: string;
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'wft-cli-')); });

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StandInDaemon } from './testing/stand-in-daemon.js';
-import { cniEnv, runPlugin, type PluginName } from './testing/run-plugin.js';
-import { envOf, podmanCalls } from './testing/podman-fixture.js';
+import { StandInDaemon } from '../../test/support/cni/stand-in-daemon.js';
+import { cniEnv, runPlugin, type PluginName } from '../../test/support/cni/run-plugin.js';
+import { envOf, podmanCalls } from '../../test/support/cni/podman-fixture.js';
 import { SUPPORTED_CNI_VERSIONS } from './versions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-cni-'));

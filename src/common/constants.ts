@@ -148,7 +148,7 @@ export const STOP_WAIT_TIMEOUT_MS = 15_000;
 /** Poll interval of `weft launch` / `weft stop` while waiting on the daemon. ms */
 export const CLI_POLL_INTERVAL_MS = 100;
 
-// ───────────────────────────── Impl: benchmark harness (src/bench) ─────────────────────────────
+// ───────────────────────────── Impl: benchmark harness (bench/) ─────────────────────────────
 /** Interleaved measurement rounds per scenario. count */
 export const BENCH_DEFAULT_ROUNDS = 3;
 /** iperf3 run length per measurement. s */

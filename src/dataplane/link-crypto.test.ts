@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LinkCrypto, type EpochTiming } from './link-crypto.js';
-import { FakeNet } from './fake-sleeve-io.js';
-import { testKeyPair } from './sleeve-test-support.js';
+import { FakeNet } from '../../test/support/dataplane/fake-sleeve-io.js';
+import { testKeyPair } from '../../test/support/dataplane/sleeve-test-support.js';
 import { FLAG_AES, FLAG_PLAIN } from './wire-format.js';
 
 const timing: EpochTiming = {

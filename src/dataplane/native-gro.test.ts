@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { LEN_TRUNCATED, VirtioNet, loadRawBinding, tryLoadNative, type NativeDataplane } from './native.js';
-import { foldedSum, inetSum, ip4, ipv4Header, mac, pack, until } from './native-test-frames.js';
+import { foldedSum, inetSum, ip4, ipv4Header, mac, pack, until } from '../../test/support/dataplane/native-test-frames.js';
 
 const dp = tryLoadNative();
 const noAddon = dp === null ? 'native addon not built (run npm run install)' : false;

@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { LEN_TRUNCATED, TunOffload, VirtioNet, loadRawBinding, tryLoadNative, type NativeDataplane } from './native.js';
-import { foldedSum, inetSum, ip4, ipv4Header, mac, until, vnetHdr } from './native-test-frames.js';
+import { foldedSum, inetSum, ip4, ipv4Header, mac, until, vnetHdr } from '../../test/support/dataplane/native-test-frames.js';
 
 const dp = tryLoadNative();
 const noAddon = dp === null ? 'native addon not built (run npm run install)' : false;

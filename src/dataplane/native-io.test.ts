@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { LEN_TRUNCATED, TunOffload, UdpSendStatus, tryLoadNative, type NativeDataplane } from './native.js';
-import { arpRequest, icmpEcho, inetSum, ip4, mac, pack, until } from './native-test-frames.js';
+import { arpRequest, icmpEcho, inetSum, ip4, mac, pack, until } from '../../test/support/dataplane/native-test-frames.js';
 
 const dp = tryLoadNative();
 const isRoot = process.getuid?.() === 0;

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { UdpSendStatus, loadRawBinding, tryLoadNative, type NativeDataplane } from './native.js';
-import { pack } from './native-test-frames.js';
+import { pack } from '../../test/support/dataplane/native-test-frames.js';
 
 const dp = tryLoadNative();
 const noAddon = dp === null ? 'native addon not built (run npm run install)' : false;

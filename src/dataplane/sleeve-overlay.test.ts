@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   FakeNet, Clock, makeNode, connect, frame, BROADCAST, waitFor, linkState, sleep, type TestNode,
-} from './sleeve-test-support.js';
+} from '../../test/support/dataplane/sleeve-test-support.js';
 
 const A = '0a:00:00:00:00:01';
 const B = '0a:00:00:00:00:02';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FakeNet, Clock, makeNode, connect, frame, BROADCAST, waitFor, linkState, advance, routes, sleep,
-} from './sleeve-test-support.js';
+} from '../../test/support/dataplane/sleeve-test-support.js';
 import { onesSum, finishChecksum } from './icmp.js';
 import { DataKeySchedule } from '../crypto/index.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Consensus, type ElectorState } from './consensus.js';
-import { prng, simName } from './sim.js';
+import { prng, simName } from '../../test/support/ipam-sim.js';
 
 const RETRY = 3_000;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkInvariant, SimNetwork, simName } from './sim.js';
+import { checkInvariant, SimNetwork, simName } from '../../test/support/ipam-sim.js';
 
 /** Scenarios of the pure core on a small simulated network (see sim.ts). */
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkInvariant, SimNetwork, simName, type SimPeer } from './sim.js';
+import { checkInvariant, SimNetwork, simName, type SimPeer } from '../../test/support/ipam-sim.js';
 
 /**
  * Deterministic simulation of 200 peers (seeded PRNG, no sockets, no timers; time is a number).

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseUniverse } from './address.js';
 import { Ring, type RingDelta, type RingEntry, type RingOrigin, type Tombstone } from './ring.js';
-import { prng } from './sim.js';
+import { prng } from '../../test/support/ipam-sim.js';
 import { rankHeirs } from './succession.js';
 
 const U = parseUniverse('10.0.0.0/24');

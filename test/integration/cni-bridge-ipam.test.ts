@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { Lab, isRoot, type LabHost } from '../helpers/lab.js';
-import { allocations, cniUnsupported, launchWithIpam, untilIpamReady } from '../helpers/cni-daemons.js';
-import { run } from '../helpers/cni-lab.js';
+import { Lab, isRoot, type LabHost } from '../support/lab.js';
+import { allocations, cniUnsupported, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
+import { run } from '../support/cni-lab.js';
 
 const REFERENCE = '/usr/lib/cni';
 const skip = !isRoot() ? 'needs root (network namespaces)'

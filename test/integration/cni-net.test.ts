@@ -8,10 +8,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { StandInDaemon } from '../../src/cni/testing/stand-in-daemon.js';
-import { cniEnv, runPlugin, type PluginRun } from '../../src/cni/testing/run-plugin.js';
+import { StandInDaemon } from '../support/cni/stand-in-daemon.js';
+import { cniEnv, runPlugin, type PluginRun } from '../support/cni/run-plugin.js';
 import { SUPPORTED_CNI_VERSIONS } from '../../src/cni/index.js';
-import { CniLab, isRoot, run } from '../helpers/cni-lab.js';
+import { CniLab, isRoot, run } from '../support/cni-lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const lab = skip ? null : new CniLab();

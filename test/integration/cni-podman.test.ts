@@ -11,11 +11,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { StandInDaemon } from '../../src/cni/testing/stand-in-daemon.js';
-import { CniLab, isRoot, run } from '../helpers/cni-lab.js';
-import { Lab } from '../helpers/lab.js';
-import { PodmanHost, busyboxTarball, machinePathsBefore, missingPodmanTools, restoreMachinePaths } from '../helpers/podman-host.js';
-import { OVERLAY_RANGE, allocations, cniUnsupported, launchWithIpam, untilIpamReady } from '../helpers/cni-daemons.js';
+import { StandInDaemon } from '../support/cni/stand-in-daemon.js';
+import { CniLab, isRoot, run } from '../support/cni-lab.js';
+import { Lab } from '../support/lab.js';
+import { PodmanHost, busyboxTarball, machinePathsBefore, missingPodmanTools, restoreMachinePaths } from '../support/podman-host.js';
+import { OVERLAY_RANGE, allocations, cniUnsupported, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
 
 const REPO = new URL('../../..', import.meta.url).pathname;
 const REFERENCE = '/usr/lib/cni';

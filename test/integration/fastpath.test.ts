@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Lab, isRoot, sh, WEFT, type LabHost } from '../helpers/lab.js';
+import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)'
   : sh('sh', ['-c', 'command -v tcpdump && command -v iperf3 && command -v iptables && command -v nft'], { allowFail: true }).split('\n').filter(Boolean).length < 4
     ? 'tcpdump, iperf3, iptables and nft needed (scripts/setup-system.sh)' : false;
-const MCAST = `${process.cwd()}/dist/test/helpers/mcast.js`;
+const MCAST = `${process.cwd()}/dist/test/support/mcast.js`;
 const SECRET = 'fastpath-test-secret-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

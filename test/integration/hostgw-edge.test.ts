@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execRunner, HostGwEdge, type CommandRunner } from '../../src/host/index.js';
 import { isWeftError, silentLogger } from '../../src/common/index.js';
-import { isRoot, sh } from '../helpers/lab.js';
+import { isRoot, sh } from '../support/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)'
   : sh('sh', ['-c', 'command -v nft && command -v tcpdump'], { allowFail: true }).split('\n').filter(Boolean).length < 2

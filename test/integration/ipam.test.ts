@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { at } from '../../src/common/index.js';
 import { parseIpv4 } from '../../src/net/index.js';
-import { Lab, isRoot, type LabHost, type LabHosts } from '../helpers/lab.js';
+import { Lab, isRoot, type LabHost, type LabHosts } from '../support/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 

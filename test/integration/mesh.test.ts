@@ -3,7 +3,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, isRoot, sh, type LabHost } from '../helpers/lab.js';
+import { Lab, isRoot, sh, type LabHost } from '../support/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 
@@ -164,7 +164,7 @@ test('bad input on TCP 6783 is counted, logged once per reason, and never crashe
     const pid = Number(sh('ip', ['netns', 'pids', h1.ns]).trim().split(/\s+/)[0]);
     const rss = () => Number(/VmRSS:\s+(\d+)/.exec(sh('cat', [`/proc/${pid}/status`]))![1]);
     const bad = (mode: string, n: number) => JSON.parse(lab.exec(attacker, process.execPath,
-      [`${process.cwd()}/dist/test/helpers/bad-peer.js`, h1.ip, '6783', mode, String(n), pw], { timeoutMs: 90_000 })) as { sent: number; closedByPeer: number };
+      [`${process.cwd()}/dist/test/support/bad-peer.js`, h1.ip, '6783', mode, String(n), pw], { timeoutMs: 90_000 })) as { sent: number; closedByPeer: number };
     bad('random', 20); // warm-up
     const before = rss();
     for (const mode of ['random', 'magic', 'oversize', 'truncated']) {

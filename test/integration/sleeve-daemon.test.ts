@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { at } from '../../src/common/index.js';
-import { Lab, isRoot, sh, WEFT, type LabHost } from '../helpers/lab.js';
+import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
-const MCAST = `${process.cwd()}/dist/test/helpers/mcast.js`;
+const MCAST = `${process.cwd()}/dist/test/support/mcast.js`;
 
 function attach(lab: Lab, h: LabHost, pod: string, cidr: string): void {
   sh('ip', ['netns', 'add', pod]);

@@ -1,6 +1,6 @@
 /**
  * Sleeve integration test (root): three "hosts" as network namespaces on one underlay bridge,
- * each running test/helpers/sleeve-host.js (real SleeveOverlay + native addon + src/host),
+ * each running test/support/sleeve-host.js (real SleeveOverlay + native addon + src/host),
  * pods attached with HostPlumbing.attach. Topology h1–h2–h3 (control links 1–2 and 2–3;
  * h1 and h3 cannot reach each other directly: blackhole routes), h3's underlay MTU is 1200.
  */
@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { tryLoadNative, type SleeveStats, type SleeveLinkInfo } from '../../src/dataplane/index.js';
-import { SleeveLab, peerName, sh } from '../helpers/sleeve-lab.js';
+import { SleeveLab, peerName, sh } from '../support/sleeve-lab.js';
 
 const why = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
   : tryLoadNative() === null ? 'native addon not built (npm ci)'

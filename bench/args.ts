@@ -1,0 +1,71 @@
+import { WeftError } from '../src/common/index.js';
+
+/** Parsed command line of `node dist/cmd/bench.js`. */
+export interface BenchArgs {
+  only: string[];
+  durationS?: number;
+  rounds?: number;
+  quietWaitS?: number;
+  jsonFile?: string;
+  help: boolean;
+}
+
+/** Usage text printed by `--help` and after argument errors. */
+export const BENCH_USAGE = `usage: node dist/cmd/bench.js [--only NAME[,NAME…]] [--duration S] [--rounds N] [--quiet-wait S] [--json FILE]
+  --only      run only these scenarios (comma separated; repeatable)
+  --duration  iperf3 run length in seconds (default 5)
+  --rounds    interleaved rounds (default 3)
+  --quiet-wait  before each run wait up to S seconds for foreign CPU load < 20 % (default 0)
+  --json      also write the full report as JSON to FILE
+Needs root (network namespaces). Scenario tools: bash scripts/setup-system.sh bench`;
+
+/** Parses argv (without node and script). Pure; throws WEFT_ERR_BAD_ARGS with a one-line reason. */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const out: BenchArgs = { only: [], help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    const eq = raw.indexOf('=');
+    const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
+    const value = (): string => {
+      if (raw.startsWith('--') && eq > 0) return raw.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new WeftError('WEFT_ERR_BAD_ARGS', `${flag} needs a value`);
+      return v;
+    };
+    const positive = (v: string, max: number): number => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0 || n > max) throw new WeftError('WEFT_ERR_BAD_ARGS', `${flag} must be a number in (0, ${max}]`);
+      return n;
+    };
+    switch (flag) {
+      case '--only':
+        out.only.push(...value().split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+        break;
+      case '--duration':
+        out.durationS = Math.round(positive(value(), 600));
+        if (out.durationS < 1) throw new WeftError('WEFT_ERR_BAD_ARGS', '--duration must be at least 1 s');
+        break;
+      case '--rounds': {
+        const n = positive(value(), 50);
+        if (!Number.isInteger(n)) throw new WeftError('WEFT_ERR_BAD_ARGS', '--rounds must be an integer');
+        out.rounds = n;
+        break;
+      }
+      case '--quiet-wait': {
+        const v = value();
+        out.quietWaitS = v === '0' ? 0 : positive(v, 600);
+        break;
+      }
+      case '--json':
+        out.jsonFile = value();
+        break;
+      case '-h':
+      case '--help':
+        out.help = true;
+        break;
+      default:
+        throw new WeftError('WEFT_ERR_BAD_ARGS', `unknown argument ${raw}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+/**
+ * Test fixture only (never used by the plugins): an in-memory stand-in for the weft daemon's
+ * network and IPAM endpoints on a real API socket, so the plugins can be run end to end without
+ * a mesh. Addresses are handed out sequentially from `range`.
+ */
+import { WeftError, silentLogger, type Startable } from '../../../src/common/index.js';
+import { ApiServer, IPAM_PATHS, type NetworkInfo } from '../../../src/api/index.js';
+import { formatIpv4, parseCidr } from '../../../src/net/index.js';
+
+/** Socket, network info overrides and initial IPAM state of a stand-in. */
+export interface StandInOptions {
+  socketPath: string;
+  network?: Partial<NetworkInfo>;
+  /** IPAM state reported by /ipam/status; allocation fails with 503 unless "ready". */
+  ipam?: { status: string; reason?: string };
+}
+
+
+/** Lifecycle: start() once, stop() idempotent. State is public for assertions. */
+export class StandInDaemon implements Startable {
+  readonly server: ApiServer;
+  readonly network: NetworkInfo;
+  ipam: { status: string; reason?: string };
+  /** owner → address */
+  readonly allocations = new Map<string, string>();
+  /** Every request as "METHOD path". */
+  readonly calls: string[] = [];
+  private next = 1;
+
+  constructor(o: StandInOptions) {
+    this.network = { bridge: 'weft', mtu: 1376, range: '10.99.0.0/16', txChecksumOff: true, ...o.network };
+    this.ipam = o.ipam ?? { status: 'ready' };
+    const range = parseCidr(this.network.range);
+    if (range?.address.family !== 4) throw new WeftError('WEFT_ERR_BAD_ARGS', `stand-in daemon: range ${this.network.range} is not an IPv4 CIDR`);
+    const prefix = range.prefixLength;
+    const base = range.address.value;
+    const s = this.server = new ApiServer({ socketPath: o.socketPath, logger: silentLogger() });
+    const log = (m: string, p: string) => this.calls.push(`${m} ${p}`);
+    const ownerOf = (body: unknown): string => {
+      const owner = (body as { owner?: unknown }).owner;
+      if (typeof owner !== 'string' || owner === '') throw new WeftError('WEFT_ERR_BAD_ARGS', 'missing field "owner"');
+      return owner;
+    };
+    const reply = (owner: string) => {
+      const address = this.allocations.get(owner)!;
+      return { owner, address, prefixLength: prefix, cidr: `${address}/${prefix}` };
+    };
+    s.route('GET', '/status', () => { log('GET', '/status'); return { name: '00:00:00:00:00:01', nickname: 'stand-in', peers: [] }; });
+    s.route('GET', IPAM_PATHS.network, () => { log('GET', IPAM_PATHS.network); return this.network; });
+    s.route('GET', IPAM_PATHS.status, () => { log('GET', IPAM_PATHS.status); return this.ipam; });
+    s.route('POST', IPAM_PATHS.allocate, ({ body }) => {
+      log('POST', IPAM_PATHS.allocate);
+      const owner = ownerOf(body);
+      if (this.ipam.status !== 'ready') throw new WeftError('WEFT_ERR_IPAM_NOT_READY', `IPAM not ready: ${this.ipam.reason ?? this.ipam.status}`);
+      if (!this.allocations.has(owner)) this.allocations.set(owner, formatIpv4(base + this.next++));
+      return reply(owner);
+    });
+    s.route('POST', IPAM_PATHS.release, ({ body }) => {
+      log('POST', IPAM_PATHS.release);
+      const owner = ownerOf(body);
+      const a = this.allocations.get(owner);
+      this.allocations.delete(owner);
+      return { released: a ? [a] : [] };
+    });
+    s.route('GET', IPAM_PATHS.lookup, ({ query }) => {
+      log('GET', IPAM_PATHS.lookup);
+      const owner = query.get('owner') ?? '';
+      return { allocations: this.allocations.has(owner) ? [reply(owner)] : [] };
+    });
+    s.route('GET', IPAM_PATHS.list, () => ({ allocations: [...this.allocations.keys()].map(reply) }));
+    s.route('POST', IPAM_PATHS.gc, ({ body }) => {
+      log('POST', IPAM_PATHS.gc);
+      const { ownerPrefix, keep } = body as { ownerPrefix: string; keep: string[] };
+      const released: { owner: string; address: string }[] = [];
+      for (const [owner, address] of [...this.allocations]) {
+        if (owner.startsWith(ownerPrefix) && !keep.includes(owner)) {
+          this.allocations.delete(owner);
+          released.push({ owner, address });
+        }
+      }
+      return { released };
+    });
+  }
+
+  start(): Promise<void> {
+    return this.server.start();
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+}
