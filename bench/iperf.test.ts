@@ -18,7 +18,7 @@ const OK = JSON.stringify({
 test('parseIperfJson: receiver goodput, sender rate, retransmits, streams', () => {
   const r = parseIperfJson(OK);
   assert.equal(r.mbps, 14058.835810110651);
-  assert.equal(r.sentMbps, 14119.760167962107);
+  assert.equal(r.sentMbps, 14119.760167962108);
   assert.equal(r.retransmits, 12);
   assert.equal(r.seconds, 1.007492);
   assert.equal(r.streams, 2);

@@ -3,7 +3,9 @@
 // need no root and no network namespaces (unit tests next to the code in src/** and bench/**);
 // without an argument, integration tests under test/ run too. Files run one at a time
 // (--test-concurrency=1): integration tests build namespaces and must not compete for the
-// 2 cores. `run-tests.mjs MODE NAME` runs only the files whose path contains NAME.
+// 2 cores. `run-tests.mjs MODE NAME` runs only the files whose path contains NAME. A run of every
+// file (no NAME filter) first runs the linter (`npm run lint`, eslint.config.js): a lint error
+// fails the run.
 //
 // Skips: every skipped test is listed at the end with its reason. A skip without a reason
 // fails the run (nobody can act on it). With CI=true any skip fails the run: CI runs as root
@@ -30,6 +32,11 @@ if (mode !== 'unit') files = files.concat(walk('dist/test'));
 if (filter) files = files.filter((f) => f.includes(filter));
 files.sort();
 if (files.length === 0) { console.error('run-tests: no test files found (did the build run?)'); process.exit(1); }
+if (!filter) {
+  const lint = spawnSync(process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], { stdio: 'inherit' });
+  if (lint.status !== 0) { console.error('run-tests: lint failed (npm run lint); not running the tests'); process.exit(lint.status ?? 1); }
+  console.log('run-tests: lint clean');
+}
 
 const scratch = mkdtempSync(join(tmpdir(), 'weft-run-tests-'));
 const skipsFile = join(scratch, 'skips.jsonl');

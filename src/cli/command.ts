@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WeftError } from '../common/index.js';
-import type { DaemonConfig } from '../daemon/config.js';
+import type { DaemonConfig } from '../daemon/index.js';
 
 /** The daemon's entry point: resolves when the daemon has stopped, rejects on a fatal error. */
 export type RunDaemon = (config: DaemonConfig, hooks: { onReady(): void }) => Promise<void>;

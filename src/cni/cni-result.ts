@@ -3,6 +3,7 @@
  * version the runtime asked for; parsing of results received (prevResult, delegated IPAM
  * output) of any supported version. Pure.
  */
+import { cidrNetwork as networkOf, formatCidr, isCidr, isIp, parseCidr, parseIp } from '../net/index.js';
 import { CniError } from './cni-error.js';
 import { atLeast, resultFamily, type CniVersion } from './versions.js';
 
@@ -47,9 +48,9 @@ export interface CniResult {
   dns?: CniDns;
 }
 
-/** True for an IPv6 CIDR or address (contains ':'). */
+/** True for an IPv6 CIDR or address. */
 export function isIpv6(address: string): boolean {
-  return address.includes(':');
+  return (parseCidr(address)?.address ?? parseIp(address))?.family === 6;
 }
 
 /**
@@ -80,25 +81,6 @@ export function formatResult(r: CniResult, v: CniVersion): Record<string, unknow
 
 // ───────────────────────────── parsing ─────────────────────────────
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** A dotted-quad IPv4 address or an IPv6 address (loosely: hex and colons). */
-export function isIpAddress(s: string): boolean {
-  const m = IPV4.exec(s);
-  if (m) return m.slice(1).every((o) => Number(o) <= 255);
-  return /^[0-9a-fA-F:.]+$/.test(s) && s.includes(':');
-}
-
-/** "address/len" with a valid address and prefix length. */
-export function isCidr(s: string): boolean {
-  const slash = s.lastIndexOf('/');
-  if (slash < 0) return false;
-  const addr = s.slice(0, slash);
-  const len = s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(len) || !isIpAddress(addr)) return false;
-  return Number(len) <= (isIpv6(addr) ? 128 : 32);
-}
-
 /** A decoded JSON object (not an array, not null). */
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -128,7 +110,7 @@ export function parseDns(v: unknown, where: string): CniDns | undefined {
   const dns: CniDns = {};
   const nameservers = stringList(v, 'nameservers', where);
   if (nameservers) {
-    const wrong = nameservers.find((n) => !isIpAddress(n));
+    const wrong = nameservers.find((n) => !isIp(n));
     if (wrong !== undefined) throw bad(where, `nameserver "${wrong}" is not an IP address`);
     dns.nameservers = nameservers;
   }
@@ -155,7 +137,7 @@ export function parseResult(v: unknown, where: string): CniResult {
     const address = optString(x, 'address', w);
     if (address === undefined || !isCidr(address)) throw bad(w, `"address" must be an address in CIDR notation, got ${JSON.stringify(x.address)}`);
     const gateway = optString(x, 'gateway', w);
-    if (gateway !== undefined && !isIpAddress(gateway)) throw bad(w, `"gateway" "${gateway}" is not an IP address`);
+    if (gateway !== undefined && !isIp(gateway)) throw bad(w, `"gateway" "${gateway}" is not an IP address`);
     const idx = x.interface;
     if (idx !== undefined && idx !== null && !(Number.isInteger(idx) && (idx as number) >= 0)) throw bad(w, '"interface" must be a non-negative integer');
     return { address, ...(gateway !== undefined ? { gateway } : {}), ...(typeof idx === 'number' ? { interface: idx } : {}) };
@@ -183,7 +165,7 @@ export function parseResult(v: unknown, where: string): CniResult {
       const dst = optString(x, 'dst', w);
       if (dst === undefined || !isCidr(dst)) throw bad(w, `"dst" must be a CIDR, got ${JSON.stringify(x.dst)}`);
       const gw = optString(x, 'gw', w);
-      if (gw !== undefined && !isIpAddress(gw)) throw bad(w, `"gw" "${gw}" is not an IP address`);
+      if (gw !== undefined && !isIp(gw)) throw bad(w, `"gw" "${gw}" is not an IP address`);
       return { dst, ...(gw !== undefined ? { gw } : {}) };
     });
   }
@@ -192,13 +174,8 @@ export function parseResult(v: unknown, where: string): CniResult {
   return out;
 }
 
-/** The network of an IPv4 CIDR ("10.32.0.5/12" → "10.32.0.0/12"); IPv6 is returned unchanged. */
+/** The network of a CIDR ("10.32.0.5/12" → "10.32.0.0/12", "fd00::5/64" → "fd00::/64"); text that is no CIDR is returned unchanged. */
 export function cidrNetwork(cidr: string): string {
-  const [addr, lenText] = cidr.split('/') as [string, string];
-  if (isIpv6(addr)) return cidr;
-  const len = Number(lenText);
-  const n = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  const net = (n & mask) >>> 0;
-  return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join('.')}/${len}`;
+  const c = parseCidr(cidr);
+  return c === null ? cidr : formatCidr(networkOf(c));
 }

@@ -8,7 +8,8 @@ import {
 } from '../common/index.js';
 import type { ApiClient, NetworkInfo, IPAM_PATHS as IpamPaths } from '../api/index.js';
 import { CniError, toCniError } from './cni-error.js';
-import { isCidr, isIpAddress, isObj } from './cni-result.js';
+import { isCidr, isIp } from '../net/index.js';
+import { isObj } from './cni-result.js';
 
 /** One address held by an owner, as the daemon reports it. */
 export interface OwnedAddress {
@@ -52,7 +53,7 @@ export class WeftDaemon {
   async network(): Promise<NetworkInfo> {
     const v = await this.call('asking the weft daemon for its network', () => this.api.request('GET', this.paths.network), this.paths.network);
     if (!isObj(v) || typeof v.bridge !== 'string' || v.bridge === '' || !Number.isInteger(v.mtu) || typeof v.range !== 'string' || !isCidr(v.range)
-      || (v.gateway !== undefined && (typeof v.gateway !== 'string' || !isIpAddress(v.gateway))) || typeof v.txChecksumOff !== 'boolean') {
+      || (v.gateway !== undefined && (typeof v.gateway !== 'string' || !isIp(v.gateway))) || typeof v.txChecksumOff !== 'boolean') {
       throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected /network reply: ${JSON.stringify(v).slice(0, 200)}`);
     }
     return {
@@ -145,7 +146,7 @@ export class WeftDaemon {
 }
 
 function asAddress(v: unknown, owner?: string): OwnedAddress | null {
-  if (!isObj(v) || typeof v.address !== 'string' || !isIpAddress(v.address)) return null;
+  if (!isObj(v) || typeof v.address !== 'string' || !isIp(v.address)) return null;
   let prefixLength = v.prefixLength;
   if (!Number.isInteger(prefixLength) && typeof v.cidr === 'string') prefixLength = Number(v.cidr.split('/')[1]);
   if (!Number.isInteger(prefixLength)) return null;

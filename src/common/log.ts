@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
+import type * as PinoModule from 'pino';
 import type { Logger, LevelWithSilent } from 'pino';
 
 /** pino is loaded on first use, so short-lived processes that never log (CNI plugins) skip it. */
 const requireCjs = createRequire(import.meta.url);
-function pinoLib(): typeof import('pino') {
-  return requireCjs('pino') as typeof import('pino');
+function pinoLib(): typeof PinoModule {
+  return requireCjs('pino') as typeof PinoModule;
 }
 
 export type { Logger };

@@ -11,7 +11,7 @@ import {
   HANDSHAKE_CLOCK_WINDOW_MS, HANDSHAKE_MSG1_BYTES, HANDSHAKE_MSG2_MIN_BYTES, HANDSHAKE_MSG3_MIN_BYTES, HANDSHAKE_PROLOGUE_LABEL, HANDSHAKE_PROTOCOL_NAME,
   MAX_HANDSHAKE_MESSAGE_BYTES, WeftError, X25519_KEY_BYTES,
 } from '../common/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import { CipherState } from './cipher-state.js';
 import { DataKeySchedule } from './data-keys.js';
 import { HandshakeError } from './handshake-error.js';

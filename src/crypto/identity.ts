@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PeerName } from '../mesh/index.js';
-import { PEER_NAME_BYTES, PEER_NAME_LABEL, WeftError, X25519_KEY_BYTES } from '../common/index.js';
+import { peerNameFromBytes, type PeerName } from '../net/index.js';
+import { PEER_NAME_LABEL, WeftError, X25519_KEY_BYTES } from '../common/index.js';
 import { equalConstantTime, generateKeyPair, hash, publicKeyOf, wipe } from './primitives.js';
 
 /**
@@ -44,7 +44,7 @@ export function peerNameFromPublicKey(publicKey: Buffer): PeerName {
   }
   const digest = hash([NAME_LABEL, publicKey], 32);
   digest[0] = (digest[0]! & 0xfe) | 0x02;
-  return [...digest.subarray(0, PEER_NAME_BYTES)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  return peerNameFromBytes(digest);
 }
 
 /** A fresh in-memory identity (nothing written): for tests and tools. */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { parseIpv4 } from '../net/index.js';
 import {
   buildFragNeeded, buildPacketTooBig, classifyTooBig, onesSum, finishChecksum, TooBigKind, ICMP_REPLY_MAX_BYTES,
 } from './icmp.js';
@@ -28,7 +29,7 @@ function ipv4Frame(opts: { df?: boolean; proto?: number; payload?: number; src?:
   f.writeUInt16BE((opts.df === false ? 0 : 0x4000) | (opts.fragOff ?? 0), ip + 6);
   f[ip + 8] = 64;
   f[ip + 9] = opts.proto ?? 6;
-  Buffer.from((opts.src ?? '10.32.0.1').split('.').map(Number)).copy(f, ip + 12);
+  f.writeUInt32BE(parseIpv4(opts.src ?? '10.32.0.1') ?? assert.fail(`bad source address ${opts.src}`), ip + 12);
   Buffer.from([10, 32, 0, 2]).copy(f, ip + 16);
   f.writeUInt16BE(finishChecksum(onesSum(f, ip, 20)), ip + 10);
   if (opts.icmpType !== undefined) f[ip + 20] = opts.icmpType;

@@ -32,8 +32,8 @@ export const enum TooBigKind {
 export function onesSum(buf: Buffer, off: number, len: number, sum = 0): number {
   let i = off;
   const end = off + len;
-  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (i < end) sum += buf[i]! << 8;
+  for (; i + 1 < end; i += 2) sum += buf.readUInt16BE(i);
+  if (i < end) sum += buf.readUInt8(i) << 8;
   return sum;
 }
 
@@ -46,16 +46,17 @@ export function finishChecksum(sum: number): number {
 /** Classify a frame (at off, len bytes) for an ICMP too-big reply. */
 export function classifyTooBig(f: Buffer, off: number, len: number): TooBigKind {
   if (len < ETHERNET_HEADER_BYTES + IPV4_MIN_HDR) return TooBigKind.None;
-  if (f[off]! & 1) return TooBigKind.None; // group destination: never answered (Weave drops too)
+  if (f.readUInt8(off) & 1) return TooBigKind.None; // group destination: never answered (Weave drops too)
   const type = f.readUInt16BE(off + 12);
   const ip = off + ETHERNET_HEADER_BYTES;
   if (type === ETH_IPV4) {
-    if (f[ip]! >> 4 !== 4 || (f[ip]! & 0x0f) < 5) return TooBigKind.None;
+    const vihl = f.readUInt8(ip);
+    if (vihl >> 4 !== 4 || (vihl & 0x0f) < 5) return TooBigKind.None;
     const flags = f.readUInt16BE(ip + 6);
     if ((flags & 0x4000) === 0 || (flags & 0x1fff) !== 0) return TooBigKind.None; // no DF, or a fragment
-    const ihl = (f[ip]! & 0x0f) * 4;
+    const ihl = (vihl & 0x0f) * 4;
     if (f[ip + 9] === 1 && len >= ETHERNET_HEADER_BYTES + ihl + 1) {
-      const icmpType = f[ip + ihl]!;
+      const icmpType = f.readUInt8(ip + ihl);
       if (icmpType !== 0 && icmpType !== 8) return TooBigKind.None; // only echo may provoke errors
     }
     const src = f.readUInt32BE(ip + 12);
@@ -63,8 +64,8 @@ export function classifyTooBig(f: Buffer, off: number, len: number): TooBigKind 
     return TooBigKind.Ipv4Df;
   }
   if (type === ETH_IPV6 && len >= ETHERNET_HEADER_BYTES + IPV6_HDR) {
-    if (f[ip]! >> 4 !== 6) return TooBigKind.None;
-    if (f[ip + 6] === 58 && len > ETHERNET_HEADER_BYTES + IPV6_HDR && f[ip + IPV6_HDR]! < 128) return TooBigKind.None;
+    if (f.readUInt8(ip) >> 4 !== 6) return TooBigKind.None;
+    if (f[ip + 6] === 58 && len > ETHERNET_HEADER_BYTES + IPV6_HDR && f.readUInt8(ip + IPV6_HDR) < 128) return TooBigKind.None;
     let unspecified = true;
     for (let i = 8; i < 24; i++) if (f[ip + i] !== 0) { unspecified = false; break; }
     if (unspecified || f[ip + 8] === 0xff) return TooBigKind.None;

@@ -12,7 +12,8 @@ import type { OverlayConnection, OverlayConnectionParams, OverlayHealth } from '
 import { LinkCrypto, type RecvEpoch } from './link-crypto.js';
 import type { PeerCounters } from './metrics.js';
 import { PmtuSearch } from './pmtu.js';
-import { parseUnderlayAddress, u32ToIpv4, type SleeveAeadAlg, type SleeveIo } from './sleeve-io.js';
+import { parseUnderlayAddress, type SleeveAeadAlg, type SleeveIo } from './sleeve-io.js';
+import { formatIpv4 } from '../net/index.js';
 import type { SleeveTiming } from './timing.js';
 import {
   ControlKind, DatagramType, HB_HEARD_YOU, HEARTBEAT_BODY_BYTES, PROBE_BODY_MIN_BYTES,
@@ -154,10 +155,10 @@ export class PeerLink implements OverlayConnection {
     const wasHearing = this.lastRx > 0 && now - this.lastRx < this.host.timing.heartbeatTimeoutMs;
     this.lastRx = now;
     if (ip !== this.addrIp || port !== this.addrPort) {
-      const old = this.addrIp >= 0 ? `${u32ToIpv4(this.addrIp)}:${this.addrPort}` : 'none';
+      const old = this.addrIp >= 0 ? `${formatIpv4(this.addrIp)}:${this.addrPort}` : 'none';
       this.addrIp = ip;
       this.addrPort = port;
-      if (this.addrLearned) this.host.log.info({ peer: this.name, old, new: `${u32ToIpv4(ip)}:${port}` }, 'sleeve: peer UDP address changed');
+      if (this.addrLearned) this.host.log.info({ peer: this.name, old, new: `${formatIpv4(ip)}:${port}` }, 'sleeve: peer UDP address changed');
       this.addrLearned = true;
       this.setPathMtu(this.kernelPathMtu());
     } else {
@@ -255,7 +256,7 @@ export class PeerLink implements OverlayConnection {
   private kernelPathMtu(): number {
     if (this.addrIp < 0) return DEFAULT_UNDERLAY_MTU;
     try {
-      const m = this.host.io.pathMtu(u32ToIpv4(this.addrIp));
+      const m = this.host.io.pathMtu(formatIpv4(this.addrIp));
       return m > 0 ? m : DEFAULT_UNDERLAY_MTU;
     } catch {
       return DEFAULT_UNDERLAY_MTU;
@@ -291,7 +292,7 @@ export class PeerLink implements OverlayConnection {
     this.state = state;
     this.reason = reason ?? '';
     if (state !== prev) {
-      const fields = { peer: this.name, state, reason, addr: this.addrIp >= 0 ? `${u32ToIpv4(this.addrIp)}:${this.addrPort}` : undefined };
+      const fields = { peer: this.name, state, reason, addr: this.addrIp >= 0 ? `${formatIpv4(this.addrIp)}:${this.addrPort}` : undefined };
       if (state === 'failed') this.host.log.warn(fields, 'sleeve: path to peer failed');
       else this.host.log.info(fields, `sleeve: path to peer ${state}`);
     }

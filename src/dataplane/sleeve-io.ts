@@ -3,6 +3,7 @@
  * `NativeDataplane` it relies on (see native-types.ts and native/README.md), named here so
  * the engine can be driven by an in-process fake in unit tests.
  */
+import { isIpv4Mapped, parseIp } from '../net/index.js';
 import type { AeadAlg, NativeDataplane } from './native-types.js';
 
 export type SleeveAeadAlg = AeadAlg;
@@ -18,24 +19,6 @@ export type SleeveIo = Pick<NativeDataplane,
   | 'aeadCreate' | 'aeadFree' | 'aeadSealBatch' | 'aeadOpenBatch' | 'hasAesNi'>
   & Partial<Pick<NativeDataplane, 'tapWriteCoalesced' | 'udpSetGro' | 'udpRecvBatchGro'>>;
 
-/** "a.b.c.d" → u32 (host order), or -1 if not a dotted IPv4 address. */
-export function ipv4ToU32(ip: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return -1;
-  let v = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return -1;
-    v = v * 256 + o;
-  }
-  return v;
-}
-
-/** u32 (host order) → "a.b.c.d". */
-export function u32ToIpv4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
-
 /**
  * Split a mesh address "ip:port", "[v6]:port" or "::ffff:a.b.c.d:port" into an IPv4 u32 and
  * port. Returns null for IPv6 underlays (not supported by the sleeve yet) or garbage.
@@ -43,10 +26,9 @@ export function u32ToIpv4(v: number): string {
 export function parseUnderlayAddress(addr: string): { ip: number; port: number } | null {
   const m = /^\[?(.*?)\]?:(\d{1,5})$/.exec(addr.trim());
   if (!m) return null;
-  let host = m[1]!;
-  if (host.toLowerCase().startsWith('::ffff:')) host = host.slice(7);
-  const ip = ipv4ToU32(host);
+  const a = parseIp(m[1] ?? '');
+  const ip = a === null ? null : a.family === 4 ? a.value : isIpv4Mapped(a.value) ? Number(a.value & 0xffffffffn) : null;
   const port = Number(m[2]);
-  if (ip < 0 || port < 1 || port > 65535) return null;
+  if (ip === null || port < 1 || port > 65535) return null;
   return { ip, port };
 }

@@ -21,11 +21,13 @@ import { loadNative } from './native.js';
 import type { PollHandle } from './native-types.js';
 import { Drop, SleeveCounters, type SleeveStats } from './metrics.js';
 import { PeerLink, type LinkHost, type SendResult } from './peer-link.js';
-import { u32ToIpv4, type SleeveAeadAlg, type SleeveIo } from './sleeve-io.js';
+import type { SleeveAeadAlg, SleeveIo } from './sleeve-io.js';
+import { formatIpv4 } from '../net/index.js';
 import { DEFAULT_SLEEVE_TIMING, type SleeveTiming } from './timing.js';
 import { TxBatcher } from './tx-batcher.js';
 import { UdpReceiver } from './udp-receiver.js';
-import { numToPeerName, peerNameToNum, podMtu } from './wire-format.js';
+import { podMtu } from './wire-format.js';
+import { peerNameFromNumber, peerNameToNumber } from '../net/index.js';
 
 /** Constructor options of {@link SleeveOverlay}. */
 export interface SleeveOverlayOptions {
@@ -131,7 +133,7 @@ export class SleeveOverlay implements Overlay {
   private linkHost: LinkHost | null = null;
 
   constructor(private readonly opts: SleeveOverlayOptions) {
-    this.self = peerNameToNum(opts.localName);
+    this.self = peerNameToNumber(opts.localName);
     this.log = opts.log.child({ component: 'sleeve' });
     this.timing = { ...DEFAULT_SLEEVE_TIMING, ...opts.timing };
     this.now = opts.now ?? Date.now;
@@ -187,7 +189,7 @@ export class SleeveOverlay implements Overlay {
   prepareConnection(params: OverlayConnectionParams): OverlayConnection {
     let peer: number;
     try {
-      peer = peerNameToNum(params.remotePeer);
+      peer = peerNameToNumber(params.remotePeer);
     } catch {
       return deadConnection(params, `invalid peer name ${params.remotePeer}`);
     }
@@ -205,7 +207,7 @@ export class SleeveOverlay implements Overlay {
   setRoutes(routes: OverlayRoutes): void {
     const unicast = new Map<number, number>();
     for (const [dst, hop] of routes.unicast) {
-      try { unicast.set(peerNameToNum(dst), peerNameToNum(hop)); } catch { /* ignore bad names */ }
+      try { unicast.set(peerNameToNumber(dst), peerNameToNumber(hop)); } catch { /* ignore bad names */ }
     }
     this.routes = routes;
     this.unicast = unicast;
@@ -214,7 +216,7 @@ export class SleeveOverlay implements Overlay {
 
   peerGone(name: PeerName): void {
     try {
-      this.macs.forgetPeer(peerNameToNum(name));
+      this.macs.forgetPeer(peerNameToNumber(name));
     } catch { /* invalid name: nothing learned */ }
     this.counters.peers.delete(name);
   }
@@ -232,14 +234,14 @@ export class SleeveOverlay implements Overlay {
   /** Learned MACs: { mac, peer, ageMs } (peer = our own name for local MACs). */
   macTable(): { mac: string; peer: PeerName; ageMs: number }[] {
     const now = this.now();
-    return [...this.macs.dump()].map(([mac, peer, seen]) => ({ mac: numToPeerName(mac), peer: numToPeerName(peer), ageMs: now - seen }));
+    return [...this.macs.dump()].map(([mac, peer, seen]) => ({ mac: peerNameFromNumber(mac), peer: peerNameFromNumber(peer), ageMs: now - seen }));
   }
 
   /** Overlay connections and their path state. */
   links(): SleeveLinkInfo[] {
     return this.slots.filter((l): l is PeerLink => l !== undefined).map((l) => ({
       peer: l.name, state: l.healthState, confirmed: l.isConfirmed,
-      udpAddress: l.addrIp >= 0 ? `${u32ToIpv4(l.addrIp)}:${l.addrPort}` : null,
+      udpAddress: l.addrIp >= 0 ? `${formatIpv4(l.addrIp)}:${l.addrPort}` : null,
       pathMtu: l.pathMtu, overlayMtu: l.counters.mtu, encrypted: l.encrypted,
       sendEpoch: l.crypto?.sendEpoch ?? 0, recvEpoch: l.crypto?.recvEpoch ?? 0,
     }));
@@ -266,8 +268,8 @@ export class SleeveOverlay implements Overlay {
     if (!this.routes) return origin === this.self ? [...this.active.keys()] : [];
     const out: number[] = [];
     try {
-      for (const n of this.routes.broadcastNextHops(numToPeerName(origin))) {
-        try { out.push(peerNameToNum(n)); } catch { /* skip bad names */ }
+      for (const n of this.routes.broadcastNextHops(peerNameFromNumber(origin))) {
+        try { out.push(peerNameToNumber(n)); } catch { /* skip bad names */ }
       }
     } catch (e) {
       this.logError('broadcastNextHops threw', e);

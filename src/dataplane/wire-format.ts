@@ -16,7 +16,7 @@
  */
 import {
   SLEEVE_HEADER_BYTES, SLEEVE_RECORD_HEADER_BYTES, SLEEVE_VERSION, AEAD_TAG_BYTES,
-  UDP_IPV4_OVERHEAD_BYTES, ETHERNET_HEADER_BYTES, WeftError,
+  UDP_IPV4_OVERHEAD_BYTES, ETHERNET_HEADER_BYTES,
 } from '../common/index.js';
 
 export const enum DatagramType { Data = 1, Heartbeat = 2, PmtuProbe = 3 }
@@ -49,20 +49,6 @@ export function write48(buf: Buffer, off: number, v: number): void {
   buf.writeUInt32BE(v >>> 0, off + 2);
 }
 
-/** "8e:1f:00:00:00:01" → number. Throws WEFT_ERR_BAD_ARGS for anything else. */
-export function peerNameToNum(name: string): number {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(name)) {
-    throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid peer name "${name}" (want 6 hex pairs joined by ':')`);
-  }
-  return parseInt(name.replace(/:/g, ''), 16);
-}
-
-/** number → "8e:1f:00:00:00:01" (also used to print MACs). */
-export function numToPeerName(v: number): string {
-  const hex = v.toString(16).padStart(12, '0');
-  return hex.replace(/(..)(?!$)/g, '$1:');
-}
-
 // ─────────────── header ───────────────
 
 /** Fields of a parsed header (reused object; see {@link readHeader}). */
@@ -92,11 +78,11 @@ export function writeHeader(buf: Buffer, off: number, type: DatagramType, flags:
  */
 export function readHeader(buf: Buffer, off: number, len: number, out: HeaderView): boolean {
   if (len < SLEEVE_HEADER_BYTES || off + len > buf.length) return false;
-  const b0 = buf[off]!;
+  const b0 = buf.readUInt8(off);
   if (b0 >> 4 !== SLEEVE_VERSION) return false;
   const type = b0 & 0x0f;
   if (type < DatagramType.Data || type > DatagramType.PmtuProbe) return false;
-  const flags = buf[off + 1]!;
+  const flags = buf.readUInt8(off + 1);
   if ((flags & ~KNOWN_FLAGS) !== 0 || (flags & FLAG_PLAIN && flags & FLAG_AES)) return false;
   const hi = buf.readUInt32BE(off + 12);
   const counter = hi * 0x1_0000_0000 + buf.readUInt32BE(off + 16);

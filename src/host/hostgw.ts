@@ -28,6 +28,7 @@
  * themselves (no jump) and count nothing: the hot path is as short as nft allows.
  */
 import { FASTPATH_NFT_TABLE, FASTPATH_ROUTE_PROTO, WeftError, type Logger } from '../common/index.js';
+import { isIp } from '../net/index.js';
 import { check, execRunner, firstLine, parseIpJson, type CommandRunner } from './exec.js';
 import { isValidIfname } from './netns.js';
 
@@ -37,10 +38,9 @@ export const TO_PEER_RULE = 'ip ttl > 1 fwd ip to ether daddr . ip daddr map @re
 /** On an underlay device: IPv4 for us from a remote host-gw pod goes straight to the local pod's veth. */
 export const TO_POD_RULE = 'meta pkttype host ip ttl > 1 ip saddr @remote_src fwd ip to ip daddr device ip daddr map @local_dev';
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 function checkIp(ip: string): string {
-  if (!IPV4.test(ip) || ip.split('.').some((o) => Number(o) > 255)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid IPv4 address "${ip}"`);
+  if (!isIp(ip, 4)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid IPv4 address "${ip}"`);
   return ip;
 }
 

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { WeftError } from '../common/index.js';
+import { isCidr } from '../net/index.js';
 
 const NETNS_RUN_DIR = '/run/netns';
 /** Longest Linux interface name. chars */
@@ -63,9 +64,6 @@ export function parseEndpointAlias(alias: string | undefined): { ifname: string;
 
 /** Accepts "a.b.c.d/len" or an IPv6 "x::y/len"; WEFT_ERR_BAD_ARGS otherwise. */
 export function checkCidr(cidr: string): string {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (v4 && v4.slice(1, 5).every((o) => Number(o) <= 255) && Number(v4[5]) <= 32) return cidr;
-  const v6 = /^[0-9a-fA-F:]+\/(\d{1,3})$/.exec(cidr);
-  if (v6 && cidr.includes(':') && Number(v6[1]) <= 128) return cidr;
+  if (isCidr(cidr)) return cidr;
   throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid address "${cidr}" (want a.b.c.d/len)`);
 }

@@ -4,6 +4,7 @@
  * probes into the host stack), and the forwarding entries the daemon programs.
  */
 import { WeftError, type Logger } from '../common/index.js';
+import { isIp } from '../net/index.js';
 import { check, execRunner, firstLine, parseIpJson, type CommandRunner } from './exec.js';
 import { isValidIfname } from './netns.js';
 
@@ -35,7 +36,6 @@ export interface LocalFdbEntry {
 interface FdbRow { mac: string; ifname?: string; master?: string; state?: string; flags?: string[]; dst?: string }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 function checkMac(mac: string): string {
   const m = mac.toLowerCase();
@@ -44,7 +44,7 @@ function checkMac(mac: string): string {
 }
 
 function checkIp(ip: string): string {
-  if (!IPV4.test(ip)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid IPv4 address "${ip}"`);
+  if (!isIp(ip, 4)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid IPv4 address "${ip}"`);
   return ip;
 }
 

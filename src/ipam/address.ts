@@ -1,4 +1,5 @@
 import { WeftError, IPAM_MAX_PREFIX_V4 } from '../common/index.js';
+import { cidrNetwork, formatCidr, formatIpv4, isNetworkCidr, parseCidr, parseIpv4 } from '../net/index.js';
 
 /**
  * The allocation range ("universe") and the mapping between printed addresses and ring
@@ -19,24 +20,6 @@ export interface Universe {
   offsetOf(address: string): number | null;
   /** True for the network and broadcast addresses, which are never handed out. */
   isReserved(offset: number): boolean;
-}
-
-/** Parse dotted-quad IPv4 into a uint32, or null. Strict: four decimal octets, no leading zeros. */
-export function parseIpv4(s: string): number | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let v = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    v = v * 256 + n;
-  }
-  return v;
-}
-
-export function formatIpv4(v: number): string {
-  return `${Math.floor(v / 0x1000000) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
 class Ipv4Universe implements Universe {
@@ -65,19 +48,18 @@ class Ipv4Universe implements Universe {
  * address with a prefix of /0../30 (host bits must be zero, so typos are caught).
  */
 export function parseUniverse(cidr: string): Universe {
-  const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(cidr.trim());
-  const base = m ? parseIpv4(m[1]!) : null;
-  const prefix = m ? Number(m[2]) : NaN;
-  if (!m || base === null || !(prefix >= 0 && prefix <= 32)) {
+  const c = parseCidr(cidr.trim());
+  if (c === null) {
     throw new WeftError('WEFT_ERR_BAD_CONFIG', `bad IP allocation range ${JSON.stringify(cidr)}: want an IPv4 CIDR such as 10.32.0.0/12`);
   }
-  if (prefix > IPAM_MAX_PREFIX_V4) {
+  if (c.address.family !== 4) {
+    throw new WeftError('WEFT_ERR_BAD_CONFIG', `IP allocation range ${cidr}: IPv6 ranges are not supported yet; want an IPv4 CIDR such as 10.32.0.0/12`);
+  }
+  if (c.prefixLength > IPAM_MAX_PREFIX_V4) {
     throw new WeftError('WEFT_ERR_BAD_CONFIG', `IP allocation range ${cidr} is too small: use /${IPAM_MAX_PREFIX_V4} or wider`);
   }
-  const size = 2 ** (32 - prefix);
-  if (base % size !== 0) {
-    const net = base - (base % size);
-    throw new WeftError('WEFT_ERR_BAD_CONFIG', `IP allocation range ${cidr} has host bits set; did you mean ${formatIpv4(net)}/${prefix}?`);
+  if (!isNetworkCidr(c)) {
+    throw new WeftError('WEFT_ERR_BAD_CONFIG', `IP allocation range ${cidr} has host bits set; did you mean ${formatCidr(cidrNetwork(c))}?`);
   }
-  return new Ipv4Universe(base, prefix);
+  return new Ipv4Universe(c.address.value, c.prefixLength);
 }

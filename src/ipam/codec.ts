@@ -3,7 +3,7 @@ import {
   IPAM_MAX_ELECTORS, IPAM_MAX_MEMBERS, IPAM_MAX_NICKNAME_BYTES, IPAM_MAX_REASON_BYTES, PEER_NAME_BYTES,
   IPAM_MAX_DESIGNATED_HEIRS,
 } from '../common/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import { parseUniverse, type Universe } from './address.js';
 import type { Ballot, ElectorState } from './consensus.js';
 import type { Designation, RingEntry, RingOrigin, Tombstone } from './ring.js';
@@ -178,10 +178,12 @@ function readBallot(r: Reader): Ballot {
 function readSortedNames(r: Reader, what: string): PeerName[] {
   const n = count(r, IPAM_MAX_MEMBERS, PEER_NAME_BYTES, what);
   const out: PeerName[] = [];
+  let prev: PeerName | undefined;
   for (let i = 0; i < n; i++) {
     const name = r.peerName(what);
-    if (i > 0 && name <= out[i - 1]!) throw r.fail(what, 'names not sorted and unique');
+    if (prev !== undefined && name <= prev) throw r.fail(what, 'names not sorted and unique');
     out.push(name);
+    prev = name;
   }
   return out;
 }
@@ -212,13 +214,15 @@ function readState(r: Reader): StateMessage {
     }
     const ne = count(r, IPAM_MAX_ENTRIES, 5 + PEER_NAME_BYTES, 'entries');
     const entries: RingEntry[] = [];
+    let prevStart = -1;
     for (let i = 0; i < ne; i++) {
       const e: RingEntry = {
         start: r.varint('entry start'), end: r.varint('entry end'), owner: r.peerName('entry owner'), gen: r.varint('entry gen'),
         version: r.varint('entry version'), free: r.varint('entry free'),
       };
       if (e.end > universe.size || e.start >= e.end) throw r.fail('entry end', `[${e.start}, ${e.end}) not a range inside ${range}`);
-      if (i > 0 && e.start <= entries[i - 1]!.start) throw r.fail('entry start', 'tokens not sorted and unique');
+      if (e.start <= prevStart) throw r.fail('entry start', 'tokens not sorted and unique');
+      prevStart = e.start;
       if (e.free > universe.size) throw r.fail('entry free', `${e.free} larger than the range`);
       entries.push(e);
     }
@@ -237,7 +241,7 @@ function readState(r: Reader): StateMessage {
       if (new Set([peer, ...heirs]).size !== nh + 1) throw r.fail('designated heirs', 'duplicate heir or self');
       designations.push({ peer, heirs, version });
     }
-    if ((flags & F_FULL) && (origin === undefined || entries.length === 0 || entries[0]!.start !== 0)) {
+    if ((flags & F_FULL) && (origin === undefined || entries[0]?.start !== 0)) {
       throw r.fail('ring', 'full ring without origin or token 0');
     }
     ring = origin ? { id, origin, entries, tombstones, designations } : { id, entries, tombstones, designations };
@@ -300,8 +304,9 @@ export function decodeUnicast(buf: Buffer): UnicastMessage {
       m = { kind: 'space-request', ringId, reqId, address: has ? r.varint('address') : null };
     } else {
       const c = r.u8('deny code');
-      if (c >= DENY_CODES.length) throw r.fail('deny code', `unknown ${c}`);
-      m = { kind: 'space-denied', ringId, reqId, code: DENY_CODES[c]!, reason: r.string(IPAM_MAX_REASON_BYTES, 'reason') };
+      const code = DENY_CODES[c];
+      if (code === undefined) throw r.fail('deny code', `unknown ${c}`);
+      m = { kind: 'space-denied', ringId, reqId, code, reason: r.string(IPAM_MAX_REASON_BYTES, 'reason') };
     }
   } else if (kind === KIND_UPDATE) {
     const reqId = r.varint('request id');

@@ -1,4 +1,4 @@
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 
 /**
  * Bootstrap agreement for `--ipalloc-init consensus=N`: single-decree Paxos whose messages are

@@ -1,4 +1,4 @@
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import type { Universe } from './address.js';
 import type { RingConflict, RingOrigin } from './ring.js';
 

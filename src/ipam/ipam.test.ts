@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { isWeftError, silentLogger, WeftError, type WeftErrorCode } from '../common/index.js';
-import type { GossipChannel, PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
+import type { GossipChannel } from '../mesh/index.js';
 import { Ipam, parseIpallocInit, type IpamInit } from './index.js';
 
 const A = '02:00:00:00:00:0a';

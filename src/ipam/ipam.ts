@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { WeftError, IPAM_TICK_INTERVAL_MS, describeError, type Logger, type Startable } from '../common/index.js';
-import type { GossipChannel, Gossiper, PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
+import type { GossipChannel, Gossiper } from '../mesh/index.js';
 import { parseUniverse, type Universe } from './address.js';
 import { decodeState, decodeUnicast, encodeState, encodeUnicast } from './codec.js';
 import { IpamCore } from './core.js';

@@ -1,4 +1,4 @@
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import type { StateMessage, UnicastMessage } from './codec.js';
 import type { ElectorState } from './consensus.js';
 import type { StoreRecord } from './records.js';

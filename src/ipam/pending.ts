@@ -1,7 +1,7 @@
 import {
   WeftError, IPAM_ALLOCATION_TIMEOUT_MS, IPAM_DONATION_TIMEOUT_MS, IPAM_MAX_DONOR_TRIES,
 } from '../common/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 
 /**
  * Allocations waiting for space from another peer, and the space requests they caused.

@@ -1,5 +1,5 @@
 import { WeftError } from '../common/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import type { NicknameRecord } from './codec.js';
 import { compareElectorStates, type ElectorState } from './consensus.js';
 import type { RingDelta, RingOrigin } from './ring.js';

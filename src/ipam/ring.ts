@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IPAM_RING_ID_BYTES } from '../common/index.js';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import type { Universe } from './address.js';
 import { Succession, type Designation, type Tombstone } from './succession.js';
 

@@ -1,4 +1,4 @@
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 import type { AllocationTable } from './allocations.js';
 import type { DenyCode } from './codec.js';
 import type { Ring } from './ring.js';

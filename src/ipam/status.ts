@@ -1,8 +1,11 @@
-import type { PeerName } from '../mesh/index.js';
-import type { IpamCore } from './core.js';
+import type { PeerName } from '../net/index.js';
+import type { Universe } from './address.js';
+import type { NicknameRecord } from './codec.js';
+import type { Consensus } from './consensus.js';
 import { describeOrigin, listShort, peerLabel } from './describe.js';
-import type { RingOrigin } from './ring.js';
-import type { IpamStatus, IpamStatusKind, UnreachableOwner } from './types.js';
+import type { Ring, RingOrigin } from './ring.js';
+import { bestDonor } from './space.js';
+import type { IpamInit, IpamStatus, IpamStatusKind, UnreachableOwner } from './types.js';
 
 /** What we know about a peer whose ring or range cannot be merged with ours. */
 export interface SplitInfo {
@@ -14,12 +17,32 @@ export interface SplitInfo {
   owners: number;
 }
 
+/** What the status is derived from: the IPAM core's state, read only (core-state.ts). */
+export interface CoreView {
+  readonly self: PeerName;
+  readonly universe: Universe;
+  readonly init: IpamInit;
+  readonly ring: Ring | null;
+  readonly consensus: Consensus | null;
+  readonly reachable: ReadonlySet<PeerName>;
+  readonly nicknames: ReadonlyMap<PeerName, NicknameRecord>;
+  readonly splits: ReadonlyMap<PeerName, SplitInfo>;
+  readonly left: { readonly heir: PeerName | null } | null;
+  readonly removed: boolean;
+  readonly allocs: { readonly size: number };
+  readonly pending: { readonly size: number };
+  readonly conflicts: ReadonlyMap<string, number>;
+  label(name: PeerName): string;
+  freeCount(): number;
+  ownedCount(): number;
+}
+
 /** The status kind and its reason (with the remedy), derived from the core. Pure. */
-export function phaseOf(core: IpamCore): { kind: IpamStatusKind; reason?: string } {
+export function phaseOf(core: CoreView): { kind: IpamStatusKind; reason?: string } {
   const ring = core.ring;
-  if (ring && core.removed) {
-    const t = ring.tombstone(core.self)!;
-    return { kind: 'removed', reason: `this peer was removed with rmpeer on ${core.label(t.by)}; its ranges were reclaimed — run \`weft reset\` on this host` };
+  const tomb = core.removed ? ring?.tombstone(core.self) : undefined;
+  if (tomb) {
+    return { kind: 'removed', reason: `this peer was removed with rmpeer on ${core.label(tomb.by)}; its ranges were reclaimed — run \`weft reset\` on this host` };
   }
   if (core.left) return { kind: 'idle', reason: `this peer left the ring (ranges handed to ${core.left.heir ? core.label(core.left.heir) : 'nobody'})` };
   if (!ring) {
@@ -49,7 +72,7 @@ export function phaseOf(core: IpamCore): { kind: IpamStatusKind; reason?: string
         `run \`weft reset\` on the smaller side (ours: ${ours} peers, theirs: ${s.owners}) — allocation is refused until then`,
     };
   }
-  if (core.freeCount() === 0 && core.chooseDonor(new Set()) === null) {
+  if (core.freeCount() === 0 && bestDonor(ring, core.reachable, core.self, new Set()) === null) {
     const away = unreachableOwners(core);
     const reason = away.length
       ? `no free address here and none advertised by reachable peers; ${listShort(away.map((u) => `${peerLabel(u.name, u.nickname)} ${u.percent}%`))} of the range is owned by unreachable peers — use \`weft rmpeer\` if they are dead`
@@ -59,16 +82,15 @@ export function phaseOf(core: IpamCore): { kind: IpamStatusKind; reason?: string
   return { kind: 'ready' };
 }
 
-function unreachableOwners(core: IpamCore): UnreachableOwner[] {
+function unreachableOwners(core: CoreView): UnreachableOwner[] {
   const ring = core.ring;
   if (!ring) return [];
   const by = new Map<PeerName, number>();
-  const all = ring.all();
-  for (let i = 0; i < all.length; i++) {
-    const o = all[i]!.owner;
-    if (o === core.self || core.reachable.has(o) || ring.isTombstoned(o)) continue;
-    by.set(o, (by.get(o) ?? 0) + ring.endOf(i) - all[i]!.start);
-  }
+  ring.all().forEach((e, i) => {
+    const o = e.owner;
+    if (o === core.self || core.reachable.has(o) || ring.isTombstoned(o)) return;
+    by.set(o, (by.get(o) ?? 0) + ring.endOf(i) - e.start);
+  });
   return [...by].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([name, addresses]) => {
     const nickname = core.nicknames.get(name)?.nickname;
     const percent = Math.round((addresses / core.universe.size) * 10_000) / 100;
@@ -76,7 +98,7 @@ function unreachableOwners(core: IpamCore): UnreachableOwner[] {
   });
 }
 
-function awaitingReclaim(core: IpamCore): IpamStatus['awaitingReclaim'] {
+function awaitingReclaim(core: CoreView): IpamStatus['awaitingReclaim'] {
   const ring = core.ring;
   if (!ring) return [];
   const by = new Map<PeerName, number>();
@@ -86,13 +108,12 @@ function awaitingReclaim(core: IpamCore): IpamStatus['awaitingReclaim'] {
   return [...by].map(([name, addresses]) => ({ name, heir: ring.succession.heirOf(name), addresses }));
 }
 
-export function buildStatus(core: IpamCore): IpamStatus {
+export function buildStatus(core: CoreView): IpamStatus {
   const phase = phaseOf(core);
   const ring = core.ring;
   const u = core.universe;
-  const all = ring?.all() ?? [];
-  const entries = all.map((e, i) => {
-    const end = ring!.endOf(i);
+  const entries = (ring?.all() ?? []).map((e, i) => {
+    const end = ring ? ring.endOf(i) : e.start; // entries exist only with a ring
     const nickname = core.nicknames.get(e.owner)?.nickname;
     return { start: u.format(e.start), end: u.format(end - 1), owner: e.owner, ...(nickname !== undefined ? { nickname } : {}), free: e.free };
   });
@@ -120,7 +141,7 @@ export function buildStatus(core: IpamCore): IpamStatus {
 }
 
 /** Message of WEFT_ERR_IPAM_EXHAUSTED: what was tried and where the rest of the space is. */
-export function exhaustedMessage(core: IpamCore, tried: readonly string[]): string {
+export function exhaustedMessage(core: CoreView, tried: readonly string[]): string {
   const away = unreachableOwners(core);
   const parts = ["no free address in this peer's ranges"];
   parts.push(tried.length ? `asked ${tried.join('; ')}` : 'no reachable peer advertises free space');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 
 /**
  * Who inherits a removed peer's ranges. Part of the ring CRDT; pure, no I/O.

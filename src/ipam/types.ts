@@ -1,4 +1,4 @@
-import type { PeerName } from '../mesh/index.js';
+import type { PeerName } from '../net/index.js';
 
 /**
  * Public value types of the IPAM contract (see index.ts). Plain data, JSON-serialisable.

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../common/index.js';
-import { createMeshMetrics } from '../metrics/mesh-metrics.js';
-import { createRegistry } from '../metrics/registry.js';
+import { createMeshMetrics, createRegistry } from '../metrics/index.js';
 import { GossipHub, type GossipTransport } from './gossip-hub.js';
 import type { Gossiper } from './gossip-types.js';
 import { Tag, type ControlMessage } from './messages.js';

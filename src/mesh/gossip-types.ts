@@ -8,8 +8,10 @@
  * the error and drops the message. A callback error never closes the connection it came on.
  */
 
-/** A peer's name: 6 bytes printed as lowercase hex pairs joined by ':' ("8e:1f:…"). */
-export type PeerName = string;
+import type { PeerName } from '../net/index.js';
+
+/** A peer's name (src/net/peer-name.ts): 6 bytes printed as lowercase hex pairs joined by ':'. */
+export type { PeerName };
 
 /** Receiving side of a gossip channel. Implemented by each user of the mesh. */
 export interface Gossiper {

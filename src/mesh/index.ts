@@ -7,6 +7,7 @@ export type {
   Overlay, OverlayConnection, OverlayConnectionParams, OverlayHealth, OverlayRoutes, DataKeysLike,
 } from './overlay-types.js';
 export { MeshRouter, type MeshRouterOptions } from './router.js';
-export { parsePeerName, isPeerName, comparePeerNames } from './peer-name.js';
+/** Peer names are src/net's; re-exported because every user of the mesh names peers. */
+export { parsePeerName, isPeerName, comparePeerNames } from '../net/index.js';
 export type { TargetStatus } from './connection-maker.js';
 export { PeerPing, PING_CHANNEL } from './peer-ping.js';

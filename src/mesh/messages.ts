@@ -1,6 +1,6 @@
 import { WeftError, PEER_NAME_BYTES } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
-import { peerNameFromBytes, peerNameToBytes } from './peer-name.js';
+import { peerNameFromBytes, peerNameToBytes } from '../net/index.js';
 
 /**
  * Post-handshake control messages: each decrypted frame is `[tag u8][body]`.

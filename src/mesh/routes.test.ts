@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { peerNameFromBytes } from './peer-name.js';
+import { peerNameFromBytes } from '../net/index.js';
 import { computeRoutes } from './routes.js';
 import { Topology } from './topology.js';
 import type { ConnectionInfo, PeerInfo, TopologyView } from './topology-types.js';

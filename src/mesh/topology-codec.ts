@@ -3,8 +3,7 @@ import {
   TOPOLOGY_MAX_NICKNAME_BYTES, TOPOLOGY_MAX_ADDRESS_BYTES,
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
-import { Reader, Writer } from './codec.js';
-import { peerNameFromBytes } from './peer-name.js';
+import { Reader, Writer, peerNameFromBytes } from '../net/index.js';
 import type { ConnectionInfo, PeerInfo, TopologyMessageKind } from './topology-types.js';
 
 /**
@@ -36,7 +35,7 @@ const FLAG_ESTABLISHED = 2;
 
 /** The kind of a topology message (WEFT_ERR_DECODE when empty or unknown). */
 export function messageKind(buf: Buffer): TopologyMessageKind {
-  const k = buf.length > 0 ? KIND_NAMES[buf[0]!] : undefined;
+  const k = buf.length > 0 ? KIND_NAMES[buf.readUInt8(0)] : undefined;
   if (k === undefined) {
     throw new WeftError('WEFT_ERR_DECODE', buf.length === 0 ? 'topology message: empty' : `topology message: unknown kind ${buf[0]}`);
   }
@@ -60,13 +59,13 @@ export function writeHeader(w: Writer, kind: number, sender: PeerName): Writer {
   return w.u8(kind).peerName(sender);
 }
 
-/** Compare `n` bytes at offsets a and b of the same buffer (like Buffer.compare, without views). */
+/**
+ * Compare `n` bytes at offsets a and b of the same buffer: < 0, 0, > 0 as buf[a..] sorts
+ * before, equal to, after buf[b..] (Buffer#compare with offsets: no views; RangeError if either
+ * span leaves the buffer, which callers rule out by reading the spans first).
+ */
 export function compareAt(buf: Buffer, a: number, b: number, n: number): number {
-  for (let i = 0; i < n; i++) {
-    const d = buf[a + i]! - buf[b + i]!;
-    if (d !== 0) return d;
-  }
-  return 0;
+  return buf.compare(buf, b, b + n, a, a + n);
 }
 
 /** Canonical encoding of one record (connections sorted by name). */

@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PeerName } from './gossip-types.js';
-import { peerNameFromBytes } from './peer-name.js';
+import { peerNameFromBytes } from '../net/index.js';
 import { Topology } from './topology.js';
 
 /** GC ~1 s (PEER_GC_DEFER_MS) and anti-entropy ~1 s apart when a round is ~200 ms (30× more often than GOSSIP_INTERVAL_MS). */

@@ -2,11 +2,10 @@ import {
   PEER_NAME_BYTES, TOPOLOGY_MAX_PEERS, TOPOLOGY_MAX_SYNC_NODES, TOPOLOGY_SYNC_BITS_PER_LEVEL, TOPOLOGY_SYNC_MAX_DEPTH,
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
-import { Writer } from './codec.js';
+import { Writer, peerNameFromBytes } from '../net/index.js';
 import {
   KIND_DIGEST, KIND_REQUEST, KIND_SUMMARY, HEADER_BYTES, compareAt, openMessage, readVersion, writeHeader,
 } from './topology-codec.js';
-import { peerNameFromBytes } from './peer-name.js';
 
 /**
  * Anti-entropy building blocks: a hash tree over the records we hold, and the codecs of the

@@ -3,7 +3,7 @@ import {
   TOPOLOGY_MAX_PEERS, TOPOLOGY_MAX_SYNC_NODES, TOPOLOGY_MAX_UPDATE_BYTES, TOPOLOGY_SYNC_LEAF_PEERS, TOPOLOGY_SYNC_MAX_DEPTH,
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
-import { parsePeerName } from './peer-name.js';
+import { parsePeerName } from '../net/index.js';
 import { decodeUpdate, encodeRecord, encodeUpdate, messageKind, messageSender, type RecordRef } from './topology-codec.js';
 import { RecordStore, StoredPeer, byName } from './topology-store.js';
 import {

@@ -1,4 +1,4 @@
-import type { PeerName } from '../../src/mesh/index.js';
+import { peerNameFromNumber, type PeerName } from '../../src/net/index.js';
 import { parseUniverse, type Universe } from '../../src/ipam/address.js';
 import { decodeState, decodeUnicast, encodeState, encodeUnicast } from '../../src/ipam/codec.js';
 import { IpamCore, type Outgoing } from '../../src/ipam/core.js';
@@ -28,8 +28,7 @@ export function prng(seed: number): () => number {
 
 /** Peer name number i (1-based), e.g. 02:00:00:00:00:2a. */
 export function simName(i: number): PeerName {
-  const hex = i.toString(16).padStart(10, '0');
-  return ['02', ...hex.match(/../g)!].join(':');
+  return peerNameFromNumber(0x02_00_0000_0000 + i);
 }
 
 export interface SimPeer {

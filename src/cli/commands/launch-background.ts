@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WeftError, CLI_POLL_INTERVAL_MS, LAUNCH_READY_TIMEOUT_MS } from '../../common/index.js';
 import { ApiClient } from '../../api/index.js';
-import type { DaemonConfig } from '../../daemon/config.js';
+import type { DaemonConfig } from '../../daemon/index.js';
 import type { CliContext } from '../command.js';
 import { lastErrorMessage } from './launch-log.js';
 

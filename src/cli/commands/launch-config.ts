@@ -4,12 +4,13 @@ import {
   HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
 } from '../../common/index.js';
 import { parseHostPort, parsePeerList } from '../../api/index.js';
-import type { DaemonConfig } from '../../daemon/config.js';
+import type { DaemonConfig } from '../../daemon/index.js';
 import { UsageError, type CliContext } from '../command.js';
 import {
   API_SOCKET_OPTION, absolutePath, apiSocketPath, invalid, parseCommandArgs, parseIntFlag, parseNumberFlag,
 } from '../args.js';
 import { isIP } from 'node:net';
+import { isCidr, isPeerName, parseCidr } from '../../net/index.js';
 
 /**
  * `weft launch` flags. The last four are test tuning only and are deliberately left out of
@@ -52,7 +53,8 @@ const MAX_CONN_LIMIT = 10_000;
 const MIN_INTERVAL_MS = 10;
 const MAX_INTERVAL_MS = 3_600_000;
 const MAX_BACKOFF_SCALE = 100;
-const PEER_NAME = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+/** A peer name in either hex case (normalised to lowercase where it is kept). */
+const isPeerNameAnyCase = (n: string): boolean => isPeerName(n.toLowerCase());
 const PASSWORD_FLAG_REFUSED =
   '--password is not accepted on the command line (it would show in ps); use --password-file or WEFT_PASSWORD';
 
@@ -76,7 +78,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
 
   const nickname = v.nickname ?? ctx.hostname;
   if (!/^[^\s\p{Cc}]{1,64}$/u.test(nickname)) throw invalid('--nickname', nickname, 'must be 1-64 characters without spaces or control characters');
-  if (v.name !== undefined && !PEER_NAME.test(v.name)) throw invalid('--name', v.name, 'must be 6 hex bytes like 8e:1f:00:aa:bb:cc');
+  if (v.name !== undefined && !isPeerNameAnyCase(v.name)) throw invalid('--name', v.name, 'must be 6 hex bytes like 8e:1f:00:aa:bb:cc');
   const host = v.host ?? '0.0.0.0';
   if (isIP(host) === 0) throw invalid('--host', host, 'must be an IPv4 or IPv6 address');
   const logLevel = v['log-level'] ?? 'info';
@@ -120,8 +122,8 @@ function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): P
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw invalid('--bridge', bridge, 'must be a Linux interface name (1-15 characters)');
   const mtu = v.mtu === undefined ? undefined : parseIntFlag('--mtu', v.mtu as string, MIN_POD_MTU, MAX_POD_MTU);
   const range = (v['ipalloc-range'] as string | undefined) ?? DEFAULT_IPALLOC_RANGE;
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(range);
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 8 || Number(m[5]) > 30) {
+  const rc = parseCidr(range);
+  if (rc?.address.family !== 4 || rc.prefixLength < 8 || rc.prefixLength > 30) {
     throw invalid('--ipalloc-range', range, 'must be an IPv4 CIDR with a prefix length from 8 to 30, e.g. 10.32.0.0/12');
   }
   const ipallocInit: DaemonConfig['ipallocInit'] = {};
@@ -131,7 +133,7 @@ function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): P
     const sd = /^seed=(.+)$/.exec(init);
     const seeds = sd?.[1]?.split(',');
     if (c && Number(c[1]) >= 1 && Number(c[1]) <= 1000) ipallocInit.consensus = Number(c[1]);
-    else if (seeds && seeds.every((n) => PEER_NAME.test(n))) ipallocInit.seeds = seeds.map((n) => n.toLowerCase());
+    else if (seeds && seeds.every((n) => isPeerNameAnyCase(n))) ipallocInit.seeds = seeds.map((n) => n.toLowerCase());
     else throw invalid('--ipalloc-init', init, 'must be consensus=N (1-1000) or seed=NAME,... (peer names like 8e:1f:00:aa:bb:cc)');
   }
   const txo = (v['pod-tx-offload'] as string | undefined) ?? 'on';
@@ -153,8 +155,7 @@ function parseFastpathFlags(v: Record<string, string | boolean | undefined>, por
   const text = (v['trusted-subnets'] as string | undefined) ?? '';
   const trustedSubnets = text.split(',').map((x) => x.trim()).filter(Boolean);
   for (const c of trustedSubnets) {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(c);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
+    if (!isCidr(c, 4)) {
       throw invalid('--trusted-subnets', text, `"${c}" is not an IPv4 CIDR like 10.0.0.0/8`);
     }
   }

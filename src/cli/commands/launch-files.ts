@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { WeftError, PASSWORD_ENV } from '../../common/index.js';
-import type { DaemonConfig } from '../../daemon/config.js';
+import type { DaemonConfig } from '../../daemon/index.js';
 import type { CliContext } from '../command.js';
 
 /**

@@ -3,7 +3,7 @@ import {
   DEFAULT_VXLAN_PORT,
 } from '../../common/index.js';
 import { ApiClient } from '../../api/index.js';
-import type { DaemonConfig } from '../../daemon/config.js';
+import type { DaemonConfig } from '../../daemon/index.js';
 import type { Command, CliContext } from '../command.js';
 import { parseLaunchArgs } from './launch-config.js';
 import { checkLaunchFiles } from './launch-files.js';

@@ -9,8 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { describeError, VXLAN_OVERHEAD_BYTES, type Logger } from '../../common/index.js';
 import type { OverlayConnection, OverlayConnectionParams, OverlayHealth, PeerName } from '../../mesh/index.js';
-import { parseUnderlayAddress, u32ToIpv4 } from '../sleeve-io.js';
-import { peerNameToNum } from '../wire-format.js';
+import { parseUnderlayAddress } from '../sleeve-io.js';
+import { formatIpv4 } from '../../net/index.js';
+import { peerNameToNumber } from '../../net/index.js';
 import {
   CHANNEL_FASTPATH, CHANNEL_SLEEVE, decodeFastpathControl, encodeHello, unwrapControl, wrapControl, type FastpathHello,
 } from './control-wire.js';
@@ -74,11 +75,11 @@ export class FastConnection implements OverlayConnection {
 
   constructor(private readonly host: ConnectionHost, private readonly params: OverlayConnectionParams) {
     this.peer = params.remotePeer;
-    this.peerNum = peerNameToNum(params.remotePeer);
+    this.peerNum = peerNameToNumber(params.remotePeer);
     this.hostgw = new PathMonitor('hostgw', host.timing);
     this.vxlan = new PathMonitor('vxlan', host.timing);
     const a = parseUnderlayAddress(params.remoteAddress);
-    this.underlayIp = a ? u32ToIpv4(a.ip) : null;
+    this.underlayIp = a ? formatIpv4(a.ip) : null;
   }
 
   /** Attach the sleeve connection (made with {@link sleeveParams}). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/index.js';
 import type { GossipChannel, OverlayConnection, OverlayConnectionParams, OverlayHealth, OverlayRoutes } from '../../mesh/index.js';
 import type { PollHandle } from '../native-types.js';
-import { u32ToIpv4 } from '../sleeve-io.js';
+import { formatIpv4 } from '../../net/index.js';
 import { OverlaySwitch, type SleeveLike, type SwitchEdges } from './overlay-switch.js';
 import type { ProbeIo } from './probe-socket.js';
 
@@ -50,7 +50,7 @@ class FakeIo implements ProbeIo {
   udpSendBatch(_fd: number, arena: Buffer, offs: Uint32Array, lens: Uint32Array, addrs: Uint32Array, count: number, errs?: Uint8Array): number {
     for (let i = 0; i < count; i++) {
       if (errs) errs[i] = 0;
-      const to = this.net.hosts.find((h) => h.ip === u32ToIpv4(addrs[2 * i]!));
+      const to = this.net.hosts.find((h) => h.ip === formatIpv4(addrs[2 * i]!));
       const port = addrs[2 * i + 1]!;
       if (!to || this.net.dropAll || (port === 6784 && this.net.dropVxlan)) continue;
       const bytes = Buffer.from(arena.subarray(offs[i]!, offs[i]! + lens[i]!));

@@ -17,7 +17,7 @@ import type {
   GossipChannel, Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
 } from '../../mesh/index.js';
 import { loadNative } from '../native.js';
-import { numToPeerName, peerNameToNum } from '../wire-format.js';
+import { isIp, peerNameFromNumber, peerNameToNumber } from '../../net/index.js';
 import { FastConnection, type ConnectionHost, type PathStatus } from './fast-connection.js';
 import { desiredKernel, kernelFlood, type DesiredKernel, type Mode, type PeerPaths, type LocalPodAddress } from './kernel-state.js';
 import { KernelSync, type KernelOps } from './kernel-sync.js';
@@ -120,7 +120,7 @@ export class OverlaySwitch implements Overlay {
   private stopped = false;
 
   constructor(private readonly o: OverlaySwitchOptions) {
-    this.self = peerNameToNum(o.localName);
+    this.self = peerNameToNumber(o.localName);
     this.log = o.log.child({ component: 'fastpath' });
     this.timing = {
       probeIntervalMs: FASTPATH_PROBE_INTERVAL_MS, failAfterMs: FASTPATH_FAIL_AFTER_MS, confirmReplies: FASTPATH_CONFIRM_REPLIES,
@@ -134,7 +134,7 @@ export class OverlaySwitch implements Overlay {
       vxlan: new VxlanEdge({
         bridge: o.bridge, dataDevice: FASTPATH_VXLAN_DEVICE, probeDevice: FASTPATH_PROBE_DEVICE, port: o.vxlanPort,
         dataVni: FASTPATH_DATA_VNI, probeVni: FASTPATH_PROBE_VNI, mtu: vxlanMtu,
-        probeMac: numToPeerName(probeMacOf(this.self)), probeCidr: `${FASTPATH_PROBE_ADDR}/${FASTPATH_PROBE_PREFIX}`, log: this.log,
+        probeMac: peerNameFromNumber(probeMacOf(this.self)), probeCidr: `${FASTPATH_PROBE_ADDR}/${FASTPATH_PROBE_PREFIX}`, log: this.log,
       }),
       hostgw: new HostGwEdge({ bridge: o.bridge, log: this.log }),
     };
@@ -242,20 +242,20 @@ export class OverlaySwitch implements Overlay {
     }
     fc.attachSleeve(this.o.sleeve.prepareConnection(fc.sleeveParams()));
     this.conns.add(fc);
-    const sw = this;
+    const self = this;
     return {
       confirm() {
         if (fc.isStopped) return;
-        sw.byPeer.set(fc.peerNum, fc);
+        self.byPeer.set(fc.peerNum, fc);
         fc.confirm();
-        sw.changed();
+        self.changed();
       },
       onControl(msg: Buffer) { fc.onControl(msg); },
       stop() {
         fc.stop();
-        sw.conns.delete(fc);
-        if (sw.byPeer.get(fc.peerNum) === fc) sw.byPeer.delete(fc.peerNum);
-        sw.changed();
+        self.conns.delete(fc);
+        if (self.byPeer.get(fc.peerNum) === fc) self.byPeer.delete(fc.peerNum);
+        self.changed();
       },
     };
   }
@@ -444,7 +444,7 @@ export class OverlaySwitch implements Overlay {
     for (const p of await list()) {
       for (const a of p.addresses) {
         const ip = a.split('/')[0]!;
-        if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && p.mac) {
+        if (isIp(ip, 4) && p.mac) {
           out.push({ ip, mac: p.mac.toLowerCase(), ...(p.hostIfname ? { port: p.hostIfname } : {}) });
         }
       }

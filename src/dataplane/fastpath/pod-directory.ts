@@ -12,8 +12,9 @@
  */
 import { FASTPATH_MAX_IPS, FASTPATH_MAX_MACS, WeftError } from '../../common/index.js';
 import type { Gossiper, PeerName } from '../../mesh/index.js';
-import { numToPeerName, peerNameToNum, read48, write48 } from '../wire-format.js';
-import { ipv4ToU32, u32ToIpv4 } from '../sleeve-io.js';
+import { read48, write48 } from '../wire-format.js';
+import { peerNameFromNumber, peerNameToNumber } from '../../net/index.js';
+import { formatIpv4, parseIpv4 } from '../../net/index.js';
 
 const WIRE_VERSION = 1;
 const MAX_RECORDS = 16_384;
@@ -38,13 +39,13 @@ export function encodeRecords(records: ReadonlyMap<PeerName, PodRecord>): Buffer
   for (const [peer, r] of records) {
     const b = Buffer.alloc(6 + 8 + 2 + r.macs.length * 6 + 2 + r.ips.length * 6);
     let o = 0;
-    write48(b, o, peerNameToNum(peer)); o += 6;
+    write48(b, o, peerNameToNumber(peer)); o += 6;
     b.writeDoubleBE(r.version, o); o += 8;
     b.writeUInt16BE(r.macs.length, o); o += 2;
-    for (const m of r.macs) { write48(b, o, peerNameToNum(m)); o += 6; }
+    for (const m of r.macs) { write48(b, o, peerNameToNumber(m)); o += 6; }
     b.writeUInt16BE(r.ips.length, o); o += 2;
     for (const a of r.ips) {
-      b.writeUInt32BE(ipv4ToU32(a.ip), o);
+      b.writeUInt32BE(parseIpv4(a.ip) ?? -1, o);
       b.writeUInt16BE(Math.max(0, r.macs.indexOf(a.mac)), o + 4);
       o += 6;
     }
@@ -63,20 +64,20 @@ export function decodeRecords(buf: Buffer): Map<PeerName, PodRecord> {
   const need = (n: number) => { if (o + n > buf.length) throw decodeError('truncated'); };
   for (let i = 0; i < count; i++) {
     need(16);
-    const peer = numToPeerName(read48(buf, o)); o += 6;
+    const peer = peerNameFromNumber(read48(buf, o)); o += 6;
     const version = buf.readDoubleBE(o); o += 8;
     if (!Number.isFinite(version) || version < 0) throw decodeError('bad version');
     const nm = buf.readUInt16BE(o); o += 2;
     if (nm > FASTPATH_MAX_MACS) throw decodeError('too many MACs');
     need(nm * 6 + 2);
     const macs: string[] = [];
-    for (let k = 0; k < nm; k++) { macs.push(numToPeerName(read48(buf, o))); o += 6; }
+    for (let k = 0; k < nm; k++) { macs.push(peerNameFromNumber(read48(buf, o))); o += 6; }
     const ni = buf.readUInt16BE(o); o += 2;
     if (ni > FASTPATH_MAX_IPS) throw decodeError('too many addresses');
     need(ni * 6);
     const ips: { ip: string; mac: string }[] = [];
     for (let k = 0; k < ni; k++) {
-      const ip = u32ToIpv4(buf.readUInt32BE(o));
+      const ip = formatIpv4(buf.readUInt32BE(o));
       const idx = buf.readUInt16BE(o + 4);
       o += 6;
       if (idx >= nm) throw decodeError('address refers to a missing MAC');

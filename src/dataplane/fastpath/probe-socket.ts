@@ -7,7 +7,7 @@
 import { describeError, FASTPATH_PROBE_ADDR, FASTPATH_PROBE_PEER_ADDR, FASTPATH_PROBE_VNI, type Logger } from '../../common/index.js';
 import type { NativeDataplane, PollHandle } from '../native-types.js';
 import { LEN_TRUNCATED, UdpSendStatus } from '../native-types.js';
-import { ipv4ToU32 } from '../sleeve-io.js';
+import { parseIpv4 } from '../../net/index.js';
 import {
   probeMacOf, readProbe, writeHostGwProbe, writeVxlanProbe, type ProbeMessage,
 } from './probe-wire.js';
@@ -73,7 +73,7 @@ export class ProbeSocket {
   sendVxlan(t: ProbeTarget, m: ProbeMessage): SendOutcome {
     const len = writeVxlanProbe(this.tx, m, {
       vni: FASTPATH_PROBE_VNI, dstMac: probeMacOf(t.peer), srcMac: probeMacOf(this.self),
-      srcIp: ipv4ToU32(FASTPATH_PROBE_PEER_ADDR), dstIp: ipv4ToU32(FASTPATH_PROBE_ADDR),
+      srcIp: parseIpv4(FASTPATH_PROBE_PEER_ADDR) ?? -1, dstIp: parseIpv4(FASTPATH_PROBE_ADDR) ?? -1,
       srcPort: this.port, dstPort: t.probePort,
     });
     return this.send(t.ip, t.vxlanPort, len);
@@ -83,7 +83,7 @@ export class ProbeSocket {
     if (this.fd < 0) return 'error';
     this.txOffs[0] = 0;
     this.txLens[0] = len;
-    this.txAddrs[0] = ipv4ToU32(ip);
+    this.txAddrs[0] = parseIpv4(ip) ?? -1;
     this.txAddrs[1] = port;
     this.txErrs[0] = 0;
     try {

@@ -3,7 +3,7 @@
  * when a cluster secret is set.
  */
 import { WeftError } from '../../common/index.js';
-import { ipv4ToU32 } from '../sleeve-io.js';
+import { parseCidr, parseIpv4 } from '../../net/index.js';
 
 /** One parsed IPv4 subnet. */
 export interface Subnet {
@@ -16,11 +16,9 @@ export interface Subnet {
 export function parseSubnets(list: string): Subnet[] {
   const out: Subnet[] = [];
   for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^([\d.]+)\/(\d{1,2})$/.exec(raw);
-    const ip = m ? ipv4ToU32(m[1]!) : -1;
-    const bits = m ? Number(m[2]) : -1;
-    if (ip < 0 || bits < 0 || bits > 32) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid subnet "${raw}" (want a.b.c.d/len)`);
-    out.push({ cidr: raw, base: maskOf(ip, bits), bits });
+    const c = parseCidr(raw);
+    if (c === null || c.address.family !== 4) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid subnet "${raw}" (want a.b.c.d/len)`);
+    out.push({ cidr: raw, base: maskOf(c.address.value, c.prefixLength), bits: c.prefixLength });
   }
   return out;
 }
@@ -32,7 +30,7 @@ function maskOf(ip: number, bits: number): number {
 
 /** True when IPv4 `ip` lies inside one of `subnets`. */
 export function inSubnets(ip: string, subnets: readonly Subnet[]): boolean {
-  const v = ipv4ToU32(ip);
+  const v = parseIpv4(ip) ?? -1;
   if (v < 0) return false;
   return subnets.some((s) => maskOf(v, s.bits) === s.base);
 }

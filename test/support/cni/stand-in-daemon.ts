@@ -5,6 +5,7 @@
  */
 import { WeftError, silentLogger, type Startable } from '../../../src/common/index.js';
 import { ApiServer, IPAM_PATHS, type NetworkInfo } from '../../../src/api/index.js';
+import { formatIpv4, parseCidr } from '../../../src/net/index.js';
 
 /** Socket, network info overrides and initial IPAM state of a stand-in. */
 export interface StandInOptions {
@@ -14,8 +15,6 @@ export interface StandInOptions {
   ipam?: { status: string; reason?: string };
 }
 
-const toInt = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const toAddr = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 
 /** Lifecycle: start() once, stop() idempotent. State is public for assertions. */
 export class StandInDaemon implements Startable {
@@ -31,8 +30,10 @@ export class StandInDaemon implements Startable {
   constructor(o: StandInOptions) {
     this.network = { bridge: 'weft', mtu: 1376, range: '10.99.0.0/16', txChecksumOff: true, ...o.network };
     this.ipam = o.ipam ?? { status: 'ready' };
-    const prefix = Number(this.network.range.split('/')[1]);
-    const base = toInt(this.network.range.split('/')[0]!);
+    const range = parseCidr(this.network.range);
+    if (range?.address.family !== 4) throw new WeftError('WEFT_ERR_BAD_ARGS', `stand-in daemon: range ${this.network.range} is not an IPv4 CIDR`);
+    const prefix = range.prefixLength;
+    const base = range.address.value;
     const s = this.server = new ApiServer({ socketPath: o.socketPath, logger: silentLogger() });
     const log = (m: string, p: string) => this.calls.push(`${m} ${p}`);
     const ownerOf = (body: unknown): string => {
@@ -51,7 +52,7 @@ export class StandInDaemon implements Startable {
       log('POST', IPAM_PATHS.allocate);
       const owner = ownerOf(body);
       if (this.ipam.status !== 'ready') throw new WeftError('WEFT_ERR_IPAM_NOT_READY', `IPAM not ready: ${this.ipam.reason ?? this.ipam.status}`);
-      if (!this.allocations.has(owner)) this.allocations.set(owner, toAddr(base + this.next++));
+      if (!this.allocations.has(owner)) this.allocations.set(owner, formatIpv4(base + this.next++));
       return reply(owner);
     });
     s.route('POST', IPAM_PATHS.release, ({ body }) => {

@@ -8,7 +8,7 @@
 import sodium from 'sodium-native';
 import type { SleeveAeadAlg, SleeveIo } from '../../../src/dataplane/sleeve-io.js';
 import { LEN_TRUNCATED, UdpSendStatus, type AeadHandle, type PollHandle, type TapOpenOptions } from '../../../src/dataplane/native-types.js';
-import { ipv4ToU32, u32ToIpv4 } from '../../../src/dataplane/sleeve-io.js';
+import { formatIpv4, parseIpv4 } from '../../../src/net/index.js';
 
 interface FakeFd {
   kind: 'tap' | 'udp';
@@ -46,7 +46,7 @@ export class FakeNet {
   deliver(fromIp: string, fromPort: number, toIp: string, toPort: number, data: Buffer): void {
     const h = this.hosts.get(toIp);
     if (!h) return;
-    h.receiveUdp(ipv4ToU32(fromIp), fromPort, toPort, data);
+    h.receiveUdp(parseIpv4(fromIp) ?? -1, fromPort, toPort, data);
   }
 }
 
@@ -166,7 +166,7 @@ export class FakeHostIo implements SleeveIo {
     const f = this.fd(fd);
     let sent = 0;
     for (let i = 0; i < count; i++) {
-      const to = u32ToIpv4(addrs[2 * i]!);
+      const to = formatIpv4(addrs[2 * i]!);
       const port = addrs[2 * i + 1]!;
       const len = lens[i]!;
       if (errs) errs[i] = UdpSendStatus.OK;

@@ -3,6 +3,7 @@
  * the Internet checksum, virtio_net_hdr encoding, and bounded waiting. Pure, no I/O.
  */
 import { endianness } from 'node:os';
+import { parseIpv4 } from '../../../src/net/index.js';
 
 /** Internet checksum over the concatenation of parts (RFC 1071); 0 means "verifies". */
 export function inetSum(...parts: Buffer[]): number {
@@ -20,7 +21,13 @@ export function foldedSum(...parts: Buffer[]): number {
 }
 
 export const mac = (s: string): Buffer => Buffer.from(s.replace(/:/g, ''), 'hex');
-export const ip4 = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
+export const ip4 = (s: string): Buffer => {
+  const v = parseIpv4(s);
+  if (v === null) throw new Error(`test frame: bad IPv4 address ${s}`);
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+};
 
 /** Ethernet ARP request "who-has tpa tell spa" from sha. */
 export function arpRequest(sha: string, spa: string, tpa: string): Buffer {

@@ -1,13 +1,17 @@
 import { WeftError, PEER_NAME_BYTES } from '../common/index.js';
-import type { PeerName } from './gossip-types.js';
 
 /**
  * Peer names: 6 bytes on the wire, printed as lowercase hex pairs joined by ':'
  * ("8e:1f:00:a2:3b:c4"). The printed form is fixed-width lowercase hex, so comparing two
- * normalised names as strings gives the same order as comparing their bytes.
+ * normalised names as strings gives the same order as comparing their bytes. The data plane
+ * also carries names (and MAC addresses, which share the format) as 48-bit numbers.
+ * This is the only place names are parsed or printed.
  */
 
-const HEX_CODES: readonly number[] = [...'0123456789abcdef'].map((c) => c.charCodeAt(0));
+/** A peer's name, normalised: 6 lowercase hex pairs joined by ':' ("8e:1f:00:a2:3b:c4"). */
+export type PeerName = string;
+
+const HEX = '0123456789abcdef';
 
 /** Nibble value of an ASCII code, or -1 (accepts upper and lower case). */
 function nibble(c: number): number {
@@ -74,14 +78,45 @@ export function peerNameFromBytes(buf: Uint8Array, offset = 0): PeerName {
     const have = Math.max(0, buf.length - (Number.isInteger(offset) && offset > 0 ? offset : 0));
     throw new WeftError('WEFT_ERR_DECODE', `peer name: needed ${PEER_NAME_BYTES} bytes at offset ${offset}, have ${have}`);
   }
+  return formatBytes(buf, offset);
+}
+
+/** Char codes of one printed name; the ':' slots never change. */
+const SCRATCH_CODES: number[] = Array.from({ length: PRINTED_LENGTH }, (_, i) => (i % 3 === 2 ? 58 : 0));
+
+/** Hex pairs of buf[offset, offset+6) joined by ':' (bounds checked by the callers). */
+function formatBytes(buf: Uint8Array, offset: number): PeerName {
+  const c = SCRATCH_CODES;
+  for (let i = 0; i < PEER_NAME_BYTES; i++) {
+    const b = buf[offset + i] ?? 0;
+    c[i * 3] = HEX.charCodeAt(b >> 4);
+    c[i * 3 + 1] = HEX.charCodeAt(b & 15);
+  }
   // one flat string (concatenation would build a rope that every Map lookup flattens again)
-  const b0 = buf[offset]!, b1 = buf[offset + 1]!, b2 = buf[offset + 2]!;
-  const b3 = buf[offset + 3]!, b4 = buf[offset + 4]!, b5 = buf[offset + 5]!;
-  return String.fromCharCode(
-    HEX_CODES[b0 >> 4]!, HEX_CODES[b0 & 15]!, 58, HEX_CODES[b1 >> 4]!, HEX_CODES[b1 & 15]!, 58,
-    HEX_CODES[b2 >> 4]!, HEX_CODES[b2 & 15]!, 58, HEX_CODES[b3 >> 4]!, HEX_CODES[b3 & 15]!, 58,
-    HEX_CODES[b4 >> 4]!, HEX_CODES[b4 & 15]!, 58, HEX_CODES[b5 >> 4]!, HEX_CODES[b5 & 15]!,
-  );
+  return String.fromCharCode.apply(null, c);
+}
+
+const TWO_POW_32 = 0x1_0000_0000;
+const MAX_48 = 2 ** 48 - 1;
+const NUM_SCRATCH = Buffer.alloc(PEER_NAME_BYTES);
+
+/**
+ * A name as the 48-bit number of its bytes (big-endian), as the data plane carries it.
+ * Accepts upper or lower case; throws `WEFT_ERR_BAD_ARGS` on anything else.
+ */
+export function peerNameToNumber(name: string): number {
+  if (!parseBytes(name, NUM_SCRATCH, 0)) {
+    throw new WeftError('WEFT_ERR_BAD_ARGS', `bad peer name ${JSON.stringify(String(name)).slice(0, 40)}: want 6 hex pairs joined by ':'`);
+  }
+  return NUM_SCRATCH.readUInt16BE(0) * TWO_POW_32 + NUM_SCRATCH.readUInt32BE(2);
+}
+
+/** The printed name (or MAC address) of a 48-bit number; WEFT_ERR_INTERNAL outside 0..2^48-1. */
+export function peerNameFromNumber(v: number): PeerName {
+  if (!Number.isInteger(v) || v < 0 || v > MAX_48) throw new WeftError('WEFT_ERR_INTERNAL', `peer name number out of range: ${v}`);
+  NUM_SCRATCH.writeUInt16BE(Math.floor(v / TWO_POW_32), 0);
+  NUM_SCRATCH.writeUInt32BE(v >>> 0, 2);
+  return formatBytes(NUM_SCRATCH, 0);
 }
 
 /** Total order of normalised names; equals the byte order of their wire form. */

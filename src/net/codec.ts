@@ -1,6 +1,6 @@
+import { isAscii } from 'node:buffer';
 import { WeftError, PEER_NAME_BYTES } from '../common/index.js';
-import type { PeerName } from './gossip-types.js';
-import { peerNameFromBytes, peerNameToBytes } from './peer-name.js';
+import { peerNameFromBytes, peerNameToBytes, type PeerName } from './peer-name.js';
 
 /**
  * Bounds-checked binary codec shared by every wire format in weft. All integers are
@@ -187,7 +187,9 @@ export class Reader {
 
   u8(what = 'u8'): number {
     this.need(1, what);
-    return this.buf[this.pos++]!;
+    const v = this.buf.readUInt8(this.pos);
+    this.pos += 1;
+    return v;
   }
 
   /** One byte that must be 0 or 1. */
@@ -202,17 +204,14 @@ export class Reader {
 
   u16(what = 'u16'): number {
     this.need(2, what);
-    const b = this.buf;
-    const v = (b[this.pos]! << 8) | b[this.pos + 1]!;
+    const v = this.buf.readUInt16BE(this.pos);
     this.pos += 2;
     return v;
   }
 
   u32(what = 'u32'): number {
     this.need(4, what);
-    const b = this.buf;
-    const p = this.pos;
-    const v = b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+    const v = this.buf.readUInt32BE(this.pos);
     this.pos += 4;
     return v;
   }
@@ -235,7 +234,7 @@ export class Reader {
         throw new WeftError('WEFT_ERR_DECODE',
           `${this.context} ${what}: needed ${i + 1} bytes at offset ${start}, have ${b.length - start}`);
       }
-      const byte = b[start + i]!;
+      const byte = b.readUInt8(start + i);
       value += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 0) throw this.fail(what, 'non-canonical varint');
@@ -311,14 +310,10 @@ export class Reader {
       throw this.fail(what, `length ${n} over limit ${maxBytes}`);
     }
     this.need(n, what);
-    const b = this.buf;
     const start = this.pos;
     const end = start + n;
     this.pos = end;
-    for (let i = start; i < end; i++) {
-      if (b[i]! >= 0x80) return start;
-    }
-    return -start - 1;
+    return isAscii(this.buf.subarray(start, end)) ? -start - 1 : start;
   }
 
   peerName(what = 'peer name'): PeerName {

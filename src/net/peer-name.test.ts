@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isWeftError } from '../common/index.js';
-import { comparePeerNames, isPeerName, parsePeerName, peerNameFromBytes, peerNameToBytes } from './peer-name.js';
+import {
+  comparePeerNames, isPeerName, parsePeerName, peerNameFromBytes, peerNameToBytes, peerNameFromNumber, peerNameToNumber,
+} from './peer-name.js';
 
 test('parsePeerName normalises case and rejects malformed names', () => {
   assert.equal(parsePeerName('8E:1f:00:A2:3b:C4'), '8e:1f:00:a2:3b:c4');
@@ -38,5 +40,31 @@ test('property: string order equals byte order; round trip is identity', () => {
     assert.deepEqual(peerNameToBytes(na), Buffer.from(a));
     assert.equal(Math.sign(comparePeerNames(na, nb)), Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
     assert.equal(parsePeerName(na.toUpperCase()), na);
+  }), { numRuns: 500 });
+});
+
+test('peer names and 48-bit numbers: fixed values, bad input refused', () => {
+  for (const n of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '8e:1f:00:a0:00:01']) {
+    assert.equal(peerNameFromNumber(peerNameToNumber(n)), n);
+  }
+  assert.equal(peerNameToNumber('00:00:00:00:01:00'), 256);
+  assert.equal(peerNameToNumber('8E:1F:00:00:00:00'), 0x8e1f_0000_0000);
+  assert.equal(peerNameFromNumber(0x02_00_0000_002a), '02:00:00:00:00:2a');
+  for (const bad of ['nope', '8e:1f:00:00:00', '8e:1f:00:00:00:00:00', '8e-1f-00-00-00-00', ' 8e:1f:00:00:00:00', '8g:1f:00:00:00:00']) {
+    assert.throws(() => peerNameToNumber(bad), (e) => isWeftError(e, 'WEFT_ERR_BAD_ARGS'), bad);
+  }
+  for (const bad of [-1, 2 ** 48, 1.5, Number.NaN]) {
+    assert.throws(() => peerNameFromNumber(bad), (e) => isWeftError(e, 'WEFT_ERR_INTERNAL'), String(bad));
+  }
+});
+
+test('property: number, bytes and printed forms agree', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (v) => {
+    const name = peerNameFromNumber(v);
+    assert.ok(isPeerName(name));
+    assert.equal(peerNameToNumber(name), v);
+    const b = Buffer.alloc(6);
+    b.writeUIntBE(v, 0, 6);
+    assert.equal(peerNameFromBytes(b), name);
   }), { numRuns: 500 });
 });
