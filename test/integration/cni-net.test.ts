@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { StandInDaemon } from '../support/cni/stand-in-daemon.js';
 import { cniEnv, runPlugin, type PluginRun } from '../support/cni/run-plugin.js';
 import { SUPPORTED_CNI_VERSIONS } from '../../src/cni/index.js';
-import { CniLab, isRoot, run } from '../support/cni-lab.js';
+import { run } from '../support/cni-run.js';
+import { Lab, isRoot } from '../support/lab.js';
 import { waitFor } from '../support/wait.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test' : false;
-const lab = skip ? null : new CniLab();
+const lab = skip ? null : new Lab();
 let daemon: StandInDaemon;
 let hostNs = '';
 let bridge = '';
