@@ -54,6 +54,8 @@ export interface LaunchOptions {
   password?: string | null;
   extraArgs?: string[];
   nickname?: string;
+  /** Launch with weft's default timings instead of {@link FAST_TIMING} (what users run). */
+  defaultTimings?: boolean;
 }
 
 /** Fast timings so tests converge in seconds. */
@@ -178,14 +180,19 @@ export class Lab {
 
   /** `weft launch` (background) on a host; returns the CLI's stdout. */
   launch(h: LabHost, o: LaunchOptions = {}): string {
+    return this.exec(h, process.execPath, [WEFT, ...this.launchArgs(h, o)], { timeoutMs: 30_000 });
+  }
+
+  /** The `weft …` arguments {@link launch} runs (writes the password file, 0600). */
+  launchArgs(h: LabHost, o: LaunchOptions = {}): string[] {
     const args = ['launch', ...(o.peers ?? []), '--data-dir', h.dataDir, '--api-socket', h.socket,
-      '--nickname', o.nickname ?? `host${h.index}`, ...FAST_TIMING, ...(o.extraArgs ?? [])];
+      '--nickname', o.nickname ?? `host${h.index}`, ...(o.defaultTimings ? [] : FAST_TIMING), ...(o.extraArgs ?? [])];
     if (o.password) {
       const pw = join(this.dir, `pw-${h.index}`);
       writeFileSync(pw, o.password + '\n', { mode: 0o600 });
       args.push('--password-file', pw);
     }
-    return this.exec(h, process.execPath, [WEFT, ...args], { timeoutMs: 30_000 });
+    return args;
   }
 
   /** `weft stop` on a host (tolerates a daemon that is already gone). */
