@@ -11,7 +11,8 @@
         "native/udp.c",
         "native/udp_gro.c",
         "native/aead.c",
-        "native/poll.c"
+        "native/poll.c",
+        "native/netlink.c"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wshadow", "-fvisibility=hidden"],

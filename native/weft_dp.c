@@ -1,6 +1,6 @@
 /*
  * weft data-plane addon: module init. Registers the functions implemented in tap.c, gso.c, tap_gro.c, udp_gro.c,
- * udp.c, aead.c and poll.c. See native/README.md for the contract of each call.
+ * udp.c, aead.c, poll.c and netlink.c. See native/README.md for the contract of each call.
  */
 #include "weft_dp.h"
 
@@ -49,6 +49,12 @@ NAPI_MODULE_INIT() {
       FN("pollStart", weft_poll_start),
       FN("pollStop", weft_poll_stop),
       FN("close", weft_close),
+      FN("netnsSocket", weft_netns_socket),
+      FN("nlSetup", weft_nl_setup),
+      FN("nlSend", weft_nl_send),
+      FN("nlRecv", weft_nl_recv),
+      FN("ethtoolSetTxCsum", weft_ethtool_set_tx_csum),
+      FN("tunSetPersist", weft_tun_set_persist),
   };
   if (weft_poll_init_env(env) != 0) {
     napi_throw_error(env, "ERR_INVALID_STATE", "weft_dp: cannot initialise per-env state");

@@ -3,7 +3,7 @@
  *
  * Thread model: every function runs on the JS thread that loaded the addon (main thread or
  * a worker_thread) and never blocks: all fds are non-blocking and every loop ends at EAGAIN
- * or at a caller-given count. Nothing here starts threads.
+ * or at a caller-given count. The only thread is netlink.c's short-lived, joined setns thread.
  *
  * Safety model: every index, length, offset, count and stride that arrives from JS is
  * checked against the real size of the typed array it refers to before any byte is read
@@ -116,6 +116,13 @@ napi_value weft_tap_write_coalesced(napi_env env, napi_callback_info info);
 napi_value weft_poll_start(napi_env env, napi_callback_info info);
 napi_value weft_poll_stop(napi_env env, napi_callback_info info);
 napi_value weft_close(napi_env env, napi_callback_info info);
+/* netlink.c (the kernel edge: sockets in any netns, netlink bytes, two ioctls) */
+napi_value weft_netns_socket(napi_env env, napi_callback_info info);
+napi_value weft_nl_setup(napi_env env, napi_callback_info info);
+napi_value weft_nl_send(napi_env env, napi_callback_info info);
+napi_value weft_nl_recv(napi_env env, napi_callback_info info);
+napi_value weft_ethtool_set_tx_csum(napi_env env, napi_callback_info info);
+napi_value weft_tun_set_persist(napi_env env, napi_callback_info info);
 /* Per-env setup of poll.c (instance data + async cleanup hook); 0 on success. */
 int weft_poll_init_env(napi_env env);
 

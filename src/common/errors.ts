@@ -29,6 +29,11 @@ export type WeftErrorCode =
   | 'WEFT_ERR_ALREADY_RUNNING'   // a daemon already owns this API socket / data dir
   | 'WEFT_ERR_NOT_FOUND'         // named object does not exist
   | 'WEFT_ERR_HOST'              // a kernel/host operation failed (ip, netlink, tap)
+  | 'WEFT_ERR_HOST_EXISTS'       // kernel: the object exists already (EEXIST)
+  | 'WEFT_ERR_HOST_NO_DEVICE'    // kernel: no such network device (ENODEV)
+  | 'WEFT_ERR_HOST_NOT_FOUND'    // kernel: no such address, route, FDB entry or namespace (ENOENT, ESRCH, EADDRNOTAVAIL)
+  | 'WEFT_ERR_HOST_BUSY'         // kernel: device or resource busy (EBUSY)
+  | 'WEFT_ERR_HOST_PERMISSION'   // kernel: operation not permitted (EPERM, EACCES)
   // IPAM
   | 'WEFT_ERR_IPAM_NOT_READY'    // ring not ready (awaiting consensus, no range)
   | 'WEFT_ERR_IPAM_EXHAUSTED'    // no free address could be obtained

@@ -1,13 +1,15 @@
 /**
  * Container endpoints: a veth pair per (namespace, interface), host side on the bridge,
- * container side moved into the namespace, renamed, addressed and brought up. All work
- * inside a namespace runs in `nsenter --net=PATH` helper processes.
+ * container side created directly inside the namespace, renamed, addressed and brought up.
+ * Work inside a namespace goes through a netlink socket opened in it (no nsenter).
  */
-import { WeftError, type Logger } from '../common/index.js';
-import { check, firstLine, parseIpJson, type CommandRunner } from './exec.js';
+import { WeftError, isWeftError, type Logger } from '../common/index.js';
+import { IPV4_DEVCONF_ARP_NOTIFY, RTN_UNICAST, RT_SCOPE_LINK } from './netlink-abi.js';
+import type { Kernel, RtnlOps } from './kernel.js';
 import {
   checkCidr, endpointAlias, isValidIfname, netnsIdentity, parseEndpointAlias, resolveNetns, vethNames,
 } from './netns.js';
+import { ignoreMissing } from './rtnl.js';
 
 /** Result of attaching a namespace to the bridge. */
 export interface AttachedEndpoint {
@@ -15,6 +17,8 @@ export interface AttachedEndpoint {
   ifname: string;
   /** Host-side veth on the bridge. */
   hostIfname: string;
+  /** MAC address of the host-side veth. */
+  hostMac: string;
   /** MAC address of the container interface. */
   mac: string;
   /** Address that was set, if any. */
@@ -30,6 +34,16 @@ export interface ListedEndpoint {
   mac: string;
   /** Addresses on the container interface ("10.32.0.2/12"); link-local IPv6 omitted. */
   addresses: string[];
+}
+
+/** What CNI CHECK reads back from a pod interface. */
+export interface PodInterfaceState {
+  mac: string;
+  mtu: number;
+  /** "10.32.0.5/12"; link-local addresses left out. */
+  addresses: string[];
+  /** Routes through the interface ("10.32.0.0/12", "0.0.0.0/0") with their gateway, if any. */
+  routes: { dst: string; gw?: string }[];
 }
 
 export interface AttachOptions {
@@ -48,51 +62,58 @@ export interface AttachOptions {
   txOff?: boolean;
 }
 
-interface IpLink { ifname: string; address?: string; ifalias?: string }
-interface IpAddr { ifname: string; address?: string; addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[] }
+const EOPNOTSUPP = 95;
+const EINVAL = 22;
 
-const inNs = (nsPath: string, cmd: string, ...args: string[]): [string, string[]] => ['nsenter', [`--net=${nsPath}`, cmd, ...args]];
-
-async function linkExists(run: CommandRunner, name: string): Promise<boolean> {
-  return (await run('ip', ['link', 'show', 'dev', name])).code === 0;
+async function addAddress(k: RtnlOps, ifname: string, cidr: string): Promise<void> {
+  try {
+    await k.addAddress(ifname, cidr);
+  } catch (e) {
+    if (!isWeftError(e, 'WEFT_ERR_HOST_EXISTS')) throw e;
+  }
 }
 
 /** Attach (see {@link AttachOptions}). Re-attaching an attached namespace only adds `cidr`. */
-export async function attachEndpoint(run: CommandRunner, log: Logger, o: AttachOptions): Promise<AttachedEndpoint> {
+export async function attachEndpoint(kernel: Kernel, log: Logger, o: AttachOptions): Promise<AttachedEndpoint> {
   const ifname = o.ifname ?? 'ethwe';
   if (!isValidIfname(ifname)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid interface name "${ifname}"`);
   const cidr = o.cidr === undefined ? undefined : checkCidr(o.cidr);
   const nsPath = resolveNetns(o.netns);
   const { host, temp } = vethNames(await netnsIdentity(nsPath), ifname);
-  const ns = (cmd: string, ...args: string[]) => run(...inNs(nsPath, cmd, ...args));
-  if (await linkExists(run, host)) {
-    if (cidr) await addAddress(ns, ifname, cidr);
-    return { ifname, hostIfname: host, mac: await containerMac(ns, ifname), ...(cidr ? { cidr } : {}) };
-  }
-  const mtu = String(o.mtu);
-  check(`creating veth ${host} for ${nsPath}`, await run('ip', ['link', 'add', host, 'mtu', mtu, 'type', 'veth',
-    'peer', 'name', temp, 'mtu', mtu, 'netns', nsPath]));
+  const k = kernel.host;
+  const pod = kernel.openNetns(nsPath);
   try {
-    check(`attaching ${host} to bridge ${o.bridge}`, await run('ip', ['link', 'set', 'dev', host, 'master', o.bridge,
-      'alias', endpointAlias(nsPath, ifname), 'up']));
-    if (o.txOff !== false) await txOff(run, log, host);
-    check(`renaming ${temp} to ${ifname} in ${nsPath}`, await ns('ip', 'link', 'set', 'dev', temp, 'name', ifname));
-    if (o.txOff !== false) await txOff((c, a) => ns(c, ...a), log, ifname);
-    // The kernel sends a gratuitous ARP when the interface comes up with arp_notify set.
-    await ns('sysctl', '-q', '-w', `net.ipv4.conf.${ifname}.arp_notify=1`);
-    if (cidr) await addAddress(ns, ifname, cidr);
-    check(`bringing ${ifname} up in ${nsPath}`, await ns('ip', 'link', 'set', 'dev', ifname, 'up'));
-    const mac = await containerMac(ns, ifname);
-    log.info({ netns: nsPath, ifname, hostIfname: host, mac, cidr }, 'host: endpoint attached');
-    return { ifname, hostIfname: host, mac, ...(cidr ? { cidr } : {}) };
-  } catch (e) {
-    await run('ip', ['link', 'del', 'dev', host]);
-    throw e;
+    const existing = await k.link(host);
+    if (existing) {
+      if (cidr) await addAddress(pod, ifname, cidr);
+      const inside = await pod.mustLink(ifname);
+      return { ifname, hostIfname: host, hostMac: existing.mac, mac: inside.mac, ...(cidr ? { cidr } : {}) };
+    }
+    const bridge = await k.mustLink(o.bridge);
+    await k.addVeth(host, temp, o.mtu, nsPath);
+    try {
+      await k.setLink(host, { master: bridge.index, alias: endpointAlias(nsPath, ifname), up: true });
+      if (o.txOff !== false) await txOff(kernel, log, host);
+      await pod.setLink(temp, { name: ifname });
+      if (o.txOff !== false) await txOff(kernel, log, ifname, nsPath);
+      // The kernel sends a gratuitous ARP when the interface comes up with arp_notify set.
+      await pod.setInetConf(ifname, new Map([[IPV4_DEVCONF_ARP_NOTIFY, 1]]));
+      if (cidr) await addAddress(pod, ifname, cidr);
+      await pod.setLink(ifname, { up: true });
+      const [inside, outside] = await Promise.all([pod.mustLink(ifname), k.mustLink(host)]);
+      log.info({ netns: nsPath, ifname, hostIfname: host, mac: inside.mac, cidr }, 'host: endpoint attached');
+      return { ifname, hostIfname: host, hostMac: outside.mac, mac: inside.mac, ...(cidr ? { cidr } : {}) };
+    } catch (e) {
+      await ignoreMissing(k.deleteLink(host)).catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    pod.close();
   }
 }
 
 /** Detach: delete the veth pair. False if the namespace or endpoint does not exist. */
-export async function detachEndpoint(run: CommandRunner, log: Logger, netns: string, ifname = 'ethwe'): Promise<boolean> {
+export async function detachEndpoint(kernel: Kernel, log: Logger, netns: string, ifname = 'ethwe'): Promise<boolean> {
   const nsPath = resolveNetns(netns);
   let identity: string;
   try {
@@ -101,50 +122,60 @@ export async function detachEndpoint(run: CommandRunner, log: Logger, netns: str
     return false; // namespace gone: its veth went with it
   }
   const { host } = vethNames(identity, ifname);
-  const r = await run('ip', ['link', 'del', 'dev', host]);
-  if (r.code !== 0) {
-    if (/cannot find device|does not exist/i.test(r.stderr)) return false;
-    check(`deleting ${host}`, r);
-  }
+  if (!(await ignoreMissing(kernel.host.deleteLink(host)))) return false;
   log.info({ netns: nsPath, ifname, hostIfname: host }, 'host: endpoint detached');
   return true;
 }
 
 /** Every endpoint weft attached to `bridge` whose namespace still exists. */
-export async function listEndpoints(run: CommandRunner, bridge: string): Promise<ListedEndpoint[]> {
-  const links = parseIpJson<IpLink>(`listing ports of ${bridge}`,
-    check(`listing ports of ${bridge}`, await run('ip', ['-j', 'link', 'show', 'master', bridge, 'type', 'veth'])));
+export async function listEndpoints(kernel: Kernel, bridge: string): Promise<ListedEndpoint[]> {
+  const k = kernel.host;
+  const br = await k.link(bridge);
+  if (!br) return [];
   const out: ListedEndpoint[] = [];
-  for (const l of links) {
-    const ep = parseEndpointAlias(l.ifalias);
+  for (const l of await k.links()) {
+    if (l.master !== br.index || l.kind !== 'veth') continue;
+    const ep = parseEndpointAlias(l.alias);
     if (!ep) continue;
-    const r = await run(...inNs(ep.netns, 'ip', '-j', 'addr', 'show', 'dev', ep.ifname));
-    if (r.code !== 0) continue;
-    const a = parseIpJson<IpAddr>('reading endpoint addresses', r.stdout)[0];
-    if (!a) continue;
-    const addresses = (a.addr_info ?? []).filter((x) => x.scope !== 'link').map((x) => `${x.local}/${x.prefixlen}`);
-    out.push({ netns: ep.netns, ifname: ep.ifname, hostIfname: l.ifname, mac: a.address ?? '', addresses });
+    const state = await podInterface(kernel, ep.netns, ep.ifname).catch(() => null);
+    if (!state) continue;
+    out.push({ netns: ep.netns, ifname: ep.ifname, hostIfname: l.name, mac: state.mac, addresses: state.addresses });
   }
   return out;
 }
 
-async function addAddress(ns: (cmd: string, ...a: string[]) => ReturnType<CommandRunner>, ifname: string, cidr: string): Promise<void> {
-  const r = await ns('ip', 'addr', 'add', cidr, 'dev', ifname);
-  if (r.code !== 0 && !/already assigned|file exists/i.test(r.stderr)) check(`adding ${cidr} to ${ifname}`, r);
-}
-
-async function containerMac(ns: (cmd: string, ...a: string[]) => ReturnType<CommandRunner>, ifname: string): Promise<string> {
-  const r = await ns('ip', '-j', 'link', 'show', 'dev', ifname);
-  return parseIpJson<IpLink>(`reading ${ifname}`, check(`reading ${ifname}`, r))[0]?.address ?? '';
+/** A pod interface seen from inside its namespace; null when the namespace or interface is gone. */
+export async function podInterface(kernel: Kernel, nsPath: string, ifname: string): Promise<PodInterfaceState | null> {
+  let pod: RtnlOps;
+  try {
+    pod = kernel.openNetns(nsPath);
+  } catch (e) {
+    if (isWeftError(e, 'WEFT_ERR_HOST_NOT_FOUND')) return null;
+    throw e;
+  }
+  try {
+    const link = await pod.link(ifname);
+    if (!link) return null;
+    const [addrs, routes] = await Promise.all([pod.addresses(link.index), pod.routes()]);
+    return {
+      mac: link.mac, mtu: link.mtu,
+      addresses: addrs.filter((a) => a.scope !== RT_SCOPE_LINK).map((a) => `${a.address}/${a.prefixLength}`),
+      routes: routes.filter((r) => r.oif === link.index && r.type === RTN_UNICAST && r.family === 4)
+        .map((r) => ({ dst: r.dst, ...(r.gateway ? { gw: r.gateway } : {}) })),
+    };
+  } finally {
+    pod.close();
+  }
 }
 
 /** TX checksum offload off (frames cross userspace; partial checksums would break TCP). */
-export async function txOff(run: CommandRunner, log: Logger, dev: string): Promise<void> {
-  const r = await run('ethtool', ['-K', dev, 'tx', 'off']);
-  if (r.code === 0) return;
-  if (/not supported|cannot change/i.test(r.stderr)) {
-    log.debug({ dev, err: firstLine(r.stderr) }, 'host: tx checksum offload not changeable');
-    return;
+export async function txOff(kernel: Kernel, log: Logger, dev: string, nsPath?: string): Promise<void> {
+  try {
+    await kernel.setTxChecksum(dev, false, nsPath);
+  } catch (e) {
+    // Some devices cannot change it (EOPNOTSUPP, EINVAL): not an error for weft.
+    const errno = (e as { errno?: unknown }).errno;
+    if (errno !== EOPNOTSUPP && errno !== EINVAL) throw e;
+    log.debug({ dev, errno }, 'host: tx checksum offload not changeable');
   }
-  check(`ethtool -K ${dev} tx off`, r);
 }

@@ -29,7 +29,10 @@
  */
 import { FASTPATH_NFT_TABLE, FASTPATH_ROUTE_PROTO, WeftError, type Logger } from '../common/index.js';
 import { isIp } from '../net/index.js';
-import { check, execRunner, firstLine, parseIpJson, type CommandRunner } from './exec.js';
+import { isWeftError } from '../common/index.js';
+import { netlinkKernel, type Kernel } from './kernel.js';
+import { RT_SCOPE_LINK } from './netlink-abi.js';
+import { ignoreMissing } from './rtnl.js';
 import { isValidIfname } from './netns.js';
 
 const T = `netdev ${FASTPATH_NFT_TABLE}`;
@@ -60,8 +63,6 @@ export function hookChain(kind: 'port' | 'up', dev: string): string {
   return `${kind}_${Buffer.from(checkDev(dev)).toString('hex')}`;
 }
 
-const gone = (stderr: string) => /no such|not found|does not exist|cannot find/i.test(stderr);
-
 /** How the kernel reaches an underlay address (`ip route get`). */
 export interface UnderlayRoute {
   dev: string;
@@ -75,27 +76,31 @@ export interface UnderlayRoute {
 export interface HostGwEdgeOptions {
   bridge: string;
   log: Logger;
-  run?: CommandRunner;
+  /** The kernel (tests inject an in-memory one); default: netlink through the native addon. */
+  kernel?: Kernel;
 }
 
 /**
  * Programs host-gw state. Stateless: the kernel holds everything, `reset()` removes all of it
  * (the nft table, routes by protocol number). Lifecycle: `setup()` once, then the add/delete
  * calls in the order KernelSync uses (hooks before the entries that need them), `reset()` at
- * stop. Methods throw WEFT_ERR_HOST on failure; deletes of what is already gone succeed.
+ * stop. Routes and neighbours go over netlink; every nftables change set is one `nft -f -`
+ * transaction. Methods throw typed WeftErrors; deletes of what is already gone succeed (an
+ * nft delete is preceded by an add of the same object in the same transaction, so it never
+ * fails on a missing one).
  */
 export class HostGwEdge {
-  private readonly run: CommandRunner;
-  private readonly proto = String(FASTPATH_ROUTE_PROTO);
+  private readonly kernel: Kernel;
+  private readonly proto = FASTPATH_ROUTE_PROTO;
 
   constructor(private readonly o: HostGwEdgeOptions) {
     checkDev(o.bridge);
-    this.run = o.run ?? execRunner();
+    this.kernel = o.kernel ?? netlinkKernel();
   }
 
   /** Forwarding on, a fresh nft table with its maps and rules, no stale routes. */
   async setup(): Promise<void> {
-    check('enabling IPv4 forwarding', await this.run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']));
+    await this.kernel.sysctl('net.ipv4.ip_forward', '1');
     await this.reset();
     await this.nft('creating the host-gw nftables table', [
       `add table ${T}`,
@@ -112,14 +117,22 @@ export class HostGwEdge {
 
   /** Remove the nft table and every route weft's host-gw installed (also after a crash). Never throws. */
   async reset(): Promise<void> {
-    await this.run('nft', [`delete table ${T}`]);
-    await this.run('ip', ['route', 'flush', 'proto', this.proto]);
+    await this.nft('removing the host-gw table', [`add table ${T}`, `delete table ${T}`]).catch((e: unknown) =>
+      this.o.log.warn({ err: String(e) }, 'host: host-gw table not removed'));
+    try {
+      for (const r of await this.kernel.host.routes()) {
+        if (r.protocol !== this.proto) continue;
+        await ignoreMissing(this.kernel.host.deleteRoute({ dst: r.dst, protocol: this.proto, ...(r.oif ? { oif: r.oif } : {}), scope: r.scope }));
+      }
+    } catch (e) {
+      this.o.log.warn({ err: String(e) }, 'host: host-gw routes not removed');
+    }
   }
 
   /** TX checksum offload (and with it TSO) of the bridge device on or off. Best effort. */
   async bridgeTxOffload(on: boolean): Promise<void> {
-    const r = await this.run('ethtool', ['-K', this.o.bridge, 'tx', on ? 'on' : 'off']);
-    if (r.code !== 0) this.o.log.debug({ bridge: this.o.bridge, err: firstLine(r.stderr) }, 'host: bridge TX offload not changeable');
+    await this.kernel.setTxChecksum(this.o.bridge, on).catch((e: unknown) =>
+      this.o.log.debug({ bridge: this.o.bridge, err: String(e) }, 'host: bridge TX offload not changeable'));
   }
 
   /** Ingress hook on a local pod's host-side veth: its frames to remote host-gw pods skip the bridge. */
@@ -142,12 +155,11 @@ export class HostGwEdge {
 
   /** Route a remote pod address via the peer's underlay address (host-originated traffic). */
   async addRemote(podIp: string, via: string): Promise<void> {
-    check(`routing ${podIp} via ${via}`, await this.run('ip', ['route', 'replace', `${checkIp(podIp)}/32`, 'via', checkIp(via), 'proto', this.proto]));
+    await this.kernel.host.replaceRoute({ dst: `${checkIp(podIp)}/32`, gateway: checkIp(via), protocol: this.proto });
   }
 
   async deleteRemote(podIp: string): Promise<void> {
-    const r = await this.run('ip', ['route', 'del', `${checkIp(podIp)}/32`, 'proto', this.proto]);
-    if (r.code !== 0 && !gone(r.stderr)) check(`removing the route to ${podIp}`, r);
+    await ignoreMissing(this.kernel.host.deleteRoute({ dst: `${checkIp(podIp)}/32`, protocol: this.proto }));
   }
 
   /** Pods' frames to (mac, ip) go to the peer at `via` out of `dev`; its packets are let in. */
@@ -162,11 +174,11 @@ export class HostGwEdge {
 
   async deleteForward(mac: string, ip: string): Promise<void> {
     const key = `${checkMac(mac)} . ${checkIp(ip)}`;
-    // One command each: an element that is already gone must not keep the others.
-    for (const cmd of [`delete element ${T} remote { ${key} }`, `delete element ${T} remote_dev { ${key} }`, `delete element ${T} remote_src { ${ip} }`]) {
-      const r = await this.run('nft', [cmd]);
-      if (r.code !== 0 && !gone(r.stderr)) check(`removing the forwarding of ${ip}`, r);
-    }
+    await this.nft(`removing the forwarding of ${ip}`, [
+      `add element ${T} remote { ${key} : 0.0.0.0 }`, `delete element ${T} remote { ${key} }`,
+      `add element ${T} remote_dev { ${key} : "lo" }`, `delete element ${T} remote_dev { ${key} }`,
+      `add element ${T} remote_src { ${ip} }`, `delete element ${T} remote_src { ${ip} }`,
+    ]);
   }
 
   /**
@@ -175,48 +187,54 @@ export class HostGwEdge {
    */
   async addLocal(podIp: string, mac: string, port?: string): Promise<void> {
     const b = this.o.bridge;
-    check(`routing local pod ${podIp}`, await this.run('ip', ['route', 'replace', `${checkIp(podIp)}/32`, 'dev', b, 'scope', 'link', 'proto', this.proto]));
-    check(`neighbour entry for ${podIp}`, await this.run('ip', ['neigh', 'replace', podIp, 'lladdr', checkMac(mac), 'dev', b, 'nud', 'permanent']));
+    const k = this.kernel.host;
+    const br = await k.mustLink(b);
+    await k.replaceRoute({ dst: `${checkIp(podIp)}/32`, oif: br.index, scope: RT_SCOPE_LINK, protocol: this.proto });
+    await k.replaceNeighbour(b, podIp, checkMac(mac));
     if (!port) return;
-    check(`neighbour entry for ${podIp} on ${port}`, await this.run('ip', ['neigh', 'replace', podIp, 'lladdr', mac.toLowerCase(), 'dev', checkDev(port), 'nud', 'permanent']));
+    await k.replaceNeighbour(checkDev(port), podIp, mac.toLowerCase());
     await this.nft(`forwarding to local pod ${podIp}`, [`add element ${T} local_dev { ${podIp} : "${port}" }`]);
   }
 
   async deleteLocal(podIp: string, port?: string): Promise<void> {
     const b = this.o.bridge;
-    const e = await this.run('nft', [`delete element ${T} local_dev { ${checkIp(podIp)} }`]);
-    if (e.code !== 0 && !gone(e.stderr)) check(`removing the forwarding to local pod ${podIp}`, e);
-    if (port) await this.run('ip', ['neigh', 'del', podIp, 'dev', checkDev(port)]);
-    const r = await this.run('ip', ['route', 'del', `${podIp}/32`, 'dev', b, 'proto', this.proto]);
-    if (r.code !== 0 && !gone(r.stderr)) check(`removing the route to local pod ${podIp}`, r);
-    await this.run('ip', ['neigh', 'del', podIp, 'dev', b]);
+    const k = this.kernel.host;
+    await this.nft(`removing the forwarding to local pod ${podIp}`, [
+      `add element ${T} local_dev { ${checkIp(podIp)} : "lo" }`, `delete element ${T} local_dev { ${podIp} }`,
+    ]);
+    if (port) await ignoreMissing(k.deleteNeighbour(checkDev(port), podIp));
+    const br = await k.link(b);
+    await ignoreMissing(k.deleteRoute({ dst: `${podIp}/32`, protocol: this.proto, ...(br ? { oif: br.index } : {}), scope: RT_SCOPE_LINK }));
+    if (br) await ignoreMissing(k.deleteNeighbour(b, podIp));
   }
 
   private async addHook(kind: 'port' | 'up', dev: string, rule: string): Promise<void> {
     const chain = hookChain(kind, dev);
-    await this.run('nft', [`delete chain ${T} ${chain}`]); // a leftover hook of an earlier device of that name
+    // One transaction: drop a leftover hook of an earlier device of that name, then hook.
     await this.nft(`hooking ${dev} ingress`, [
+      `add chain ${T} ${chain}`, `delete chain ${T} ${chain}`,
       `add chain ${T} ${chain} { type filter hook ingress device "${dev}" priority 0 ; }`,
       `add rule ${T} ${chain} ${rule}`,
     ]);
   }
 
   private async deleteHook(kind: 'port' | 'up', dev: string): Promise<void> {
-    const r = await this.run('nft', [`delete chain ${T} ${hookChain(kind, dev)}`]);
-    if (r.code !== 0 && !gone(r.stderr)) check(`unhooking ${dev} ingress`, r);
+    const chain = hookChain(kind, dev);
+    await this.nft(`unhooking ${dev} ingress`, [`add chain ${T} ${chain}`, `delete chain ${T} ${chain}`]);
   }
 
-  /** One atomic nft batch. */
+  /** One atomic nft transaction. */
   private async nft(what: string, cmds: string[]): Promise<void> {
-    check(what, await this.run('nft', [cmds.join(' ; ')]));
+    await this.kernel.nft(what, `${cmds.join('\n')}\n`);
   }
 }
 
-/** `ip route get ADDR`: device, source and gateway (none when the address is on-link). */
-export async function underlayRoute(ip: string, run: CommandRunner = execRunner()): Promise<UnderlayRoute> {
-  const r = await run('ip', ['-j', 'route', 'get', checkIp(ip)]);
-  if (r.code !== 0) throw new WeftError('WEFT_ERR_HOST', `route lookup for ${ip} failed: ${firstLine(r.stderr)}`);
-  const row = parseIpJson<{ dev?: string; prefsrc?: string; gateway?: string }>(`route lookup for ${ip}`, r.stdout)[0];
-  if (!row?.dev) throw new WeftError('WEFT_ERR_HOST', `route lookup for ${ip} failed: no device`);
-  return { dev: row.dev, ...(row.prefsrc ? { src: row.prefsrc } : {}), ...(row.gateway ? { gateway: row.gateway } : {}) };
+/** The kernel's route to an underlay address (`ip route get`): device, source, gateway. */
+export async function underlayRoute(ip: string, kernel: Kernel = netlinkKernel()): Promise<UnderlayRoute> {
+  const r = await kernel.host.routeGet(checkIp(ip));
+  if (r.oif === undefined) throw new WeftError('WEFT_ERR_HOST', `route lookup for ${ip} failed: no device`);
+  const links = await kernel.host.links();
+  const dev = links.find((l) => l.index === r.oif)?.name;
+  if (!dev) throw new WeftError('WEFT_ERR_HOST_NO_DEVICE', `route lookup for ${ip} failed: device ${r.oif} not found`);
+  return { dev, ...(r.prefsrc ? { src: r.prefsrc } : {}), ...(r.gateway ? { gateway: r.gateway } : {}) };
 }

@@ -1,11 +1,22 @@
 /**
- * Host plumbing: the only code that runs ip, ethtool, sysctl and nsenter (the kernel edge).
- * Everything runs in short-lived helper processes with timeouts; failures are
- * WeftError('WEFT_ERR_HOST', "<what> failed: <stderr first line>").
+ * The kernel edge: the only code that changes the kernel. Links (bridge, veth, TAP, VXLAN),
+ * addresses, routes, neighbours and bridge FDB entries go over rtnetlink from the native
+ * addon; work inside a pod's namespace uses a netlink socket opened in that namespace (a
+ * short-lived setns thread in the addon, never an nsenter process); ethtool and TAP creation
+ * are ioctls; sysctls of the daemon's namespace are /proc/sys writes; nftables changes are one
+ * `nft -f -` transaction per change set. Errors are typed by errno: WEFT_ERR_HOST_EXISTS,
+ * WEFT_ERR_HOST_NO_DEVICE, WEFT_ERR_HOST_NOT_FOUND, WEFT_ERR_HOST_BUSY, WEFT_ERR_HOST_PERMISSION,
+ * else WEFT_ERR_HOST (the kernel's extended-ack text in the message).
+ *
+ * Everything takes a {@link Kernel} (default {@link netlinkKernel}); unit tests pass an
+ * in-memory one implementing the same interface.
  */
 export { HostPlumbing, type HostPlumbingOptions } from './plumbing.js';
-export type { AttachedEndpoint, ListedEndpoint, AttachOptions } from './endpoints.js';
-export { execRunner, type CommandRunner, type CommandResult } from './exec.js';
+export type { AttachedEndpoint, ListedEndpoint, AttachOptions, PodInterfaceState } from './endpoints.js';
+export { netlinkKernel, type Kernel, type RtnlOps } from './kernel.js';
+export { Rtnl, ignoreMissing, type LinkChange, type RouteSpec, type FdbSpec } from './rtnl.js';
+export type { LinkRecord, AddrRecord, RouteRecord, NeighRecord } from './rtnl-messages.js';
+export { NetlinkMonitor, type NetlinkEvent, type NetlinkMonitorOptions } from './netlink-monitor.js';
 export { resolveNetns, vethNames, IFNAME_MAX } from './netns.js';
-export { VxlanEdge, probeEspTransport, type VxlanEdgeOptions, type LocalFdbEntry } from './vxlan.js';
+export { VxlanEdge, localMacsFrom, probeEspTransport, type VxlanEdgeOptions, type LocalFdbEntry } from './vxlan.js';
 export { HostGwEdge, underlayRoute, hookChain, type HostGwEdgeOptions, type UnderlayRoute } from './hostgw.js';

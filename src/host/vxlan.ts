@@ -5,7 +5,13 @@
  */
 import { WeftError, type Logger } from '../common/index.js';
 import { isIp } from '../net/index.js';
-import { check, execRunner, firstLine, parseIpJson, type CommandRunner } from './exec.js';
+import { readFile } from 'node:fs/promises';
+import { release } from 'node:os';
+import { isWeftError } from '../common/index.js';
+import { netlinkKernel, type Kernel, type RtnlOps } from './kernel.js';
+import { IPV4_DEVCONF_RP_FILTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT } from './netlink-abi.js';
+import { ignoreMissing } from './rtnl.js';
+import type { NeighRecord } from './rtnl-messages.js';
 import { isValidIfname } from './netns.js';
 
 /** Options of {@link VxlanEdge}. */
@@ -24,7 +30,8 @@ export interface VxlanEdgeOptions {
   probeMac: string;
   probeCidr: string;
   log: Logger;
-  run?: CommandRunner;
+  /** The kernel (tests inject an in-memory one); default: netlink through the native addon. */
+  kernel?: Kernel;
 }
 
 /** One learned MAC on a local bridge port, from the bridge FDB. */
@@ -32,8 +39,6 @@ export interface LocalFdbEntry {
   mac: string;
   port: string;
 }
-
-interface FdbRow { mac: string; ifname?: string; master?: string; state?: string; flags?: string[]; dst?: string }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -48,21 +53,23 @@ function checkIp(ip: string): string {
   return ip;
 }
 
-const missing = (stderr: string) => /cannot find|does not exist|no such file|not found/i.test(stderr);
-
 /**
- * Creates, configures and removes the fast path's VXLAN devices and their FDB entries.
- * Stateless (the kernel holds everything); every method is idempotent where the kernel
- * allows it and throws WeftError('WEFT_ERR_HOST', "<what> failed: <stderr>") otherwise.
+ * Creates, configures and removes the fast path's VXLAN devices and their FDB entries, over
+ * netlink. Stateless (the kernel holds everything); every method is idempotent where the kernel
+ * allows it and throws typed WeftErrors (WEFT_ERR_HOST_*) otherwise.
  */
 export class VxlanEdge {
-  private readonly run: CommandRunner;
+  private readonly kernel: Kernel;
 
   constructor(private readonly o: VxlanEdgeOptions) {
     for (const n of [o.bridge, o.dataDevice, o.probeDevice]) {
       if (!isValidIfname(n)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid interface name "${n}"`);
     }
-    this.run = o.run ?? execRunner();
+    this.kernel = o.kernel ?? netlinkKernel();
+  }
+
+  private get k(): RtnlOps {
+    return this.kernel.host;
   }
 
   /**
@@ -75,75 +82,75 @@ export class VxlanEdge {
   async setup(): Promise<void> {
     const o = this.o;
     await this.remove();
-    const vxlan = (vni: number) => ['type', 'vxlan', 'id', String(vni), 'dstport', String(o.port), 'nolearning', 'df', 'set'];
-    check(`creating VXLAN device ${o.dataDevice}`, await this.run('ip', ['link', 'add', o.dataDevice, 'mtu', String(o.mtu), ...vxlan(o.dataVni)]));
-    check(`creating VXLAN probe device ${o.probeDevice}`, await this.run('ip', ['link', 'add', o.probeDevice,
-      'address', checkMac(o.probeMac), ...vxlan(o.probeVni)]));
-    for (const dev of [o.dataDevice, o.probeDevice]) {
-      check(`configuring ${dev}`, await this.run('ip', ['link', 'set', 'dev', dev, 'addrgenmode', 'none']));
-    }
-    check(`attaching ${o.dataDevice} to ${o.bridge}`, await this.run('ip', ['link', 'set', 'dev', o.dataDevice, 'master', o.bridge, 'up']));
-    check(`configuring bridge port ${o.dataDevice}`, await this.run('bridge', ['link', 'set', 'dev', o.dataDevice, 'learning', 'off', 'isolated', 'on']));
-    check(`addressing ${o.probeDevice}`, await this.run('ip', ['addr', 'replace', o.probeCidr, 'dev', o.probeDevice]));
-    check(`bringing ${o.probeDevice} up`, await this.run('ip', ['link', 'set', 'dev', o.probeDevice, 'up']));
+    await this.k.addVxlan(o.dataDevice, { vni: o.dataVni, port: o.port, mtu: o.mtu });
+    await this.k.addVxlan(o.probeDevice, { vni: o.probeVni, port: o.port, mac: checkMac(o.probeMac) });
+    for (const dev of [o.dataDevice, o.probeDevice]) await this.k.setAddrGenModeNone(dev);
+    const br = await this.k.mustLink(o.bridge);
+    await this.k.setLink(o.dataDevice, { master: br.index, up: true });
+    await this.k.setBridgePort(o.dataDevice, { learning: false, isolated: true });
+    await this.k.addAddress(o.probeDevice, o.probeCidr, true);
+    await this.k.setLink(o.probeDevice, { up: true });
     // The inner source of a peer's probe sits in our /30; keep reverse-path filtering from
     // dropping it on hosts that set rp_filter on "default".
-    await this.run('sysctl', ['-q', '-w', `net.ipv4.conf.${o.probeDevice}.rp_filter=0`]);
+    await this.k.setInetConf(o.probeDevice, new Map([[IPV4_DEVCONF_RP_FILTER, 0]]));
     this.o.log.info({ data: o.dataDevice, probe: o.probeDevice, port: o.port, mtu: o.mtu }, 'host: VXLAN devices ready');
   }
 
   /** Isolate another bridge port (the sleeve TAP) from the data device. */
   async isolatePort(port: string): Promise<void> {
     if (!isValidIfname(port)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid interface name "${port}"`);
-    check(`isolating bridge port ${port}`, await this.run('bridge', ['link', 'set', 'dev', port, 'isolated', 'on']));
+    await this.k.setBridgePort(port, { isolated: true });
   }
 
   /** Undo {@link isolatePort} (the port exists without fast paths). Missing port is fine. */
   async unisolatePort(port: string): Promise<void> {
-    const r = await this.run('bridge', ['link', 'set', 'dev', port, 'isolated', 'off']);
-    if (r.code !== 0 && !missing(r.stderr)) check(`un-isolating bridge port ${port}`, r);
+    await ignoreMissing(this.k.setBridgePort(port, { isolated: false }));
   }
 
   /** Delete both devices (with every FDB entry on them). Missing devices are fine. */
   async remove(): Promise<void> {
-    for (const dev of [this.o.dataDevice, this.o.probeDevice]) {
-      const r = await this.run('ip', ['link', 'del', 'dev', dev]);
-      if (r.code !== 0 && !missing(r.stderr)) check(`deleting ${dev}`, r);
-    }
+    for (const dev of [this.o.dataDevice, this.o.probeDevice]) await ignoreMissing(this.k.deleteLink(dev));
+  }
+
+  private async dataIndex(): Promise<number> {
+    return (await this.k.mustLink(this.o.dataDevice)).index;
   }
 
   /** Unicast entry: frames for `mac` go to ip:port. */
   async setUnicast(mac: string, ip: string, port: number): Promise<void> {
-    check(`programming VXLAN entry for ${mac}`, await this.run('bridge', ['fdb', 'replace', checkMac(mac), 'dev', this.o.dataDevice,
-      'dst', checkIp(ip), 'port', String(port), 'self', 'permanent']));
+    await this.k.setFdb({ mac: checkMac(mac), index: await this.dataIndex(), table: 'self', dst: checkIp(ip), port });
   }
 
   async deleteUnicast(mac: string): Promise<void> {
-    const r = await this.run('bridge', ['fdb', 'del', checkMac(mac), 'dev', this.o.dataDevice, 'self']);
-    if (r.code !== 0 && !missing(r.stderr)) check(`removing VXLAN entry for ${mac}`, r);
+    const index = await this.k.link(this.o.dataDevice);
+    if (!index) return;
+    await ignoreMissing(this.k.deleteFdb({ mac: checkMac(mac), index: index.index, table: 'self' }));
   }
 
   /** Flood entry (all-zero MAC): broadcast, multicast and unknown unicast also go to ip:port. */
   async addFlood(ip: string, port: number): Promise<void> {
-    const r = await this.run('bridge', ['fdb', 'append', '00:00:00:00:00:00', 'dev', this.o.dataDevice,
-      'dst', checkIp(ip), 'port', String(port), 'self', 'permanent']);
-    if (r.code !== 0 && !/exists/i.test(r.stderr)) check(`adding VXLAN flood entry for ${ip}`, r);
+    try {
+      await this.k.setFdb({ mac: ZERO_MAC, index: await this.dataIndex(), table: 'self', dst: checkIp(ip), port }, 'append');
+    } catch (e) {
+      if (!isWeftError(e, 'WEFT_ERR_HOST_EXISTS')) throw e;
+    }
   }
 
   async deleteFlood(ip: string): Promise<void> {
-    const r = await this.run('bridge', ['fdb', 'del', '00:00:00:00:00:00', 'dev', this.o.dataDevice, 'dst', checkIp(ip), 'self']);
-    if (r.code !== 0 && !missing(r.stderr)) check(`removing VXLAN flood entry for ${ip}`, r);
+    const l = await this.k.link(this.o.dataDevice);
+    if (!l) return;
+    await ignoreMissing(this.k.deleteFdb({ mac: ZERO_MAC, index: l.index, table: 'self', dst: checkIp(ip) }));
   }
 
   /** Pin `mac` on the data device in the bridge FDB (static + sticky: learning cannot move it). */
   async pinOnBridge(mac: string): Promise<void> {
-    check(`pinning ${mac} on ${this.o.dataDevice}`, await this.run('bridge', ['fdb', 'replace', checkMac(mac), 'dev', this.o.dataDevice,
-      'master', 'static', 'sticky']));
+    await this.k.setFdb({ mac: checkMac(mac), index: await this.dataIndex(), table: 'master', state: 'static', sticky: true });
   }
 
   async unpinFromBridge(mac: string): Promise<void> {
-    const r = await this.run('bridge', ['fdb', 'del', checkMac(mac), 'dev', this.o.dataDevice, 'master']);
-    if (r.code !== 0 && !missing(r.stderr)) check(`unpinning ${mac}`, r);
+    const l = await this.k.link(this.o.dataDevice);
+    if (!l) return;
+    await ignoreMissing(this.k.deleteFdb({ mac: checkMac(mac), index: l.index, table: 'master' }));
   }
 
   /**
@@ -151,40 +158,60 @@ export class VxlanEdge {
    * bridge's own MAC (the host itself when an address is exposed on the bridge).
    */
   async localMacs(exclude: readonly string[]): Promise<LocalFdbEntry[]> {
-    const b = this.o.bridge;
-    const rows = parseIpJson<FdbRow>(`reading the FDB of ${b}`, check(`reading the FDB of ${b}`,
-      await this.run('bridge', ['-j', 'fdb', 'show', 'br', b])));
-    const out: LocalFdbEntry[] = [];
-    const seen = new Set<string>();
-    for (const r of rows) {
-      if (!r.ifname || r.master !== b || r.state === 'permanent' || r.state === 'static') continue;
-      if (exclude.includes(r.ifname) || r.ifname === b || (r.flags ?? []).includes('self')) continue;
-      const mac = r.mac.toLowerCase();
-      if (!MAC.test(mac) || seen.has(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) continue;
-      seen.add(mac);
-      out.push({ mac, port: r.ifname });
-    }
-    const link = parseIpJson<{ address?: string }>(`reading ${b}`, check(`reading ${b}`, await this.run('ip', ['-j', 'link', 'show', 'dev', b])))[0];
-    const own = link?.address?.toLowerCase();
-    if (own && MAC.test(own) && !seen.has(own)) out.push({ mac: own, port: b });
-    return out;
+    const br = await this.k.mustLink(this.o.bridge);
+    const names = new Map((await this.k.links()).map((l) => [l.index, l.name]));
+    return localMacsFrom(await this.k.fdb(), br, names, exclude);
   }
 }
 
-/** Probe ESP transport mode support: add and delete a dummy SA in a scratch namespace. */
-export async function probeEspTransport(prefix: string, run: CommandRunner = execRunner()): Promise<{ supported: boolean; reason: string }> {
-  const ns = `${prefix}xfrm`;
-  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(ns)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid namespace name "${ns}"`);
-  const made = await run('ip', ['netns', 'add', ns]);
-  if (made.code !== 0) return { supported: false, reason: `cannot create a scratch namespace: ${firstLine(made.stderr)}` };
+const ZERO_MAC = '00:00:00:00:00:00';
+
+/**
+ * Pure part of {@link VxlanEdge.localMacs}: learned (not permanent, not static, not `self`)
+ * unicast entries on ports of `bridge` other than `exclude`, plus the bridge's own MAC.
+ */
+export function localMacsFrom(fdb: readonly NeighRecord[], bridge: { index: number; name: string; mac: string },
+  names: ReadonlyMap<number, string>, exclude: readonly string[]): LocalFdbEntry[] {
+  const out: LocalFdbEntry[] = [];
+  const seen = new Set<string>();
+  for (const r of fdb) {
+    if (r.master !== bridge.index || r.mac === undefined) continue;
+    if ((r.state & (NUD_PERMANENT | NUD_NOARP)) !== 0 || (r.flags & NTF_SELF) !== 0) continue;
+    const port = names.get(r.index);
+    if (!port || port === bridge.name || exclude.includes(port)) continue;
+    const mac = r.mac.toLowerCase();
+    if (!MAC.test(mac) || seen.has(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) continue;
+    seen.add(mac);
+    out.push({ mac, port });
+  }
+  const own = bridge.mac.toLowerCase();
+  if (MAC.test(own) && !seen.has(own)) out.push({ mac: own, port: bridge.name });
+  return out;
+}
+
+/**
+ * Probe ESP transport mode support without touching any state: the kernel lists the AEAD
+ * algorithm rfc4106(gcm(aes)) in /proc/crypto once the esp4 module is available, and
+ * /proc/net/xfrm_stat exists only with XFRM. (No scratch namespace, no `ip xfrm`.)
+ */
+export async function probeEspTransport(): Promise<{ supported: boolean; reason: string }> {
+  const read = (p: string): Promise<string | null> => readFile(p, 'utf8').catch(() => null);
+  const [xfrm, modules, crypto] = await Promise.all([read('/proc/net/xfrm_stat'), read('/proc/modules'), read('/proc/crypto')]);
+  if (xfrm === null) return { supported: false, reason: 'the kernel has no XFRM (IPsec) support (/proc/net/xfrm_stat missing)' };
+  const builtin = await read(`/lib/modules/${release()}/modules.builtin`);
+  const esp = /^esp4\b/m.test(modules ?? '') || /\/esp4\.ko/.test(builtin ?? '') || await hasEspModule();
+  if (!esp) return { supported: false, reason: 'the kernel has no ESP (esp4) support' };
+  if (!/rfc4106\(gcm\(aes\)\)|gcm\(aes\)/.test(crypto ?? '')) {
+    return { supported: true, reason: 'ESP available; rfc4106(gcm(aes)) loads on first use' };
+  }
+  return { supported: true, reason: 'ESP transport mode with rfc4106(gcm(aes)) available' };
+}
+
+async function hasEspModule(): Promise<boolean> {
   try {
-    const key = '0x' + '00'.repeat(32) + '01020304';
-    const r = await run('ip', ['-n', ns, 'xfrm', 'state', 'add', 'src', '192.0.2.1', 'dst', '192.0.2.2', 'proto', 'esp',
-      'spi', '0x00000101', 'reqid', '1', 'mode', 'transport', 'aead', 'rfc4106(gcm(aes))', key, '128']);
-    if (r.code !== 0) return { supported: false, reason: `kernel refused an ESP transport SA (rfc4106(gcm(aes))): ${firstLine(r.stderr)}` };
-    await run('ip', ['-n', ns, 'xfrm', 'state', 'flush']);
-    return { supported: true, reason: 'ESP transport mode with rfc4106(gcm(aes)) available' };
-  } finally {
-    await run('ip', ['netns', 'del', ns]);
+    const dep = await readFile(`/lib/modules/${release()}/modules.dep`, 'utf8');
+    return /\/esp4\.ko/.test(dep);
+  } catch {
+    return false;
   }
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { execRunner, HostGwEdge, type CommandRunner } from '../../src/host/index.js';
+import { HostGwEdge, netlinkKernel } from '../../src/host/index.js';
 import { isWeftError, silentLogger } from '../../src/common/index.js';
 import { isRoot, sh } from '../support/lab.js';
 import { startCapture, waitFor } from '../support/wait.js';
@@ -15,11 +15,6 @@ const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root
   : sh('sh', ['-c', 'command -v nft && command -v tcpdump'], { allowFail: true }).split('\n').filter(Boolean).length < 2
     ? 'nft and tcpdump needed (scripts/setup-system.sh)' : false;
 
-/** A runner that runs every command inside namespace `ns`. */
-function inNs(ns: string): CommandRunner {
-  const run = execRunner();
-  return (cmd, args) => run('ip', ['netns', 'exec', ns, cmd, ...args]);
-}
 
 const mac = (ns: string, dev: string): string =>
   (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', dev])) as { address: string }[])[0]!.address;
@@ -51,7 +46,7 @@ test('HostGwEdge: pod frames to a remote (MAC, IP) leave by the underlay unencap
       const remoteMac = '02:aa:bb:cc:dd:02';
       sh('ip', ['-n', pod, 'neigh', 'replace', '10.40.0.2', 'lladdr', remoteMac, 'dev', 'eth0', 'nud', 'permanent']);
 
-      const edge = new HostGwEdge({ bridge: 'weft', log: silentLogger(), run: inNs(host) });
+      const edge = new HostGwEdge({ bridge: 'weft', log: silentLogger(), kernel: netlinkKernel({ nsPath: `/run/netns/${host}` }) });
       await edge.setup();
       await edge.addPort(`${p}v`);
       await edge.addUnderlay(`${p}u`);

@@ -200,7 +200,7 @@ export class OverlaySwitch implements Overlay {
     this.started = true;
     await this.o.sleeve.start();
     if (!this.o.skipEspProbe) {
-      this.esp = await probeEspTransport(`wft${randomBytes(2).toString('hex')}`).catch((e) => ({ supported: false, reason: describeError(e) }));
+      this.esp = await probeEspTransport().catch((e) => ({ supported: false, reason: describeError(e) }));
     }
     if (this.o.kernelPaths) await this.startKernelPaths();
     this.tickTimer = setInterval(() => this.tick(), FASTPATH_TICK_MS);

@@ -1,0 +1,134 @@
+/**
+ * The kernel interface every part of src/host programs through: rtnetlink per namespace,
+ * ethtool TX checksum offload, persistent TAPs, sysctls of the daemon's own namespace, and
+ * nftables transactions. `netlinkKernel()` is the real one (netlink sockets and ioctls from the
+ * native addon; nftables as one `nft -f -` process per change set, stdin, no shell); unit tests
+ * pass an in-memory implementation of the same interface (test/support/fake-kernel.ts).
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { HOST_EXEC_TIMEOUT_MS, WeftError } from '../common/index.js';
+import { AF_INET, SOCK_DGRAM } from './netlink-abi.js';
+import { addonError, kernelAddon } from './netlink-socket.js';
+import { Rtnl } from './rtnl.js';
+
+/** Rtnl's public operations (what a fake implements). */
+export type RtnlOps = { [K in keyof Rtnl]: Rtnl[K] };
+
+/** The kernel as src/host uses it. Every method throws typed WeftErrors (see rtnl.ts). */
+export interface Kernel {
+  /** rtnetlink of the daemon's namespace (shared; never close it). */
+  readonly host: RtnlOps;
+  /** rtnetlink inside another namespace; the caller closes it. */
+  openNetns(nsPath: string): RtnlOps;
+  /** TX checksum offload (and TSO with it) on `ifname`, in `nsPath` or the daemon's namespace. */
+  setTxChecksum(ifname: string, on: boolean, nsPath?: string): Promise<void>;
+  /** Create a persistent TAP (no packet information) in the daemon's namespace. */
+  createTap(name: string): Promise<void>;
+  /** Write a sysctl of the daemon's namespace ("net.ipv4.ip_forward", "1"). */
+  sysctl(key: string, value: string): Promise<void>;
+  /** Apply one nftables transaction (all or nothing). */
+  nft(what: string, script: string): Promise<void>;
+}
+
+/**
+ * The real kernel: netlink + ioctls through the addon, `nft -f -` for nftables.
+ *
+ * `nsPath` binds "host" to another namespace than the caller's (tests and tools that program a
+ * simulated host from outside it). Netlink and ethtool still need no process there; sysctls and
+ * nft then run under `nsenter --net=PATH` (the daemon itself runs inside its namespace and never
+ * does that).
+ */
+export function netlinkKernel(o: { timeoutMs?: number; nsPath?: string } = {}): Kernel {
+  let host: Rtnl | null = null;
+  const timeoutMs = o.timeoutMs ?? HOST_EXEC_TIMEOUT_MS;
+  const ns = o.nsPath;
+  return {
+    get host(): RtnlOps {
+      host ??= Rtnl.open({ timeoutMs, ...(ns ? { nsPath: ns } : {}) });
+      return host;
+    },
+    openNetns: (nsPath) => Rtnl.open({ timeoutMs, nsPath }),
+    setTxChecksum: (ifname, on, nsPath) => setTxChecksum(ifname, on, nsPath ?? ns),
+    createTap: (name) => {
+      try {
+        kernelAddon().tunSetPersist(name, true);
+      } catch (e) {
+        return Promise.reject(addonError(`creating TAP ${name}`, e));
+      }
+      return Promise.resolve();
+    },
+    sysctl: (key, value) => ns ? runIn(ns, `setting ${key}`, ['sysctl', '-q', '-w', `${checkSysctl(key)}=${value}`], '', timeoutMs)
+      : writeSysctl(key, value),
+    nft: (what, script) => runIn(ns, what, ['nft', '-f', '-'], script, timeoutMs),
+  };
+}
+
+function setTxChecksum(ifname: string, on: boolean, nsPath?: string): Promise<void> {
+  const a = kernelAddon();
+  let fd = -1;
+  try {
+    fd = a.netnsSocket(AF_INET, SOCK_DGRAM, 0, nsPath);
+    a.ethtoolSetTxCsum(fd, ifname, on);
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(addonError(`TX checksum offload ${on ? 'on' : 'off'} for ${ifname}`, e));
+  } finally {
+    if (fd >= 0) a.close(fd);
+  }
+}
+
+const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_.-]+)+$/;
+
+function checkSysctl(key: string): string {
+  if (!SYSCTL_KEY.test(key) || key.includes('..')) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid sysctl name "${key}"`);
+  return key;
+}
+
+async function writeSysctl(key: string, value: string): Promise<void> {
+  checkSysctl(key);
+  // Interface names may contain dots; the kernel's path keeps them (net.ipv4.conf.a.b.rp_filter
+  // is ambiguous there, so weft only writes keys of interfaces it named, which have no dots).
+  const path = `/proc/sys/${key.replaceAll('.', '/')}`;
+  try {
+    await writeFile(path, `${value}\n`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const map = code === 'ENOENT' ? 'WEFT_ERR_HOST_NOT_FOUND' : code === 'EACCES' || code === 'EPERM' ? 'WEFT_ERR_HOST_PERMISSION' : 'WEFT_ERR_HOST';
+    throw new WeftError(map, `setting ${key}=${value} failed: ${code ?? String(e)}`);
+  }
+}
+
+/**
+ * One process (`nft -f -` with the transaction on stdin; under `nsenter --net` for a foreign
+ * namespace). WEFT_ERR_HOST with the tool's first error line on failure.
+ */
+function runIn(nsPath: string | undefined, what: string, argv: readonly [string, ...string[]], stdin: string, timeoutMs: number): Promise<void> {
+  const [cmd, ...args] = nsPath ? ['nsenter', `--net=${nsPath}`, ...argv] : argv;
+  const tool = argv[0];
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    let settled = false;
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => { if (stderr.length < 4096) stderr += d; });
+    const fail = (msg: string): void => {
+      if (settled) return;
+      settled = true;
+      reject(new WeftError('WEFT_ERR_HOST', `${what} failed: ${msg}`));
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? `${cmd}: command not found (install ${tool === 'nft' ? 'nftables' : tool})` : `${cmd}: ${e.message}`));
+    child.on('close', (code, signal) => {
+      if (settled) return;
+      if (code === 0) {
+        settled = true;
+        resolve();
+        return;
+      }
+      const line = stderr.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? (signal ? `${tool} killed by ${signal}` : `${tool} exited with ${code}`);
+      fail(line);
+    });
+    child.stdin.on('error', () => undefined); // nft exiting early surfaces through 'close'
+    child.stdin.end(stdin);
+  });
+}
