@@ -185,11 +185,16 @@ export class Reader {
     }
   }
 
+  /** Check that `n` bytes remain, step past them and return the offset where they start. */
+  private take(n: number, what: string): number {
+    this.need(n, what);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   u8(what = 'u8'): number {
-    this.need(1, what);
-    const v = this.buf.readUInt8(this.pos);
-    this.pos += 1;
-    return v;
+    return this.buf.readUInt8(this.take(1, what));
   }
 
   /** One byte that must be 0 or 1. */
@@ -203,24 +208,15 @@ export class Reader {
   }
 
   u16(what = 'u16'): number {
-    this.need(2, what);
-    const v = this.buf.readUInt16BE(this.pos);
-    this.pos += 2;
-    return v;
+    return this.buf.readUInt16BE(this.take(2, what));
   }
 
   u32(what = 'u32'): number {
-    this.need(4, what);
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    return this.buf.readUInt32BE(this.take(4, what));
   }
 
   u64(what = 'u64'): bigint {
-    this.need(8, what);
-    const v = this.buf.readBigUInt64BE(this.pos);
-    this.pos += 8;
-    return v;
+    return this.buf.readBigUInt64BE(this.take(8, what));
   }
 
   /** Canonical unsigned LEB128 ≤ 2^53-1; overlong, oversized or truncated forms are refused. */
@@ -249,16 +245,13 @@ export class Reader {
 
   /** A view of the next `n` bytes (fixed-size field, no length prefix). */
   raw(n: number, what = 'raw'): Buffer {
-    this.need(n, what);
-    const v = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
+    const at = this.take(n, what);
+    return this.buf.subarray(at, at + n);
   }
 
   /** Skip `n` bytes. */
   skip(n: number, what = 'skip'): void {
-    this.need(n, what);
-    this.pos += n;
+    this.take(n, what);
   }
 
   /** u32 length (≤ maxLen) + bytes, as a view. */
@@ -317,10 +310,7 @@ export class Reader {
   }
 
   peerName(what = 'peer name'): PeerName {
-    this.need(PEER_NAME_BYTES, what);
-    const n = peerNameFromBytes(this.buf, this.pos);
-    this.pos += PEER_NAME_BYTES;
-    return n;
+    return peerNameFromBytes(this.buf, this.take(PEER_NAME_BYTES, what));
   }
 
   /** Assert that every byte was consumed. */
