@@ -1,5 +1,4 @@
-import { isAscii } from 'node:buffer';
-import { WeftError, PEER_NAME_BYTES } from '../common/index.js';
+import { WeftError, PEER_NAME_BYTES, missingIndex } from '../common/index.js';
 import { peerNameFromBytes, peerNameToBytes, type PeerName } from './peer-name.js';
 
 /**
@@ -193,8 +192,15 @@ export class Reader {
     return at;
   }
 
+  /** The byte at `i`, which a take()/need() already proved to be inside the buffer. */
+  private byte(i: number): number {
+    return this.buf[i] ?? missingIndex('codec reader', i);
+  }
+
   u8(what = 'u8'): number {
-    return this.buf.readUInt8(this.take(1, what));
+    this.need(1, what);
+    const p = this.pos++;
+    return this.buf[p] ?? missingIndex('codec reader', p);
   }
 
   /** One byte that must be 0 or 1. */
@@ -207,12 +213,23 @@ export class Reader {
     return v === 1;
   }
 
+  // Indexed reads, not Buffer#readUInt16BE/readUInt32BE: those are several times slower here.
   u16(what = 'u16'): number {
-    return this.buf.readUInt16BE(this.take(2, what));
+    this.need(2, what);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 2;
+    return ((b[p] ?? missingIndex('codec reader', p)) << 8) | (b[p + 1] ?? missingIndex('codec reader', p + 1));
   }
 
   u32(what = 'u32'): number {
-    return this.buf.readUInt32BE(this.take(4, what));
+    this.need(4, what);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 4;
+    const b0 = b[p] ?? missingIndex('codec reader', p), b1 = b[p + 1] ?? missingIndex('codec reader', p + 1);
+    const b2 = b[p + 2] ?? missingIndex('codec reader', p + 2), b3 = b[p + 3] ?? missingIndex('codec reader', p + 3);
+    return b0 * 0x1000000 + ((b1 << 16) | (b2 << 8) | b3);
   }
 
   u64(what = 'u64'): bigint {
@@ -230,7 +247,7 @@ export class Reader {
         throw new WeftError('WEFT_ERR_DECODE',
           `${this.context} ${what}: needed ${i + 1} bytes at offset ${start}, have ${b.length - start}`);
       }
-      const byte = b.readUInt8(start + i);
+      const byte = this.byte(start + i);
       value += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 0) throw this.fail(what, 'non-canonical varint');
@@ -306,7 +323,10 @@ export class Reader {
     const start = this.pos;
     const end = start + n;
     this.pos = end;
-    return isAscii(this.buf.subarray(start, end)) ? -start - 1 : start;
+    for (let i = start; i < end; i++) {
+      if (this.byte(i) >= 0x80) return start;
+    }
+    return -start - 1;
   }
 
   peerName(what = 'peer name'): PeerName {
