@@ -2,15 +2,22 @@
 // Runs every compiled test file with node:test. `run-tests.mjs unit` runs only tests that
 // need no root and no network namespaces (unit tests next to the code in src/** and bench/**);
 // without an argument, integration tests under test/ run too. Files run one at a time
-// (--test-concurrency=1): integration tests build namespaces and must not compete for the 2 cores.
-// A run of every file (no NAME filter) first runs the linter (`npm run lint`, eslint.config.js):
-// a lint error fails the run.
-import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+// (--test-concurrency=1): integration tests build namespaces and must not compete for the
+// 2 cores. `run-tests.mjs MODE NAME` runs only the files whose path contains NAME. A run of every
+// file (no NAME filter) first runs the linter (`npm run lint`, eslint.config.js): a lint error
+// fails the run.
+//
+// Skips: every skipped test is listed at the end with its reason. A skip without a reason
+// fails the run (nobody can act on it). With CI=true any skip fails the run: CI runs as root
+// with every tool installed, so a skip there means something is missing or broken.
+import { readdirSync, statSync, existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 
 const mode = process.argv[2] ?? 'all';
 const filter = process.argv[3];
+const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const e of readdirSync(dir)) {
@@ -30,5 +37,36 @@ if (!filter) {
   if (lint.status !== 0) { console.error('run-tests: lint failed (npm run lint); not running the tests'); process.exit(lint.status ?? 1); }
   console.log('run-tests: lint clean');
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+
+const scratch = mkdtempSync(join(tmpdir(), 'weft-run-tests-'));
+const skipsFile = join(scratch, 'skips.jsonl');
+const reporter = new URL('./skip-reporter.mjs', import.meta.url).href;
+const r = spawnSync(process.execPath, [
+  '--test', '--test-concurrency=1',
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  `--test-reporter=${reporter}`, `--test-reporter-destination=${skipsFile}`,
+  ...files,
+], { stdio: 'inherit' });
+const skips = existsSync(skipsFile)
+  ? readFileSync(skipsFile, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l))
+  : [];
+rmSync(scratch, { recursive: true, force: true });
+
+let status = r.status ?? 1;
+if (skips.length > 0) {
+  console.log(`\nrun-tests: ${skips.length} skipped${ci ? ' (CI=true: every skip fails the run)' : ''}:`);
+  for (const s of skips) {
+    const where = s.file ? relative(process.cwd(), s.file) : '?';
+    console.log(`  - ${where}: ${s.name}: ${s.reason ?? 'NO REASON GIVEN (a skip must say what to do to run it)'}`);
+  }
+  const unexplained = skips.filter((s) => s.reason === null).length;
+  if (unexplained > 0) {
+    console.log(`run-tests: FAIL: ${unexplained} skip(s) without a reason`);
+    if (status === 0) status = 1;
+  }
+  if (ci) {
+    console.log('run-tests: FAIL: tests were skipped under CI');
+    if (status === 0) status = 1;
+  }
+}
+process.exit(status);

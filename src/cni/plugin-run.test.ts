@@ -38,8 +38,8 @@ function assertError(r: { code: number; json: Record<string, unknown> | undefine
   assert.equal(r.json?.cniVersion, version);
 }
 
-test('VERSION: answers the recorded podman calls per spec, for both plugins', { skip: calls ? false : 'podman fixture not found' }, async () => {
-  for (const c of calls!.filter((x) => x.CNI_COMMAND === 'VERSION').slice(0, 2)) {
+test('VERSION: answers the recorded podman calls per spec, for both plugins', async () => {
+  for (const c of calls.filter((x) => x.CNI_COMMAND === 'VERSION').slice(0, 2)) {
     for (const p of ['weft-net', 'weft-ipam'] as PluginName[]) {
       const r = await runPlugin(p, envOf(c), c.stdin);
       assert.equal(r.code, 0, r.stdout);
@@ -88,8 +88,8 @@ test('weft-ipam: defaultRoute adds the gateway; CHECK after release names the mi
   assertError(check, 999, /CHECK failed: the weft daemon holds no allocation for cni\/podnet\/gw1\/eth0/);
 });
 
-test('weft-ipam: the recorded podman ADD stdin (host-local ranges) is refused as an unsupported field', { skip: calls ? false : 'podman fixture not found' }, async () => {
-  const c = calls!.find((x) => x.CNI_COMMAND === 'ADD')!;
+test('weft-ipam: the recorded podman ADD stdin (host-local ranges) is refused as an unsupported field', async () => {
+  const c = calls.find((x) => x.CNI_COMMAND === 'ADD')!;
   const stdin = { ...c.stdin, ipam: { ...(c.stdin.ipam as object), type: 'weft-ipam', socket } };
   const r = await runPlugin('weft-ipam', envOf(c), stdin);
   assertError(r, 2, /unsupported field "ipam\.(dataDir|ranges)"/);
@@ -193,8 +193,8 @@ test('errors: env, decoding, version and config errors carry their codes', async
   assertError(delegate, 7, /IPAM plugin "wft-no-such-ipam" \(ipam\.type\) not found in CNI_PATH/);
 });
 
-test('weft-net DEL with the recorded podman DEL inputs (prevResult, gone netns): releases, touches no foreign link', { skip: calls ? false : 'podman fixture not found' }, async () => {
-  for (const c of calls!.filter((x) => x.CNI_COMMAND === 'DEL')) {
+test('weft-net DEL with the recorded podman DEL inputs (prevResult, gone netns): releases, touches no foreign link', async () => {
+  for (const c of calls.filter((x) => x.CNI_COMMAND === 'DEL')) {
     const owner = `cni/${String(c.stdin.name)}/${c.CNI_CONTAINERID}/${c.CNI_IFNAME}`;
     daemon.allocations.set(owner, '10.99.7.7');
     const { ipam: _ipam, ...rest } = c.stdin;

@@ -9,11 +9,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { Lab, isRoot, type LabHost } from '../support/lab.js';
-import { allocations, cniUnsupported, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
+import { allocations, assertCniServed, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
 import { run } from '../support/cni-lab.js';
 
 const REFERENCE = '/usr/lib/cni';
-const skip = !isRoot() ? 'needs root (network namespaces)'
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : !existsSync(join(REFERENCE, 'bridge')) ? 'reference CNI plugins not installed (apt-get install containernetworking-plugins)' : false;
 const REPO = new URL('../../..', import.meta.url).pathname;
 
@@ -38,14 +38,13 @@ function bridgePlugin(h: LabHost, env: Record<string, string>, conf: object): Pr
   });
 }
 
-test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, GC of unlisted pods, DEL releases', { skip, timeout: 150_000 }, async (t) => {
+test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, GC of unlisted pods, DEL releases', { skip, timeout: 150_000 }, async () => {
   const lab = new Lab();
   const podNamespaces: string[] = [];
   try {
     const hosts = lab.addHosts(2);
     launchWithIpam(lab, hosts);
-    const why = await cniUnsupported(hosts[0]!);
-    if (why) { t.skip(why); return; }
+    await assertCniServed(hosts[0]!);
     await untilIpamReady(lab, hosts);
     const bin = join(lab.dir, 'cni-bin');
     mkdirSync(bin, { recursive: true });

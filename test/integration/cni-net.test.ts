@@ -13,7 +13,7 @@ import { cniEnv, runPlugin, type PluginRun } from '../support/cni/run-plugin.js'
 import { SUPPORTED_CNI_VERSIONS } from '../../src/cni/index.js';
 import { CniLab, isRoot, run } from '../support/cni-lab.js';
 
-const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test' : false;
 const lab = skip ? null : new CniLab();
 let daemon: StandInDaemon;
 let hostNs = '';
@@ -174,7 +174,7 @@ test('/proc/PID/ns/net paths; DEL with an empty CNI_NETNS after the namespace is
   assert.ok(!hostLinks().includes((res.interfaces as { name: string }[])[0]!.name));
 });
 
-test('delegated IPAM: weft-net with the reference host-local plugin', { skip: skip || (!existsSync(join(REFERENCE_PLUGINS, 'host-local')) && 'reference plugins not installed'), timeout: 60_000 }, async () => {
+test('delegated IPAM: weft-net with the reference host-local plugin', { skip: skip || (!existsSync(join(REFERENCE_PLUGINS, 'host-local')) && 'reference CNI plugins not installed (bash scripts/setup-system.sh installs containernetworking-plugins)'), timeout: 60_000 }, async () => {
   const pod = lab!.netns('p5');
   const netns = `/run/netns/${pod}`;
   const ipam = { type: 'host-local', dataDir: join(lab!.dir, 'host-local'), ranges: [[{ subnet: '10.98.200.0/24', gateway: '10.98.200.1' }]], routes: [{ dst: '10.97.0.0/16' }] };

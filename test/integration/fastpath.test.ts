@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
 
-const skip = !isRoot() ? 'needs root (network namespaces)'
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : sh('sh', ['-c', 'command -v tcpdump && command -v iperf3 && command -v iptables && command -v nft'], { allowFail: true }).split('\n').filter(Boolean).length < 4
     ? 'tcpdump, iperf3, iptables and nft needed (scripts/setup-system.sh)' : false;
 const MCAST = `${process.cwd()}/dist/test/support/mcast.js`;

@@ -10,7 +10,7 @@ import { execRunner, HostGwEdge, type CommandRunner } from '../../src/host/index
 import { isWeftError, silentLogger } from '../../src/common/index.js';
 import { isRoot, sh } from '../support/lab.js';
 
-const skip = !isRoot() ? 'needs root (network namespaces)'
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : sh('sh', ['-c', 'command -v nft && command -v tcpdump'], { allowFail: true }).split('\n').filter(Boolean).length < 2
     ? 'nft and tcpdump needed (scripts/setup-system.sh)' : false;
 

@@ -7,7 +7,7 @@ import { at } from '../../src/common/index.js';
 import { parseIpv4 } from '../../src/net/index.js';
 import { Lab, isRoot, type LabHost, type LabHosts } from '../support/lab.js';
 
-const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test' : false;
 
 interface Alloc { owner: string; address: string }
 

@@ -5,7 +5,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, isRoot, sh, type LabHost } from '../support/lab.js';
 
-const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test' : false;
 
 async function peerNames(lab: Lab, h: LabHost): Promise<string[]> {
   return (await lab.status(h)).peers.map((p) => p.name).sort();

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { at } from '../../src/common/index.js';
 import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
 
-const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test' : false;
 const MCAST = `${process.cwd()}/dist/test/support/mcast.js`;
 
 function attach(lab: Lab, h: LabHost, pod: string, cidr: string): void {

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { tryLoadNative, type SleeveStats, type SleeveLinkInfo } from '../../src/dataplane/index.js';
 import { SleeveLab, peerName, sh } from '../support/sleeve-lab.js';
 
-const why = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
+const why = process.getuid?.() !== 0 ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : tryLoadNative() === null ? 'native addon not built (npm ci)'
   : sh('which', ['tcpdump'], { allowFail: true }).code !== 0 ? 'tcpdump missing (scripts/setup-system.sh)'
   : false;

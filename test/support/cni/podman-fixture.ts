@@ -1,6 +1,6 @@
 /**
- * Test fixture: the CNI calls rootful podman 4.3.1 really made (shared/fixtures/cni/
- * podman-4.3.1.jsonl beside the checkout). Null when the file is not there.
+ * Test fixture: the CNI calls rootful podman 4.3.1 really made, recorded into the repository
+ * (test/fixtures/cni/podman-4.3.1.jsonl) by record-runtime.ts with the spy-plugin.ts shim.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +18,11 @@ export interface PodmanCall {
   stdout: unknown;
 }
 
-export const PODMAN_FIXTURE = fileURLToPath(new URL('../../../../../shared/fixtures/cni/podman-4.3.1.jsonl', import.meta.url));
+export const PODMAN_FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/cni/podman-4.3.1.jsonl', import.meta.url));
 
-export function podmanCalls(): PodmanCall[] | null {
-  if (!existsSync(PODMAN_FIXTURE)) return null;
+/** Every recorded call; throws when the fixture is missing (it is part of the repository). */
+export function podmanCalls(): PodmanCall[] {
+  if (!existsSync(PODMAN_FIXTURE)) throw new Error(`CNI fixture ${PODMAN_FIXTURE} is missing (it is committed; re-record: sudo node dist/test/support/cni/record-runtime.js podman ${PODMAN_FIXTURE})`);
   return readFileSync(PODMAN_FIXTURE, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as PodmanCall);
 }
 
