@@ -29,7 +29,6 @@
  */
 import { FASTPATH_NFT_TABLE, FASTPATH_ROUTE_PROTO, WeftError, type Logger } from '../common/index.js';
 import { isIp } from '../net/index.js';
-import { isWeftError } from '../common/index.js';
 import { netlinkKernel, type Kernel } from './kernel.js';
 import { RT_SCOPE_LINK } from './netlink-abi.js';
 import { ignoreMissing } from './rtnl.js';
@@ -174,10 +173,8 @@ export class HostGwEdge {
 
   async deleteForward(mac: string, ip: string): Promise<void> {
     const key = `${checkMac(mac)} . ${checkIp(ip)}`;
-    await this.nft(`removing the forwarding of ${ip}`, [
-      `add element ${T} remote { ${key} : 0.0.0.0 }`, `delete element ${T} remote { ${key} }`,
-      `add element ${T} remote_dev { ${key} : "lo" }`, `delete element ${T} remote_dev { ${key} }`,
-      `add element ${T} remote_src { ${ip} }`, `delete element ${T} remote_src { ${ip} }`,
+    await this.deleteElements(`removing the forwarding of ${ip}`, [
+      `delete element ${T} remote { ${key} }`, `delete element ${T} remote_dev { ${key} }`, `delete element ${T} remote_src { ${ip} }`,
     ]);
   }
 
@@ -199,9 +196,7 @@ export class HostGwEdge {
   async deleteLocal(podIp: string, port?: string): Promise<void> {
     const b = this.o.bridge;
     const k = this.kernel.host;
-    await this.nft(`removing the forwarding to local pod ${podIp}`, [
-      `add element ${T} local_dev { ${checkIp(podIp)} : "lo" }`, `delete element ${T} local_dev { ${podIp} }`,
-    ]);
+    await this.deleteElements(`removing the forwarding to local pod ${podIp}`, [`delete element ${T} local_dev { ${checkIp(podIp)} }`]);
     if (port) await ignoreMissing(k.deleteNeighbour(checkDev(port), podIp));
     const br = await k.link(b);
     await ignoreMissing(k.deleteRoute({ dst: `${podIp}/32`, protocol: this.proto, ...(br ? { oif: br.index } : {}), scope: RT_SCOPE_LINK }));
@@ -221,6 +216,23 @@ export class HostGwEdge {
   private async deleteHook(kind: 'port' | 'up', dev: string): Promise<void> {
     const chain = hookChain(kind, dev);
     await this.nft(`unhooking ${dev} ingress`, [`add chain ${T} ${chain}`, `delete chain ${T} ${chain}`]);
+  }
+
+  /**
+   * Delete elements in one transaction. A delete of a missing element fails the whole
+   * transaction (nft 1.0.6 has no `destroy`), so on failure each delete is retried on its own
+   * and a failing one is taken as already gone (logged): deletes are idempotent.
+   */
+  private async deleteElements(what: string, cmds: string[]): Promise<void> {
+    try {
+      await this.nft(what, cmds);
+      return;
+    } catch {
+      // some element was already gone: fall through to one transaction per element
+    }
+    for (const c of cmds) {
+      await this.nft(what, [c]).catch((e: unknown) => this.o.log.debug({ cmd: c, err: String(e) }, 'host: nft element already gone'));
+    }
   }
 
   /** One atomic nft transaction. */

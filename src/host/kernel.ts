@@ -50,13 +50,20 @@ export function netlinkKernel(o: { timeoutMs?: number; nsPath?: string } = {}): 
     },
     openNetns: (nsPath) => Rtnl.open({ timeoutMs, nsPath }),
     setTxChecksum: (ifname, on, nsPath) => setTxChecksum(ifname, on, nsPath ?? ns),
-    createTap: (name) => {
+    createTap: async (name) => {
       try {
         kernelAddon().tunSetPersist(name, true);
       } catch (e) {
-        return Promise.reject(addonError(`creating TAP ${name}`, e));
+        throw addonError(`creating TAP ${name}`, e);
       }
-      return Promise.resolve();
+      if (!ns) return;
+      // The ioctl acts in the caller's namespace: move the new TAP where "host" is.
+      const here = Rtnl.open({ timeoutMs });
+      try {
+        await here.moveLink(name, ns);
+      } finally {
+        here.close();
+      }
     },
     sysctl: (key, value) => ns ? runIn(ns, `setting ${key}`, ['sysctl', '-q', '-w', `${checkSysctl(key)}=${value}`], '', timeoutMs)
       : writeSysctl(key, value),

@@ -101,6 +101,7 @@ export const IFA_LOCAL = 2;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;
+export const RT_SCOPE_NOWHERE = 255;
 
 export const RTA_DST = 1;
 export const RTA_OIF = 4;

@@ -18,7 +18,7 @@ import {
   IFA_ADDRESS, IFA_LOCAL, IN6_ADDR_GEN_MODE_NONE, NDA_DST, NDA_LLADDR, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL,
   NLM_F_REPLACE, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, RTA_DST, RTA_GATEWAY, RTA_OIF, RTM_DELADDR, RTM_DELLINK,
   RTM_DELNEIGH, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,
-  RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETLINK, RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, VETH_INFO_PEER,
+  RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETLINK, RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, VETH_INFO_PEER,
 } from './netlink-abi.js';
 import { attr, type NlAttr } from './netlink-codec.js';
 import { NetlinkSocket } from './netlink-socket.js';
@@ -253,7 +253,7 @@ export class Rtnl {
 
   // ---- routes ----
 
-  private routeMsg(r: RouteSpec): { hdr: Buffer; attrs: NlAttr[] } {
+  private routeMsg(r: RouteSpec, forDelete = false): { hdr: Buffer; attrs: NlAttr[] } {
     const c = parseCidr(r.dst);
     if (c === null) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid route destination "${r.dst}"`);
     const { family, bytes } = ipBytes(r.dst.slice(0, r.dst.lastIndexOf('/')));
@@ -261,8 +261,12 @@ export class Rtnl {
     if (c.prefixLength > 0) attrs.push(attr.bytes(RTA_DST, bytes));
     if (r.gateway !== undefined) attrs.push(attr.bytes(RTA_GATEWAY, ipBytes(r.gateway).bytes));
     if (r.oif !== undefined) attrs.push(attr.u32(RTA_OIF, r.oif));
+    if (forDelete) {
+      // A delete matches any scope (RT_SCOPE_NOWHERE), protocol (0) and type (0) unless given.
+      return { hdr: rtmsg({ family, dstLength: c.prefixLength, table: RT_TABLE_MAIN, protocol: r.protocol ?? 0, scope: r.scope ?? RT_SCOPE_NOWHERE, type: 0 }), attrs };
+    }
     const scope = r.scope ?? (r.gateway === undefined && r.oif !== undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
-    return { hdr: rtmsg({ family, dstLength: c.prefixLength, table: RT_TABLE_MAIN, protocol: r.protocol ?? 3, scope, type: RTN_UNICAST }), attrs };
+    return { hdr: rtmsg({ family, dstLength: c.prefixLength, table: RT_TABLE_MAIN, protocol: r.protocol ?? RTPROT_BOOT, scope, type: RTN_UNICAST }), attrs };
   }
 
   /** Add or replace a route (`ip route replace`). */
@@ -273,7 +277,7 @@ export class Rtnl {
 
   /** Delete a route; WEFT_ERR_HOST_NOT_FOUND when there is none. */
   async deleteRoute(r: RouteSpec): Promise<void> {
-    const { hdr, attrs } = this.routeMsg(r);
+    const { hdr, attrs } = this.routeMsg(r, true);
     await this.sock.request(this.where(`removing the route to ${r.dst}`), RTM_DELROUTE, 0, hdr, attrs);
   }
 

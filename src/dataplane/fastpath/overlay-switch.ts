@@ -4,7 +4,6 @@
  * host-gw (plain routed IPv4 between peers on one L2 segment) and VXLAN (kernel L2 tunnel),
  * each used only while full-size probes are answered. Design: docs/fastpath.md.
  */
-import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import {
   DEFAULT_UNDERLAY_MTU, FASTPATH_ADDRESS_SCAN_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI, FASTPATH_FAIL_AFTER_MS,
