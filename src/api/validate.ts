@@ -36,14 +36,8 @@ export function checkRequest(name: RouteName, value: unknown): void {
   const route = ROUTES[name];
   const where = `bad request to ${route.method} ${route.path}`;
   if (!first) throw new WeftError('WEFT_ERR_BAD_ARGS', `${where}: does not match its schema`);
-  let field = fieldName(first.path);
-  let message = first.message;
-  // An unknown property is reported at the object: name the property itself.
-  if (first.schema && (first.schema as { additionalProperties?: unknown }).additionalProperties === false
-    && typeof first.value === 'object' && first.value !== null && message.toLowerCase().includes('additional')) {
-    const known = Object.keys((first.schema as { properties?: object }).properties ?? {});
-    const extra = Object.keys(first.value).find((k) => !known.includes(k));
-    if (extra !== undefined) { field = field ? `${field}.${extra}` : extra; message = 'unknown field'; }
-  }
+  // An unknown property is reported at its own path ("Unexpected property"), so it is named too.
+  const field = fieldName(first.path);
+  const message = first.message;
   throw new WeftError('WEFT_ERR_BAD_ARGS', `${where}: ${field ? `field "${field}": ` : ''}${message}`.replace(/[\r\n]+/g, ' '));
 }
