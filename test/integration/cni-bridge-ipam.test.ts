@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { Lab, isRoot, type LabHost } from '../support/lab.js';
 import { allocations, assertCniServed, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
-import { run } from '../support/cni-lab.js';
+import { run } from '../support/cni-run.js';
 
 const REFERENCE = '/usr/lib/cni';
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
