@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { WeftError } from '../src/common/index.js';
+import { WeftError, isWeftError } from '../src/common/index.js';
 import { pluginScript } from '../test/support/cni/run-plugin.js';
 
 const REFERENCE = '/usr/lib/cni';
@@ -90,9 +90,9 @@ async function realDaemon(ns: string, dir: string): Promise<{ socket: string; st
       const s = (await client.request('GET', '/ipam/status')) as { status?: string };
       if (s.status === 'ready') return { socket, stop };
     } catch (e) {
-      if ((e as Error).message.includes('no API endpoint')) {
+      if (isWeftError(e, 'WEFT_ERR_NO_ENDPOINT')) {
         stop();
-        return `the daemon has no ${(e as Error).message.replace('no API endpoint ', '')} yet`;
+        return `the daemon does not serve GET /ipam/status yet`;
       }
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -3,8 +3,8 @@ import {
   WeftError, API_CLIENT_TIMEOUT_MS, API_MAX_RESPONSE_BYTES, type WeftErrorCode,
 } from '../common/index.js';
 import { probeSocket, socketError } from './socket-file.js';
-import { API_PATHS, type ConnectRequest, type ForgetRequest, type StatusReport } from './types.js';
 import type { HttpMethod } from './router.js';
+import { ROUTES, validate, type RequestOf, type ReplyOf, type RouteSpec, type StatusReport } from './routes.js';
 
 /** Where and how patiently an ApiClient talks to the daemon. */
 export interface ApiClientOptions {
@@ -34,30 +34,40 @@ export class ApiClient {
   }
 
   status(): Promise<StatusReport> {
-    return this.request<StatusReport>('GET', API_PATHS.status);
-  }
-
-  report(): Promise<unknown> {
-    return this.request('GET', API_PATHS.report);
-  }
-
-  connect(body: ConnectRequest): Promise<unknown> {
-    return this.request('POST', API_PATHS.connect, body);
-  }
-
-  forget(body: ForgetRequest): Promise<unknown> {
-    return this.request('POST', API_PATHS.forget, body);
+    return this.call(ROUTES.status, {});
   }
 
   stop(): Promise<unknown> {
-    return this.request('POST', API_PATHS.stop, {});
+    return this.call(ROUTES.stop, {});
+  }
+
+  /**
+   * Call one route of the contract: `input` is the body (POST) or the query (GET), typed by
+   * the route's request schema; the reply is typed by its reply schema. The reply is trusted
+   * as the daemon's (same build); clients that must not trust it use {@link callChecked}.
+   */
+  call<R extends RouteSpec>(spec: R, input: RequestOf<R>, opts: { timeoutMs?: number } = {}): Promise<ReplyOf<R>> {
+    if (spec.method === 'GET') {
+      const q = new URLSearchParams(Object.entries(input as Record<string, string | undefined>)
+        .filter((e): e is [string, string] => e[1] !== undefined)).toString();
+      return this.request<ReplyOf<R>>('GET', q ? `${spec.path}?${q}` : spec.path, undefined, opts.timeoutMs);
+    }
+    return this.request<ReplyOf<R>>(spec.method, spec.path, input as object, opts.timeoutMs);
+  }
+
+  /** {@link call}, then check the reply against the route's schema (WEFT_ERR_DECODE naming the field). */
+  async callChecked<R extends RouteSpec>(spec: R, input: RequestOf<R>, opts: { timeoutMs?: number } = {}): Promise<ReplyOf<R>> {
+    const raw = await this.call(spec, input, opts);
+    const r = validate(spec.reply, raw);
+    if (!r.ok) throw new WeftError('WEFT_ERR_DECODE', `weft API at ${this.socketPath} sent an unexpected ${spec.method} ${spec.path} reply: ${r.problem}`);
+    return r.value as ReplyOf<R>;
   }
 
   /**
    * One call: `body` is sent as JSON (POST/DELETE). Resolves with the parsed JSON reply, or
    * undefined for 204. `path` may include a query string.
    */
-  request<T = unknown>(method: HttpMethod, path: string, body?: object): Promise<T> {
+  request<T = unknown>(method: HttpMethod, path: string, body?: object, timeoutMs = this.timeoutMs): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = request({
@@ -68,7 +78,7 @@ export class ApiClient {
         },
       });
       const timer = setTimeout(() => req.destroy(new WeftError('WEFT_ERR_TIMEOUT',
-        `weft API at ${this.socketPath} did not answer ${method} ${path} within ${this.timeoutMs} ms`)), this.timeoutMs);
+        `weft API at ${this.socketPath} did not answer ${method} ${path} within ${timeoutMs} ms`)), timeoutMs);
       const finish = (fn: () => void): void => { clearTimeout(timer); fn(); };
       req.once('error', (e: NodeJS.ErrnoException) => finish(() => reject(this.connectError(e))));
       req.once('response', (res) => {

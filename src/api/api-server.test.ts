@@ -90,11 +90,11 @@ test('thrown errors map to status codes and come back as WeftError with code and
 
 test('unknown path is 404, wrong method is 405 with Allow', async () => {
   await withServer((s) => { s.route('GET', '/status', () => ({})); s.route('DELETE', '/status', () => ({})); }, async (client, server) => {
-    await rejectsWith(client.request('GET', '/nope'), 'WEFT_ERR_NOT_FOUND', /\/nope/);
+    await rejectsWith(client.request('GET', '/nope'), 'WEFT_ERR_NO_ENDPOINT', /\/nope/);
     const r = await raw(server.socketPath, 'POST', '/status', '{}');
     assert.equal(r.status, 405);
     assert.equal(r.headers.allow, 'GET, DELETE');
-    assert.equal(JSON.parse(r.text).error.code, 'WEFT_ERR_BAD_ARGS');
+    assert.equal(JSON.parse(r.text).error.code, 'WEFT_ERR_BAD_METHOD');
   });
 });
 

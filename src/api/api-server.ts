@@ -5,6 +5,15 @@ import { Router, type HttpMethod, type RouteHandler } from './router.js';
 import { asWeftError, readJsonObject, sendError, sendJson } from './http-json.js';
 import { alreadyRunning, prepareSocketPath, socketError } from './socket-file.js';
 import { HttpListener } from './listen.js';
+import { validate, type RouteSpec, type ValidRequestOf, type ReplyOf } from './routes.js';
+
+/** What a typed handler ({@link ApiServer.serve}) receives: the validated request. */
+export interface ServedRequest<R extends RouteSpec> {
+  /** The body (POST) or query parameters (GET), checked against the route's request schema. */
+  input: ValidRequestOf<R>;
+  /** Aborted when the client goes away before the reply is sent. */
+  signal: AbortSignal;
+}
 
 /** Construction options of an ApiServer (fixed for its lifetime). */
 export interface ApiServerOptions {
@@ -34,6 +43,7 @@ export class ApiServer implements Startable {
   private readonly router = new Router();
   private readonly log: Logger;
   private readonly maxBodyBytes: number;
+  private refused = 0;
   private readonly listener = new HttpListener('API server', (req, res) => void this.handle(req, res));
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -43,6 +53,30 @@ export class ApiServer implements Startable {
 
   get socketPath(): string {
     return this.opts.socketPath;
+  }
+
+  /** Requests refused because their body or query did not match the route's schema. count */
+  get badRequests(): number {
+    return this.refused;
+  }
+
+  /**
+   * Serve one route of the contract (src/api/routes.ts). The body (POST) or query (GET) is
+   * validated against the route's request schema first: a mismatch is refused with
+   * WEFT_ERR_BAD_ARGS and a one-line message naming the field, counted ({@link badRequests})
+   * and logged; the handler only ever sees valid input, and must return the route's reply.
+   */
+  serve<R extends RouteSpec>(spec: R, handler: (req: ServedRequest<R>) => Promise<ReplyOf<R>> | ReplyOf<R>): this {
+    return this.route(spec.method, spec.path, ({ body, query, signal }) => {
+      const raw = spec.method === 'GET' ? Object.fromEntries(query) : body;
+      const checked = validate(spec.request, raw);
+      if (!checked.ok) {
+        this.refused++;
+        this.log.warn({ method: spec.method, path: spec.path, problem: checked.problem }, 'API request refused');
+        throw new WeftError('WEFT_ERR_BAD_ARGS', `${spec.method} ${spec.path}: ${checked.problem}`);
+      }
+      return handler({ input: checked.value as ValidRequestOf<R>, signal });
+    });
   }
 
   /** Register `handler` for `method path`; `path` may hold `:name` parameters (`/ip/:owner`). */
@@ -74,12 +108,16 @@ export class ApiServer implements Startable {
     const url = new URL(req.url ?? '/', 'http://weft.invalid');
     try {
       const match = this.router.match(req.method ?? '', url.pathname);
-      if (match.kind === 'none') throw new WeftError('WEFT_ERR_NOT_FOUND', `no API endpoint ${url.pathname}`);
+      if (match.kind === 'none') throw new WeftError('WEFT_ERR_NO_ENDPOINT', `no API endpoint ${url.pathname}`);
       if (match.kind === 'method') {
-        const e = new WeftError('WEFT_ERR_BAD_ARGS', `method ${req.method} not allowed on ${url.pathname}`);
+        const e = new WeftError('WEFT_ERR_BAD_METHOD', `method ${req.method} not allowed on ${url.pathname}`);
         sendError(res, e, 405, { allow: match.allowed.join(', ') });
       } else {
-        const body = req.method === 'GET' ? {} : await readJsonObject(req, this.maxBodyBytes);
+        const body = req.method === 'GET' ? {} : await readJsonObject(req, this.maxBodyBytes).catch((e: unknown) => {
+          this.refused++;
+          this.log.warn({ method: req.method, path: url.pathname, problem: (e as Error).message }, 'API request refused');
+          throw e;
+        });
         const result = await match.handler({ body, query: url.searchParams, params: match.params, signal: aborter.signal });
         sendJson(res, 200, result);
       }

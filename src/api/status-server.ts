@@ -70,7 +70,7 @@ export class StatusServer implements Startable {
         return;
       }
       const reply = await this.reply(path);
-      if (!reply) throw new WeftError('WEFT_ERR_NOT_FOUND', `no status endpoint ${path}`);
+      if (!reply) throw new WeftError('WEFT_ERR_NO_ENDPOINT', `no status endpoint ${path}`);
       res.writeHead(reply.status, { 'content-type': reply.type, 'content-length': String(Buffer.byteLength(reply.body)) });
       res.end(reply.body);
     } catch (thrown) {

@@ -4,7 +4,7 @@ import {
   WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
 } from '../common/index.js';
 import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
-import { ApiServer, StatusServer, API_PATHS, parseConnectRequest, parseForgetRequest, type StatusReport } from '../api/index.js';
+import { ApiServer, StatusServer, ROUTES, parsePeerList, type StatusReport, type ReplyOf } from '../api/index.js';
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
@@ -82,33 +82,33 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const stopped = new Promise<void>((r) => (resolveStopped = r));
 
   const api = new ApiServer({ socketPath: config.apiSocket, logger: log.child({ component: 'api' }) });
-  api.route('GET', API_PATHS.status, () => status());
-  api.route('GET', API_PATHS.report, () => ({ ...status(), config: redactedConfig(config), topology: router.topology.report() }));
-  api.route('POST', API_PATHS.connect, ({ body }) => {
-    const req = parseConnectRequest(body);
+  api.serve(ROUTES.status, () => status());
+  api.serve(ROUTES.report, () => ({ ...status(), config: redactedConfig(config), topology: router.topology.report() }));
+  api.serve(ROUTES.connect, ({ input }) => {
+    const req = { peers: parsePeerList(input.peers), replace: input.replace };
     const bad = router.connect(req.peers, req.replace ?? false);
     if (bad.length > 0) throw new WeftError('WEFT_ERR_BAD_ARGS', `bad peer address: ${bad.join(', ')}`);
     return { targets: router.targets() };
   });
-  api.route('POST', API_PATHS.forget, ({ body }) => {
-    const req = parseForgetRequest(body);
+  api.serve(ROUTES.forget, ({ input }) => {
+    const req = { peers: parsePeerList(input.peers) };
     const missing = router.forget(req.peers);
     return { forgotten: req.peers.filter((p) => !missing.includes(p)), unknown: missing };
   });
-  api.route('POST', '/ping', async ({ body }) => {
-    const peer = parsePeerName(String((body as { peer?: unknown }).peer ?? ''));
+  api.serve(ROUTES.ping, async ({ input }) => {
+    const peer = parsePeerName(input.peer);
     const rttMs = await pinger.ping(peer);
     return { peer, rttMs, nextHop: router.topology.routes.unicastAll.get(peer) ?? null };
   });
   dataplane.registerRoutes(api);
   ipam.registerRoutes(api);
-  api.route('POST', '/reset', () => {
+  api.serve(ROUTES.reset, () => {
     const left = ipam.ipam.leave();
     setImmediate(() => void shutdown('reset requested over the API', true));
     return { left };
   });
-  api.route('GET', '/metrics', async () => registry.getMetricsAsJSON());
-  api.route('POST', API_PATHS.stop, () => {
+  api.serve(ROUTES.metrics, async () => (await registry.getMetricsAsJSON()).map((m) => ({ ...m, type: String(m.type), values: m.values.map((x) => ({ ...x, labels: { ...x.labels } })) })) as ReplyOf<typeof ROUTES.metrics>);
+  api.serve(ROUTES.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
     return { stopping: true };
   });

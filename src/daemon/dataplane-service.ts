@@ -1,5 +1,5 @@
 import { DEFAULT_VXLAN_PORT, FASTPATH_CHANNEL, WeftError, type Logger } from '../common/index.js';
-import type { ApiServer, NetworkInfo } from '../api/index.js';
+import { ROUTES, type ApiServer, type DataplaneStatusReport } from '../api/index.js';
 import { HostPlumbing } from '../host/index.js';
 import { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
@@ -15,18 +15,6 @@ export interface AddressSource {
 
 /** Name of the TAP the sleeve reads and writes. */
 export const TAP_NAME = 'weft-tap';
-
-function field(body: unknown, name: string, required: true): string;
-function field(body: unknown, name: string, required: false): string | undefined;
-function field(body: unknown, name: string, required: boolean): string | undefined {
-  const v = (body as Record<string, unknown>)[name];
-  if (v === undefined || v === null) {
-    if (required) throw new WeftError('WEFT_ERR_BAD_ARGS', `missing field "${name}"`);
-    return undefined;
-  }
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw new WeftError('WEFT_ERR_BAD_ARGS', `field "${name}" must be a non-empty string`);
-  return v;
-}
 
 /**
  * The host's data plane as the daemon runs it: bridge + TAP plumbing, the sleeve overlay, and
@@ -79,7 +67,7 @@ export class DataplaneService {
   }
 
   /** Status section. */
-  status() {
+  status(): DataplaneStatusReport {
     const fast = this.overlay.status();
     return {
       mode: fast.kernelPaths.enabled ? 'fastpath' : 'sleeve', bridge: this.config.bridge, mtu: this.overlay.mtu,
@@ -89,10 +77,9 @@ export class DataplaneService {
 
   /** Register attach/detach/expose/hide/endpoints/network on the API. */
   registerRoutes(api: ApiServer): void {
-    api.route('POST', '/attach', async ({ body }) => {
-      const netns = field(body, 'netns', true);
-      const ifname = field(body, 'ifname', false);
-      let cidr = field(body, 'ip', false);
+    api.serve(ROUTES.attach, async ({ input }) => {
+      const { netns, ifname } = input;
+      let cidr = input.ip;
       const owner = `attach/${netns}/${ifname ?? 'ethwe'}`;
       let allocated = false;
       if (!cidr) {
@@ -102,21 +89,19 @@ export class DataplaneService {
       }
       try {
         const ep = await this.plumbing.attach({ netns, ifname, cidr, mtu: this.overlay.mtu, txOff: !this.config.podTxOffload });
-        return { ...ep, cidr, mtu: this.overlay.mtu, allocated };
+        return { ifname: ep.ifname, hostIfname: ep.hostIfname, mac: ep.mac, cidr, mtu: this.overlay.mtu, allocated };
       } catch (e) {
         if (allocated) await this.addresses?.release(owner).catch(() => undefined);
         throw e;
       }
     });
-    api.route('POST', '/detach', async ({ body }) => {
-      const netns = field(body, 'netns', true);
-      const ifname = field(body, 'ifname', false);
+    api.serve(ROUTES.detach, async ({ input: { netns, ifname } }) => {
       const detached = await this.plumbing.detach(netns, ifname);
       const released = this.addresses ? await this.addresses.release(`attach/${netns}/${ifname ?? 'ethwe'}`) : [];
       return { detached, released };
     });
-    api.route('POST', '/expose', async ({ body }) => {
-      let cidr = field(body, 'cidr', false);
+    api.serve(ROUTES.expose, async ({ input }) => {
+      let cidr = input.cidr;
       if (!cidr) {
         if (!this.addresses) throw new WeftError('WEFT_ERR_IPAM_NOT_READY', 'no address given and IPAM is not available: pass a CIDR');
         cidr = (await this.addresses.allocate('expose/host')).cidr;
@@ -124,16 +109,16 @@ export class DataplaneService {
       await this.plumbing.expose(cidr);
       return { cidr };
     });
-    api.route('POST', '/hide', async ({ body }) => {
-      const given = field(body, 'cidr', false);
+    api.serve(ROUTES.hide, async ({ input }) => {
+      const given = input.cidr;
       const cidrs = given ? [given] : await this.plumbing.exposed();
       const hidden: string[] = [];
       for (const c of cidrs) if (await this.plumbing.hide(c)) hidden.push(c);
       if (!given && this.addresses) await this.addresses.release('expose/host');
       return { hidden };
     });
-    api.route('GET', '/endpoints', async () => ({ endpoints: await this.plumbing.listAttached() }));
-    api.route('GET', '/network', async (): Promise<NetworkInfo> => {
+    api.serve(ROUTES.endpoints, async () => ({ endpoints: await this.plumbing.listAttached() }));
+    api.serve(ROUTES.network, async () => {
       const exposed = await this.plumbing.exposed();
       return {
         bridge: this.config.bridge, mtu: this.overlay.mtu, range: this.addresses?.range ?? this.config.ipallocRange,

@@ -4,7 +4,7 @@
  * a mesh. Addresses are handed out sequentially from `range`.
  */
 import { WeftError, silentLogger, type Startable } from '../../../src/common/index.js';
-import { ApiServer, IPAM_PATHS, type NetworkInfo } from '../../../src/api/index.js';
+import { ApiServer, ROUTES, type NetworkInfo, type StatusReport, type IpamStatusReport } from '../../../src/api/index.js';
 import { formatIpv4, parseCidr } from '../../../src/net/index.js';
 
 /** Socket, network info overrides and initial IPAM state of a stand-in. */
@@ -35,42 +35,45 @@ export class StandInDaemon implements Startable {
     const prefix = range.prefixLength;
     const base = range.address.value;
     const s = this.server = new ApiServer({ socketPath: o.socketPath, logger: silentLogger() });
-    const log = (m: string, p: string) => this.calls.push(`${m} ${p}`);
-    const ownerOf = (body: unknown): string => {
-      const owner = (body as { owner?: unknown }).owner;
-      if (typeof owner !== 'string' || owner === '') throw new WeftError('WEFT_ERR_BAD_ARGS', 'missing field "owner"');
-      return owner;
-    };
+    const log = (spec: { method: string; path: string }) => this.calls.push(`${spec.method} ${spec.path}`);
     const reply = (owner: string) => {
       const address = this.allocations.get(owner)!;
       return { owner, address, prefixLength: prefix, cidr: `${address}/${prefix}` };
     };
-    s.route('GET', '/status', () => { log('GET', '/status'); return { name: '00:00:00:00:00:01', nickname: 'stand-in', peers: [] }; });
-    s.route('GET', IPAM_PATHS.network, () => { log('GET', IPAM_PATHS.network); return this.network; });
-    s.route('GET', IPAM_PATHS.status, () => { log('GET', IPAM_PATHS.status); return this.ipam; });
-    s.route('POST', IPAM_PATHS.allocate, ({ body }) => {
-      log('POST', IPAM_PATHS.allocate);
-      const owner = ownerOf(body);
+    s.serve(ROUTES.status, () => {
+      log(ROUTES.status);
+      return { name: '00:00:00:00:00:01', nickname: 'stand-in', version: '0', protocol: { min: 1, max: 1 }, encrypted: false, port: 0, uid: '1', peers: [], connections: [], targets: [] } satisfies StatusReport;
+    });
+    s.serve(ROUTES.network, () => { log(ROUTES.network); return this.network; });
+    s.serve(ROUTES.ipamStatus, () => {
+      log(ROUTES.ipamStatus);
+      return {
+        status: this.ipam.status as IpamStatusReport['status'], ...(this.ipam.reason !== undefined ? { reason: this.ipam.reason } : {}),
+        self: '00:00:00:00:00:01', nickname: 'stand-in', range: this.network.range, mode: 'consensus' as const, owned: 0, free: 0, allocated: this.allocations.size,
+        pending: 0, unreachable: [], conflicts: {}, removedPeers: [], awaitingReclaim: [], entries: [],
+      };
+    });
+    s.serve(ROUTES.allocate, ({ input: { owner } }) => {
+      log(ROUTES.allocate);
       if (this.ipam.status !== 'ready') throw new WeftError('WEFT_ERR_IPAM_NOT_READY', `IPAM not ready: ${this.ipam.reason ?? this.ipam.status}`);
       if (!this.allocations.has(owner)) this.allocations.set(owner, formatIpv4(base + this.next++));
       return reply(owner);
     });
-    s.route('POST', IPAM_PATHS.release, ({ body }) => {
-      log('POST', IPAM_PATHS.release);
-      const owner = ownerOf(body);
+    s.serve(ROUTES.release, ({ input: { owner } }) => {
+      log(ROUTES.release);
       const a = this.allocations.get(owner);
       this.allocations.delete(owner);
       return { released: a ? [a] : [] };
     });
-    s.route('GET', IPAM_PATHS.lookup, ({ query }) => {
-      log('GET', IPAM_PATHS.lookup);
-      const owner = query.get('owner') ?? '';
-      return { allocations: this.allocations.has(owner) ? [reply(owner)] : [] };
+    s.serve(ROUTES.lookup, ({ input: { owner } }) => {
+      log(ROUTES.lookup);
+      if (!this.allocations.has(owner)) throw new WeftError('WEFT_ERR_NO_ALLOCATION', `no address is allocated to ${owner}`);
+      const { address, prefixLength, cidr } = reply(owner);
+      return { owner, addresses: [{ address, prefixLength, cidr }] };
     });
-    s.route('GET', IPAM_PATHS.list, () => ({ allocations: [...this.allocations.keys()].map(reply) }));
-    s.route('POST', IPAM_PATHS.gc, ({ body }) => {
-      log('POST', IPAM_PATHS.gc);
-      const { ownerPrefix, keep } = body as { ownerPrefix: string; keep: string[] };
+    s.serve(ROUTES.allocations, () => ({ allocations: [...this.allocations.keys()].map(reply) }));
+    s.serve(ROUTES.gc, ({ input: { ownerPrefix, keep } }) => {
+      log(ROUTES.gc);
       const released: { owner: string; address: string }[] = [];
       for (const [owner, address] of [...this.allocations]) {
         if (owner.startsWith(ownerPrefix) && !keep.includes(owner)) {
