@@ -6,16 +6,23 @@ export interface BenchArgs {
   durationS?: number;
   rounds?: number;
   quietWaitS?: number;
+  /** Measurement window of the idle rows. s */
+  idleWindowS?: number;
+  /** ADD+DEL iterations of the CNI row. */
+  cniIterations?: number;
   jsonFile?: string;
   help: boolean;
 }
 
 /** Usage text printed by `--help` and after argument errors. */
-export const BENCH_USAGE = `usage: node dist/cmd/bench.js [--only NAME[,NAME…]] [--duration S] [--rounds N] [--quiet-wait S] [--json FILE]
+export const BENCH_USAGE = `usage: node dist/cmd/bench.js [--only NAME[,NAME…]] [--duration S] [--rounds N] [--quiet-wait S]
+       [--idle-window S] [--cni-iterations N] [--json FILE]
   --only      run only these scenarios (comma separated; repeatable)
   --duration  iperf3 run length in seconds (default 5)
   --rounds    interleaved rounds (default 3)
   --quiet-wait  before each run wait up to S seconds for foreign CPU load < 20 % (default 0)
+  --idle-window  idle rows (idle): measurement window per configuration in seconds (default 60)
+  --cni-iterations  CNI row (cni): interleaved ADD+DEL iterations per plugin (default 100)
   --json      also write the full report as JSON to FILE
 Needs root (network namespaces). Scenario tools: bash scripts/setup-system.sh bench`;
 
@@ -54,6 +61,16 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--quiet-wait': {
         const v = value();
         out.quietWaitS = v === '0' ? 0 : positive(v, 600);
+        break;
+      }
+      case '--idle-window':
+        out.idleWindowS = Math.round(positive(value(), 3600));
+        if (out.idleWindowS < 1) throw new WeftError('WEFT_ERR_BAD_ARGS', '--idle-window must be at least 1 s');
+        break;
+      case '--cni-iterations': {
+        const n = positive(value(), 10_000);
+        if (!Number.isInteger(n)) throw new WeftError('WEFT_ERR_BAD_ARGS', '--cni-iterations must be an integer');
+        out.cniIterations = n;
         break;
       }
       case '--json':

@@ -190,39 +190,6 @@ export async function pidsInNetns(namespaces: readonly string[]): Promise<Map<st
   return out;
 }
 
-/** SIGKILLs every process left in our namespaces (all were started by this harness). */
-export async function killNetnsProcesses(namespaces: readonly string[]): Promise<number> {
-  let killed = 0;
-  for (const pids of (await pidsInNetns(namespaces)).values()) {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed++;
-      } catch {
-        // already gone
-      }
-    }
-  }
-  return killed;
-}
-
-/** Creates a network namespace with loopback up and IPv6 off (no DAD/RS noise). */
-export async function createNetns(ns: string): Promise<void> {
-  await exec(null, ['ip', 'netns', 'add', ns]);
-  await exec(null, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  await exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-}
-
-/** Deletes a namespace after killing what still runs in it. Never throws. */
-export async function deleteNetns(ns: string): Promise<void> {
-  try {
-    await killNetnsProcesses([ns]);
-    if ((await netnsInode(ns)) !== null) await exec(null, ['ip', 'netns', 'del', ns], { allowFail: true });
-  } catch {
-    // best effort: teardown continues with the next namespace
-  }
-}
-
 /** A veth pair with one end in each namespace, both up, with the given MTU. */
 export async function createVethPair(
   a: { ns: string; dev: string },

@@ -76,10 +76,12 @@ export const DEFAULT_BASELINES: Baselines = { raw: 'raw-veth', reference: 'wireg
 /**
  * Measures every scenario in interleaved rounds and reports medians and ratios.
  *
- * All scenarios are set up first (each in its own namespaces, prefixed with a per-run id), then
- * measured round by round in rotating order, then torn down — in `finally`, so also after
- * errors and aborts. A scenario whose check or setup fails gets a one-line reason and the run
- * goes on. Throws only WEFT_ERR_BAD_ARGS for bad options.
+ * Round by round, in rotating order, each scenario is set up (in its own namespaces, prefixed
+ * with a per-run id), measured and torn down before the next one is set up — so idle daemons
+ * of other rows are never part of the load a row is measured under. Teardown also runs after
+ * errors and aborts. A scenario whose check or setup fails gets a one-line reason, is dropped
+ * from later rounds, and the run goes on. `setupMs` is the slowest set-up of the row. Throws
+ * only WEFT_ERR_BAD_ARGS for bad options.
  */
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const { durationS, rounds, quietWaitS, baselines, selected } = validate(opts);
@@ -100,7 +102,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     name: s.name, description: s.description, userspace: s.userspace, status: 'ok', rounds: [],
   }));
   const ctx: RunContext = { runId, lifetimeS, clkTck: machine.clkTck, log, signal, say };
-  const active: ActiveScenario[] = [];
+  /** Rows that passed their check and have not failed a set-up. */
+  let rows: { s: Scenario; idx: number; result: ScenarioResult }[] = [];
+  let current: ActiveScenario | null = null;
   let aborted = false;
 
   try {
@@ -114,17 +118,27 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         say(`${s.name}: skipped: ${reason}`);
         continue;
       }
-      say(`${s.name}: setting up`);
-      const a = await bringUp(ctx, s, idx, result);
-      if (a) active.push(a);
+      rows.push({ s, idx, result });
     }
+    // Each row is set up, measured and torn down on its own, in rotating order per round: the
+    // row being measured is the only overlay on the machine.
     for (let round = 0; round < rounds; round++) {
-      for (const a of roundOrder(active, round)) {
+      for (const row of roundOrder(rows, round)) {
         signal.throwIfAborted();
+        say(`${row.s.name}: setting up (round ${round + 1}/${rounds})`);
+        const setupBefore = row.result.setupMs;
+        current = await bringUp(ctx, row.s, row.idx, row.result);
+        if (!current) {
+          rows = rows.filter((r) => r !== row);
+          continue;
+        }
+        if (setupBefore !== undefined) row.result.setupMs = Math.max(setupBefore, row.result.setupMs ?? 0);
+        const a: ActiveScenario = current;
         const sample = await measureRound(round + 1, a.scope, a.endpoints, durationS, quietWaitS * 1000, signal, serverKeeper(a, signal));
         a.result.rounds.push(sample);
-        a.restartServer = sample.multi === undefined;
         say(roundLine(a.scenario.name, round + 1, rounds, sample));
+        current = null;
+        await tearDown(a.scenario, a.sandbox, log);
       }
     }
   } catch (e) {
@@ -132,7 +146,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     aborted = true;
     say('aborted: tearing down');
   } finally {
-    for (const a of [...active].reverse()) await tearDown(a.scenario, a.sandbox, log);
+    if (current) await tearDown(current.scenario, current.sandbox, log);
   }
   for (const r of results) {
     if (aborted && r.status === 'ok' && r.rounds.length === 0) {

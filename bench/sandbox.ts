@@ -1,14 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BENCH_UNDERLAY_MTU, WeftError, type Logger } from '../src/common/index.js';
-import {
-  createNetns,
-  createVethPair,
-  deleteNetns,
-  exec,
-  spawnDaemon,
-} from './netns.js';
+import { Lab } from '../lab/index.js';
+import { createVethPair, exec, spawnDaemon } from './netns.js';
 import type {
   BridgedPodPair,
   Daemon,
@@ -35,15 +27,15 @@ export const SANDBOX_ADDR = {
 } as const;
 
 /**
- * One scenario's private world: host namespaces h1/h2 joined by the underlay veth, pods added
- * on request, a temp dir, and every daemon started for it. Implements {@link ScenarioEnv}.
- * Lifecycle: `create()` once, then hand it to the scenario; `destroy()` (idempotent, never
- * throws) stops all daemons, deletes every namespace (killing leftovers) and the temp dir.
+ * One scenario's private world, on the project's one namespace Lab (lab/): host namespaces
+ * h1/h2 joined by the underlay veth, pods added on request, a temp dir, and every daemon
+ * started for it. Implements {@link ScenarioEnv}. Lifecycle: `create()` once, then hand it to
+ * the scenario; `destroy()` (idempotent, never throws) stops all daemons, then destroys the Lab
+ * (kills leftovers, deletes every namespace and the temp dir).
  */
 export class Sandbox implements ScenarioEnv {
   readonly hosts: readonly [HostNs, HostNs];
-  tmpDir = '';
-  private readonly namespaces: string[] = [];
+  private readonly lab: Lab;
   private readonly daemons: Daemon[] = [];
   private destroyed = false;
   private tearingDown = false;
@@ -54,6 +46,7 @@ export class Sandbox implements ScenarioEnv {
     readonly log: Logger,
     readonly signal: AbortSignal,
   ) {
+    this.lab = new Lab({ prefix, dirPrefix: `${prefix}-` });
     const dev = `${prefix}u`;
     this.hosts = [
       { ns: `${prefix}-h1`, underlayDev: dev, underlayIp: SANDBOX_ADDR.underlay[0] },
@@ -63,12 +56,16 @@ export class Sandbox implements ScenarioEnv {
 
   /** Names of all namespaces created so far (hosts first). */
   get allNamespaces(): readonly string[] {
-    return this.namespaces;
+    return this.lab.allNamespaces;
+  }
+
+  /** The scenario's scratch directory (removed by destroy()). */
+  get tmpDir(): string {
+    return this.lab.dir;
   }
 
   /** Builds the two hosts and the underlay. Throws WeftError; call destroy() regardless. */
   async create(): Promise<void> {
-    this.tmpDir = await mkdtemp(join(tmpdir(), `${this.prefix}-`));
     for (const h of this.hosts) await this.addNetns(h.ns);
     const [h1, h2] = this.hosts;
     await createVethPair({ ns: h1.ns, dev: h1.underlayDev }, { ns: h2.ns, dev: h2.underlayDev }, BENCH_UNDERLAY_MTU);
@@ -149,17 +146,17 @@ export class Sandbox implements ScenarioEnv {
     if (this.destroyed) return;
     this.destroyed = true;
     await Promise.all(this.daemons.map((d) => d.stop()));
-    for (const ns of [...this.namespaces].reverse()) await deleteNetns(ns);
-    if (this.tmpDir) await rm(this.tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    this.lab.destroy();
   }
 
   private podNs(i: number): string {
     return `${this.prefix}-p${i + 1}`;
   }
 
+  /** A Lab namespace (tracked before it is made) with IPv6 off (no DAD/RS noise in the measurements). */
   private async addNetns(ns: string): Promise<void> {
-    this.namespaces.push(ns); // registered first: a half-made namespace is still deleted
-    await createNetns(ns);
+    this.lab.netns(ns.slice(this.prefix.length));
+    await exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   }
 
   /** Pod namespaces p1/p2, each with a veth to its host ("…v" in the host, "…e" in the pod). */

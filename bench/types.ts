@@ -125,12 +125,14 @@ export interface ScenarioEndpoints {
 /**
  * One way of connecting the two pods, measured by the harness.
  *
- * Lifecycle: the harness calls `check()` (no side effects); if it returns null, it builds the
- * hosts and calls `setup(env)` once, keeps the scenario up through all interleaved rounds and
- * finally calls `teardown()` exactly once — also after a failed or aborted setup. `teardown`
- * must be idempotent, never throw, and release what `setup` created beyond the env's own
- * namespaces and daemons (which the harness removes anyway). One object serves one run:
- * scenarios are built by factories so that state never leaks between runs.
+ * Lifecycle: the harness calls `check()` (no side effects); if it returns null, then in every
+ * round it builds fresh hosts, calls `setup(env)`, measures, and calls `teardown()` — also
+ * after a failed or aborted setup — before the next row is set up. So only the row being
+ * measured runs: no other row's idle daemons are part of the load it is measured under.
+ * `setup` may thus run several times on one object (each followed by `teardown`); `teardown`
+ * must be idempotent, never throw, forget the previous setup's state, and release what `setup`
+ * created beyond the env's own namespaces and daemons (which the harness removes anyway). One
+ * object serves one run: scenarios are built by factories so that state never leaks between runs.
  */
 export interface Scenario {
   /** Row name, e.g. "wireguard-go". Unique within a run. */

@@ -10,10 +10,20 @@ import {
 } from '../bench/index.js';
 import { createLogger, describeError } from '../src/common/index.js';
 import { formatIpamBench, runIpamBench } from '../bench/ipam-bench.js';
+import { formatIdleBench, runIdleBench } from '../bench/idle-bench.js';
+import { formatCniBench, runCniBench } from '../bench/cni-bench.js';
+import type { BenchArgs } from '../bench/args.js';
 
 /** Control-plane benchmarks run after the data-path scenarios (selectable with --only). */
-const CONTROL_BENCHES: Record<string, () => Promise<string>> = {
+const CONTROL_BENCHES: Record<string, (a: BenchArgs) => Promise<string>> = {
   ipam: async () => formatIpamBench(await runIpamBench()),
+  /** Idle daemon: programs started and CPU over a window, 1 and 20 peers (issue 10). */
+  idle: async (a) => formatIdleBench(await runIdleBench({
+    ...(a.idleWindowS !== undefined ? { windowS: a.idleWindowS } : {}),
+    say: (l) => process.stderr.write(`bench: ${l}\n`),
+  })),
+  /** CNI ADD/DEL latency of the installed weft-net against bridge + host-local, alternated. */
+  cni: async (a) => formatCniBench(await runCniBench(a.cniIterations !== undefined ? { iterations: a.cniIterations } : {})),
 };
 
 /**
@@ -53,7 +63,7 @@ async function main(): Promise<number> {
   const controls = Object.keys(CONTROL_BENCHES).filter((n) => args.only.length === 0 || args.only.includes(n));
   try {
     if (args.only.length > 0 && only.length === 0) {
-      for (const name of controls) process.stdout.write(`\n${await CONTROL_BENCHES[name]!()}\n`);
+      for (const name of controls) process.stdout.write(`\n${await CONTROL_BENCHES[name]!(args)}\n`);
       return 0;
     }
     const report = await runBench({
@@ -77,7 +87,7 @@ async function main(): Promise<number> {
     for (const name of controls) {
       if (report.aborted) break;
       try {
-        process.stdout.write(`\n${await CONTROL_BENCHES[name]!()}\n`);
+        process.stdout.write(`\n${await CONTROL_BENCHES[name]!(args)}\n`);
       } catch (e) {
         process.stdout.write(`\n${name}: failed: ${describeError(e)}\n`);
       }

@@ -5,7 +5,7 @@
  * measured and removes everything (unless --keep).
  */
 import { spawn } from 'node:child_process';
-import { Lab, isRoot, sh, WEFT, type LabHost } from '../lab/index.js';
+import { Lab, isRoot, sh, waitFor, WEFT, type LabHost } from '../lab/index.js';
 import { at } from '../src/common/index.js';
 
 const keep = process.argv.includes('--keep');
@@ -29,7 +29,8 @@ function ping(pod: string, ip: string): { loss: string; avg: string } {
 async function iperf(serverPod: string, clientPod: string, ip: string): Promise<string> {
   const server = spawn('ip', ['netns', 'exec', serverPod, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
   try {
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor(() => sh('ip', ['netns', 'exec', serverPod, 'ss', '-Hltn', 'sport = :5201'], { allowFail: true }).trim() !== '',
+      { timeoutMs: 10_000, what: 'the iperf3 server listening' });
     const out = sh('ip', ['netns', 'exec', clientPod, 'iperf3', '-c', ip, '-t', '3', '-J'], { timeoutMs: 20_000, allowFail: true });
     const j = JSON.parse(out) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
     if (!j.end?.sum_received) return `failed (${j.error ?? 'no result'})`;

@@ -1,16 +1,24 @@
 /**
- * Test lab: "hosts" are network namespaces on one underlay bridge, each running a real weft
- * daemon (launched through bin/weft, in the background, like an operator would). Every name
- * carries a per-run prefix; `destroy()` kills every process in the namespaces and deletes
- * everything, and is safe to call twice. Addresses: underlay 198.18.<net>.<i>/24 only.
+ * The namespace lab — the one used by `npm run demo`, the bench (bench/sandbox.ts builds on it)
+ * and the tests (directly, and through test/support's sleeve lab). Lives outside src/ because
+ * it is not part of the daemon, and outside test/ because the demo (a shipped entry point) uses
+ * it and shipped code never imports test code.
+ *
+ * A Lab owns everything it creates: network namespaces (`netns()`, hosts from `addHosts()`),
+ * links in the caller's namespace, long-lived processes (`sleeper()`, `track()`), cleanup hooks
+ * (`onDestroy()`) and a temp dir. Every name carries a per-run prefix. `destroy()` runs the hooks,
+ * kills what still runs in the lab's namespaces, deletes them, its links and its dir; it is
+ * idempotent and never throws. Hosts run real weft daemons launched through bin/weft in the
+ * background, like an operator would. Addresses: underlay 198.18.<net>.<i>/24 only.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiClient } from '../src/api/index.js';
 import type { StatusReport } from '../src/api/index.js';
+import { waitFor } from './wait.js';
 
 export const REPO = resolve(new URL('../..', import.meta.url).pathname);
 export const WEFT = join(REPO, 'bin', 'weft');
@@ -46,28 +54,102 @@ export interface LaunchOptions {
   password?: string | null;
   extraArgs?: string[];
   nickname?: string;
+  /** Launch with weft's default timings instead of {@link FAST_TIMING} (what users run). */
+  defaultTimings?: boolean;
 }
 
 /** Fast timings so tests converge in seconds. */
 export const FAST_TIMING = ['--heartbeat-interval', '500', '--heartbeat-timeout', '2500', '--gossip-interval', '1000', '--backoff-scale', '0.1'];
 
+/** Options of a {@link Lab}. */
+export interface LabOptions {
+  /** Name prefix of everything the lab creates (default "wft" + 4 random hex digits). */
+  prefix?: string;
+  /** Prefix of the temp dir's name (default "weft-lab-"). */
+  dirPrefix?: string;
+}
+
 export class Lab {
-  readonly prefix = 'wft' + randomBytes(2).toString('hex');
-  readonly dir = mkdtempSync(join(tmpdir(), 'weft-lab-'));
+  readonly prefix: string;
+  readonly dir: string;
   readonly hosts: LabHost[] = [];
-  private readonly bridge = `${this.prefix}br`;
+  private readonly underlayBridge: string;
   private bridgeUp = false;
   private readonly net: number;
+  private readonly namespaces: string[] = [];
+  private readonly procs: ChildProcess[] = [];
+  private readonly cleanups: (() => void)[] = [];
+  private destroyed = false;
 
-  constructor() {
+  constructor(o: LabOptions = {}) {
+    this.prefix = o.prefix ?? 'wft' + randomBytes(2).toString('hex');
+    this.dir = mkdtempSync(join(tmpdir(), o.dirPrefix ?? 'weft-lab-'));
+    this.underlayBridge = `${this.prefix}br`;
     this.net = 100 + (randomBytes(1).readUInt8(0) % 100);
+  }
+
+  /** Every namespace created so far, in creation order. */
+  get allNamespaces(): readonly string[] {
+    return this.namespaces;
+  }
+
+  /** Create netns `<prefix><suffix>` with loopback up (tracked first: a half-made one is still removed). */
+  netns(suffix: string): string {
+    const name = `${this.prefix}${suffix}`;
+    this.namespaces.push(name);
+    sh('ip', ['netns', 'add', name]);
+    sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  /** Delete a namespace now (it stays tracked; destroy() tolerates it being gone). */
+  removeNetns(name: string): void {
+    sh('ip', ['netns', 'del', name], { allowFail: true });
+  }
+
+  /** A bridge `<prefix><suffix>` (up) inside namespace `ns`. */
+  bridge(ns: string, suffix: string, mtu = 1500): string {
+    const name = `${this.prefix}${suffix}`;
+    sh('ip', ['-n', ns, 'link', 'add', name, 'type', 'bridge']);
+    sh('ip', ['-n', ns, 'link', 'set', name, 'mtu', String(mtu), 'up']);
+    return name;
+  }
+
+  /** `ip -n ns …` (throws on failure unless allowFail). */
+  ip(ns: string, args: string[], allowFail = false): string {
+    return sh('ip', ['-n', ns, ...args], { allowFail });
+  }
+
+  /** Run a command inside namespace `ns`. */
+  execIn(ns: string, cmd: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
+    return sh('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+  }
+
+  /** Keep `p` until destroy(), which SIGKILLs it if it still runs. */
+  track(p: ChildProcess): ChildProcess {
+    this.procs.push(p);
+    return p;
+  }
+
+  /** A long-lived process inside `ns` (for /proc/PID/ns/net paths); killed by destroy(). */
+  async sleeper(ns: string): Promise<number> {
+    const p = this.track(spawn('nsenter', [`--net=/run/netns/${ns}`, 'sleep', '600'], { stdio: 'ignore' }));
+    const want = statSync(`/run/netns/${ns}`).ino;
+    return waitFor(() => {
+      try { return statSync(`/proc/${p.pid}/ns/net`).ino === want ? p.pid! : 0; } catch { return 0; }
+    }, { timeoutMs: 5_000, intervalMs: 20, what: `a process in ${ns}` });
+  }
+
+  /** Run `fn` first at destroy() (latest registered first), e.g. stopping daemons. */
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn);
   }
 
   /** Create `n` hosts on the underlay bridge. */
   addHosts<N extends number>(n: N): LabHosts<N> {
     if (!this.bridgeUp) {
-      sh('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
-      sh('ip', ['link', 'set', this.bridge, 'up']);
+      sh('ip', ['link', 'add', this.underlayBridge, 'type', 'bridge']);
+      sh('ip', ['link', 'set', this.underlayBridge, 'up']);
       this.bridgeUp = true;
     }
     const out: LabHost[] = [];
@@ -75,9 +157,10 @@ export class Lab {
       const i = this.hosts.length + 1;
       const ns = `${this.prefix}h${i}`;
       const ip = `198.18.${this.net}.${i}`;
+      this.namespaces.push(ns);
       sh('ip', ['netns', 'add', ns]);
       sh('ip', ['link', 'add', `${this.prefix}u${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-      sh('ip', ['link', 'set', `${this.prefix}u${i}`, 'master', this.bridge, 'up']);
+      sh('ip', ['link', 'set', `${this.prefix}u${i}`, 'master', this.underlayBridge, 'up']);
       sh('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
       sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
@@ -97,14 +180,19 @@ export class Lab {
 
   /** `weft launch` (background) on a host; returns the CLI's stdout. */
   launch(h: LabHost, o: LaunchOptions = {}): string {
+    return this.exec(h, process.execPath, [WEFT, ...this.launchArgs(h, o)], { timeoutMs: 30_000 });
+  }
+
+  /** The `weft …` arguments {@link launch} runs (writes the password file, 0600). */
+  launchArgs(h: LabHost, o: LaunchOptions = {}): string[] {
     const args = ['launch', ...(o.peers ?? []), '--data-dir', h.dataDir, '--api-socket', h.socket,
-      '--nickname', o.nickname ?? `host${h.index}`, ...FAST_TIMING, ...(o.extraArgs ?? [])];
+      '--nickname', o.nickname ?? `host${h.index}`, ...(o.defaultTimings ? [] : FAST_TIMING), ...(o.extraArgs ?? [])];
     if (o.password) {
       const pw = join(this.dir, `pw-${h.index}`);
       writeFileSync(pw, o.password + '\n', { mode: 0o600 });
       args.push('--password-file', pw);
     }
-    return this.exec(h, process.execPath, [WEFT, ...args], { timeoutMs: 30_000 });
+    return args;
   }
 
   /** `weft stop` on a host (tolerates a daemon that is already gone). */
@@ -114,25 +202,18 @@ export class Lab {
 
   /** SIGKILL every process in the host's namespace (a crashed host). */
   kill(h: LabHost): void {
-    const pids = sh('ip', ['netns', 'pids', h.ns], { allowFail: true }).split(/\s+/).filter(Boolean);
-    for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
+    killIn(h.ns);
   }
 
   async status(h: LabHost): Promise<StatusReport> {
     return h.client.status();
   }
 
-  /** Poll `check` (bounded) until it returns true; throws with `what` on timeout. */
+  /** Poll `check` (bounded) until it returns true; throws with `what` on timeout. Resolves with the ms waited. */
   async until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<number> {
     const start = Date.now();
-    let lastErr: unknown = null;
-    while (Date.now() - start < timeoutMs) {
-      try {
-        if (await check()) return Date.now() - start;
-      } catch (e) { lastErr = e; }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ''}`);
+    await waitFor(check, { what, timeoutMs, intervalMs: 200 });
+    return Date.now() - start;
   }
 
   log(h: LabHost): string {
@@ -140,13 +221,29 @@ export class Lab {
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
 
-  /** Kill everything and delete every namespace, link and file of this lab. Idempotent. */
+  /** Hooks, then kill everything and delete every namespace, link and file of this lab. Idempotent; never throws. */
   destroy(): void {
-    for (const h of this.hosts) this.kill(h);
-    for (const h of this.hosts) sh('ip', ['netns', 'del', h.ns], { allowFail: true });
-    if (this.bridgeUp) sh('ip', ['link', 'del', this.bridge], { allowFail: true });
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const fn of this.cleanups.splice(0).reverse()) {
+      try { fn(); } catch { /* keep cleaning */ }
+    }
+    for (const p of this.procs.splice(0)) {
+      try { if (p.exitCode === null) p.kill('SIGKILL'); } catch { /* gone */ }
+    }
+    for (const ns of [...this.namespaces].reverse()) {
+      killIn(ns);
+      sh('ip', ['netns', 'del', ns], { allowFail: true });
+    }
+    if (this.bridgeUp) sh('ip', ['link', 'del', this.underlayBridge], { allowFail: true });
     this.bridgeUp = false;
     rmSync(this.dir, { recursive: true, force: true });
   }
+
 }
 
+/** SIGKILL every process in namespace `ns` (none when it does not exist). */
+function killIn(ns: string): void {
+  const pids = sh('ip', ['netns', 'pids', ns], { allowFail: true }).split(/\s+/).filter(Boolean);
+  for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
+}

@@ -29,6 +29,7 @@ if [ "${1:-}" = "bench" ]; then
   want tincd tinc
   want nebula nebula
   want fastd fastd
+  want strace strace  # idle rows: programs a daemon starts (strace -f --seccomp-bpf)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

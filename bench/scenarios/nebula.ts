@@ -91,7 +91,7 @@ export function nebulaScenario(): Scenario {
       };
     },
     async teardown(): Promise<void> {
-      await Promise.all(daemons.map((d) => d.stop()));
+      await Promise.all(daemons.splice(0).map((d) => d.stop())); // setup runs again next round
     },
   };
 }

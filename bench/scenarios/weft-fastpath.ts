@@ -67,7 +67,7 @@ export function weftFastpathScenario(mode: 'vxlan' | 'hostgw', podTxOffload = fa
       };
     },
     async teardown(): Promise<void> {
-      await Promise.all(daemons.map((d) => d.stop()));
+      await Promise.all(daemons.splice(0).map((d) => d.stop())); // setup runs again next round
     },
   };
 }

@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { missingCommands } from '../netns.js';
 import type { Daemon, Scenario, ScenarioEndpoints, ScenarioEnv } from '../types.js';
@@ -35,6 +35,9 @@ export function wireguardGoScenario(): Scenario {
         await writeFile(file, `${priv}\n`, { mode: 0o600 });
         keys.push({ priv: file, pub });
       }
+      // wireguard-go puts its UAPI socket there and fails ("Failed to listen on uapi socket: no
+      // such file or directory") when it does not exist yet, as on a fresh machine.
+      await mkdir(UAPI_DIR, { recursive: true, mode: 0o755 });
       // Device names differ per host: the UAPI socket directory is shared by all namespaces.
       const devs = [`${env.prefix}w1`, `${env.prefix}w2`];
       for (let i = 0; i < 2; i++) {
@@ -62,9 +65,9 @@ export function wireguardGoScenario(): Scenario {
       };
     },
     async teardown(): Promise<void> {
-      await Promise.all(daemons.map((d) => d.stop()));
+      await Promise.all(daemons.splice(0).map((d) => d.stop())); // setup runs again next round
       // wireguard-go removes its socket on SIGTERM; a SIGKILLed one leaves it behind.
-      for (const p of socketPaths) await rm(p, { force: true }).catch(() => undefined);
+      for (const p of socketPaths.splice(0)) await rm(p, { force: true }).catch(() => undefined);
     },
   };
 }

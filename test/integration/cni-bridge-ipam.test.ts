@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { Lab, isRoot, type LabHost } from '../support/lab.js';
 import { allocations, assertCniServed, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
-import { run } from '../support/cni-lab.js';
+import { run } from '../support/cni-run.js';
 import { ROUTES } from '../../src/api/index.js';
 
 const REFERENCE = '/usr/lib/cni';

@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { StandInDaemon } from '../support/cni/stand-in-daemon.js';
 import { cniEnv, runPlugin, type PluginRun } from '../support/cni/run-plugin.js';
 import { SUPPORTED_CNI_VERSIONS } from '../../src/cni/index.js';
-import { CniLab, isRoot, run } from '../support/cni-lab.js';
+import { run } from '../support/cni-run.js';
+import { Lab, isRoot } from '../support/lab.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test' : false;
-const lab = skip ? null : new CniLab();
+const lab = skip ? null : new Lab();
 let daemon: StandInDaemon;
 let hostNs = '';
 let bridge = '';
@@ -168,7 +170,7 @@ test('/proc/PID/ns/net paths; DEL with an empty CNI_NETNS after the namespace is
   // containerd removes the namespace and then sends DEL with CNI_NETNS="".
   lab!.removeNetns(pod);
   run('kill', ['-9', String(pid)], { allowFail: true });
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => !existsSync(`/proc/${pid}`), { timeoutMs: 10_000, what: `sleeper ${pid} gone` });
   for (let k = 0; k < 2; k++) ok(await plugin({ ...env, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, conf({ prevResult: res })));
   assert.equal(daemon.allocations.has('cni/podnet/procns/eth0'), false);
   assert.ok(!hostLinks().includes((res.interfaces as { name: string }[])[0]!.name));

@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StandInDaemon } from '../support/cni/stand-in-daemon.js';
-import { CniLab, isRoot, run } from '../support/cni-lab.js';
-import { Lab } from '../support/lab.js';
+import { run } from '../support/cni-run.js';
+import { Lab, isRoot } from '../support/lab.js';
 import { PodmanHost, busyboxTarball, machinePathsBefore, missingPodmanTools, restoreMachinePaths } from '../support/podman-host.js';
 import { OVERLAY_RANGE, allocations, assertCniServed, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
 
@@ -39,7 +39,7 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
 }
 
 test('podman, one host, stand-in daemon: run → ADD, pods ping over the bridge, rm → DEL frees the address', { skip, timeout: 120_000 }, async () => {
-  const lab = new CniLab();
+  const lab = new Lab();
   const machine = machinePathsBefore();
   let daemon: StandInDaemon | undefined;
   let host: PodmanHost | undefined;

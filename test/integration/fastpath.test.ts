@@ -4,16 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
+import { countPackets as count, startCapture as capture, waitFor } from '../support/wait.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : sh('sh', ['-c', 'command -v tcpdump && command -v iperf3 && command -v iptables && command -v nft'], { allowFail: true }).split('\n').filter(Boolean).length < 4
     ? 'tcpdump, iperf3, iptables and nft needed (scripts/setup-system.sh)' : false;
 const MCAST = `${process.cwd()}/dist/test/support/mcast.js`;
 const SECRET = 'fastpath-test-secret-0123456789';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Conn { peer: string; mode?: string; encrypted: boolean; mtu?: number; reason?: string; paths?: { path: string; state: string; reason?: string }[] }
 
@@ -58,24 +58,6 @@ function stopAll(lab: Lab, hosts: LabHost[]): void {
   for (const h of hosts) lab.stop(h);
 }
 
-/** tcpdump into a pcap file until stopped. */
-function capture(ns: string | null, dev: string, file: string, filter: string): { stop(): Promise<void> } {
-  const argv = ['tcpdump', '-i', dev, '-n', '-U', '-w', file, filter];
-  const p: ChildProcess = ns ? spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: 'ignore' }) : spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-  return {
-    async stop() {
-      await sleep(300);
-      p.kill('SIGINT');
-      await new Promise((r) => { p.once('exit', r); setTimeout(r, 3000); });
-    },
-  };
-}
-
-/** Packets in a pcap file matching `filter`. */
-function count(file: string, filter: string): number {
-  return sh('tcpdump', ['-r', file, '-n', filter], { allowFail: true }).split('\n').filter((l) => l.trim()).length;
-}
-
 /**
  * One ARP request for an unknown address and three multicast datagrams from pod 1: every pod
  * must see exactly what pod 1 sent (no loss, no duplicates), on whatever path is in use.
@@ -83,11 +65,12 @@ function count(file: string, filter: string): number {
 async function broadcastExactlyOnce(lab: Lab, pods: string[], label: string): Promise<void> {
   const filter = 'arp[24:4] = 0x0a200063 or (udp and dst host 239.7.7.7)';
   const files = pods.map((p, i) => join(lab.dir, `${label}-bc${i}.pcap`));
-  const caps = pods.map((p, i) => capture(p, 'ethwe', files[i]!, filter));
-  await sleep(800);
+  const caps = await Promise.all(pods.map((p, i) => capture({ ns: p, dev: 'ethwe', file: files[i]!, filter })));
   sh('ip', ['netns', 'exec', pods[0]!, 'ping', '-c', '1', '-W', '1', '10.32.0.99'], { allowFail: true });
   sh('ip', ['netns', 'exec', pods[0]!, process.execPath, MCAST, 'send', '239.7.7.7', '5007', 'fastpath-mc', podIp(1)], { timeoutMs: 10_000 });
-  await sleep(700);
+  // Every pod has seen what pod 1 sent (a pod that never does fails the assertions below).
+  await waitFor(() => caps.every((c) => c.count('arp[24:4] = 0x0a200063') >= 1 && c.count('udp and dst host 239.7.7.7') >= 3),
+    { timeoutMs: 10_000, intervalMs: 200, what: `${label}: the broadcast and multicast in every pod` }).catch(() => undefined);
   for (const c of caps) await c.stop();
   const arp = files.map((f) => count(f, 'arp[24:4] = 0x0a200063'));
   const mc = files.map((f) => count(f, 'udp and dst host 239.7.7.7'));
@@ -113,23 +96,38 @@ function ping(pod: string, ip: string): void {
   assert.match(out, / 0% packet loss/, `${pod} → ${ip}: ${out}`);
 }
 
-function iperf(lab: Lab, server: string, client: string, ip: string, seconds: number): Promise<{ bytes: number; error?: string }> {
+/** True when something in `ns` listens on TCP `port`. */
+function listening(ns: string, port: number): boolean {
+  return sh('ip', ['netns', 'exec', ns, 'ss', '-Hltn', `sport = :${port}`], { allowFail: true }).trim() !== '';
+}
+
+/** Bytes a pod has sent on its overlay interface. */
+function podTxBytes(pod: string): number {
+  const j = JSON.parse(sh('ip', ['-n', pod, '-j', '-s', 'link', 'show', 'ethwe'])) as { stats64: { tx: { bytes: number } } }[];
+  return j[0]!.stats64.tx.bytes;
+}
+
+async function iperf(lab: Lab, server: string, client: string, ip: string, seconds: number): Promise<{ bytes: number; error?: string }> {
   const srv = spawn('ip', ['netns', 'exec', server, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
+  try {
+    await waitFor(() => listening(server, 5201), { timeoutMs: 10_000, what: `iperf3 server listening in ${server}` });
+  } catch (e) {
+    srv.kill();
+    throw e;
+  }
   return new Promise((resolve) => {
-    setTimeout(() => {
-      const c = spawn('ip', ['netns', 'exec', client, 'iperf3', '-c', ip, '-t', String(seconds), '-J'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      c.stdout.on('data', (d) => { out += String(d); });
-      c.on('exit', () => {
-        srv.kill();
-        try {
-          const j = JSON.parse(out) as { end?: { sum_received?: { bytes: number } }; error?: string };
-          resolve({ bytes: j.end?.sum_received?.bytes ?? 0, ...(j.error ? { error: j.error } : {}) });
-        } catch {
-          resolve({ bytes: 0, error: `unparsable iperf3 output: ${out.slice(0, 200)}` });
-        }
-      });
-    }, 400);
+    const c = spawn('ip', ['netns', 'exec', client, 'iperf3', '-c', ip, '-t', String(seconds), '-J'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.on('data', (d) => { out += String(d); });
+    c.on('exit', () => {
+      srv.kill();
+      try {
+        const j = JSON.parse(out) as { end?: { sum_received?: { bytes: number } }; error?: string };
+        resolve({ bytes: j.end?.sum_received?.bytes ?? 0, ...(j.error ? { error: j.error } : {}) });
+      } catch {
+        resolve({ bytes: 0, error: `unparsable iperf3 output: ${out.slice(0, 200)}` });
+      }
+    });
   });
 }
 
@@ -153,13 +151,12 @@ test('3 hosts without a secret: host-gw, VXLAN and sleeve as configured; underla
         return true;
       });
       let pcap = join(lab.dir, 'hostgw.pcap');
-      let cap = capture(null, uplink, pcap, 'udp or net 10.32.0.0/12');
-      await sleep(500);
+      let cap = await capture({ ns: null, dev: uplink, file: pcap, filter: 'udp or net 10.32.0.0/12' });
       ping(pods[0]!, podIp(2));
       ping(pods[0]!, podIp(3));
       // Host 3 receives the stream at the underlay's ingress hook: none of it is routed onto its bridge.
       const brPcap = join(lab.dir, 'hostgw-bridge3.pcap');
-      const brCap = capture(hosts[2]!.ns, 'weft', brPcap, 'ip and src host 10.32.0.11');
+      const brCap = await capture({ ns: hosts[2]!.ns, dev: 'weft', file: brPcap, filter: 'ip and src host 10.32.0.11' });
       const tapBefore1 = tapTxPackets(lab, hosts[0]!);
       const t1 = await iperf(lab, pods[2]!, pods[0]!, podIp(3), 2);
       await cap.stop();
@@ -181,8 +178,7 @@ test('3 hosts without a secret: host-gw, VXLAN and sleeve as configured; underla
       const c2 = await conns(lab, hosts[1]!);
       assert.ok(c2.every((c) => c.mtu === 1450 && c.paths?.find((p) => p.path === 'hostgw')?.reason === 'host-gw disabled (--no-hostgw)'), JSON.stringify(c2));
       pcap = join(lab.dir, 'vxlan.pcap');
-      cap = capture(null, uplink, pcap, 'udp or net 10.32.0.0/12');
-      await sleep(500);
+      cap = await capture({ ns: null, dev: uplink, file: pcap, filter: 'udp or net 10.32.0.0/12' });
       ping(pods[0]!, podIp(2));
       await lab.until('host 1 has VXLAN entries for the 2 remote pods', 5_000, async () => ((await kernelState(lab, hosts[0]!)).vxlanEntries ?? 0) >= 2);
       const tapBefore = tapTxPackets(lab, hosts[0]!);
@@ -232,7 +228,8 @@ test('secret + trusted subnets: VXLAN in the clear; UDP 6784 dropped mid-transfe
 
       // Drop the VXLAN port on host 2 while iperf3 runs.
       const transfer = iperf(lab, pods[1]!, pods[0]!, podIp(2), 12);
-      await sleep(3000);
+      const txStart = podTxBytes(pods[0]!);
+      await waitFor(() => podTxBytes(pods[0]!) - txStart > 20e6, { timeoutMs: 10_000, what: 'the iperf3 stream running over VXLAN (20 MB sent)' });
       lab.exec(h2, 'iptables', ['-I', 'INPUT', '-p', 'udp', '--dport', '6784', '-j', 'DROP']);
       const dropped = Date.now();
       let fellBack = 0;
@@ -247,7 +244,8 @@ test('secret + trusted subnets: VXLAN in the clear; UDP 6784 dropped mid-transfe
       });
       console.log(`# fell back to the sleeve ${fellBack} ms after UDP 6784 was dropped`);
       assert.ok(fellBack <= 2500, `fallback took ${fellBack} ms`);
-      await sleep(2000);
+      const tapAtFallback = tapTxPackets(lab, h1);
+      await waitFor(() => tapTxPackets(lab, h1) - tapAtFallback > 2000, { timeoutMs: 10_000, what: 'the stream moving over the sleeve (2000 frames into its TAP)' });
       lab.exec(h2, 'iptables', ['-D', 'INPUT', '-p', 'udp', '--dport', '6784', '-j', 'DROP']);
       const restored = Date.now();
       await allIn(lab, hosts, 'vxlan', 1, 30_000);
@@ -264,13 +262,13 @@ test('secret + trusted subnets: VXLAN in the clear; UDP 6784 dropped mid-transfe
       stopAll(lab, hosts);
       launchAll(lab, hosts, () => [], SECRET);
       await allIn(lab, hosts, 'sleeve', 1);
-      await sleep(1500);
+      await lab.until('VXLAN refused on the untrusted subnet', 10_000, async () =>
+        (await conns(lab, h1))[0]?.paths?.find((p) => p.path === 'vxlan')?.reason === 'untrusted subnet, encryption required');
       const c = (await conns(lab, h1))[0]!;
       assert.equal(c.encrypted, true);
       assert.equal(c.paths?.find((p) => p.path === 'vxlan')?.reason, 'untrusted subnet, encryption required');
       const pcap = join(lab.dir, 'untrusted.pcap');
-      const cap = capture(null, `${lab.prefix}u1`, pcap, 'udp or net 10.32.0.0/12');
-      await sleep(500);
+      const cap = await capture({ ns: null, dev: `${lab.prefix}u1`, file: pcap, filter: 'udp or net 10.32.0.0/12' });
       ping(pods[0]!, podIp(2));
       await cap.stop();
       assert.ok(count(pcap, `${SLEEVE_DATA} and greater 100`) >= 6, 'pings ride the sleeve');

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { execRunner, HostGwEdge, type CommandRunner } from '../../src/host/index.js';
 import { isWeftError, silentLogger } from '../../src/common/index.js';
 import { isRoot, sh } from '../support/lab.js';
+import { startCapture, waitFor } from '../support/wait.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : sh('sh', ['-c', 'command -v nft && command -v tcpdump'], { allowFail: true }).split('\n').filter(Boolean).length < 2
@@ -64,8 +65,18 @@ test('HostGwEdge: pod frames to a remote (MAC, IP) leave by the underlay unencap
 
       // The pod's ping reaches the peer's underlay as plain IPv4 from the pod, TTL 63, sent to the peer's MAC.
       const peerMac = mac(peer, `${p}u`);
-      const out = sh('sh', ['-c', `ip netns exec ${peer} timeout 5 tcpdump -i ${p}u -e -n -v -c 2 'icmp and src host 10.40.0.1' 2>/dev/null & `
-        + `sleep 1; ip netns exec ${pod} ping -c 2 -i 0.2 -W 1 10.40.0.2 >/dev/null 2>&1; wait`], { timeoutMs: 15_000, allowFail: true });
+      const pcap = `/tmp/${p}-peer.pcap`;
+      const cap = await startCapture({ ns: peer, dev: `${p}u`, file: pcap, filter: 'icmp and src host 10.40.0.1' });
+      let out = '';
+      try {
+        sh('ip', ['netns', 'exec', pod, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '10.40.0.2'], { allowFail: true });
+        await waitFor(() => cap.count('icmp') >= 2, { timeoutMs: 5_000, what: 'the 2 echo requests at the peer' }).catch(() => undefined);
+        await cap.stop();
+        out = sh('tcpdump', ['-r', pcap, '-e', '-n', '-v'], { allowFail: true });
+      } finally {
+        await cap.stop();
+        sh('rm', ['-f', pcap], { allowFail: true });
+      }
       assert.equal((out.match(/10\.40\.0\.1 > 10\.40\.0\.2: ICMP echo request/g) ?? []).length, 2, out);
       assert.match(out, new RegExp(`> ${peerMac}`), 'sent to the peer host\'s MAC');
       assert.match(out, /ttl 63/, 'one host hop');

@@ -126,8 +126,11 @@ test('partition one host away, allocate on both sides, heal: no duplicates', { s
     ]);
     block('-D');
     await lab.until('h3 rejoins', 30_000, async () => (await lab.status(h1)).connections.some((c) => c.state === 'established' && c.nickname === 'host3'));
-    await new Promise((r) => setTimeout(r, 1500));
-    const all = (await Promise.all(hosts.map(allocations))).flat();
+    let all: Alloc[] = [];
+    await lab.until('all 93 allocations visible', 15_000, async () => {
+      all = (await Promise.all(hosts.map(allocations))).flat();
+      return all.length >= 93;
+    }).catch(() => undefined); // the assertion below reports the count
     assert.equal(all.length, 93);
     assertUnique(all);
     // And the rings agree on who owns what.

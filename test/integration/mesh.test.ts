@@ -139,8 +139,9 @@ test('a cloned data dir (same identity key on two live hosts) is reported as a p
       const [s1, s2, sc] = await Promise.all([lab.status(h1), lab.status(h2), lab.status(clone)]);
       return [s1, s2, sc].some((s) => (s.collisions ?? []).length > 0);
     });
-    await new Promise((r) => setTimeout(r, 1500));
     // h1 still has exactly one peer of that name, connected to the original h2.
+    await lab.until('h1 settled on one established connection to that name', 10_000, async () =>
+      (await lab.status(h1)).connections.filter((c) => c.peer === name2 && c.state === 'established').length === 1);
     const s1 = await lab.status(h1);
     const conns = s1.connections.filter((c) => c.peer === name2 && c.state === 'established');
     assert.equal(conns.length, 1);

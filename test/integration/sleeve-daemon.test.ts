@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { at } from '../../src/common/index.js';
 import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test' : false;
 const MCAST = `${process.cwd()}/dist/test/support/mcast.js`;
@@ -48,13 +49,15 @@ test('3 hosts: pods ping each other, and a multicast UDP packet reaches every ot
       const out = podExec(at(pods, a, 'pod'), 'ping', ['-c', '2', '-i', '0.2', '-W', '2', `10.40.0.${b + 1}`]);
       assert.match(out, / 0% packet loss/, `pod ${a + 1} → pod ${b + 1}: ${out}`);
     }
+    const ready: Promise<void>[] = [];
     const listeners = [1, 2].map((i) => new Promise<string>((resolve) => {
       const p = spawn('ip', ['netns', 'exec', at(pods, i, 'pod'), process.execPath, MCAST, 'listen', '239.7.7.7', '5007', '6000', `10.40.0.${i + 1}`]);
       let out = '';
+      ready.push(new Promise<void>((r) => p.stderr.on('data', (d) => { if (String(d).includes('listening')) r(); })));
       p.stdout.on('data', (d) => { out += String(d); });
       p.on('close', () => resolve(out.trim()));
     }));
-    await new Promise((r) => setTimeout(r, 800));
+    await Promise.race([Promise.all(ready), Promise.all(listeners)]); // joined the group (or already gave up)
     podExec(at(pods, 0, 'pod'), process.execPath, [MCAST, 'send', '239.7.7.7', '5007', 'hello-multicast', '10.40.0.1']);
     const got = await Promise.all(listeners);
     assert.deepEqual(got, ['hello-multicast', 'hello-multicast']);
@@ -84,7 +87,7 @@ test('key rotation under load: iperf3 sees no stall while the sleeve rotates key
     await sleeveHealthy(lab, hosts, 1);
     const server = spawn('ip', ['netns', 'exec', at(pods, 1, 'pod'), 'iperf3', '-s', '-1'], { stdio: 'ignore' });
     try {
-      await new Promise((r) => setTimeout(r, 400));
+      await waitFor(() => podExec(at(pods, 1, 'pod'), 'ss', ['-Hltn', 'sport = :5201']).trim() !== '', { timeoutMs: 10_000, what: 'iperf3 server listening' });
       const out = podExec(at(pods, 0, 'pod'), 'iperf3', ['-c', '10.41.0.2', '-t', '8', '-i', '0.5', '-J'], 30_000);
       const j = JSON.parse(out) as { intervals: { sum: { bits_per_second: number } }[]; end: { sum_received: { bits_per_second: number } } };
       const rates = j.intervals.map((i) => i.sum.bits_per_second / 1e6);

@@ -161,7 +161,8 @@ describe('sleeve over real namespaces', { skip: why, timeout: 180_000 }, () => {
         const s = require('dgram').createSocket('udp4'); let n = 0;
         const t = setInterval(() => { s.send('${marker}', 9, '${lab.podIp(2)}'); if (++n === 10) { clearInterval(t); s.close(); } }, 20);`]);
       lab.exec(lab.podNs(1), 'ping', ['-c', '2', '-i', '0.2', '-p', Buffer.from('WEFTWEFT').toString('hex'), lab.podIp(2)], { allowFail: true });
-      await sleep(300);
+      // Everything sent is on file before tcpdump stops (the 10 marker datagrams from host 1 at least).
+      await until('the sleeve datagrams in the capture', async () => pcapUdp(capture).filter((d) => d.src === lab.hostIp(1) && d.payload[0] === 0x11).length >= 10, 10_000);
     });
     const raw = readFileSync(capture);
     const dgs = pcapUdp(capture);
@@ -262,7 +263,7 @@ describe('sleeve between 2 hosts without a secret (plain mode)', { skip: why, ti
     await withUnderlayCapture(lab, capture, async () => {
       const r = lab.exec(lab.podNs(1), 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-p', Buffer.from('WEFTWEFT').toString('hex'), lab.podIp(2)], { allowFail: true });
       assert.equal(r.code, 0, r.out + r.err);
-      await sleep(200);
+      await until('the pings in the capture', async () => readFileSync(capture).includes('WEFTWEFTWEFT'), 10_000);
     });
     assert.equal(readFileSync(capture).includes('WEFTWEFTWEFT'), true, 'plain mode is visible on the wire');
   });

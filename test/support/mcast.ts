@@ -19,7 +19,10 @@ if (mode === 'listen') {
     clearTimeout(timer);
     sock.close();
   });
-  sock.bind(port, () => sock.addMembership(group, ifaddr));
+  sock.bind(port, () => {
+    sock.addMembership(group, ifaddr);
+    process.stderr.write('listening\n'); // the test sends only after every listener said this
+  });
 } else {
   sock.bind(0, () => {
     sock.setMulticastInterface(ifaddr);

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, runAsync } from './cni-lab.js';
+import { run, runAsync } from './cni-run.js';
 
 export const PODMAN_IMAGE = 'localhost/weft-busybox:latest';
 const BUSYBOX = '/bin/busybox';

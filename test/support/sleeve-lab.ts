@@ -1,16 +1,18 @@
 /**
- * Namespace lab for the sleeve integration test: an underlay namespace with a bridge, N host
- * namespaces each on that bridge (198.18.0.i/24) running test/support/sleeve-host.js, and pod
- * namespaces attached to the hosts' bridges. Every name carries a per-run prefix;
- * `destroy()` kills the harness processes and deletes every namespace (safe to call twice).
+ * The sleeve integration test's topology, built with the one namespace Lab (lab/): an underlay
+ * namespace with a bridge, N host namespaces each on that bridge (198.18.0.i/24) running
+ * test/support/sleeve-host.js, and pod namespaces attached to the hosts' bridges. The Lab owns
+ * every namespace, name prefix and the temp dir; `destroy()` stops the harness processes, then
+ * destroys the Lab (safe to call twice).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { SleeveHostConfig } from './sleeve-host.js';
+import { Lab } from './lab.js';
+import { waitFor } from './wait.js';
 
 export const REPO = resolve(new URL('../../..', import.meta.url).pathname);
 const HARNESS = join(REPO, 'dist', 'test', 'support', 'sleeve-host.js');
@@ -77,10 +79,10 @@ export interface LabOptions {
 }
 
 export class SleeveLab {
-  readonly prefix = 'wft' + randomBytes(2).toString('hex');
-  readonly dir = mkdtempSync(join(tmpdir(), 'weft-sleeve-'));
+  private readonly lab = new Lab({ dirPrefix: 'weft-sleeve-' });
+  readonly prefix = this.lab.prefix;
+  readonly dir = this.lab.dir;
   readonly hosts: HarnessProc[] = [];
-  private readonly namespaces: string[] = [];
   private destroyed = false;
 
   get underlay(): string { return `${this.prefix}u`; }
@@ -91,9 +93,7 @@ export class SleeveLab {
   podIp(i: number): string { return `10.40.0.${i}`; }
 
   private addNs(name: string): void {
-    sh('ip', ['netns', 'add', name]);
-    this.namespaces.push(name);
-    sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    this.lab.netns(name.slice(this.prefix.length));
   }
 
   /** Build the namespaces and start one harness per host (resolves when all are ready). */
@@ -131,6 +131,7 @@ export class SleeveLab {
       // WEFT_SLEEVE_NODE_ARGS: extra node flags for the harnesses (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
       const extra = (process.env.WEFT_SLEEVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
       const proc = spawn('ip', ['netns', 'exec', this.hostNs(i), process.execPath, ...extra, HARNESS, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+      this.lab.track(proc);
       this.hosts.push(new HarnessProc(proc, i));
     }
     await Promise.all(this.hosts.map((h) => h.ready));
@@ -151,13 +152,9 @@ export class SleeveLab {
     this.destroyed = true;
     for (const h of this.hosts) h.proc.stdin?.end();
     for (const h of this.hosts) if (h.proc.exitCode === null) h.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    for (const h of this.hosts) if (h.proc.exitCode === null) h.proc.kill('SIGKILL');
-    for (const ns of this.namespaces.reverse()) {
-      const pids = sh('ip', ['netns', 'pids', ns], { allowFail: true }).out.split('\n').filter(Boolean);
-      for (const pid of pids) sh('kill', ['-9', pid], { allowFail: true });
-      sh('ip', ['netns', 'del', ns], { allowFail: true });
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    // A clean exit first (bounded); the Lab SIGKILLs whatever is left, then removes everything.
+    await waitFor(() => this.hosts.every((h) => h.proc.exitCode !== null || h.proc.signalCode !== null),
+      { timeoutMs: 3_000, intervalMs: 50, what: 'the sleeve hosts to exit' }).catch(() => undefined);
+    this.lab.destroy();
   }
 }

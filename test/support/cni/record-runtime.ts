@@ -10,7 +10,8 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CniLab, run } from '../cni-lab.js';
+import { run } from '../cni-run.js';
+import { Lab } from '../lab.js';
 import { PodmanHost, busyboxTarball, machinePathsBefore, missingPodmanTools, restoreMachinePaths } from '../podman-host.js';
 
 const REFERENCE = '/usr/lib/cni';
@@ -26,7 +27,7 @@ function installSpy(dir: string, type: string, log: string, delegate: string): v
 }
 
 /** The recorded lines with scratch paths and the run prefix replaced by stable tokens. */
-function sanitized(log: string, lab: CniLab): string {
+function sanitized(log: string, lab: Lab): string {
   const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
   return text.split(lab.dir).join('<scratch>').split(lab.prefix).join('wftrec');
 }
@@ -34,7 +35,7 @@ function sanitized(log: string, lab: CniLab): string {
 async function recordPodman(out: string): Promise<void> {
   const missing = missingPodmanTools();
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')} (bash scripts/setup-system.sh installs them)`);
-  const lab = new CniLab();
+  const lab = new Lab();
   const machine = machinePathsBefore();
   let host: PodmanHost | undefined;
   try {
