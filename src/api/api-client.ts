@@ -3,8 +3,12 @@ import {
   WeftError, API_CLIENT_TIMEOUT_MS, API_MAX_RESPONSE_BYTES, type WeftErrorCode,
 } from '../common/index.js';
 import { probeSocket, socketError } from './socket-file.js';
+import { API_ROUTES, type RouteName, type RouteRef } from './route-table.js';
+import type { ReplyOf, RequestOf } from './routes.js';
 import type { HttpMethod } from './router.js';
-import { ROUTES, validate, type RequestOf, type ReplyOf, type RouteSpec, type StatusReport } from './routes.js';
+
+/** The request argument of {@link ApiClient.call}: optional when the route takes no fields. */
+export type RequestArgs<K extends RouteName> = Record<string, never> extends RequestOf<K> ? [request?: RequestOf<K>] : [request: RequestOf<K>];
 
 /** Where and how patiently an ApiClient talks to the daemon. */
 export interface ApiClientOptions {
@@ -33,41 +37,35 @@ export class ApiClient {
     return (await probeSocket(this.socketPath, this.timeoutMs)) === 'live';
   }
 
-  status(): Promise<StatusReport> {
-    return this.call(ROUTES.status, {});
-  }
-
-  stop(): Promise<unknown> {
-    return this.call(ROUTES.stop, {});
-  }
-
   /**
-   * Call one route of the contract: `input` is the body (POST) or the query (GET), typed by
-   * the route's request schema; the reply is typed by its reply schema. The reply is trusted
-   * as the daemon's (same build); clients that must not trust it use {@link callChecked}.
+   * Call route K (an entry of API_ROUTES or ROUTES): POST sends `request` as the JSON body,
+   * GET sends its fields as query parameters. Resolves with the reply typed by the route's
+   * schema (the daemon validates requests; replies are trusted as typed).
    */
-  call<R extends RouteSpec>(spec: R, input: RequestOf<R>, opts: { timeoutMs?: number } = {}): Promise<ReplyOf<R>> {
-    if (spec.method === 'GET') {
-      const q = new URLSearchParams(Object.entries(input as Record<string, string | undefined>)
-        .filter((e): e is [string, string] => e[1] !== undefined)).toString();
-      return this.request<ReplyOf<R>>('GET', q ? `${spec.path}?${q}` : spec.path, undefined, opts.timeoutMs);
+  call<R extends RouteRef, K extends RouteName = R['name']>(route: R, ...args: RequestArgs<K>): Promise<ReplyOf<K>> {
+    const request = (args[0] ?? {}) as Record<string, unknown>;
+    if (route.method === 'GET') {
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries(request)) if (v !== undefined) query.set(k, String(v));
+      const qs = query.toString();
+      return this.request<ReplyOf<K>>('GET', qs ? `${route.path}?${qs}` : route.path);
     }
-    return this.request<ReplyOf<R>>(spec.method, spec.path, input as object, opts.timeoutMs);
+    return this.request<ReplyOf<K>>(route.method, route.path, request);
   }
 
-  /** {@link call}, then check the reply against the route's schema (WEFT_ERR_DECODE naming the field). */
-  async callChecked<R extends RouteSpec>(spec: R, input: RequestOf<R>, opts: { timeoutMs?: number } = {}): Promise<ReplyOf<R>> {
-    const raw = await this.call(spec, input, opts);
-    const r = validate(spec.reply, raw);
-    if (!r.ok) throw new WeftError('WEFT_ERR_DECODE', `weft API at ${this.socketPath} sent an unexpected ${spec.method} ${spec.path} reply: ${r.problem}`);
-    return r.value as ReplyOf<R>;
+  status(): Promise<ReplyOf<'status'>> {
+    return this.call(API_ROUTES.status);
+  }
+
+  stop(): Promise<ReplyOf<'stop'>> {
+    return this.call(API_ROUTES.stop);
   }
 
   /**
-   * One call: `body` is sent as JSON (POST/DELETE). Resolves with the parsed JSON reply, or
-   * undefined for 204. `path` may include a query string.
+   * One raw call (untyped; prefer {@link call}): `body` is sent as JSON (POST/DELETE).
+   * Resolves with the parsed JSON reply, or undefined for 204. `path` may include a query.
    */
-  request<T = unknown>(method: HttpMethod, path: string, body?: object, timeoutMs = this.timeoutMs): Promise<T> {
+  request<T = unknown>(method: HttpMethod, path: string, body?: object): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = request({
@@ -78,7 +76,7 @@ export class ApiClient {
         },
       });
       const timer = setTimeout(() => req.destroy(new WeftError('WEFT_ERR_TIMEOUT',
-        `weft API at ${this.socketPath} did not answer ${method} ${path} within ${timeoutMs} ms`)), timeoutMs);
+        `weft API at ${this.socketPath} did not answer ${method} ${path} within ${this.timeoutMs} ms`)), this.timeoutMs);
       const finish = (fn: () => void): void => { clearTimeout(timer); fn(); };
       req.once('error', (e: NodeJS.ErrnoException) => finish(() => reject(this.connectError(e))));
       req.once('response', (res) => {

@@ -6,11 +6,8 @@ import type { ApiErrorBody } from './types.js';
 export function httpStatusForError(code: WeftErrorCode): number {
   switch (code) {
     case 'WEFT_ERR_BAD_ARGS': return 400;
-    case 'WEFT_ERR_NOT_FOUND':
-    case 'WEFT_ERR_NO_ENDPOINT':
-    case 'WEFT_ERR_NO_ALLOCATION':
-      return 404;
-    case 'WEFT_ERR_BAD_METHOD': return 405;
+    case 'WEFT_ERR_NOT_FOUND': return 404;
+    case 'WEFT_ERR_NO_API_ROUTE': return 404;
     case 'WEFT_ERR_ALREADY_RUNNING': return 409;
     case 'WEFT_ERR_TOO_BIG': return 413;
     case 'WEFT_ERR_IPAM_NOT_READY': return 503;

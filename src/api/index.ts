@@ -1,29 +1,37 @@
 /**
- * The operator surface's transport: the daemon's control API (HTTP/JSON over a 0600 unix
- * socket), the read-only status/metrics listener, a client for the socket, and the JSON
- * shapes they exchange. No business logic: the daemon registers handlers and providers.
+ * The whole API contract and its transport: every route of the daemon's control API
+ * (HTTP/JSON over a 0600 unix socket) declared once — API_ROUTES names method and path,
+ * routes.ts adds each route's request and reply schema (typebox) — plus the server that
+ * validates requests against them, a typed client, and the read-only status listener.
+ * No business logic: the daemon registers handlers by route object.
  *
- * The whole contract is ROUTES (routes.ts): method, path, request and reply schema of every
- * route, in valibot. Typical daemon wiring:
- *   const api = new ApiServer({ socketPath, logger });
- *   api.serve(ROUTES.status, () => buildStatus());
- *   api.serve(ROUTES.connect, ({ input }) => connect(input.peers, input.replace));
+ * Loading this index does not load typebox: the server loads the schemas on start(), and
+ * request/reply types are type-only, so the CNI plugins pay nothing for them.
+ *
+ * Typical daemon wiring:
+ *   const api = new ApiServer({ socketPath, logger, onBadInput });
+ *   api.handle(API_ROUTES.connect, ({ request }) => connect(request.peers));  // request typed, validated
  *   await api.start();              // WEFT_ERR_ALREADY_RUNNING if a daemon owns the socket
  *   … await api.stop();
+ * and a client:
+ *   const reply = await new ApiClient({ socketPath }).call(API_ROUTES.attach, { netns });  // reply typed
  */
-export { ApiServer, type ApiServerOptions, type ServedRequest } from './api-server.js';
+export {
+  ApiServer, type ApiServerOptions, type TypedHandler, type TypedRequest, type ApiBadInputReason,
+} from './api-server.js';
 export { StatusServer, type StatusServerOptions } from './status-server.js';
-export { ApiClient, type ApiClientOptions } from './api-client.js';
+export { ApiClient, type ApiClientOptions, type RequestArgs } from './api-client.js';
 export { type HttpMethod, type RouteHandler, type RouteRequest } from './router.js';
 export { httpStatusForError } from './http-json.js';
 export { probeSocket, checkSocketPath, type SocketProbe } from './socket-file.js';
 export { parseHostPort, formatHostPort, type HostPort, type HostPortRules } from './host-port.js';
 export { parsePeerList } from './requests.js';
-export { type ApiErrorBody, type Readiness } from './types.js';
-export {
-  ROUTES, validate, MAX_OWNER_BYTES, MAX_PEERS_PER_CALL,
-  type RouteSpec, type Routes, type RouteName, type RequestOf, type ValidRequestOf, type ReplyOf,
-  type StatusReport, type StatusPeer, type StatusConnection, type StatusTarget,
-  type IpamStatusReport, type DataplaneStatusReport, type NetworkInfo,
-  type AttachRequest, type AttachReply, type EndpointInfo,
-} from './routes.js';
+export { API_ROUTES, type RouteName, type RouteRef } from './route-table.js';
+export { MAX_PEERS_PER_CALL, MAX_OWNER_LENGTH } from './route-limits.js';
+export type { RequestOf, ReplyOf, RouteDef, Routes } from './routes.js';
+export type {
+  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus,
+  ApiErrorBody, Readiness, ConnectRequest, ForgetRequest,
+  AllocateRequest, AllocateReply, ReleaseRequest, ReleaseReply, GcRequest, GcReply, NetworkInfo,
+  AttachReply, ListedEndpoint,
+} from './types.js';

@@ -1,9 +1,15 @@
 /**
- * Shapes of the API that are not one route's request or reply (those live with their route in
- * routes.ts): the error body every failing call answers with, and readiness for `/readyz`.
+ * Named TypeScript views of the API's JSON shapes. Every one is derived from the route
+ * schemas (routes.ts, status-schema.ts): nothing here is declared twice. Type-only, so
+ * importing it costs nothing at run time.
  */
+import type { ReplyOf, RequestOf } from './routes.js';
 
-/** Body of every error response: `{ "error": { "code", "message" } }`. `code` is a WeftErrorCode. */
+export type {
+  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus,
+} from './status-schema.js';
+
+/** Body of every error response: `{ "error": { "code", "message" } }`. */
 export interface ApiErrorBody {
   error: { code: string; message: string };
 }
@@ -14,3 +20,16 @@ export interface Readiness {
   /** Why not ready (one line), when `ready` is false. */
   reason?: string;
 }
+
+export type ConnectRequest = RequestOf<'connect'>;
+export type ForgetRequest = RequestOf<'forget'>;
+export type AllocateRequest = RequestOf<'ipamAllocate'>;
+export type AllocateReply = ReplyOf<'ipamAllocate'>;
+export type ReleaseRequest = RequestOf<'ipamRelease'>;
+export type ReleaseReply = ReplyOf<'ipamRelease'>;
+export type GcRequest = RequestOf<'ipamGc'>;
+export type GcReply = ReplyOf<'ipamGc'>;
+/** `GET /network`: what a plugin needs to plumb a pod onto this host's overlay. */
+export type NetworkInfo = ReplyOf<'network'>;
+export type AttachReply = ReplyOf<'attach'>;
+export type ListedEndpoint = ReplyOf<'endpoints'>['endpoints'][number];

@@ -1,5 +1,5 @@
 import { DEFAULT_VXLAN_PORT, FASTPATH_CHANNEL, WeftError, type Logger } from '../common/index.js';
-import { ROUTES, type ApiServer, type DataplaneStatusReport } from '../api/index.js';
+import { API_ROUTES, type ApiServer } from '../api/index.js';
 import { HostPlumbing } from '../host/index.js';
 import { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
@@ -67,7 +67,7 @@ export class DataplaneService {
   }
 
   /** Status section. */
-  status(): DataplaneStatusReport {
+  status() {
     const fast = this.overlay.status();
     return {
       mode: fast.kernelPaths.enabled ? 'fastpath' : 'sleeve', bridge: this.config.bridge, mtu: this.overlay.mtu,
@@ -75,11 +75,10 @@ export class DataplaneService {
     };
   }
 
-  /** Register attach/detach/expose/hide/endpoints/network on the API. */
+  /** Serve attach/detach/expose/hide/endpoints/network (requests arrive validated). */
   registerRoutes(api: ApiServer): void {
-    api.serve(ROUTES.attach, async ({ input }) => {
-      const { netns, ifname } = input;
-      let cidr = input.ip;
+    api.handle(API_ROUTES.attach, async ({ request: { netns, ifname, ip } }) => {
+      let cidr = ip;
       const owner = `attach/${netns}/${ifname ?? 'ethwe'}`;
       let allocated = false;
       if (!cidr) {
@@ -89,19 +88,19 @@ export class DataplaneService {
       }
       try {
         const ep = await this.plumbing.attach({ netns, ifname, cidr, mtu: this.overlay.mtu, txOff: !this.config.podTxOffload });
-        return { ifname: ep.ifname, hostIfname: ep.hostIfname, mac: ep.mac, cidr, mtu: this.overlay.mtu, allocated };
+        return { ...ep, cidr, mtu: this.overlay.mtu, allocated };
       } catch (e) {
         if (allocated) await this.addresses?.release(owner).catch(() => undefined);
         throw e;
       }
     });
-    api.serve(ROUTES.detach, async ({ input: { netns, ifname } }) => {
+    api.handle(API_ROUTES.detach, async ({ request: { netns, ifname } }) => {
       const detached = await this.plumbing.detach(netns, ifname);
       const released = this.addresses ? await this.addresses.release(`attach/${netns}/${ifname ?? 'ethwe'}`) : [];
       return { detached, released };
     });
-    api.serve(ROUTES.expose, async ({ input }) => {
-      let cidr = input.cidr;
+    api.handle(API_ROUTES.expose, async ({ request }) => {
+      let cidr = request.cidr;
       if (!cidr) {
         if (!this.addresses) throw new WeftError('WEFT_ERR_IPAM_NOT_READY', 'no address given and IPAM is not available: pass a CIDR');
         cidr = (await this.addresses.allocate('expose/host')).cidr;
@@ -109,16 +108,16 @@ export class DataplaneService {
       await this.plumbing.expose(cidr);
       return { cidr };
     });
-    api.serve(ROUTES.hide, async ({ input }) => {
-      const given = input.cidr;
+    api.handle(API_ROUTES.hide, async ({ request }) => {
+      const given = request.cidr;
       const cidrs = given ? [given] : await this.plumbing.exposed();
       const hidden: string[] = [];
       for (const c of cidrs) if (await this.plumbing.hide(c)) hidden.push(c);
       if (!given && this.addresses) await this.addresses.release('expose/host');
       return { hidden };
     });
-    api.serve(ROUTES.endpoints, async () => ({ endpoints: await this.plumbing.listAttached() }));
-    api.serve(ROUTES.network, async () => {
+    api.handle(API_ROUTES.endpoints, async () => ({ endpoints: await this.plumbing.listAttached() }));
+    api.handle(API_ROUTES.network, async () => {
       const exposed = await this.plumbing.exposed();
       return {
         bridge: this.config.bridge, mtu: this.overlay.mtu, range: this.addresses?.range ?? this.config.ipallocRange,

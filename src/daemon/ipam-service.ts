@@ -1,5 +1,5 @@
 import { WeftError, IPAM_CHANNEL, type Logger } from '../common/index.js';
-import { ROUTES, type ApiServer, type ReplyOf } from '../api/index.js';
+import { API_ROUTES, type ApiServer, type AllocateReply } from '../api/index.js';
 import { Ipam } from '../ipam/index.js';
 import type { MeshRouter, PeerName } from '../mesh/index.js';
 import type { Registry } from '../metrics/index.js';
@@ -44,7 +44,7 @@ export class IpamService implements AddressSource {
     this.ipam.stop();
   }
 
-  async allocate(owner: string, address?: string): Promise<ReplyOf<typeof ROUTES.allocate>> {
+  async allocate(owner: string, address?: string): Promise<AllocateReply> {
     const a = await this.ipam.allocate(owner, address ? { address } : undefined);
     return { owner, address: a.address, prefixLength: a.prefixLength, cidr: `${a.address}/${a.prefixLength}` };
   }
@@ -62,26 +62,27 @@ export class IpamService implements AddressSource {
     return s.status === 'ready' ? { ready: true } : { ready: false, reason: `IPAM ${s.status}${s.reason ? `: ${s.reason}` : ''}` };
   }
 
+  /** Serve the IPAM routes (requests arrive validated against their schemas). */
   registerRoutes(api: ApiServer): void {
-    api.serve(ROUTES.allocate, ({ input }) => this.allocate(input.owner, input.address));
-    api.serve(ROUTES.release, async ({ input }) => ({ released: await this.release(input.owner, input.address) }));
-    api.serve(ROUTES.lookup, ({ input: { owner } }) => {
+    api.handle(API_ROUTES.ipamAllocate, ({ request }) => this.allocate(request.owner, request.address));
+    api.handle(API_ROUTES.ipamRelease, async ({ request }) => ({ released: await this.release(request.owner, request.address) }));
+    api.handle(API_ROUTES.ipamLookup, ({ request: { owner } }) => {
       const held = this.ipam.lookup(owner);
-      if (held.length === 0) throw new WeftError('WEFT_ERR_NO_ALLOCATION', `no address is allocated to ${owner}`);
+      if (held.length === 0) throw new WeftError('WEFT_ERR_NOT_FOUND', `no address is allocated to ${owner}`);
       return { owner, addresses: held.map((a) => ({ address: a.address, prefixLength: a.prefixLength, cidr: `${a.address}/${a.prefixLength}` })) };
     });
-    api.serve(ROUTES.gc, ({ input }) => {
-      const keepSet = new Set(input.keep);
+    api.handle(API_ROUTES.ipamGc, ({ request: { ownerPrefix, keep } }) => {
+      const keepSet = new Set(keep);
       const released: { owner: string; address: string }[] = [];
       for (const a of this.ipam.list()) {
-        if (!a.owner.startsWith(input.ownerPrefix) || keepSet.has(a.owner)) continue;
+        if (!a.owner.startsWith(ownerPrefix) || keepSet.has(a.owner)) continue;
         this.ipam.free(a.owner, a.address);
         released.push({ owner: a.owner, address: a.address });
       }
       return { released };
     });
-    api.serve(ROUTES.allocations, () => ({ allocations: this.ipam.list() }));
-    api.serve(ROUTES.ipamStatus, () => this.ipam.status());
-    api.serve(ROUTES.rmpeer, ({ input }) => this.ipam.rmpeer(input.peer));
+    api.handle(API_ROUTES.ipamAllocations, () => ({ allocations: this.ipam.list() }));
+    api.handle(API_ROUTES.ipamStatus, () => this.ipam.status());
+    api.handle(API_ROUTES.ipamRmpeer, ({ request }) => this.ipam.rmpeer(request.peer));
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WeftError, CLI_POLL_INTERVAL_MS, STOP_WAIT_TIMEOUT_MS } from '../../common/index.js';
-import { ROUTES, type StatusReport } from '../../api/index.js';
+import { API_ROUTES, type StatusReport } from '../../api/index.js';
 import type { Command } from '../command.js';
 import { API_SOCKET_OPTION, expectPositionals, parseCommandArgs } from '../args.js';
 import { formatTable } from '../format.js';
@@ -30,7 +30,7 @@ export const rmpeerCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('rmpeer', args, API_SOCKET_OPTION);
     expectPositionals('rmpeer', positionals, 1, 1, 'peer name');
-    const r = await clientFor(ctx, values['api-socket']).call(ROUTES.rmpeer, { peer: positionals[0]! });
+    const r = await clientFor(ctx, values['api-socket']).call(API_ROUTES.ipamRmpeer, { peer: positionals[0]! });
     ctx.out(r.alreadyRemoved ? `${r.name} was already removed` : `removed ${r.name}: ${r.addresses} addresses reclaimed`);
     return 0;
   },
@@ -44,7 +44,7 @@ export const resetCommand: Command = {
     const { values, positionals } = parseCommandArgs('reset', args, API_SOCKET_OPTION);
     expectPositionals('reset', positionals, 0, 0, '');
     const client = clientFor(ctx, values['api-socket']);
-    const r = await client.call(ROUTES.reset, {});
+    const r = await client.call(API_ROUTES.reset);
     const deadline = Date.now() + STOP_WAIT_TIMEOUT_MS;
     while (await client.isRunning()) {
       if (Date.now() > deadline) throw new WeftError('WEFT_ERR_TIMEOUT', 'weft still running after reset');

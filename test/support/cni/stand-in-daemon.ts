@@ -4,7 +4,7 @@
  * a mesh. Addresses are handed out sequentially from `range`.
  */
 import { WeftError, silentLogger, type Startable } from '../../../src/common/index.js';
-import { ApiServer, ROUTES, type NetworkInfo, type StatusReport, type IpamStatusReport } from '../../../src/api/index.js';
+import { ApiServer, API_ROUTES, type NetworkInfo } from '../../../src/api/index.js';
 import { formatIpv4, parseCidr } from '../../../src/net/index.js';
 
 /** Socket, network info overrides and initial IPAM state of a stand-in. */
@@ -35,45 +35,42 @@ export class StandInDaemon implements Startable {
     const prefix = range.prefixLength;
     const base = range.address.value;
     const s = this.server = new ApiServer({ socketPath: o.socketPath, logger: silentLogger() });
-    const log = (spec: { method: string; path: string }) => this.calls.push(`${spec.method} ${spec.path}`);
+    const log = (m: string, p: string) => this.calls.push(`${m} ${p}`);
+    const ownerOf = (body: unknown): string => {
+      const owner = (body as { owner?: unknown }).owner;
+      if (typeof owner !== 'string' || owner === '') throw new WeftError('WEFT_ERR_BAD_ARGS', 'missing field "owner"');
+      return owner;
+    };
     const reply = (owner: string) => {
       const address = this.allocations.get(owner)!;
       return { owner, address, prefixLength: prefix, cidr: `${address}/${prefix}` };
     };
-    s.serve(ROUTES.status, () => {
-      log(ROUTES.status);
-      return { name: '00:00:00:00:00:01', nickname: 'stand-in', version: '0', protocol: { min: 1, max: 1 }, encrypted: false, port: 0, uid: '1', peers: [], connections: [], targets: [] } satisfies StatusReport;
-    });
-    s.serve(ROUTES.network, () => { log(ROUTES.network); return this.network; });
-    s.serve(ROUTES.ipamStatus, () => {
-      log(ROUTES.ipamStatus);
-      return {
-        status: this.ipam.status as IpamStatusReport['status'], ...(this.ipam.reason !== undefined ? { reason: this.ipam.reason } : {}),
-        self: '00:00:00:00:00:01', nickname: 'stand-in', range: this.network.range, mode: 'consensus' as const, owned: 0, free: 0, allocated: this.allocations.size,
-        pending: 0, unreachable: [], conflicts: {}, removedPeers: [], awaitingReclaim: [], entries: [],
-      };
-    });
-    s.serve(ROUTES.allocate, ({ input: { owner } }) => {
-      log(ROUTES.allocate);
+    s.route('GET', API_ROUTES.status.path, () => { log('GET', API_ROUTES.status.path); return { name: '00:00:00:00:00:01', nickname: 'stand-in', peers: [] }; });
+    s.route('GET', API_ROUTES.network.path, () => { log('GET', API_ROUTES.network.path); return this.network; });
+    s.route('GET', API_ROUTES.ipamStatus.path, () => { log('GET', API_ROUTES.ipamStatus.path); return this.ipam; });
+    s.route('POST', API_ROUTES.ipamAllocate.path, ({ body }) => {
+      log('POST', API_ROUTES.ipamAllocate.path);
+      const owner = ownerOf(body);
       if (this.ipam.status !== 'ready') throw new WeftError('WEFT_ERR_IPAM_NOT_READY', `IPAM not ready: ${this.ipam.reason ?? this.ipam.status}`);
       if (!this.allocations.has(owner)) this.allocations.set(owner, formatIpv4(base + this.next++));
       return reply(owner);
     });
-    s.serve(ROUTES.release, ({ input: { owner } }) => {
-      log(ROUTES.release);
+    s.route('POST', API_ROUTES.ipamRelease.path, ({ body }) => {
+      log('POST', API_ROUTES.ipamRelease.path);
+      const owner = ownerOf(body);
       const a = this.allocations.get(owner);
       this.allocations.delete(owner);
       return { released: a ? [a] : [] };
     });
-    s.serve(ROUTES.lookup, ({ input: { owner } }) => {
-      log(ROUTES.lookup);
-      if (!this.allocations.has(owner)) throw new WeftError('WEFT_ERR_NO_ALLOCATION', `no address is allocated to ${owner}`);
-      const { address, prefixLength, cidr } = reply(owner);
-      return { owner, addresses: [{ address, prefixLength, cidr }] };
+    s.route('GET', API_ROUTES.ipamLookup.path, ({ query }) => {
+      log('GET', API_ROUTES.ipamLookup.path);
+      const owner = query.get('owner') ?? '';
+      return { allocations: this.allocations.has(owner) ? [reply(owner)] : [] };
     });
-    s.serve(ROUTES.allocations, () => ({ allocations: [...this.allocations.keys()].map(reply) }));
-    s.serve(ROUTES.gc, ({ input: { ownerPrefix, keep } }) => {
-      log(ROUTES.gc);
+    s.route('GET', API_ROUTES.ipamAllocations.path, () => ({ allocations: [...this.allocations.keys()].map(reply) }));
+    s.route('POST', API_ROUTES.ipamGc.path, ({ body }) => {
+      log('POST', API_ROUTES.ipamGc.path);
+      const { ownerPrefix, keep } = body as { ownerPrefix: string; keep: string[] };
       const released: { owner: string; address: string }[] = [];
       for (const [owner, address] of [...this.allocations]) {
         if (owner.startsWith(ownerPrefix) && !keep.includes(owner)) {
