@@ -11,6 +11,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Lab, isRoot, type LabHost } from '../support/lab.js';
 import { allocations, assertCniServed, launchWithIpam, untilIpamReady } from '../support/cni-daemons.js';
 import { run } from '../support/cni-run.js';
+import { Value } from '@sinclair/typebox/value';
+import { ROUTES } from '../../src/api/routes.js';
 
 const REFERENCE = '/usr/lib/cni';
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
@@ -46,6 +48,12 @@ test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, GC
     launchWithIpam(lab, hosts);
     await assertCniServed(hosts[0]!);
     await untilIpamReady(lab, hosts);
+    // A real daemon's replies match the contract's reply schemas (every GET route without input).
+    for (const spec of Object.values(ROUTES).filter((r) => r.method === 'GET' && Object.keys(r.request.properties).length === 0)) {
+      const reply = await hosts[0]!.client.request(spec.method, spec.path);
+      const problem = [...Value.Errors(spec.reply, reply)][0];
+      assert.equal(problem, undefined, `GET ${spec.path} reply does not match its schema: ${problem?.path} ${problem?.message}`);
+    }
     const bin = join(lab.dir, 'cni-bin');
     mkdirSync(bin, { recursive: true });
     run(process.execPath, [join(REPO, 'bin', 'weft'), 'setup-cni', '--bin-dir', bin, '--conf-dir', join(lab.dir, 'net.d')]);
