@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -38,6 +38,30 @@ test('src/ has no import cycle and no folder reaches into another folder past it
 
 test('src/common depends on no other folder', () => {
   assert.deepEqual(check().report.folders.common, []);
+});
+
+test('docs/architecture.md: every folder has a row, imports only what its row allows, and only lower layers', () => {
+  const { folders } = check().report;
+  const names = new Set(Object.keys(folders));
+  const rows = new Map<string, { layer: number; allowed: Set<string> }>();
+  for (const line of readFileSync(join(REPO, 'docs', 'architecture.md'), 'utf8').split('\n')) {
+    const m = /^\| (\d+) \| `([a-z]+)\/` \| ([^|]*) \|/.exec(line);
+    if (!m) continue;
+    const allowed = new Set([...(m[3] ?? '').matchAll(/`([a-z]+)`/g)].map((x) => x[1] ?? '').filter((x) => names.has(x)));
+    rows.set(m[2] ?? '', { layer: Number(m[1]), allowed });
+  }
+  assert.deepEqual([...rows.keys()].sort(), [...names].sort(), 'one row per src/ folder');
+  for (const [folder, imports] of Object.entries(folders)) {
+    const row = rows.get(folder);
+    assert.ok(row, folder);
+    for (const dep of imports) {
+      assert.ok(row.allowed.has(dep), `src/${folder} imports src/${dep}, which its row in docs/architecture.md does not list`);
+    }
+    for (const dep of row.allowed) {
+      const lower = rows.get(dep);
+      assert.ok(lower && lower.layer < row.layer, `docs/architecture.md: ${folder} (layer ${row.layer}) may import ${dep}, which is not in a lower layer`);
+    }
+  }
 });
 
 test('the checker finds a file cycle, a folder cycle and a deep import in a broken fixture', () => {

@@ -1,4 +1,4 @@
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isIp } from '../net/index.js';
 import { WeftError } from '../common/index.js';
 
 /** A parsed "host[:port]". IPv6 hosts are held without brackets. */
@@ -32,7 +32,7 @@ export function parseHostPort(text: string, rules: HostPortRules): HostPort {
     const close = text.indexOf(']');
     if (close < 0) throw bad('missing "]" after IPv6 address');
     host = text.slice(1, close);
-    if (!isIPv6(host)) throw bad(`"${host}" is not an IPv6 address`);
+    if (!isIp(host, 6)) throw bad(`"${host}" is not an IPv6 address`);
     const rest = text.slice(close + 1);
     if (rest !== '') {
       if (!rest.startsWith(':')) throw bad('expected ":port" after "]"');
@@ -40,7 +40,7 @@ export function parseHostPort(text: string, rules: HostPortRules): HostPort {
     }
   } else {
     const colons = text.split(':').length - 1;
-    if (colons > 1) throw bad(isIPv6(text) ? `IPv6 addresses need brackets, e.g. [${text}]:6783` : 'too many ":"');
+    if (colons > 1) throw bad(isIp(text, 6) ? `IPv6 addresses need brackets, e.g. [${text}]:6783` : 'too many ":"');
     [host, portText] = colons === 1 ? [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)] : [text, undefined];
     const reason = hostProblem(host);
     if (reason) throw bad(reason);
@@ -59,7 +59,7 @@ export function parseHostPort(text: string, rules: HostPortRules): HostPort {
 /** Why `host` is neither an IPv4 address nor a valid DNS name, or null if it is fine. */
 function hostProblem(host: string): string | null {
   if (host === '') return 'empty host';
-  if (isIPv4(host)) return null;
+  if (isIp(host, 4)) return null;
   if (/^[\d.]+$/.test(host)) return `"${host}" is not a valid IPv4 address`;
   const name = host.endsWith('.') ? host.slice(0, -1) : host;
   if (name.length > 253 || !name.split('.').every((l) => LABEL.test(l))) return `"${host}" is not a valid host name`;
@@ -68,6 +68,6 @@ function hostProblem(host: string): string | null {
 
 /** "host:port" with brackets around IPv6 hosts ("host" alone when there is no port). */
 export function formatHostPort(hp: HostPort): string {
-  const host = isIP(hp.host) === 6 ? `[${hp.host}]` : hp.host;
+  const host = isIp(hp.host, 6) ? `[${hp.host}]` : hp.host;
   return hp.port === undefined ? host : `${host}:${hp.port}`;
 }

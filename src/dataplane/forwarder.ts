@@ -5,7 +5,7 @@
  * broadcast tree. Frames too big for the chosen link are answered with a synthesised ICMP
  * "fragmentation needed" / "packet too big" when the sender can act on it.
  */
-import { ETHERNET_HEADER_BYTES, WeftError } from '../common/index.js';
+import { ETHERNET_HEADER_BYTES, WeftError, missingIndex } from '../common/index.js';
 import { ICMP_REPLY_MAX_BYTES, TooBigKind, buildFragNeeded, buildPacketTooBig, classifyTooBig } from './icmp.js';
 import { LearnResult, isGroupMac, isLinkLocalGroup, type MacTable } from './mac-table.js';
 import { Drop, type SleeveCounters } from './metrics.js';
@@ -67,9 +67,9 @@ export class TapWriter {
         const s = this.stats;
         s.fill(0);
         w = this.io.tapWriteCoalesced!(this.fd, this.arena, this.offs, this.lens, n, this.vnetHdrBytes, s);
-        b.tapWriteCalls += s[0]!;
-        b.tapSuperFrames += s[1]!;
-        b.tapFramesCoalesced += s[2]!;
+        b.tapWriteCalls += s[0] ?? missingIndex('forwarder', 0);
+        b.tapSuperFrames += s[1] ?? missingIndex('forwarder', 1);
+        b.tapFramesCoalesced += s[2] ?? missingIndex('forwarder', 2);
       }
     } catch {
       w = 0;
@@ -116,13 +116,13 @@ export class Forwarder {
 
   /** A frame the local bridge sent into the TAP (arena `tapBuf`). */
   fromTap(buf: Buffer, off: number, len: number, now: number): void {
-    if (len < ETHERNET_HEADER_BYTES || isGroupMac(buf[off + 6]!)) {
+    if (len < ETHERNET_HEADER_BYTES || isGroupMac(buf[off + 6] ?? missingIndex('forwarder', off + 6))) {
       this.counters.drop(Drop.Malformed);
       return;
     }
     const dstMac = read48(buf, off);
     if (this.macs.learn(read48(buf, off + 6), this.self, now) === LearnResult.Moved) this.counters.macMoves++;
-    if (isGroupMac(buf[off]!)) {
+    if (isGroupMac(buf[off] ?? missingIndex('forwarder', off))) {
       if (!isLinkLocalGroup(dstMac)) this.flood(this.src.tap, buf, off, len, this.self, -1);
       return;
     }
@@ -137,7 +137,7 @@ export class Forwarder {
    * receive arena.
    */
   fromPeer(buf: Buffer, off: number, len: number, origin: number, dst: number, from: number, now: number): void {
-    if (origin === this.self || isGroupMac(buf[off + 6]!)) {
+    if (origin === this.self || isGroupMac(buf[off + 6] ?? missingIndex('forwarder', off + 6))) {
       this.counters.drop(Drop.Malformed);
       return;
     }
@@ -148,7 +148,7 @@ export class Forwarder {
     }
     this.rxTap.add(off, len);
     const dstMac = read48(buf, off);
-    if (isGroupMac(buf[off]!) ? !isLinkLocalGroup(dstMac) : this.macs.lookup(dstMac, now) !== this.self) {
+    if (isGroupMac(buf[off] ?? missingIndex('forwarder', off)) ? !isLinkLocalGroup(dstMac) : this.macs.lookup(dstMac, now) !== this.self) {
       this.flood(this.src.udp, buf, off, len, origin, from);
     }
   }
@@ -181,7 +181,7 @@ export class Forwarder {
     const hops = this.routes.floodHops(origin);
     let answered = false;
     for (let i = 0; i < hops.length; i++) {
-      const hop = hops[i]!;
+      const hop = hops[i] ?? missingIndex('forwarder', i);
       if (hop === from || hop === origin || hop === this.self) continue;
       const link = this.linkOf(hop);
       if (!link || !link.usable()) {

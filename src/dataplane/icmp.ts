@@ -5,7 +5,7 @@
  * (as a router on that path would), so the sender's kernel lowers its PMTU for that
  * destination. Pure functions: they read a frame and write a reply into a caller buffer.
  */
-import { ETHERNET_HEADER_BYTES } from '../common/index.js';
+import { ETHERNET_HEADER_BYTES, missingIndex } from '../common/index.js';
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -32,8 +32,8 @@ export const enum TooBigKind {
 export function onesSum(buf: Buffer, off: number, len: number, sum = 0): number {
   let i = off;
   const end = off + len;
-  for (; i + 1 < end; i += 2) sum += buf.readUInt16BE(i);
-  if (i < end) sum += buf.readUInt8(i) << 8;
+  for (; i + 1 < end; i += 2) sum += ((buf[i] ?? missingIndex('onesSum', i)) << 8) | (buf[i + 1] ?? missingIndex('onesSum', i + 1));
+  if (i < end) sum += (buf[i] ?? missingIndex('onesSum', i)) << 8;
   return sum;
 }
 

@@ -4,7 +4,7 @@
  * with one aeadSealBatch per link and sent with one udpSendBatch for the whole round.
  * Preallocated arenas and typed arrays; nothing is allocated per frame.
  */
-import { AEAD_TAG_BYTES, AEAD_NONCE_BYTES, SLEEVE_HEADER_BYTES, SLEEVE_RECORD_HEADER_BYTES } from '../common/index.js';
+import { AEAD_TAG_BYTES, AEAD_NONCE_BYTES, SLEEVE_HEADER_BYTES, SLEEVE_RECORD_HEADER_BYTES, missingIndex } from '../common/index.js';
 import { Drop, type SleeveCounters } from './metrics.js';
 import type { PeerLink } from './peer-link.js';
 import { UdpSendStatus, type AeadHandle } from './native-types.js';
@@ -132,7 +132,7 @@ export class TxBatcher {
       this.head[slot] = i;
       this.usedSlots[this.nUsed++] = slot;
     } else {
-      this.eNext[this.tail[slot]!] = i;
+      this.eNext[this.tail[slot] ?? missingIndex('tx batch', slot)] = i;
     }
     this.tail[slot] = i;
   }
@@ -143,12 +143,12 @@ export class TxBatcher {
     this.pos = 0;
     this.d = 0;
     for (let u = 0; u < this.nUsed; u++) {
-      const slot = this.usedSlots[u]!;
+      const slot = this.usedSlots[u] ?? missingIndex('tx batch', u);
       const link = this.links[slot];
-      const first = this.head[slot]!;
+      const first = this.head[slot] ?? missingIndex('tx batch', slot);
       this.head[slot] = this.tail[slot] = -1;
       if (!link || !link.usable() || !link.crypto) {
-        for (let e = first; e !== -1; e = this.eNext[e]!) this.counters.drop(Drop.NoRoute);
+        for (let e = first; e !== -1; e = this.eNext[e] ?? missingIndex('tx batch', e)) this.counters.drop(Drop.NoRoute);
         continue;
       }
       this.packLink(link, first);
@@ -167,8 +167,8 @@ export class TxBatcher {
     const firstPos = this.pos;
     this.k = 0;
     this.dgStart = -1;
-    for (; e !== -1; e = this.eNext[e]!) {
-      const len = this.eLen[e]!;
+    for (; e !== -1; e = this.eNext[e] ?? missingIndex('tx batch', e)) {
+      const len = this.eLen[e] ?? missingIndex('tx batch', e);
       const rec = SLEEVE_RECORD_HEADER_BYTES + len;
       if (rec > cap) { // the path MTU shrank after the forwarder checked
         this.counters.drop(Drop.TooBig);
@@ -182,9 +182,9 @@ export class TxBatcher {
         this.dgFrames[this.d] = 0;
         this.dgBytes[this.d] = 0;
       }
-      writeRecordHeader(this.arena, this.pos, this.eOrigin[e]!, this.eDst[e]!, len);
-      const off = this.eOff[e]!;
-      this.srcArenas[this.eArena[e]!]!.copy(this.arena, this.pos + SLEEVE_RECORD_HEADER_BYTES, off, off + len);
+      writeRecordHeader(this.arena, this.pos, this.eOrigin[e] ?? missingIndex('tx batch', e), this.eDst[e] ?? missingIndex('tx batch', e), len);
+      const off = this.eOff[e] ?? missingIndex('tx batch', e);
+      this.srcArenas[this.eArena[e] ?? missingIndex('tx batch', e)]!.copy(this.arena, this.pos + SLEEVE_RECORD_HEADER_BYTES, off, off + len);
       this.pos += rec;
       this.body += rec;
       // d < maxEntries: one datagram per entry at most (both arrays were sized so).
@@ -193,7 +193,7 @@ export class TxBatcher {
     }
     if (this.dgStart >= 0) this.closeDatagram(link);
     if (this.k > 0 && !this.seal(crypto.sendHandle, this.k)) {
-      for (let i = firstDg; i < this.d; i++) this.counters.drop(Drop.QueueFull, this.dgFrames[i]!);
+      for (let i = firstDg; i < this.d; i++) this.counters.drop(Drop.QueueFull, this.dgFrames[i] ?? missingIndex('tx batch', i));
       this.d = firstDg;
       this.pos = firstPos;
     }
@@ -206,7 +206,7 @@ export class TxBatcher {
     this.dgStart = -1;
     const counter = crypto.nextCounter();
     if (counter < 0) { // epoch exhausted and the peer never acknowledged a new one
-      this.counters.drop(Drop.QueueFull, this.dgFrames[this.d]!);
+      this.counters.drop(Drop.QueueFull, this.dgFrames[this.d] ?? missingIndex('tx batch', this.d));
       this.pos = start;
       return;
     }
@@ -290,20 +290,20 @@ export class TxBatcher {
     }
     // errs[] is authoritative: the addon marks every datagram not sent (MSGSIZE, ERROR, AGAIN).
     for (let i = 0; i < d; i++) {
-      const link = this.links[this.dgSlot[i]!];
-      const st = this.errs[i]!;
+      const link = this.links[this.dgSlot[i] ?? missingIndex('tx batch', i)];
+      const st = this.errs[i] ?? missingIndex('tx batch', i);
       if (st === UdpSendStatus.OK) {
         if (link) {
-          link.counters.framesOut += this.dgFrames[i]!;
-          link.counters.bytesOut += this.dgBytes[i]!;
+          link.counters.framesOut += this.dgFrames[i] ?? missingIndex('tx batch', i);
+          link.counters.bytesOut += this.dgBytes[i] ?? missingIndex('tx batch', i);
         }
       } else if (st === UdpSendStatus.MSGSIZE) {
-        this.counters.drop(Drop.TooBig, this.dgFrames[i]!);
+        this.counters.drop(Drop.TooBig, this.dgFrames[i] ?? missingIndex('tx batch', i));
         if (link) link.onSendTooBig(this.now());
       } else if (st === UdpSendStatus.ERROR) {
-        this.counters.drop(Drop.NoRoute, this.dgFrames[i]!);
+        this.counters.drop(Drop.NoRoute, this.dgFrames[i] ?? missingIndex('tx batch', i));
       } else {
-        this.counters.drop(Drop.QueueFull, this.dgFrames[i]!);
+        this.counters.drop(Drop.QueueFull, this.dgFrames[i] ?? missingIndex('tx batch', i));
       }
     }
   }

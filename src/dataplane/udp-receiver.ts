@@ -4,7 +4,7 @@
  * then dispatch: frame records to the forwarder, heartbeats and probes to their link.
  * Garbage of any shape is counted and dropped; nothing here throws.
  */
-import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, SLEEVE_HEADER_BYTES } from '../common/index.js';
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, SLEEVE_HEADER_BYTES, missingIndex } from '../common/index.js';
 import type { RecvEpoch } from './link-crypto.js';
 import { Drop, type SleeveCounters } from './metrics.js';
 import type { PeerLink } from './peer-link.js';
@@ -128,8 +128,8 @@ export class UdpReceiver {
     const h = this.hdr;
     for (let i = 0; i < n; i++) {
       this.st[i] = St.Drop;
-      const len = this.lens[i]!;
-      const off = this.offs[i]!;
+      const len = this.lens[i] ?? missingIndex('rx batch', i);
+      const off = this.offs[i] ?? missingIndex('rx batch', i);
       // len > maxLen also covers the addon's LEN_TRUNCATED and LEN_NOT_IPV4 markers.
       if (len > this.maxLen || !readHeader(this.arena, off, len, h)) {
         this.counters.drop(Drop.Malformed);
@@ -178,14 +178,14 @@ export class UdpReceiver {
   private open(n: number): void {
     for (let i = 0; i < n; i++) {
       if (this.st[i] !== St.Pending) continue;
-      const handle = this.handle[i]!; // Pending implies a handle (classify)
+      const handle = this.handle[i] ?? missingIndex('rx batch', i); // Pending implies a handle (classify)
       let k = 0;
       for (let j = i; j < n; j++) {
         if (this.st[j] !== St.Pending || this.handle[j] !== handle) continue;
-        const off = this.offs[j]!;
+        const off = this.offs[j] ?? missingIndex('rx batch', j);
         this.gIdx[k] = j;
         this.gOffs[k] = off + SLEEVE_HEADER_BYTES;
-        this.gLens[k] = this.lens[j]! - SLEEVE_HEADER_BYTES;
+        this.gLens[k] = (this.lens[j] ?? missingIndex('rx batch', j)) - SLEEVE_HEADER_BYTES;
         this.gAdOffs[k] = off;
         this.dgNonces.copy(this.gNonces, k * AEAD_NONCE_BYTES, j * AEAD_NONCE_BYTES, (j + 1) * AEAD_NONCE_BYTES);
         k++;
@@ -196,7 +196,7 @@ export class UdpReceiver {
       } catch {
         this.gOk.fill(0, 0, k);
       }
-      for (let g = 0; g < k; g++) this.st[this.gIdx[g]!] = this.gOk[g] ? St.Opened : St.Drop;
+      for (let g = 0; g < k; g++) this.st[this.gIdx[g] ?? missingIndex('rx batch', g)] = this.gOk[g] ? St.Opened : St.Drop;
       for (let g = 0; g < k; g++) if (!this.gOk[g]) this.counters.drop(Drop.Auth);
     }
   }
@@ -205,16 +205,16 @@ export class UdpReceiver {
   private dispatch(n: number, now: number): void {
     for (let i = 0; i < n; i++) {
       if (this.st[i] !== St.Opened) continue;
-      const link = this.link[i]!;
-      const ctx = this.ctx[i]!;
+      const link = this.link[i] ?? missingIndex('rx batch', i);
+      const ctx = this.ctx[i] ?? missingIndex('rx batch', i);
       const crypto = link.crypto!;
-      if (crypto.encrypted && !ctx.window.accept(this.counter[i]!)) {
+      if (crypto.encrypted && !ctx.window.accept(this.counter[i] ?? missingIndex('rx batch', i))) {
         this.counters.drop(Drop.Replay);
         continue;
       }
-      link.onAuthenticated(ctx, this.addrs[2 * i]!, this.addrs[2 * i + 1]!, now);
-      const off = this.offs[i]!;
-      const len = this.lens[i]!;
+      link.onAuthenticated(ctx, this.addrs[2 * i] ?? missingIndex('rx batch', 2 * i), this.addrs[2 * i + 1] ?? missingIndex('rx batch', 2 * i + 1), now);
+      const off = this.offs[i] ?? missingIndex('rx batch', i);
+      const len = this.lens[i] ?? missingIndex('rx batch', i);
       const bodyOff = off + SLEEVE_HEADER_BYTES;
       const bodyLen = len - SLEEVE_HEADER_BYTES - (crypto.encrypted ? AEAD_TAG_BYTES : 0);
       switch (this.type[i]) {

@@ -16,7 +16,7 @@
  */
 import {
   SLEEVE_HEADER_BYTES, SLEEVE_RECORD_HEADER_BYTES, SLEEVE_VERSION, AEAD_TAG_BYTES,
-  UDP_IPV4_OVERHEAD_BYTES, ETHERNET_HEADER_BYTES,
+  UDP_IPV4_OVERHEAD_BYTES, ETHERNET_HEADER_BYTES, missingIndex,
 } from '../common/index.js';
 
 export const enum DatagramType { Data = 1, Heartbeat = 2, PmtuProbe = 3 }
@@ -78,11 +78,11 @@ export function writeHeader(buf: Buffer, off: number, type: DatagramType, flags:
  */
 export function readHeader(buf: Buffer, off: number, len: number, out: HeaderView): boolean {
   if (len < SLEEVE_HEADER_BYTES || off + len > buf.length) return false;
-  const b0 = buf.readUInt8(off);
+  const b0 = buf[off] ?? missingIndex('sleeve header', off); // in range: checked above
   if (b0 >> 4 !== SLEEVE_VERSION) return false;
   const type = b0 & 0x0f;
   if (type < DatagramType.Data || type > DatagramType.PmtuProbe) return false;
-  const flags = buf.readUInt8(off + 1);
+  const flags = buf[off + 1] ?? missingIndex('sleeve header', off + 1);
   if ((flags & ~KNOWN_FLAGS) !== 0 || (flags & FLAG_PLAIN && flags & FLAG_AES)) return false;
   const hi = buf.readUInt32BE(off + 12);
   const counter = hi * 0x1_0000_0000 + buf.readUInt32BE(off + 16);

@@ -35,7 +35,7 @@ export class AllocationTable {
     let hi = this.sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.sorted[mid]! < v) lo = mid + 1;
+      if ((this.sorted[mid] ?? v) < v) lo = mid + 1; // mid < length: always defined
       else hi = mid;
     }
     return lo;
@@ -90,9 +90,9 @@ export class AllocationTable {
       if (e > s && (best === null || e - s > best.end - best.start)) best = { start: s, end: e };
     };
     let runStart = start;
-    for (let i = this.lowerBound(start); i < this.sorted.length && this.sorted[i]! < end; i++) {
-      consider(runStart, this.sorted[i]!);
-      runStart = this.sorted[i]! + 1;
+    for (let i = this.lowerBound(start), o = this.sorted[i]; o !== undefined && o < end; o = this.sorted[++i]) {
+      consider(runStart, o);
+      runStart = o + 1;
     }
     consider(runStart, end);
     return best;

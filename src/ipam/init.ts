@@ -12,12 +12,13 @@ export function parseIpallocInit(spec: string): IpamInit {
     new WeftError('WEFT_ERR_BAD_CONFIG', `bad --ipalloc-init ${JSON.stringify(s).slice(0, 60)}: ${why} (use consensus=N, seed=NAME,… or observer)`);
   if (s === 'observer') return {};
   const m = /^(consensus|seed)=(.*)$/.exec(s);
-  if (!m) throw bad(s === 'consensus' ? 'consensus needs N, the number of peers expected at bootstrap' : 'unknown mode');
-  if (m[1] === 'consensus') {
-    if (!/^[1-9][0-9]*$/.test(m[2]!)) throw bad('N must be a positive integer');
-    return validateInit({ consensus: Number(m[2]) });
+  const [, mode, arg = ''] = m ?? [];
+  if (!mode) throw bad(s === 'consensus' ? 'consensus needs N, the number of peers expected at bootstrap' : 'unknown mode');
+  if (mode === 'consensus') {
+    if (!/^[1-9][0-9]*$/.test(arg)) throw bad('N must be a positive integer');
+    return validateInit({ consensus: Number(arg) });
   }
-  const names = m[2]!.split(',').map((x) => x.trim()).filter(Boolean);
+  const names = arg.split(',').map((x) => x.trim()).filter(Boolean);
   try {
     return validateInit({ seeds: names.map(parsePeerName) });
   } catch (e) {

@@ -288,7 +288,7 @@ export class Ipam implements Startable, Gossiper {
     return this.input((c) => {
       let n = 0;
       for (const owner of c.allocs.owners()) {
-        if (keep.has(owner) || keep.has(owner.split('/')[0]!)) continue;
+        if (keep.has(owner) || keep.has(owner.split('/', 1)[0] ?? owner)) continue;
         n += c.free(owner, null, this.now());
       }
       return n;

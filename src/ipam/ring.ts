@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IPAM_RING_ID_BYTES } from '../common/index.js';
+import { IPAM_RING_ID_BYTES, at } from '../common/index.js';
 import type { PeerName } from '../net/index.js';
 import type { Universe } from './address.js';
 import { Succession, type Designation, type Tombstone } from './succession.js';
@@ -114,14 +114,15 @@ export class Ring {
   static create(universe: Universe, origin: RingOrigin): Ring {
     const ring = new Ring(universe, ringIdOf(universe.cidr, origin), origin);
     const k = origin.members.length;
-    const starts: number[] = [];
-    for (let i = 0; i < k; i++) starts.push(Math.floor((i * universe.size) / k));
+    /** Token of member i; member k's is the end of the range. */
+    const tokenOf = (i: number): number => (i < k ? Math.floor((i * universe.size) / k) : universe.size);
     const entries: RingEntry[] = [];
-    for (let i = 0; i < k; i++) {
-      if (i > 0 && starts[i] === starts[i - 1]) continue; // more members than addresses
-      const end = i + 1 < k ? starts[i + 1]! : universe.size;
-      entries.push({ start: starts[i]!, end, owner: origin.members[i]!, gen: 0, version: 1, free: ring.usable(starts[i]!, end) });
-    }
+    origin.members.forEach((owner, i) => {
+      const start = tokenOf(i);
+      if (i > 0 && start === tokenOf(i - 1)) return; // more members than addresses
+      const end = tokenOf(i + 1);
+      entries.push({ start, end, owner, gen: 0, version: 1, free: ring.usable(start, end) });
+    });
     ring.entries = entries;
     return ring;
   }
@@ -162,10 +163,15 @@ export class Ring {
     return Math.max(0, n);
   }
 
+  /** The entry at index i, which callers took from a search or a loop bound (else WEFT_ERR_INTERNAL). */
+  private entry(i: number): RingEntry {
+    return at(this.entries, i, 'ring entry');
+  }
+
   /** End (exclusive) of the range of the entry at index i: next token, clamped by its `end`. */
   endOf(i: number): number {
-    const next = i + 1 < this.entries.length ? this.entries[i + 1]!.start : this.universe.size;
-    return Math.min(next, this.entries[i]!.end);
+    const next = i + 1 < this.entries.length ? this.entry(i + 1).start : this.universe.size;
+    return Math.min(next, this.entry(i).end);
   }
 
   /** Index of the entry whose range contains `offset`, or -1 (none: empty ring or a gap). */
@@ -181,7 +187,7 @@ export class Ring {
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.entries[mid]!.start <= offset) {
+      if (this.entry(mid).start <= offset) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
@@ -191,7 +197,7 @@ export class Ring {
 
   private indexOf(start: number): number {
     const i = this.tokenBefore(start);
-    return i >= 0 && this.entries[i]!.start === start ? i : -1;
+    return i >= 0 && this.entry(i).start === start ? i : -1;
   }
 
   entryAt(start: number): RingEntry | undefined {
@@ -202,15 +208,15 @@ export class Ring {
   /** Owner of `offset` in this view, or undefined. */
   ownerOf(offset: number): PeerName | undefined {
     const i = this.indexCovering(offset);
-    return i >= 0 ? this.entries[i]!.owner : undefined;
+    return i >= 0 ? this.entry(i).owner : undefined;
   }
 
   /** Ranges `peer` owns in this view, in token order, each with the start of its entry. */
   rangesOf(peer: PeerName): Array<{ start: number; end: number }> {
     const out: Array<{ start: number; end: number }> = [];
-    for (let i = 0; i < this.entries.length; i++) {
-      if (this.entries[i]!.owner === peer) out.push({ start: this.entries[i]!.start, end: this.endOf(i) });
-    }
+    this.entries.forEach((e, i) => {
+      if (e.owner === peer) out.push({ start: e.start, end: this.endOf(i) });
+    });
     return out;
   }
 
@@ -221,7 +227,7 @@ export class Ring {
       const i = this.indexOf(s);
       if (i >= 0) idx.add(i);
     }
-    return [...idx].sort((a, b) => a - b).map((i) => this.entries[i]!);
+    return [...idx].sort((a, b) => a - b).map((i) => this.entry(i));
   }
 
   /**
@@ -262,14 +268,14 @@ export class Ring {
 
   private ownedIndex(self: PeerName, start: number): number {
     const i = this.indexOf(start);
-    if (i < 0 || this.entries[i]!.owner !== self) throw new RangeError(`ring: entry ${start} is not owned by ${self}`);
+    if (i < 0 || this.entry(i).owner !== self) throw new RangeError(`ring: entry ${start} is not owned by ${self}`);
     return i;
   }
 
   /** Rewrite our own entry at `start` (owner, end and/or free), bumping its version. */
   write(self: PeerName, start: number, patch: { owner?: PeerName; end?: number; free?: number }): RingEntry {
     const i = this.ownedIndex(self, start);
-    const cur = this.entries[i]!;
+    const cur = this.entry(i);
     const next: RingEntry = {
       ...cur, owner: patch.owner ?? cur.owner, end: patch.end ?? this.endOf(i), free: patch.free ?? cur.free, version: cur.version + 1,
     };
@@ -284,7 +290,7 @@ export class Ring {
    */
   split(self: PeerName, at: number): RingEntry[] {
     const i = this.indexCovering(at);
-    const cur = i >= 0 ? this.entries[i]! : undefined;
+    const cur = i >= 0 ? this.entry(i) : undefined;
     if (cur === undefined || cur.owner !== self) throw new RangeError(`ring: offset ${at} is not owned by ${self}`);
     if (cur.start === at) return [];
     const e: RingEntry = { start: at, end: this.endOf(i), owner: self, gen: cur.gen, version: 1, free: 0 };
@@ -298,7 +304,7 @@ export class Ring {
    */
   donate(self: PeerName, from: number, to: number, recipient: PeerName): RingEntry[] {
     const i = this.indexCovering(from);
-    if (i < 0 || this.entries[i]!.owner !== self || to > this.endOf(i) || from >= to) {
+    if (i < 0 || this.entry(i).owner !== self || to > this.endOf(i) || from >= to) {
       throw new RangeError(`ring: cannot donate [${from}, ${to}) not owned by ${self}`);
     }
     const out: RingEntry[] = [];
@@ -313,7 +319,7 @@ export class Ring {
   transferAll(self: PeerName, heir: PeerName): RingEntry[] {
     const out: RingEntry[] = [];
     for (let i = 0; i < this.entries.length; i++) {
-      const e = this.entries[i]!;
+      const e = this.entry(i);
       if (e.owner === self) out.push(this.write(self, e.start, { owner: heir, free: this.usable(e.start, this.endOf(i)) }));
     }
     return out;
@@ -326,7 +332,7 @@ export class Ring {
     const heirs = new Map<PeerName, PeerName | null>();
     const out: RingEntry[] = [];
     for (let i = 0; i < this.entries.length; i++) {
-      const e = this.entries[i]!;
+      const e = this.entry(i);
       if (!sc.isTombstoned(e.owner)) continue;
       if (!heirs.has(e.owner)) heirs.set(e.owner, sc.heirOf(e.owner));
       if (heirs.get(e.owner) !== self) continue;

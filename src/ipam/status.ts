@@ -82,15 +82,19 @@ export function phaseOf(core: CoreView): { kind: IpamStatusKind; reason?: string
   return { kind: 'ready' };
 }
 
+/** Addresses per owner, over the ring's entries whose owner `counts`, in token order of first appearance. */
+function addressesByOwner(ring: Ring, counts: (owner: PeerName) => boolean): Map<PeerName, number> {
+  const by = new Map<PeerName, number>();
+  ring.all().forEach((e, i) => {
+    if (counts(e.owner)) by.set(e.owner, (by.get(e.owner) ?? 0) + ring.endOf(i) - e.start);
+  });
+  return by;
+}
+
 function unreachableOwners(core: CoreView): UnreachableOwner[] {
   const ring = core.ring;
   if (!ring) return [];
-  const by = new Map<PeerName, number>();
-  ring.all().forEach((e, i) => {
-    const o = e.owner;
-    if (o === core.self || core.reachable.has(o) || ring.isTombstoned(o)) return;
-    by.set(o, (by.get(o) ?? 0) + ring.endOf(i) - e.start);
-  });
+  const by = addressesByOwner(ring, (o) => o !== core.self && !core.reachable.has(o) && !ring.isTombstoned(o));
   return [...by].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([name, addresses]) => {
     const nickname = core.nicknames.get(name)?.nickname;
     const percent = Math.round((addresses / core.universe.size) * 10_000) / 100;
@@ -101,11 +105,7 @@ function unreachableOwners(core: CoreView): UnreachableOwner[] {
 function awaitingReclaim(core: CoreView): IpamStatus['awaitingReclaim'] {
   const ring = core.ring;
   if (!ring) return [];
-  const by = new Map<PeerName, number>();
-  ring.all().forEach((e, i) => {
-    if (ring.isTombstoned(e.owner)) by.set(e.owner, (by.get(e.owner) ?? 0) + ring.endOf(i) - e.start);
-  });
-  return [...by].map(([name, addresses]) => ({ name, heir: ring.succession.heirOf(name), addresses }));
+  return [...addressesByOwner(ring, (o) => ring.isTombstoned(o))].map(([name, addresses]) => ({ name, heir: ring.succession.heirOf(name), addresses }));
 }
 
 export function buildStatus(core: CoreView): IpamStatus {

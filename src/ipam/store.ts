@@ -91,8 +91,9 @@ export class IpamStore {
     const snapPath = join(this.dir, SNAPSHOT);
     if (existsSync(snapPath)) {
       const { payloads } = readFrames(readFileSync(snapPath));
-      if (payloads.length !== 1) throw dataDirError(`IPAM snapshot ${snapPath} is corrupt; move it away or run \`weft reset\``);
-      const snap = this.parse<SnapshotFile>(payloads[0]!, snapPath);
+      const [payload, ...extra] = payloads;
+      if (payload === undefined || extra.length > 0) throw dataDirError(`IPAM snapshot ${snapPath} is corrupt; move it away or run \`weft reset\``);
+      const snap = this.parse<SnapshotFile>(payload, snapPath);
       if (snap.v !== FORMAT_VERSION) throw dataDirError(`IPAM snapshot ${snapPath} has unknown format ${snap.v}`);
       state = {
         cidr: snap.cidr, self: snap.self, ring: snap.ring, allocations: new Map(snap.allocations), elector: snap.elector,

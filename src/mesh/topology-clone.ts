@@ -30,7 +30,7 @@ export class CloneDetector {
 
   /** Bumping self-conflicts inside the window ending at `nowMs`. */
   recent(nowMs: number): number {
-    while (this.times.length > 0 && this.times[0]! <= nowMs - this.windowMs) this.times.shift();
+    while ((this.times[0] ?? Infinity) <= nowMs - this.windowMs) this.times.shift();
     return this.times.length;
   }
 

@@ -1,6 +1,6 @@
 import {
   WeftError, PEER_NAME_BYTES, TOPOLOGY_MAX_PEERS, TOPOLOGY_MAX_CONNECTIONS_PER_PEER,
-  TOPOLOGY_MAX_NICKNAME_BYTES, TOPOLOGY_MAX_ADDRESS_BYTES,
+  TOPOLOGY_MAX_NICKNAME_BYTES, TOPOLOGY_MAX_ADDRESS_BYTES, missingIndex,
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
 import { Reader, Writer, peerNameFromBytes } from '../net/index.js';
@@ -60,12 +60,16 @@ export function writeHeader(w: Writer, kind: number, sender: PeerName): Writer {
 }
 
 /**
- * Compare `n` bytes at offsets a and b of the same buffer: < 0, 0, > 0 as buf[a..] sorts
- * before, equal to, after buf[b..] (Buffer#compare with offsets: no views; RangeError if either
- * span leaves the buffer, which callers rule out by reading the spans first).
+ * Compare `n` bytes at offsets a and b of the same buffer (like Buffer.compare, without views).
+ * Callers read both spans first; a loop, because Buffer#compare with offsets is ~50× slower for
+ * 6 bytes.
  */
 export function compareAt(buf: Buffer, a: number, b: number, n: number): number {
-  return buf.compare(buf, b, b + n, a, a + n);
+  for (let i = 0; i < n; i++) {
+    const d = (buf[a + i] ?? missingIndex('compareAt', a + i)) - (buf[b + i] ?? missingIndex('compareAt', b + i));
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** Canonical encoding of one record (connections sorted by name). */

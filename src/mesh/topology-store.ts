@@ -44,7 +44,7 @@ export class StoredPeer implements PeerInfo {
 function includesAll(have: readonly PeerName[], need: readonly PeerName[]): boolean {
   let i = 0;
   for (const n of need) {
-    while (i < have.length && have[i]! < n) i++;
+    while ((have[i] ?? n) < n) i++; // past the end: stop
     if (have[i] !== n) return false;
   }
   return true;

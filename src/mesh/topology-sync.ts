@@ -1,5 +1,5 @@
 import {
-  PEER_NAME_BYTES, TOPOLOGY_MAX_PEERS, TOPOLOGY_MAX_SYNC_NODES, TOPOLOGY_SYNC_BITS_PER_LEVEL, TOPOLOGY_SYNC_MAX_DEPTH,
+  PEER_NAME_BYTES, TOPOLOGY_MAX_PEERS, TOPOLOGY_MAX_SYNC_NODES, TOPOLOGY_SYNC_BITS_PER_LEVEL, TOPOLOGY_SYNC_MAX_DEPTH, missingIndex,
 } from '../common/index.js';
 import type { PeerName } from './gossip-types.js';
 import { Writer, peerNameFromBytes } from '../net/index.js';
@@ -156,10 +156,10 @@ export class SyncIndex {
   private adjust(e: IndexEntry, sign: number): void {
     const hash = e.hash >>> 0;
     for (let d = 0; d <= STORED_DEPTH; d++) {
-      const i = LEVEL_OFFSET[d]! + prefixOf(hash, d);
-      this.counts[i] = this.counts[i]! + sign;
-      this.sumA[i] = this.sumA[i]! + sign * (e.a >>> 0);
-      this.sumB[i] = this.sumB[i]! + sign * (e.b >>> 0);
+      const i = (LEVEL_OFFSET[d] ?? missingIndex('sync index', d)) + prefixOf(hash, d);
+      this.counts[i] = (this.counts[i] ?? missingIndex('sync index', i)) + sign;
+      this.sumA[i] = (this.sumA[i] ?? missingIndex('sync index', i)) + sign * (e.a >>> 0);
+      this.sumB[i] = (this.sumB[i] ?? missingIndex('sync index', i)) + sign * (e.b >>> 0);
     }
   }
 
@@ -169,7 +169,7 @@ export class SyncIndex {
     let hi = this.sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const m = this.sorted[mid]!;
+      const m = this.sorted[mid] ?? missingIndex('sync index', mid);
       const h = m.hash >>> 0;
       if (h < hash || (h === hash && m.name < name)) lo = mid + 1;
       else hi = mid;
@@ -183,23 +183,23 @@ export class SyncIndex {
     const lo = prefix * width;
     const from = this.position(lo, '');
     let to = from;
-    while (to < this.sorted.length && this.sorted[to]!.hash >>> 0 < lo + width) to++;
+    while (to < this.sorted.length && (this.sorted[to] ?? missingIndex('sync index', to)).hash >>> 0 < lo + width) to++;
     return [from, to];
   }
 
   stats(depth: number, prefix: number): BucketStats | undefined {
     if (depth <= STORED_DEPTH) {
-      const i = LEVEL_OFFSET[depth]! + prefix;
-      const count = this.counts[i]!;
-      return count === 0 ? undefined : { count, a: this.sumA[i]!, b: this.sumB[i]! };
+      const i = (LEVEL_OFFSET[depth] ?? missingIndex('sync index', depth)) + prefix;
+      const count = this.counts[i] ?? missingIndex('sync index', i);
+      return count === 0 ? undefined : { count, a: (this.sumA[i] ?? missingIndex('sync index', i)), b: (this.sumB[i] ?? missingIndex('sync index', i)) };
     }
     const [from, to] = this.range(depth, prefix);
     if (from === to) return undefined;
     let a = 0;
     let b = 0;
     for (let i = from; i < to; i++) {
-      a = (a + this.sorted[i]!.a) >>> 0;
-      b = (b + this.sorted[i]!.b) >>> 0;
+      a = (a + (this.sorted[i] ?? missingIndex('sync index', i)).a) >>> 0;
+      b = (b + (this.sorted[i] ?? missingIndex('sync index', i)).b) >>> 0;
     }
     return { count: to - from, a, b };
   }
@@ -214,7 +214,7 @@ export class SyncIndex {
     for (let i = 0; i < FANOUT; i++) children.push(undefined);
     const [from, to] = this.range(depth, prefix);
     for (let i = from; i < to; i++) {
-      const e = this.sorted[i]!;
+      const e = this.sorted[i] ?? missingIndex('sync index', i);
       const s = (children[prefixOf(e.hash >>> 0, depth + 1) & (FANOUT - 1)] ??= { count: 0, a: 0, b: 0 });
       s.count++;
       s.a = (s.a + e.a) >>> 0;
@@ -227,7 +227,7 @@ export class SyncIndex {
   namesIn(depth: number, prefix: number): PeerName[] {
     const [from, to] = this.range(depth, prefix);
     const out: PeerName[] = [];
-    for (let i = from; i < to; i++) out.push(this.sorted[i]!.name);
+    for (let i = from; i < to; i++) out.push((this.sorted[i] ?? missingIndex('sync index', i)).name);
     return out;
   }
 }

@@ -1,5 +1,4 @@
-import { isAscii } from 'node:buffer';
-import { WeftError, PEER_NAME_BYTES } from '../common/index.js';
+import { WeftError, PEER_NAME_BYTES, missingIndex } from '../common/index.js';
 import { peerNameFromBytes, peerNameToBytes, type PeerName } from './peer-name.js';
 
 /**
@@ -185,11 +184,23 @@ export class Reader {
     }
   }
 
+  /** Check that `n` bytes remain, step past them and return the offset where they start. */
+  private take(n: number, what: string): number {
+    this.need(n, what);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** The byte at `i`, which a take()/need() already proved to be inside the buffer. */
+  private byte(i: number): number {
+    return this.buf[i] ?? missingIndex('codec reader', i);
+  }
+
   u8(what = 'u8'): number {
     this.need(1, what);
-    const v = this.buf.readUInt8(this.pos);
-    this.pos += 1;
-    return v;
+    const p = this.pos++;
+    return this.buf[p] ?? missingIndex('codec reader', p);
   }
 
   /** One byte that must be 0 or 1. */
@@ -202,25 +213,27 @@ export class Reader {
     return v === 1;
   }
 
+  // Indexed reads, not Buffer#readUInt16BE/readUInt32BE: those are several times slower here.
   u16(what = 'u16'): number {
     this.need(2, what);
-    const v = this.buf.readUInt16BE(this.pos);
+    const b = this.buf;
+    const p = this.pos;
     this.pos += 2;
-    return v;
+    return ((b[p] ?? missingIndex('codec reader', p)) << 8) | (b[p + 1] ?? missingIndex('codec reader', p + 1));
   }
 
   u32(what = 'u32'): number {
     this.need(4, what);
-    const v = this.buf.readUInt32BE(this.pos);
+    const b = this.buf;
+    const p = this.pos;
     this.pos += 4;
-    return v;
+    const b0 = b[p] ?? missingIndex('codec reader', p), b1 = b[p + 1] ?? missingIndex('codec reader', p + 1);
+    const b2 = b[p + 2] ?? missingIndex('codec reader', p + 2), b3 = b[p + 3] ?? missingIndex('codec reader', p + 3);
+    return b0 * 0x1000000 + ((b1 << 16) | (b2 << 8) | b3);
   }
 
   u64(what = 'u64'): bigint {
-    this.need(8, what);
-    const v = this.buf.readBigUInt64BE(this.pos);
-    this.pos += 8;
-    return v;
+    return this.buf.readBigUInt64BE(this.take(8, what));
   }
 
   /** Canonical unsigned LEB128 ≤ 2^53-1; overlong, oversized or truncated forms are refused. */
@@ -234,7 +247,7 @@ export class Reader {
         throw new WeftError('WEFT_ERR_DECODE',
           `${this.context} ${what}: needed ${i + 1} bytes at offset ${start}, have ${b.length - start}`);
       }
-      const byte = b.readUInt8(start + i);
+      const byte = this.byte(start + i);
       value += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 0) throw this.fail(what, 'non-canonical varint');
@@ -249,16 +262,13 @@ export class Reader {
 
   /** A view of the next `n` bytes (fixed-size field, no length prefix). */
   raw(n: number, what = 'raw'): Buffer {
-    this.need(n, what);
-    const v = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
+    const at = this.take(n, what);
+    return this.buf.subarray(at, at + n);
   }
 
   /** Skip `n` bytes. */
   skip(n: number, what = 'skip'): void {
-    this.need(n, what);
-    this.pos += n;
+    this.take(n, what);
   }
 
   /** u32 length (≤ maxLen) + bytes, as a view. */
@@ -313,14 +323,14 @@ export class Reader {
     const start = this.pos;
     const end = start + n;
     this.pos = end;
-    return isAscii(this.buf.subarray(start, end)) ? -start - 1 : start;
+    for (let i = start; i < end; i++) {
+      if (this.byte(i) >= 0x80) return start;
+    }
+    return -start - 1;
   }
 
   peerName(what = 'peer name'): PeerName {
-    this.need(PEER_NAME_BYTES, what);
-    const n = peerNameFromBytes(this.buf, this.pos);
-    this.pos += PEER_NAME_BYTES;
-    return n;
+    return peerNameFromBytes(this.buf, this.take(PEER_NAME_BYTES, what));
   }
 
   /** Assert that every byte was consumed. */

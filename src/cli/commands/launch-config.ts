@@ -9,8 +9,7 @@ import { UsageError, type CliContext } from '../command.js';
 import {
   API_SOCKET_OPTION, absolutePath, apiSocketPath, invalid, parseCommandArgs, parseIntFlag, parseNumberFlag,
 } from '../args.js';
-import { isIP } from 'node:net';
-import { isCidr, isPeerName, parseCidr } from '../../net/index.js';
+import { isCidr, isIp, isPeerName, parseCidr } from '../../net/index.js';
 
 /**
  * `weft launch` flags. The last four are test tuning only and are deliberately left out of
@@ -80,7 +79,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
   if (!/^[^\s\p{Cc}]{1,64}$/u.test(nickname)) throw invalid('--nickname', nickname, 'must be 1-64 characters without spaces or control characters');
   if (v.name !== undefined && !isPeerNameAnyCase(v.name)) throw invalid('--name', v.name, 'must be 6 hex bytes like 8e:1f:00:aa:bb:cc');
   const host = v.host ?? '0.0.0.0';
-  if (isIP(host) === 0) throw invalid('--host', host, 'must be an IPv4 or IPv6 address');
+  if (!isIp(host)) throw invalid('--host', host, 'must be an IPv4 or IPv6 address');
   const logLevel = v['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw invalid('--log-level', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
   const statusAddr = v['status-addr'] ?? DEFAULT_STATUS_ADDR;

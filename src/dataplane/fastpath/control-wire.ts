@@ -42,7 +42,7 @@ export function wrapControl(channel: number, msg: Buffer): Buffer {
 /** Split a received control message into channel and body; null when empty. */
 export function unwrapControl(msg: Buffer): { channel: number; body: Buffer } | null {
   if (msg.length < 1) return null;
-  return { channel: msg[0]!, body: msg.subarray(1) };
+  return { channel: msg.readUInt8(0), body: msg.subarray(1) };
 }
 
 export function encodeHello(h: FastpathHello): Buffer {
@@ -63,7 +63,7 @@ export function decodeFastpathControl(body: Buffer): FastpathHello | null {
   if (body.length < HELLO_BYTES || body[1] !== HELLO_VERSION) {
     throw new WeftError('WEFT_ERR_DECODE', `fast-path hello: ${body.length} bytes, version ${body[1] ?? '-'}`);
   }
-  const flags = body[2]!;
+  const flags = body.readUInt8(2);
   const vxlanPort = body.readUInt16BE(3);
   const probePort = body.readUInt16BE(5);
   if (vxlanPort === 0 || probePort === 0) throw new WeftError('WEFT_ERR_DECODE', 'fast-path hello: port 0');

@@ -80,8 +80,9 @@ export function decodeRecords(buf: Buffer): Map<PeerName, PodRecord> {
       const ip = formatIpv4(buf.readUInt32BE(o));
       const idx = buf.readUInt16BE(o + 4);
       o += 6;
-      if (idx >= nm) throw decodeError('address refers to a missing MAC');
-      ips.push({ ip, mac: macs[idx]! });
+      const mac = macs[idx];
+      if (mac === undefined) throw decodeError('address refers to a missing MAC');
+      ips.push({ ip, mac });
     }
     out.set(peer, { version, macs, ips });
   }
