@@ -3,8 +3,12 @@ import {
   WeftError, API_CLIENT_TIMEOUT_MS, API_MAX_RESPONSE_BYTES, type WeftErrorCode,
 } from '../common/index.js';
 import { probeSocket, socketError } from './socket-file.js';
-import { API_PATHS, type ConnectRequest, type ForgetRequest, type StatusReport } from './types.js';
+import { API_ROUTES, type RouteName, type RouteRef } from './route-table.js';
+import type { ReplyOf, RequestOf } from './routes.js';
 import type { HttpMethod } from './router.js';
+
+/** The request argument of {@link ApiClient.call}: optional when the route takes no fields. */
+export type RequestArgs<K extends RouteName> = Record<string, never> extends RequestOf<K> ? [request?: RequestOf<K>] : [request: RequestOf<K>];
 
 /** Where and how patiently an ApiClient talks to the daemon. */
 export interface ApiClientOptions {
@@ -33,29 +37,33 @@ export class ApiClient {
     return (await probeSocket(this.socketPath, this.timeoutMs)) === 'live';
   }
 
-  status(): Promise<StatusReport> {
-    return this.request<StatusReport>('GET', API_PATHS.status);
+  /**
+   * Call route K (an entry of API_ROUTES or ROUTES): POST sends `request` as the JSON body,
+   * GET sends its fields as query parameters. Resolves with the reply typed by the route's
+   * schema (the daemon validates requests; replies are trusted as typed).
+   */
+  call<R extends RouteRef, K extends RouteName = R['name']>(route: R, ...args: RequestArgs<K>): Promise<ReplyOf<K>> {
+    const request = (args[0] ?? {}) as Record<string, unknown>;
+    if (route.method === 'GET') {
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries(request)) if (v !== undefined) query.set(k, String(v));
+      const qs = query.toString();
+      return this.request<ReplyOf<K>>('GET', qs ? `${route.path}?${qs}` : route.path);
+    }
+    return this.request<ReplyOf<K>>(route.method, route.path, request);
   }
 
-  report(): Promise<unknown> {
-    return this.request('GET', API_PATHS.report);
+  status(): Promise<ReplyOf<'status'>> {
+    return this.call(API_ROUTES.status);
   }
 
-  connect(body: ConnectRequest): Promise<unknown> {
-    return this.request('POST', API_PATHS.connect, body);
-  }
-
-  forget(body: ForgetRequest): Promise<unknown> {
-    return this.request('POST', API_PATHS.forget, body);
-  }
-
-  stop(): Promise<unknown> {
-    return this.request('POST', API_PATHS.stop, {});
+  stop(): Promise<ReplyOf<'stop'>> {
+    return this.call(API_ROUTES.stop);
   }
 
   /**
-   * One call: `body` is sent as JSON (POST/DELETE). Resolves with the parsed JSON reply, or
-   * undefined for 204. `path` may include a query string.
+   * One raw call (untyped; prefer {@link call}): `body` is sent as JSON (POST/DELETE).
+   * Resolves with the parsed JSON reply, or undefined for 204. `path` may include a query.
    */
   request<T = unknown>(method: HttpMethod, path: string, body?: object): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -90,11 +90,11 @@ test('thrown errors map to status codes and come back as WeftError with code and
 
 test('unknown path is 404, wrong method is 405 with Allow', async () => {
   await withServer((s) => { s.route('GET', '/status', () => ({})); s.route('DELETE', '/status', () => ({})); }, async (client, server) => {
-    await rejectsWith(client.request('GET', '/nope'), 'WEFT_ERR_NOT_FOUND', /\/nope/);
+    await rejectsWith(client.request('GET', '/nope'), 'WEFT_ERR_NO_API_ROUTE', /^no API route GET \/nope$/);
     const r = await raw(server.socketPath, 'POST', '/status', '{}');
     assert.equal(r.status, 405);
     assert.equal(r.headers.allow, 'GET, DELETE');
-    assert.equal(JSON.parse(r.text).error.code, 'WEFT_ERR_BAD_ARGS');
+    assert.equal(JSON.parse(r.text).error.code, 'WEFT_ERR_NO_API_ROUTE');
   });
 });
 
@@ -185,5 +185,36 @@ test('a foreign listener on the path counts as live', async () => {
     await rejectsWith(new ApiServer({ socketPath: path, logger: silentLogger() }).start(), 'WEFT_ERR_ALREADY_RUNNING');
   } finally {
     await new Promise((r) => foreign.close(r));
+  }
+});
+
+test('typed routes: bodies and queries checked against the route schema, refusals counted by reason', async () => {
+  const { API_ROUTES } = await import('./index.js');
+  const refused: string[] = [];
+  const server = new ApiServer({ socketPath: sockPath(), logger: silentLogger(), maxBodyBytes: 1024, onBadInput: (r) => refused.push(r) });
+  server.handle(API_ROUTES.ipamAllocate, ({ request }) => ({ owner: request.owner, address: '10.32.0.5', prefixLength: 12, cidr: '10.32.0.5/12' }));
+  server.handle(API_ROUTES.ipamLookup, ({ request }) => ({ owner: request.owner, addresses: [] }));
+  await server.start();
+  try {
+    const client = new ApiClient({ socketPath: server.socketPath, timeoutMs: 2_000 });
+    assert.equal((await client.call(API_ROUTES.ipamAllocate, { owner: 'o1' })).cidr, '10.32.0.5/12');
+    assert.deepEqual(await client.call(API_ROUTES.ipamLookup, { owner: 'a b/c' }), { owner: 'a b/c', addresses: [] });
+    const bad = await raw(server.socketPath, 'POST', '/ipam/allocate', JSON.stringify({ owner: 42 }));
+    assert.equal(bad.status, 400);
+    assert.deepEqual(JSON.parse(bad.text), { error: { code: 'WEFT_ERR_BAD_ARGS', message: 'bad request to POST /ipam/allocate: field "owner": Expected string' } });
+    await rejectsWith(client.request('POST', '/ipam/allocate', { owner: 'o', color: 'red' }), 'WEFT_ERR_BAD_ARGS', /^bad request to POST \/ipam\/allocate: field "color": /);
+    await rejectsWith(client.request('GET', '/ipam/lookup'), 'WEFT_ERR_BAD_ARGS', /^bad request to GET \/ipam\/lookup: field "owner": /);
+    await rejectsWith(client.request('POST', '/ipam/allocate', { owner: 'x'.repeat(2000) }), 'WEFT_ERR_TOO_BIG');
+    assert.equal((await raw(server.socketPath, 'POST', '/ipam/allocate', '{nope')).status, 400);
+    const none = await raw(server.socketPath, 'POST', '/attach', '{}');
+    assert.equal(none.status, 404);
+    assert.equal(JSON.parse(none.text).error.code, 'WEFT_ERR_NO_API_ROUTE');
+    const wrong = await raw(server.socketPath, 'GET', '/ipam/allocate');
+    assert.equal(wrong.status, 405);
+    assert.equal(JSON.parse(wrong.text).error.code, 'WEFT_ERR_NO_API_ROUTE');
+    assert.deepEqual(refused, ['bad_request', 'bad_request', 'bad_request', 'too_big', 'bad_json', 'no_route', 'bad_method']);
+    assert.equal((await client.call(API_ROUTES.ipamAllocate, { owner: 'still-serving' })).owner, 'still-serving');
+  } finally {
+    await server.stop();
   }
 });

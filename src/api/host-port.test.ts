@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isWeftError } from '../common/index.js';
-import { formatHostPort, parseConnectRequest, parseForgetRequest, parseHostPort, parsePeerList } from './index.js';
+import { formatHostPort, parseHostPort, parsePeerList } from './index.js';
 
 const peer = (s: string): ReturnType<typeof parseHostPort> => parseHostPort(s, { what: 'peer' });
 
@@ -39,12 +39,8 @@ test('bad peers give one-line messages naming the value', () => {
   assert.throws(() => parseHostPort('h', { what: '--status-addr', requirePort: true }), /^WeftError: invalid --status-addr "h": missing ":port"$/);
 });
 
-test('connect/forget request validation', () => {
-  assert.deepEqual(parseConnectRequest({ peers: ['a', '[fd00::2]:7'] }), { peers: ['a', '[fd00::2]:7'], replace: false });
-  assert.deepEqual(parseConnectRequest({ peers: [], replace: true }), { peers: [], replace: true });
-  assert.deepEqual(parseForgetRequest({ peers: ['b:1'] }), { peers: ['b:1'] });
-  for (const bad of [{}, { peers: 'a' }, { peers: [1] }, { peers: ['a'], replace: 'yes' }, { peers: ['x::y'] }, null]) {
-    assert.throws(() => parseConnectRequest(bad), (e: unknown) => isWeftError(e, 'WEFT_ERR_BAD_ARGS'), JSON.stringify(bad));
-  }
+test('peer lists: normalised, bad entries and too many refused', () => {
+  assert.deepEqual(parsePeerList(['a', '[fd00::2]:7']), ['a', '[fd00::2]:7']);
+  assert.throws(() => parsePeerList(['x::y']), (e: unknown) => isWeftError(e, 'WEFT_ERR_BAD_ARGS'));
   assert.throws(() => parsePeerList(new Array(1025).fill('a')), /too many peers/);
 });

@@ -7,6 +7,7 @@ export function httpStatusForError(code: WeftErrorCode): number {
   switch (code) {
     case 'WEFT_ERR_BAD_ARGS': return 400;
     case 'WEFT_ERR_NOT_FOUND': return 404;
+    case 'WEFT_ERR_NO_API_ROUTE': return 404;
     case 'WEFT_ERR_ALREADY_RUNNING': return 409;
     case 'WEFT_ERR_TOO_BIG': return 413;
     case 'WEFT_ERR_IPAM_NOT_READY': return 503;

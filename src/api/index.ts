@@ -1,30 +1,37 @@
 /**
- * The operator surface's transport: the daemon's control API (HTTP/JSON over a 0600 unix
- * socket), the read-only status/metrics listener, a client for the socket, and the JSON
- * shapes they exchange. No business logic: the daemon registers handlers and providers.
+ * The whole API contract and its transport: every route of the daemon's control API
+ * (HTTP/JSON over a 0600 unix socket) declared once — API_ROUTES names method and path,
+ * routes.ts adds each route's request and reply schema (typebox) — plus the server that
+ * validates requests against them, a typed client, and the read-only status listener.
+ * No business logic: the daemon registers handlers by route object.
+ *
+ * Loading this index does not load typebox: the server loads the schemas on start(), and
+ * request/reply types are type-only, so the CNI plugins pay nothing for them.
  *
  * Typical daemon wiring:
- *   const api = new ApiServer({ socketPath, logger });
- *   api.route('GET', API_PATHS.status, () => buildStatus());
- *   api.route('POST', API_PATHS.connect, ({ body }) => connect(parseConnectRequest(body)));
+ *   const api = new ApiServer({ socketPath, logger, onBadInput });
+ *   api.handle(API_ROUTES.connect, ({ request }) => connect(request.peers));  // request typed, validated
  *   await api.start();              // WEFT_ERR_ALREADY_RUNNING if a daemon owns the socket
  *   … await api.stop();
+ * and a client:
+ *   const reply = await new ApiClient({ socketPath }).call(API_ROUTES.attach, { netns });  // reply typed
  */
-export { ApiServer, type ApiServerOptions } from './api-server.js';
+export {
+  ApiServer, type ApiServerOptions, type TypedHandler, type TypedRequest, type ApiBadInputReason,
+} from './api-server.js';
 export { StatusServer, type StatusServerOptions } from './status-server.js';
-export { ApiClient, type ApiClientOptions } from './api-client.js';
+export { ApiClient, type ApiClientOptions, type RequestArgs } from './api-client.js';
 export { type HttpMethod, type RouteHandler, type RouteRequest } from './router.js';
 export { httpStatusForError } from './http-json.js';
 export { probeSocket, checkSocketPath, type SocketProbe } from './socket-file.js';
 export { parseHostPort, formatHostPort, type HostPort, type HostPortRules } from './host-port.js';
-export { parsePeerList, parseConnectRequest, parseForgetRequest } from './requests.js';
-export {
-  API_PATHS,
-  type StatusReport, type StatusPeer, type StatusConnection, type StatusTarget,
-  type ApiErrorBody, type ConnectRequest, type ForgetRequest, type Readiness,
+export { parsePeerList } from './requests.js';
+export { API_ROUTES, type RouteName, type RouteRef } from './route-table.js';
+export { MAX_PEERS_PER_CALL, MAX_OWNER_LENGTH } from './route-limits.js';
+export type { RequestOf, ReplyOf, RouteDef, Routes } from './routes.js';
+export type {
+  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus,
+  ApiErrorBody, Readiness, ConnectRequest, ForgetRequest,
+  AllocateRequest, AllocateReply, ReleaseRequest, ReleaseReply, GcRequest, GcReply, NetworkInfo,
+  AttachReply, ListedEndpoint,
 } from './types.js';
-export {
-  IPAM_PATHS,
-  type AllocateRequest, type AllocateReply, type ReleaseRequest, type ReleaseReply,
-  type GcRequest, type GcReply, type NetworkInfo,
-} from './ipam-types.js';

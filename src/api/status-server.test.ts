@@ -51,7 +51,7 @@ test('status listener: /status, /metrics, /healthz, /readyz, 404 and read-only',
 
     const missing = await get(port, '/stop');
     assert.equal(missing.status, 404);
-    assert.equal(JSON.parse(missing.text).error.code, 'WEFT_ERR_NOT_FOUND');
+    assert.equal(JSON.parse(missing.text).error.code, 'WEFT_ERR_NO_API_ROUTE');
     for (const method of ['POST', 'PUT', 'DELETE']) {
       for (const path of ['/status', '/stop', '/connect']) assert.equal((await get(port, path, method)).status, 405, `${method} ${path}`);
     }

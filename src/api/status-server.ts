@@ -66,11 +66,11 @@ export class StatusServer implements Startable {
     const path = new URL(req.url ?? '/', 'http://weft.invalid').pathname;
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        sendError(res, new WeftError('WEFT_ERR_BAD_ARGS', 'the status listener is read-only'), 405, { allow: 'GET, HEAD' });
+        sendError(res, new WeftError('WEFT_ERR_NO_API_ROUTE', 'the status listener is read-only'), 405, { allow: 'GET, HEAD' });
         return;
       }
       const reply = await this.reply(path);
-      if (!reply) throw new WeftError('WEFT_ERR_NOT_FOUND', `no status endpoint ${path}`);
+      if (!reply) throw new WeftError('WEFT_ERR_NO_API_ROUTE', `no status endpoint ${path}`);
       res.writeHead(reply.status, { 'content-type': reply.type, 'content-length': String(Buffer.byteLength(reply.body)) });
       res.end(reply.body);
     } catch (thrown) {

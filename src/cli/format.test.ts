@@ -27,7 +27,6 @@ const fixture: StatusReport = {
     { address: '10.0.0.2:6783', state: 'connected', attempts: 1, direct: true },
     { address: '10.0.0.7', state: 'waiting', attempts: 4, lastError: 'connection refused', nextTryAt: '2026-01-01T00:01:00Z', direct: false },
   ],
-  ipam: { later: true },
 };
 
 test('summary: weave-status-like header block', () => {

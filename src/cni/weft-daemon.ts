@@ -1,12 +1,15 @@
 /**
  * The plugins' view of the weft daemon: the IPAM and network calls of its API socket, with
  * replies checked and failures turned into CNI errors that say which daemon and what to do.
- * The API client is imported lazily so VERSION and config errors never load it.
+ * The API client is imported lazily so VERSION and config errors never load it; the route
+ * schemas (typebox) are never loaded here: requests and replies are typed from them at
+ * compile time, the daemon validates requests, and the replies the plugins rely on are
+ * checked below.
  */
 import {
   CNI_ALLOCATE_TIMEOUT_MS, CNI_DAEMON_TIMEOUT_MS, isWeftError,
 } from '../common/index.js';
-import type { ApiClient, NetworkInfo, IPAM_PATHS as IpamPaths } from '../api/index.js';
+import type { ApiClient, NetworkInfo, RouteRef, API_ROUTES as ApiRoutes } from '../api/index.js';
 import { CniError, toCniError } from './cni-error.js';
 import { isCidr, isIp } from '../net/index.js';
 import { isObj } from './cni-result.js';
@@ -35,23 +38,23 @@ export class WeftDaemon {
     readonly socket: string,
     private readonly api: ApiClient,
     private readonly slow: ApiClient,
-    private readonly paths: typeof IpamPaths & { daemonStatus: string },
+    private readonly routes: typeof ApiRoutes,
   ) {}
 
   static async connect(socket: string): Promise<WeftDaemon> {
-    const { ApiClient: Client, IPAM_PATHS, API_PATHS } = await import('../api/index.js');
+    const { ApiClient: Client, API_ROUTES } = await import('../api/index.js');
     return new WeftDaemon(socket, new Client({ socketPath: socket, timeoutMs: CNI_DAEMON_TIMEOUT_MS }),
-      new Client({ socketPath: socket, timeoutMs: CNI_ALLOCATE_TIMEOUT_MS }), { ...IPAM_PATHS, daemonStatus: API_PATHS.status });
+      new Client({ socketPath: socket, timeoutMs: CNI_ALLOCATE_TIMEOUT_MS }), API_ROUTES);
   }
 
   /** `GET /status`: resolves when the daemon answers at all. */
   async alive(): Promise<void> {
-    await this.call('checking the weft daemon', () => this.api.request('GET', this.paths.daemonStatus));
+    await this.call('checking the weft daemon', this.routes.status, () => this.api.call(this.routes.status));
   }
 
   /** `GET /network`: bridge, MTU, overlay range, gateway, tx checksum setting (checked). */
   async network(): Promise<NetworkInfo> {
-    const v = await this.call('asking the weft daemon for its network', () => this.api.request('GET', this.paths.network), this.paths.network);
+    const v: unknown = await this.call('asking the weft daemon for its network', this.routes.network, () => this.api.call(this.routes.network));
     if (!isObj(v) || typeof v.bridge !== 'string' || v.bridge === '' || !Number.isInteger(v.mtu) || typeof v.range !== 'string' || !isCidr(v.range)
       || (v.gateway !== undefined && (typeof v.gateway !== 'string' || !isIp(v.gateway))) || typeof v.txChecksumOff !== 'boolean') {
       throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected /network reply: ${JSON.stringify(v).slice(0, 200)}`);
@@ -64,7 +67,7 @@ export class WeftDaemon {
 
   /** `POST /ipam/allocate` (idempotent per owner: asking again returns the same address). */
   async allocate(owner: string): Promise<OwnedAddress> {
-    const v = await this.call(`allocating an address for ${owner}`, () => this.slow.request('POST', this.paths.allocate, { owner }), this.paths.allocate);
+    const v: unknown = await this.call(`allocating an address for ${owner}`, this.routes.ipamAllocate, () => this.slow.call(this.routes.ipamAllocate, { owner }));
     const a = asAddress(v, owner);
     if (!a) throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected allocation reply: ${JSON.stringify(v).slice(0, 200)}`);
     return a;
@@ -72,7 +75,7 @@ export class WeftDaemon {
 
   /** `POST /ipam/release`: every address of `owner`; resolves with the released addresses. */
   async release(owner: string): Promise<string[]> {
-    const v = await this.call(`releasing the address of ${owner}`, () => this.api.request('POST', this.paths.release, { owner }), this.paths.release);
+    const v: unknown = await this.call(`releasing the address of ${owner}`, this.routes.ipamRelease, () => this.api.call(this.routes.ipamRelease, { owner }));
     return isObj(v) && Array.isArray(v.released) ? v.released.filter((x): x is string => typeof x === 'string') : [];
   }
 
@@ -80,17 +83,17 @@ export class WeftDaemon {
   async lookup(owner: string): Promise<OwnedAddress[]> {
     let v: unknown;
     try {
-      v = await this.api.request('GET', `${this.paths.lookup}?owner=${encodeURIComponent(owner)}`);
+      v = await this.api.call(this.routes.ipamLookup, { owner });
     } catch (e) {
-      if (isWeftError(e, 'WEFT_ERR_NOT_FOUND') && !(e as Error).message.includes(`endpoint ${this.paths.lookup}`)) return [];
-      throw this.fail(`looking up the address of ${owner}`, e, this.paths.lookup);
+      if (isWeftError(e, 'WEFT_ERR_NOT_FOUND')) return [];
+      throw this.fail(`looking up the address of ${owner}`, e, this.routes.ipamLookup);
     }
     return addressList(v, owner);
   }
 
   /** `POST /ipam/gc`: release every owner under `prefix` not in `keep`. */
   async gc(ownerPrefix: string, keep: string[]): Promise<{ owner: string; address: string }[]> {
-    const v = await this.call(`collecting stale allocations under ${ownerPrefix}`, () => this.api.request('POST', this.paths.gc, { ownerPrefix, keep }), this.paths.gc);
+    const v: unknown = await this.call(`collecting stale allocations under ${ownerPrefix}`, this.routes.ipamGc, () => this.api.call(this.routes.ipamGc, { ownerPrefix, keep }));
     if (!isObj(v) || !Array.isArray(v.released)) return [];
     return v.released.filter((r): r is { owner: string; address: string } => isObj(r) && typeof r.owner === 'string' && typeof r.address === 'string')
       .map((r) => ({ owner: r.owner, address: r.address.split('/')[0]! }));
@@ -98,7 +101,7 @@ export class WeftDaemon {
 
   /** `GET /ipam/status`: readiness and its reason. */
   async ipamStatus(): Promise<IpamReadiness> {
-    const v = await this.call('asking the weft daemon for its IPAM status', () => this.api.request('GET', this.paths.status), this.paths.status);
+    const v: unknown = await this.call('asking the weft daemon for its IPAM status', this.routes.ipamStatus, () => this.api.call(this.routes.ipamStatus));
     if (!isObj(v) || typeof v.status !== 'string') {
       throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected /ipam/status reply`);
     }
@@ -126,20 +129,20 @@ export class WeftDaemon {
     if (s.status !== 'ready') throw new CniError(51, `weft IPAM is not ready (${s.status})${s.reason ? `: ${s.reason}` : ''}`);
   }
 
-  private async call(what: string, fn: () => Promise<unknown>, path?: string): Promise<unknown> {
+  private async call<T>(what: string, route: RouteRef, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw this.fail(what, e, path);
+      throw this.fail(what, e, route);
     }
   }
 
-  private fail(what: string, e: unknown, path?: string): CniError {
+  private fail(what: string, e: unknown, route: RouteRef): CniError {
     if (isWeftError(e, 'WEFT_ERR_NOT_RUNNING')) {
       return new CniError(11, `weft daemon is not running (no API socket at ${this.socket}); start it with "weft launch" or fix "socket" in the network configuration`, e.code);
     }
-    if (path && isWeftError(e, 'WEFT_ERR_NOT_FOUND') && (e as Error).message.includes(`endpoint ${path}`)) {
-      return new CniError(999, `the weft daemon at ${this.socket} does not serve ${path}: it is too old for the CNI plugins (upgrade weft)`, e.code);
+    if (isWeftError(e, 'WEFT_ERR_NO_API_ROUTE')) {
+      return new CniError(999, `the weft daemon at ${this.socket} does not serve ${route.method} ${route.path}: it is too old for the CNI plugins (upgrade weft)`, e.code);
     }
     return toCniError(e, what);
   }

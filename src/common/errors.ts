@@ -28,6 +28,7 @@ export type WeftErrorCode =
   | 'WEFT_ERR_NOT_RUNNING'       // daemon not reachable on its API socket
   | 'WEFT_ERR_ALREADY_RUNNING'   // a daemon already owns this API socket / data dir
   | 'WEFT_ERR_NOT_FOUND'         // named object does not exist
+  | 'WEFT_ERR_NO_API_ROUTE'      // no such API route (method + path): the daemon is older/newer
   | 'WEFT_ERR_HOST'              // a kernel/host operation failed (ip, netlink, tap)
   // IPAM
   | 'WEFT_ERR_IPAM_NOT_READY'    // ring not ready (awaiting consensus, no range)

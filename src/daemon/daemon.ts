@@ -4,7 +4,7 @@ import {
   WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
 } from '../common/index.js';
 import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
-import { ApiServer, StatusServer, API_PATHS, parseConnectRequest, parseForgetRequest, type StatusReport } from '../api/index.js';
+import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type StatusReport } from '../api/index.js';
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
@@ -81,34 +81,34 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
 
-  const api = new ApiServer({ socketPath: config.apiSocket, logger: log.child({ component: 'api' }) });
-  api.route('GET', API_PATHS.status, () => status());
-  api.route('GET', API_PATHS.report, () => ({ ...status(), config: redactedConfig(config), topology: router.topology.report() }));
-  api.route('POST', API_PATHS.connect, ({ body }) => {
-    const req = parseConnectRequest(body);
+  const api = new ApiServer({ socketPath: config.apiSocket, logger: log.child({ component: 'api' }), onBadInput: (r) => metrics.badInput('api', r) });
+  api.handle(API_ROUTES.status, () => status());
+  api.handle(API_ROUTES.report, () => ({ ...status(), config: redactedConfig(config), topology: router.topology.report() }));
+  api.handle(API_ROUTES.connect, ({ request }) => {
+    const req = { peers: parsePeerList(request.peers), replace: request.replace };
     const bad = router.connect(req.peers, req.replace ?? false);
     if (bad.length > 0) throw new WeftError('WEFT_ERR_BAD_ARGS', `bad peer address: ${bad.join(', ')}`);
     return { targets: router.targets() };
   });
-  api.route('POST', API_PATHS.forget, ({ body }) => {
-    const req = parseForgetRequest(body);
+  api.handle(API_ROUTES.forget, ({ request }) => {
+    const req = { peers: parsePeerList(request.peers) };
     const missing = router.forget(req.peers);
     return { forgotten: req.peers.filter((p) => !missing.includes(p)), unknown: missing };
   });
-  api.route('POST', '/ping', async ({ body }) => {
-    const peer = parsePeerName(String((body as { peer?: unknown }).peer ?? ''));
+  api.handle(API_ROUTES.ping, async ({ request }) => {
+    const peer = parsePeerName(request.peer);
     const rttMs = await pinger.ping(peer);
     return { peer, rttMs, nextHop: router.topology.routes.unicastAll.get(peer) ?? null };
   });
   dataplane.registerRoutes(api);
   ipam.registerRoutes(api);
-  api.route('POST', '/reset', () => {
+  api.handle(API_ROUTES.reset, () => {
     const left = ipam.ipam.leave();
     setImmediate(() => void shutdown('reset requested over the API', true));
     return { left };
   });
-  api.route('GET', '/metrics', async () => registry.getMetricsAsJSON());
-  api.route('POST', API_PATHS.stop, () => {
+  api.handle(API_ROUTES.metrics, async () => (await registry.getMetricsAsJSON()).map((m) => ({ ...m, type: String(m.type) })));
+  api.handle(API_ROUTES.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
     return { stopping: true };
   });

@@ -1,5 +1,5 @@
 import { DEFAULT_VXLAN_PORT, FASTPATH_CHANNEL, WeftError, type Logger } from '../common/index.js';
-import type { ApiServer, NetworkInfo } from '../api/index.js';
+import { API_ROUTES, type ApiServer } from '../api/index.js';
 import { HostPlumbing } from '../host/index.js';
 import { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
@@ -15,18 +15,6 @@ export interface AddressSource {
 
 /** Name of the TAP the sleeve reads and writes. */
 export const TAP_NAME = 'weft-tap';
-
-function field(body: unknown, name: string, required: true): string;
-function field(body: unknown, name: string, required: false): string | undefined;
-function field(body: unknown, name: string, required: boolean): string | undefined {
-  const v = (body as Record<string, unknown>)[name];
-  if (v === undefined || v === null) {
-    if (required) throw new WeftError('WEFT_ERR_BAD_ARGS', `missing field "${name}"`);
-    return undefined;
-  }
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw new WeftError('WEFT_ERR_BAD_ARGS', `field "${name}" must be a non-empty string`);
-  return v;
-}
 
 /**
  * The host's data plane as the daemon runs it: bridge + TAP plumbing, the sleeve overlay, and
@@ -87,12 +75,10 @@ export class DataplaneService {
     };
   }
 
-  /** Register attach/detach/expose/hide/endpoints/network on the API. */
+  /** Serve attach/detach/expose/hide/endpoints/network (requests arrive validated). */
   registerRoutes(api: ApiServer): void {
-    api.route('POST', '/attach', async ({ body }) => {
-      const netns = field(body, 'netns', true);
-      const ifname = field(body, 'ifname', false);
-      let cidr = field(body, 'ip', false);
+    api.handle(API_ROUTES.attach, async ({ request: { netns, ifname, ip } }) => {
+      let cidr = ip;
       const owner = `attach/${netns}/${ifname ?? 'ethwe'}`;
       let allocated = false;
       if (!cidr) {
@@ -108,15 +94,13 @@ export class DataplaneService {
         throw e;
       }
     });
-    api.route('POST', '/detach', async ({ body }) => {
-      const netns = field(body, 'netns', true);
-      const ifname = field(body, 'ifname', false);
+    api.handle(API_ROUTES.detach, async ({ request: { netns, ifname } }) => {
       const detached = await this.plumbing.detach(netns, ifname);
       const released = this.addresses ? await this.addresses.release(`attach/${netns}/${ifname ?? 'ethwe'}`) : [];
       return { detached, released };
     });
-    api.route('POST', '/expose', async ({ body }) => {
-      let cidr = field(body, 'cidr', false);
+    api.handle(API_ROUTES.expose, async ({ request }) => {
+      let cidr = request.cidr;
       if (!cidr) {
         if (!this.addresses) throw new WeftError('WEFT_ERR_IPAM_NOT_READY', 'no address given and IPAM is not available: pass a CIDR');
         cidr = (await this.addresses.allocate('expose/host')).cidr;
@@ -124,16 +108,16 @@ export class DataplaneService {
       await this.plumbing.expose(cidr);
       return { cidr };
     });
-    api.route('POST', '/hide', async ({ body }) => {
-      const given = field(body, 'cidr', false);
+    api.handle(API_ROUTES.hide, async ({ request }) => {
+      const given = request.cidr;
       const cidrs = given ? [given] : await this.plumbing.exposed();
       const hidden: string[] = [];
       for (const c of cidrs) if (await this.plumbing.hide(c)) hidden.push(c);
       if (!given && this.addresses) await this.addresses.release('expose/host');
       return { hidden };
     });
-    api.route('GET', '/endpoints', async () => ({ endpoints: await this.plumbing.listAttached() }));
-    api.route('GET', '/network', async (): Promise<NetworkInfo> => {
+    api.handle(API_ROUTES.endpoints, async () => ({ endpoints: await this.plumbing.listAttached() }));
+    api.handle(API_ROUTES.network, async () => {
       const exposed = await this.plumbing.exposed();
       return {
         bridge: this.config.bridge, mtu: this.overlay.mtu, range: this.addresses?.range ?? this.config.ipallocRange,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WeftError, isWeftError, CLI_POLL_INTERVAL_MS, DEFAULT_API_SOCKET, STOP_WAIT_TIMEOUT_MS } from '../../common/index.js';
-import { ApiClient, parsePeerList } from '../../api/index.js';
+import { ApiClient, API_ROUTES, parsePeerList } from '../../api/index.js';
 import type { Command, CliContext } from '../command.js';
 import { API_SOCKET_OPTION, apiSocketPath, expectPositionals, parseCommandArgs } from '../args.js';
 
@@ -46,7 +46,7 @@ export const connectCommand: Command = {
     const replace = values.replace ?? false;
     if (!replace) expectPositionals('connect', positionals, 1, Infinity, 'peer address');
     const peers = parsePeerList(positionals);
-    await clientFor(ctx, values['api-socket']).connect({ peers, replace });
+    await clientFor(ctx, values['api-socket']).call(API_ROUTES.connect, { peers, replace });
     return 0;
   },
 };
@@ -58,7 +58,7 @@ export const forgetCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('forget', args, API_SOCKET_OPTION);
     expectPositionals('forget', positionals, 1, Infinity, 'peer address');
-    await clientFor(ctx, values['api-socket']).forget({ peers: parsePeerList(positionals) });
+    await clientFor(ctx, values['api-socket']).call(API_ROUTES.forget, { peers: parsePeerList(positionals) });
     return 0;
   },
 };

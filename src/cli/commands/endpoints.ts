@@ -1,10 +1,9 @@
+import { API_ROUTES } from '../../api/index.js';
 import type { Command } from '../command.js';
 import { API_SOCKET_OPTION, expectPositionals, parseCommandArgs } from '../args.js';
 import { clientFor, SOCKET_HELP } from './control.js';
 import { formatTable } from '../format.js';
 
-interface AttachReply { ifname: string; hostIfname: string; mac: string; cidr: string; mtu: number }
-interface Endpoint { netns: string; ifname: string; hostIfname: string; mac: string; addresses: string[] }
 
 export const attachCommand: Command = {
   name: 'attach',
@@ -22,8 +21,8 @@ ${SOCKET_HELP}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('attach', args, { ...API_SOCKET_OPTION, ip: { type: 'string' }, ifname: { type: 'string' } });
     expectPositionals('attach', positionals, 1, 1, 'network namespace');
-    const r = await clientFor(ctx, values['api-socket']).request<AttachReply>('POST', '/attach',
-      { netns: positionals[0], ip: values.ip, ifname: values.ifname });
+    const r = await clientFor(ctx, values['api-socket']).call(API_ROUTES.attach,
+      { netns: positionals[0]!, ip: values.ip, ifname: values.ifname });
     ctx.out(r.cidr);
     return 0;
   },
@@ -36,8 +35,8 @@ export const detachCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('detach', args, { ...API_SOCKET_OPTION, ifname: { type: 'string' } });
     expectPositionals('detach', positionals, 1, 1, 'network namespace');
-    const r = await clientFor(ctx, values['api-socket']).request<{ detached: boolean; released: string[] }>('POST', '/detach',
-      { netns: positionals[0], ifname: values.ifname });
+    const r = await clientFor(ctx, values['api-socket']).call(API_ROUTES.detach,
+      { netns: positionals[0]!, ifname: values.ifname });
     ctx.out(r.detached ? `detached ${positionals[0]}${r.released.length ? ` (released ${r.released.join(', ')})` : ''}` : `${positionals[0]} was not attached`);
     return 0;
   },
@@ -50,7 +49,7 @@ export const exposeCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('expose', args, API_SOCKET_OPTION);
     expectPositionals('expose', positionals, 0, 1, 'CIDR');
-    const r = await clientFor(ctx, values['api-socket']).request<{ cidr: string }>('POST', '/expose', { cidr: positionals[0] });
+    const r = await clientFor(ctx, values['api-socket']).call(API_ROUTES.expose, { cidr: positionals[0] });
     ctx.out(r.cidr);
     return 0;
   },
@@ -63,7 +62,7 @@ export const hideCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('hide', args, API_SOCKET_OPTION);
     expectPositionals('hide', positionals, 0, 1, 'CIDR');
-    const r = await clientFor(ctx, values['api-socket']).request<{ hidden: string[] }>('POST', '/hide', { cidr: positionals[0] });
+    const r = await clientFor(ctx, values['api-socket']).call(API_ROUTES.hide, { cidr: positionals[0] });
     ctx.out(r.hidden.length ? `hidden ${r.hidden.join(', ')}` : 'nothing was exposed');
     return 0;
   },
@@ -76,7 +75,7 @@ export const psCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('ps', args, { ...API_SOCKET_OPTION, json: { type: 'boolean' } });
     expectPositionals('ps', positionals, 0, 0, '');
-    const r = await clientFor(ctx, values['api-socket']).request<{ endpoints: Endpoint[] }>('GET', '/endpoints');
+    const r = await clientFor(ctx, values['api-socket']).call(API_ROUTES.endpoints);
     if (values.json) {
       ctx.out(JSON.stringify(r.endpoints, null, 2));
       return 0;

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WeftError, CLI_POLL_INTERVAL_MS, STOP_WAIT_TIMEOUT_MS } from '../../common/index.js';
-import type { IpamStatus } from '../../ipam/index.js';
-import type { StatusReport } from '../../api/index.js';
+import { API_ROUTES, type StatusReport } from '../../api/index.js';
 import type { Command } from '../command.js';
 import { API_SOCKET_OPTION, expectPositionals, parseCommandArgs } from '../args.js';
 import { formatTable } from '../format.js';
@@ -9,7 +8,7 @@ import { clientFor, SOCKET_HELP } from './control.js';
 
 /** Human view of `weft status ipam`. */
 export function formatIpam(r: StatusReport): string {
-  const s = r.ipam as IpamStatus | undefined;
+  const s = r.ipam;
   if (!s) return 'IPAM: not reported by this daemon';
   const lines = [
     `     Status: ${s.status}${s.reason ? ` (${s.reason})` : ''}`,
@@ -31,8 +30,7 @@ export const rmpeerCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('rmpeer', args, API_SOCKET_OPTION);
     expectPositionals('rmpeer', positionals, 1, 1, 'peer name');
-    const r = await clientFor(ctx, values['api-socket']).request<{ name: string; alreadyRemoved: boolean; addresses: number }>(
-      'POST', '/ipam/rmpeer', { peer: positionals[0] });
+    const r = await clientFor(ctx, values['api-socket']).call(API_ROUTES.ipamRmpeer, { peer: positionals[0]! });
     ctx.out(r.alreadyRemoved ? `${r.name} was already removed` : `removed ${r.name}: ${r.addresses} addresses reclaimed`);
     return 0;
   },
@@ -46,7 +44,7 @@ export const resetCommand: Command = {
     const { values, positionals } = parseCommandArgs('reset', args, API_SOCKET_OPTION);
     expectPositionals('reset', positionals, 0, 0, '');
     const client = clientFor(ctx, values['api-socket']);
-    const r = await client.request<{ left: { heir: string | null; addresses: number } }>('POST', '/reset', {});
+    const r = await client.call(API_ROUTES.reset);
     const deadline = Date.now() + STOP_WAIT_TIMEOUT_MS;
     while (await client.isRunning()) {
       if (Date.now() > deadline) throw new WeftError('WEFT_ERR_TIMEOUT', 'weft still running after reset');

@@ -1,4 +1,4 @@
-import type { StatusReport } from '../../api/index.js';
+import { API_ROUTES, type StatusReport } from '../../api/index.js';
 import type { Command } from '../command.js';
 import { API_SOCKET_OPTION, expectPositionals, parseCommandArgs } from '../args.js';
 import { formatConnections, formatPeers, formatStatusSummary, formatTargets } from '../format.js';
@@ -43,7 +43,7 @@ export const reportCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs('report', args, API_SOCKET_OPTION);
     expectPositionals('report', positionals, 0, 0, '');
-    ctx.out(JSON.stringify(await clientFor(ctx, values['api-socket']).report(), null, 2));
+    ctx.out(JSON.stringify(await clientFor(ctx, values['api-socket']).call(API_ROUTES.report), null, 2));
     return 0;
   },
 };

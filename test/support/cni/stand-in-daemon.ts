@@ -4,7 +4,7 @@
  * a mesh. Addresses are handed out sequentially from `range`.
  */
 import { WeftError, silentLogger, type Startable } from '../../../src/common/index.js';
-import { ApiServer, IPAM_PATHS, type NetworkInfo } from '../../../src/api/index.js';
+import { ApiServer, API_ROUTES, type NetworkInfo } from '../../../src/api/index.js';
 import { formatIpv4, parseCidr } from '../../../src/net/index.js';
 
 /** Socket, network info overrides and initial IPAM state of a stand-in. */
@@ -45,31 +45,31 @@ export class StandInDaemon implements Startable {
       const address = this.allocations.get(owner)!;
       return { owner, address, prefixLength: prefix, cidr: `${address}/${prefix}` };
     };
-    s.route('GET', '/status', () => { log('GET', '/status'); return { name: '00:00:00:00:00:01', nickname: 'stand-in', peers: [] }; });
-    s.route('GET', IPAM_PATHS.network, () => { log('GET', IPAM_PATHS.network); return this.network; });
-    s.route('GET', IPAM_PATHS.status, () => { log('GET', IPAM_PATHS.status); return this.ipam; });
-    s.route('POST', IPAM_PATHS.allocate, ({ body }) => {
-      log('POST', IPAM_PATHS.allocate);
+    s.route('GET', API_ROUTES.status.path, () => { log('GET', API_ROUTES.status.path); return { name: '00:00:00:00:00:01', nickname: 'stand-in', peers: [] }; });
+    s.route('GET', API_ROUTES.network.path, () => { log('GET', API_ROUTES.network.path); return this.network; });
+    s.route('GET', API_ROUTES.ipamStatus.path, () => { log('GET', API_ROUTES.ipamStatus.path); return this.ipam; });
+    s.route('POST', API_ROUTES.ipamAllocate.path, ({ body }) => {
+      log('POST', API_ROUTES.ipamAllocate.path);
       const owner = ownerOf(body);
       if (this.ipam.status !== 'ready') throw new WeftError('WEFT_ERR_IPAM_NOT_READY', `IPAM not ready: ${this.ipam.reason ?? this.ipam.status}`);
       if (!this.allocations.has(owner)) this.allocations.set(owner, formatIpv4(base + this.next++));
       return reply(owner);
     });
-    s.route('POST', IPAM_PATHS.release, ({ body }) => {
-      log('POST', IPAM_PATHS.release);
+    s.route('POST', API_ROUTES.ipamRelease.path, ({ body }) => {
+      log('POST', API_ROUTES.ipamRelease.path);
       const owner = ownerOf(body);
       const a = this.allocations.get(owner);
       this.allocations.delete(owner);
       return { released: a ? [a] : [] };
     });
-    s.route('GET', IPAM_PATHS.lookup, ({ query }) => {
-      log('GET', IPAM_PATHS.lookup);
+    s.route('GET', API_ROUTES.ipamLookup.path, ({ query }) => {
+      log('GET', API_ROUTES.ipamLookup.path);
       const owner = query.get('owner') ?? '';
       return { allocations: this.allocations.has(owner) ? [reply(owner)] : [] };
     });
-    s.route('GET', IPAM_PATHS.list, () => ({ allocations: [...this.allocations.keys()].map(reply) }));
-    s.route('POST', IPAM_PATHS.gc, ({ body }) => {
-      log('POST', IPAM_PATHS.gc);
+    s.route('GET', API_ROUTES.ipamAllocations.path, () => ({ allocations: [...this.allocations.keys()].map(reply) }));
+    s.route('POST', API_ROUTES.ipamGc.path, ({ body }) => {
+      log('POST', API_ROUTES.ipamGc.path);
       const { ownerPrefix, keep } = body as { ownerPrefix: string; keep: string[] };
       const released: { owner: string; address: string }[] = [];
       for (const [owner, address] of [...this.allocations]) {

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isWeftError } from '../common/index.js';
+import { API_ROUTES, type RouteName } from './route-table.js';
+import { ROUTES } from './routes.js';
+import { checkRequest } from './validate.js';
+
+/** For every route: requests that must pass, and bad ones with the field the error must name. */
+const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } = {
+  status: { good: [{}], bad: [[{ x: '1' }, 'x']] },
+  report: { good: [{}], bad: [[{ verbose: '1' }, 'verbose']] },
+  stop: { good: [{}], bad: [[{ now: true }, 'now']] },
+  connect: {
+    good: [{ peers: ['10.0.0.1'] }, { peers: [], replace: true }],
+    bad: [[{}, 'peers'], [{ peers: 'a' }, 'peers'], [{ peers: [1] }, 'peers[0]'], [{ peers: ['a'], replace: 'yes' }, 'replace'],
+      [{ peers: [''] }, 'peers[0]'], [{ peers: new Array(1025).fill('a') }, 'peers'], [{ peers: [], extra: 1 }, 'extra']],
+  },
+  forget: { good: [{ peers: ['a:1'] }], bad: [[{ peers: [true] }, 'peers[0]'], [{ peers: [], peer: 'a' }, 'peer']] },
+  ping: { good: [{ peer: 'aa:bb:cc:dd:ee:ff' }], bad: [[{}, 'peer'], [{ peer: 7 }, 'peer'], [{ peer: '' }, 'peer']] },
+  reset: { good: [{}], bad: [[{ force: true }, 'force']] },
+  metrics: { good: [{}], bad: [[{ name: 'x' }, 'name']] },
+  attach: {
+    good: [{ netns: 'pod1' }, { netns: '/run/netns/p', ifname: 'eth1', ip: '10.32.0.5/12' }],
+    bad: [[{}, 'netns'], [{ netns: '' }, 'netns'], [{ netns: 3 }, 'netns'], [{ netns: 'p', ifname: 'x'.repeat(16) }, 'ifname'],
+      [{ netns: 'p', ip: null }, 'ip'], [{ netns: 'p', cidr: '10.0.0.1/8' }, 'cidr']],
+  },
+  detach: { good: [{ netns: 'pod1' }, { netns: 'p', ifname: 'eth1' }], bad: [[{ ifname: 'eth1' }, 'netns'], [{ netns: ['p'] }, 'netns']] },
+  expose: { good: [{}, { cidr: '10.32.0.1/12' }], bad: [[{ cidr: 5 }, 'cidr'], [{ cidr: '' }, 'cidr']] },
+  hide: { good: [{}, { cidr: '10.32.0.1/12' }], bad: [[{ cidr: false }, 'cidr']] },
+  endpoints: { good: [{}], bad: [[{ all: '1' }, 'all']] },
+  network: { good: [{}], bad: [[{ x: '' }, 'x']] },
+  ipamAllocate: {
+    good: [{ owner: 'cni/net/abc/eth0' }, { owner: 'o', address: '10.32.0.9' }],
+    bad: [[{}, 'owner'], [{ owner: '' }, 'owner'], [{ owner: 'x'.repeat(257) }, 'owner'], [{ owner: 'o', address: 1 }, 'address']],
+  },
+  ipamRelease: { good: [{ owner: 'o' }, { owner: 'o', address: '10.32.0.9' }], bad: [[{ address: '10.32.0.9' }, 'owner']] },
+  ipamLookup: { good: [{ owner: 'o' }], bad: [[{}, 'owner'], [{ owner: '' }, 'owner'], [{ owner: 'o', extra: 'x' }, 'extra']] },
+  ipamGc: {
+    good: [{ ownerPrefix: 'cni/net/', keep: [] }, { ownerPrefix: 'p', keep: ['a', 'b'] }],
+    bad: [[{ keep: [] }, 'ownerPrefix'], [{ ownerPrefix: '', keep: [] }, 'ownerPrefix'], [{ ownerPrefix: 'p' }, 'keep'], [{ ownerPrefix: 'p', keep: [1] }, 'keep[0]']],
+  },
+  ipamAllocations: { good: [{}], bad: [[{ owner: 'o' }, 'owner']] },
+  ipamStatus: { good: [{}], bad: [[{ verbose: 'yes' }, 'verbose']] },
+  ipamRmpeer: { good: [{ peer: 'aa:bb:cc:dd:ee:ff' }, { peer: 'nick' }], bad: [[{}, 'peer'], [{ peer: '' }, 'peer'], [{ peer: {} }, 'peer']] },
+};
+
+test('the route table and the schemas name the same routes, each once, with its own method and path', () => {
+  assert.deepEqual(Object.keys(ROUTES).sort(), Object.keys(API_ROUTES).sort());
+  const seen = new Set<string>();
+  for (const [name, r] of Object.entries(ROUTES)) {
+    assert.equal(r.name, name);
+    assert.equal(r.path, API_ROUTES[name as RouteName].path);
+    const key = `${r.method} ${r.path}`;
+    assert.ok(!seen.has(key), `${key} declared twice`);
+    seen.add(key);
+  }
+});
+
+test('every route: good requests pass; bad ones fail with one line (WEFT_ERR_BAD_ARGS) naming the field', () => {
+  for (const [name, c] of Object.entries(CASES) as [RouteName, (typeof CASES)[RouteName]][]) {
+    const r = ROUTES[name];
+    for (const good of c.good) assert.doesNotThrow(() => checkRequest(name, good), `${name} ${JSON.stringify(good)}`);
+    assert.ok(c.bad.length > 0, `${name} has bad cases`);
+    for (const [bad, field] of c.bad) {
+      assert.throws(() => checkRequest(name, bad), (e: unknown) => {
+        assert.ok(isWeftError(e, 'WEFT_ERR_BAD_ARGS'), `${name}: ${String(e)}`);
+        assert.ok(e.message.startsWith(`bad request to ${r.method} ${r.path}: field "${field}": `), `${name} ${JSON.stringify(bad).slice(0, 80)} → ${e.message}`);
+        assert.ok(!e.message.includes('\n'), 'one line');
+        return true;
+      });
+    }
+  }
+});
+
+test('not an object at all: refused without a field name', () => {
+  assert.throws(() => checkRequest('attach', null), (e: unknown) => isWeftError(e, 'WEFT_ERR_BAD_ARGS') && /^bad request to POST \/attach: /.test(e.message));
+});

@@ -1,0 +1,128 @@
+import { Type as T, type Static } from '@sinclair/typebox';
+
+/**
+ * Schema of `GET /status` (both listeners): every section typed, nothing open-ended except
+ * per-name counter maps. Fields are only ever added, never renamed; optional fields may be
+ * absent on older daemons.
+ */
+
+const Str = T.String();
+const Int = T.Integer({ minimum: 0 });
+const Num = T.Number();
+const Bool = T.Boolean();
+const Counters = T.Record(T.String(), T.Number());
+const Enabled = T.Object({ enabled: Bool, reason: T.Optional(Str) });
+
+/** One peer of the topology as the daemon knows it (gossiped, possibly slightly stale). */
+export const StatusPeerSchema = T.Object({
+  name: Str, nickname: Str, uid: Str,
+  version: T.Number({ description: 'topology version of this peer\'s announcement' }),
+  connections: T.Array(T.Object({ name: Str, address: Str, outbound: Bool, established: Bool })),
+});
+
+/** One data path of a connection: its state, MTU and why it is not used. */
+export const PathStatusSchema = T.Object({ path: Str, state: Str, mtu: T.Optional(Num), reason: T.Optional(Str) });
+
+/** One of our own control connections. */
+export const StatusConnectionSchema = T.Object({
+  peer: T.String({ description: 'remote peer name (empty while connecting)' }),
+  nickname: T.Optional(Str),
+  address: T.String({ description: 'remote "host:port"' }),
+  outbound: Bool,
+  state: T.Union([T.Literal('established'), T.Literal('connecting'), T.Literal('failed')]),
+  encrypted: Bool,
+  reason: T.Optional(Str),
+  since: T.Optional(T.String({ description: 'ISO-8601 time the connection entered its state' })),
+  mtu: T.Optional(Num),
+  mode: T.Optional(T.String({ description: '"hostgw", "vxlan" or "sleeve"' })),
+  paths: T.Optional(T.Array(PathStatusSchema)),
+});
+
+/** One address the connection maker keeps trying (with backoff). */
+export const StatusTargetSchema = T.Object({
+  address: Str,
+  state: T.Union([T.Literal('waiting'), T.Literal('connecting'), T.Literal('connected'), T.Literal('failed')]),
+  attempts: Int,
+  lastError: T.Optional(Str),
+  nextTryAt: T.Optional(Str),
+  direct: T.Boolean({ description: 'given by the operator (launch/connect), not discovered' }),
+});
+
+/** The IPAM section (`GET /ipam/status` too). */
+export const IpamStatusSchema = T.Object({
+  status: T.Union([T.Literal('ready'), T.Literal('awaiting-consensus'), T.Literal('no-range'), T.Literal('split-ring'), T.Literal('idle'), T.Literal('removed')]),
+  reason: T.Optional(Str),
+  self: Str, nickname: Str, range: Str,
+  mode: T.Union([T.Literal('consensus'), T.Literal('seed'), T.Literal('observer')]),
+  ringId: T.Optional(Str), origin: T.Optional(Str),
+  owned: Int, free: Int, allocated: Int, pending: Int,
+  unreachable: T.Array(T.Object({ name: Str, nickname: T.Optional(Str), addresses: Int, percent: Num })),
+  quorum: T.Optional(Int), known: T.Optional(Int),
+  conflicts: Counters,
+  removedPeers: T.Array(Str),
+  awaitingReclaim: T.Array(T.Object({ name: Str, heir: T.Union([Str, T.Null()]), addresses: Int })),
+  entries: T.Array(T.Object({ start: Str, end: Str, owner: Str, nickname: T.Optional(Str), free: Int })),
+});
+
+const SleeveLinkSchema = T.Object({
+  peer: Str, state: T.Union([T.Literal('pending'), T.Literal('healthy'), T.Literal('failed')]), confirmed: Bool,
+  udpAddress: T.Union([Str, T.Null()]), pathMtu: Num, overlayMtu: Num, encrypted: Bool, sendEpoch: Num, recvEpoch: Num,
+});
+
+const SleeveStatsSchema = T.Object({
+  drops: Counters, relayedFrames: Num, macMoves: Num, macs: Num,
+  peers: T.Record(T.String(), T.Object({ framesIn: Num, bytesIn: Num, framesOut: Num, bytesOut: Num, mtu: Num })),
+  batches: T.Object({
+    tapReads: Num, tapFramesRead: Num, udpReads: Num, udpDatagramsRead: Num, udpSends: Num, udpDatagramsSent: Num,
+    tapFramesWritten: Num, tapWriteCalls: Num, tapSuperFrames: Num, tapFramesCoalesced: Num,
+  }),
+});
+
+const FastpathStatusSchema = T.Object({
+  kernelPaths: Enabled, hostGw: Enabled,
+  vxlan: T.Object({ device: Str, port: Num, vni: Num, probePort: Num }),
+  espTransport: T.Object({ supported: Bool, reason: Str }),
+  trustedSubnets: T.Array(Str),
+  podMtu: Num,
+  flood: T.String({ description: '"kernel" or "sleeve"' }),
+  connections: T.Array(T.Object({ peer: Str, mode: Str, encrypted: Bool, mtu: T.Optional(Num), paths: T.Array(PathStatusSchema) })),
+  kernel: T.Object({
+    vxlanEntries: Num, floodTo: T.Array(T.Union([Str, T.Undefined()])), hostGwRoutes: Num, forwards: Num, localPods: Num, lastError: T.Optional(Str),
+  }),
+});
+
+/** The data-plane section: bridge, MTU, fast paths, sleeve links and counters. */
+export const DataplaneStatusSchema = T.Object({
+  mode: T.String({ description: '"fastpath" or "sleeve"' }),
+  bridge: Str, mtu: Num,
+  fastpath: FastpathStatusSchema,
+  links: T.Array(SleeveLinkSchema),
+  stats: SleeveStatsSchema,
+});
+
+/** Snapshot of a running peer. */
+export const StatusReportSchema = T.Object({
+  name: T.String({ description: 'our peer name ("8e:1f:…")' }),
+  nickname: Str,
+  version: T.String({ description: 'weft package version of the daemon' }),
+  protocol: T.Object({ min: Int, max: Int }),
+  encrypted: T.Boolean({ description: 'a cluster secret is configured' }),
+  encryptionWarning: T.Optional(Str),
+  port: T.Integer({ minimum: 0, maximum: 65535, description: 'TCP control / UDP sleeve port' }),
+  uid: T.String({ description: 'per-run unique id of this peer incarnation' }),
+  pid: T.Optional(Int),
+  peers: T.Array(StatusPeerSchema),
+  connections: T.Array(StatusConnectionSchema),
+  targets: T.Array(StatusTargetSchema),
+  routes: T.Optional(T.Object({ unicast: T.Record(T.String(), T.String()) })),
+  collisions: T.Optional(T.Array(Str)),
+  dataplane: T.Optional(DataplaneStatusSchema),
+  ipam: T.Optional(IpamStatusSchema),
+});
+
+export type StatusReport = Static<typeof StatusReportSchema>;
+export type StatusPeer = Static<typeof StatusPeerSchema>;
+export type StatusConnection = Static<typeof StatusConnectionSchema>;
+export type StatusTarget = Static<typeof StatusTargetSchema>;
+export type IpamStatusSection = Static<typeof IpamStatusSchema>;
+export type DataplaneStatus = Static<typeof DataplaneStatusSchema>;
