@@ -23,6 +23,8 @@ want podman podman
 want runc runc
 want /usr/lib/cni/bridge containernetworking-plugins
 want busybox busybox-static
+# Re-recording the CNI fixtures of containerd's ctr (test/support/cni/record-runtime.ts ctr).
+want containerd containerd
 if [ "${1:-}" = "bench" ]; then
   want wireguard-go wireguard-go
   want wg wireguard-tools

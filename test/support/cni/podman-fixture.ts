@@ -20,10 +20,22 @@ export interface PodmanCall {
 
 export const PODMAN_FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/cni/podman-4.3.1.jsonl', import.meta.url));
 
-/** Every recorded call; throws when the fixture is missing (it is part of the repository). */
+/** The CNI calls containerd 1.6.20's `ctr run --cni --rm` really made, recorded the same way. */
+export const CTR_FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/cni/ctr-1.6.20.jsonl', import.meta.url));
+
+function recorded(file: string, runtime: string): PodmanCall[] {
+  if (!existsSync(file)) throw new Error(`CNI fixture ${file} is missing (it is committed; re-record: sudo node dist/test/support/cni/record-runtime.js ${runtime} ${file})`);
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as PodmanCall);
+}
+
+/** Every recorded podman call; throws when the fixture is missing (it is part of the repository). */
 export function podmanCalls(): PodmanCall[] {
-  if (!existsSync(PODMAN_FIXTURE)) throw new Error(`CNI fixture ${PODMAN_FIXTURE} is missing (it is committed; re-record: sudo node dist/test/support/cni/record-runtime.js podman ${PODMAN_FIXTURE})`);
-  return readFileSync(PODMAN_FIXTURE, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as PodmanCall);
+  return recorded(PODMAN_FIXTURE, 'podman');
+}
+
+/** Every recorded ctr call (same format); throws when the fixture is missing. */
+export function ctrCalls(): PodmanCall[] {
+  return recorded(CTR_FIXTURE, 'ctr');
 }
 
 /** The env of a recorded call, CNI_PATH replaced (the recording's scratch dirs are gone). */
