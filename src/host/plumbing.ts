@@ -102,7 +102,7 @@ export class HostPlumbing {
     const k = this.kernel.openNetns(resolveNetns(netns));
     try {
       const index = (await k.mustLink(ifname)).index;
-      for (const r of routes) await k.replaceRoute({ dst: r.dst, oif: index, ...(r.gw ? { gateway: r.gw } : {}) });
+      for (const r of routes) await k.replaceRoute({ dst: r.dst, oif: index, oifName: ifname, ...(r.gw ? { gateway: r.gw } : {}) });
     } finally {
       k.close();
     }

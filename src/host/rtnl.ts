@@ -49,6 +49,8 @@ export interface RouteSpec {
   dst: string;
   gateway?: string;
   oif?: number;
+  /** The name of `oif`, used only in error messages. */
+  oifName?: string;
   /** RT_SCOPE_*; default universe (link when no gateway and `oif` given, as `ip` does). */
   scope?: number;
   protocol?: number;
@@ -272,7 +274,9 @@ export class Rtnl {
   /** Add or replace a route (`ip route replace`). */
   async replaceRoute(r: RouteSpec): Promise<void> {
     const { hdr, attrs } = this.routeMsg(r);
-    await this.sock.request(this.where(`routing ${r.dst}`), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, hdr, attrs);
+    const via = r.gateway !== undefined ? ` via ${r.gateway}` : '';
+    const dev = r.oifName ?? (r.oif !== undefined ? `ifindex ${r.oif}` : undefined);
+    await this.sock.request(this.where(`adding route ${r.dst}${via}${dev !== undefined ? ` on ${dev}` : ''}`), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, hdr, attrs);
   }
 
   /** Delete a route; WEFT_ERR_HOST_NOT_FOUND when there is none. */

@@ -143,7 +143,7 @@ test('a failed ADD leaves no veth and no allocation (failure after allocation an
   const realGw = daemon.network.gateway;
   daemon.network.gateway = '198.18.250.1';
   try {
-    fails(await plugin(cniEnv('ADD', { containerId: 'fail2', netns }), conf({ defaultRoute: true })), 999, /adding route 0\.0\.0\.0\/0 via 198\.18\.250\.1 on eth0/);
+    fails(await plugin(cniEnv('ADD', { containerId: 'fail2', netns }), conf({ defaultRoute: true })), 999, /adding route 0\.0\.0\.0\/0 via 198\.18\.250\.1 on eth0 in \/run\/netns\/.* failed: .*ENETUNREACH/);
   } finally {
     daemon.network.gateway = realGw;
   }
