@@ -1,23 +1,15 @@
 /**
- * The kernel side of weft-net: a pod's veth on the daemon's bridge (through src/host's
- * HostPlumbing), its routes, and reading it back for CHECK and GC, all over src/host's netlink
- * edge (no helper processes).
+ * The kernel side of weft-net's CHECK, DEL and GC in the daemon: namespace checks, and reading
+ * back (and deleting) pod links on the daemon's bridge through src/host's HostPlumbing (netlink,
+ * no helper processes). Creating attachments is the daemon's attach orchestration.
  */
 import { statfs, stat } from 'node:fs/promises';
 import type { Logger } from '../common/index.js';
 import type { HostPlumbing, ListedEndpoint, PodInterfaceState } from '../host/index.js';
 import { CniError } from './cni-error.js';
-import type { CniRoute } from './cni-result.js';
 
 /** statfs magic of namespace files (bind mounts of /proc/PID/ns/net and the links themselves). */
 const NSFS_MAGIC = 0x6e736673;
-
-/** The attachment ADD created (for the result and for rollback). */
-export interface PodAttachment {
-  hostIfname: string;
-  hostMac: string;
-  mac: string;
-}
 
 /**
  * Check that `path` is a network namespace other than the plugin's own. Missing: 3 (nothing to
@@ -51,23 +43,6 @@ export async function netnsPresent(path: string): Promise<boolean> {
   }
 }
 
-/** True when an interface named `ifname` exists inside the namespace (needs no bridge, so ADD runs it beside the daemon query). */
-export async function interfaceExists(netns: string, ifname: string): Promise<boolean> {
-  const { HostPlumbing } = await import('../host/index.js');
-  const { silentLogger } = await import('../common/index.js');
-  try {
-    return await new HostPlumbing({ bridge: 'weft', log: silentLogger() }).interfaceExists(netns, ifname);
-  } catch (e) {
-    throw new CniError(999, `reading interfaces of ${netns} failed: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-/** Pod plumbing for `bridge` over src/host (loaded on first use). */
-export async function openPodLinks(bridge: string, log: Logger): Promise<PodLinks> {
-  const { HostPlumbing } = await import('../host/index.js');
-  return new PodLinks(new HostPlumbing({ bridge, log }), log);
-}
-
 /** Kernel failures as the CNI's generic error (999) with the edge's one-line message. */
 async function cni<T>(p: Promise<T>): Promise<T> {
   try {
@@ -81,20 +56,6 @@ async function cni<T>(p: Promise<T>): Promise<T> {
 /** Pod plumbing on one bridge. Stateless; every method is a few netlink calls (no processes). */
 export class PodLinks {
   constructor(private readonly host: HostPlumbing, private readonly log: Logger) {}
-
-  /**
-   * veth pair with the host side on the bridge and `ifname` (addressed, up) in the namespace,
-   * TX checksum offload as the daemon asks; on failure nothing of it is left.
-   */
-  async attach(o: { netns: string; ifname: string; cidr: string; mtu: number; txChecksumOff: boolean }): Promise<PodAttachment> {
-    const ep = await cni(this.host.attach({ netns: o.netns, ifname: o.ifname, cidr: o.cidr, mtu: o.mtu, txOff: o.txChecksumOff }));
-    return { hostIfname: ep.hostIfname, hostMac: ep.hostMac, mac: ep.mac };
-  }
-
-  /** Add (replace) each route on `ifname` inside the namespace (idempotent). */
-  async addRoutes(netns: string, ifname: string, routes: CniRoute[]): Promise<void> {
-    await cni(this.host.addPodRoutes(netns, ifname, routes));
-  }
 
   /** MAC, MTU, addresses and routes of `ifname` inside the namespace; null if it does not exist. */
   async inspect(netns: string, ifname: string): Promise<PodInterfaceState | null> {

@@ -26,7 +26,7 @@ before(async () => {
   if (!lab) return;
   hostNs = lab.netns('h');
   bridge = lab.bridge(hostNs, 'br', 1376);
-  daemon = new StandInDaemon({ socketPath: join(lab.dir, 'weft.sock'), network: { bridge, mtu: 1376, range: '10.98.0.0/16', gateway: '10.98.0.1' } });
+  daemon = new StandInDaemon({ socketPath: join(lab.dir, 'weft.sock'), hostNetns: `/run/netns/${hostNs}`, network: { bridge, mtu: 1376, range: '10.98.0.0/16', gateway: '10.98.0.1' } });
   await daemon.start();
 });
 after(async () => {
@@ -131,13 +131,14 @@ test('a failed ADD leaves no veth and no allocation (failure after allocation an
   const pod = lab!.netns('p3');
   const netns = `/run/netns/${pod}`;
   const veths = hostLinks();
-  // 1. The bridge does not exist: attaching fails after the address was allocated (before any veth exists).
-  const realBridge = daemon.network.bridge;
-  daemon.network.bridge = `${lab!.prefix}nobr`;
+  // 1. The bridge is missing (renamed away): attaching fails after the address was allocated (before any veth exists).
+  lab!.ip(hostNs, ['link', 'set', 'dev', bridge, 'down']);
+  lab!.ip(hostNs, ['link', 'set', 'dev', bridge, 'name', `${lab!.prefix}nobr`]);
   try {
-    fails(await plugin(cniEnv('ADD', { containerId: 'fail1', netns }), conf()), 999, /link .*nobr does not exist/);
+    fails(await plugin(cniEnv('ADD', { containerId: 'fail1', netns }), conf()), 999, new RegExp(`link ${bridge} .*does not exist`));
   } finally {
-    daemon.network.bridge = realBridge;
+    lab!.ip(hostNs, ['link', 'set', 'dev', `${lab!.prefix}nobr`, 'name', bridge]);
+    lab!.ip(hostNs, ['link', 'set', 'dev', bridge, 'up']);
   }
   // 2. The default route's gateway is off-link: fails after veth, address and overlay route.
   const realGw = daemon.network.gateway;
@@ -210,15 +211,16 @@ test('GC: releases stale allocations of the network and deletes their veths; val
   ok(await plugin(cniEnv('DEL', { containerId: 'gckeep', netns: `/run/netns/${keepNs}` }), conf({ prevResult: keep })));
 });
 
-test('DEL while the daemon is down: the veth goes, the release is retried (11) and succeeds later', { skip, timeout: 60_000 }, async () => {
+test('DEL while the daemon is down: retried (11), nothing changes; the retry removes the veth and releases', { skip, timeout: 60_000 }, async () => {
   const pod = lab!.netns('p8');
   const env = cniEnv('ADD', { containerId: 'down', netns: `/run/netns/${pod}` });
   const res = ok(await plugin(env, conf()))!;
   const veth = (res.interfaces as { name: string }[])[0]!.name;
   const down = await plugin({ ...env, CNI_COMMAND: 'DEL' }, conf({ socket: join(lab!.dir, 'no-daemon.sock'), prevResult: res }));
   fails(down, 11, /weft daemon is not running/);
-  assert.ok(!hostLinks().includes(veth), 'veth deleted although the daemon is down');
+  assert.ok(hostLinks().includes(veth), 'the plugin touches no link itself: the veth waits for the daemon');
   assert.equal(daemon.allocations.has('cni/podnet/down/eth0'), true, 'not released yet');
   ok(await plugin({ ...env, CNI_COMMAND: 'DEL' }, conf({ prevResult: res })));
+  assert.ok(!hostLinks().includes(veth), 'veth deleted by the retried DEL');
   assert.equal(daemon.allocations.has('cni/podnet/down/eth0'), false);
 });
