@@ -27,7 +27,7 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
   detach: { good: [{ netns: 'pod1' }, { netns: 'p', ifname: 'eth1' }], bad: [[{ ifname: 'eth1' }, 'netns'], [{ netns: ['p'] }, 'netns']] },
   cni: {
     good: [{ env: { CNI_COMMAND: 'ADD', CNI_NETNS: '/proc/1/ns/net' }, stdin: '{}' }, { env: {}, stdin: '' }],
-    bad: [[{ env: {} }, 'stdin'], [{ stdin: '' }, 'env'], [{ env: { PATH: '/bin' }, stdin: '' }, 'PATH'], [{ env: { CNI_COMMAND: 1 }, stdin: '' }, 'CNI_COMMAND']],
+    bad: [[{ env: {} }, 'stdin'], [{ stdin: '' }, 'env'], [{ env: { PATH: '/bin' }, stdin: '' }, 'env.PATH'], [{ env: { CNI_COMMAND: 1 }, stdin: '' }, 'env.CNI_COMMAND']],
   },
   expose: { good: [{}, { cidr: '10.32.0.1/12' }], bad: [[{ cidr: 5 }, 'cidr'], [{ cidr: '' }, 'cidr']] },
   hide: { good: [{}, { cidr: '10.32.0.1/12' }], bad: [[{ cidr: false }, 'cidr']] },
