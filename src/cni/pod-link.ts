@@ -62,11 +62,6 @@ export class PodLinks {
     return cni(this.host.podInterface(netns, ifname));
   }
 
-  /** Remove the pod's veth pair by namespace (false when it or the namespace is gone). */
-  detach(netns: string, ifname: string): Promise<boolean> {
-    return cni(this.host.detach(netns, ifname));
-  }
-
   /**
    * Delete a host-side veth named in a prevResult, but only one weft attached to this bridge
    * (its alias starts with "weft:"); false when it is not there.

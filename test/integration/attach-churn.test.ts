@@ -131,3 +131,22 @@ test('200 attach/detach cycles (weft attach API and CNI ADD/DEL mixed) leave no 
   assert.deepEqual(await ownedHere(), [], 'no allocation left');
   assert.equal(seenIps.size > 0, true);
 });
+
+test('weft attach that fails after the allocation and the veth (interface name taken) leaves neither; the error is typed', { skip, timeout: 60_000 }, async () => {
+  const ns = lab!.netns('rb');
+  const before = new Set(veths());
+  await assert.rejects(host.client.request('POST', '/attach', { netns: ns, ifname: 'lo' }), (e: unknown) => {
+    assert.equal((e as { code?: string }).code, 'WEFT_ERR_HOST_EXISTS');
+    return true;
+  });
+  assert.deepEqual(veths().filter((v) => !before.has(v)), [], 'no veth left');
+  assert.deepEqual(podLinks(ns), []);
+  assert.deepEqual(await ownedHere(), [], 'the allocation was released');
+  // CNI: an interface that exists already is refused before anything is allocated.
+  lab!.ip(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+  const r = await cni(cniEnv('ADD', { containerId: 'taken', netns: `/run/netns/${ns}` }));
+  assert.equal(r.code, 1);
+  assert.equal(r.json?.code, 999);
+  assert.equal(r.json?.details, 'WEFT_ERR_IF_EXISTS');
+  assert.deepEqual(await ownedHere(), []);
+});
