@@ -17,6 +17,8 @@ import { Lab, WEFT } from '../lab/index.js';
 import { percentile } from './stats.js';
 
 const REFERENCE = '/usr/lib/cni';
+/** Row of the daemon's own share: `POST /cni` timed from the bench process (no plugin process). */
+const DAEMON_ROW = 'daemon POST /cni';
 
 /** Latency percentiles of one operation. ms */
 export interface LatencyRow {
@@ -109,9 +111,18 @@ export async function runCniBench(opts: { iterations?: number } = {}): Promise<C
         add(`${s.name} ADD`, await timed(s.cmd, { ...env, CNI_COMMAND: 'ADD' }, s.conf, host.ns));
         add(`${s.name} DEL`, await timed(s.cmd, { ...env, CNI_COMMAND: 'DEL' }, s.conf, host.ns));
       }
+      // The daemon's side alone: the same request the front ends send, from this process.
+      const env = { CNI_CONTAINERID: `benchd${i}`, CNI_NETNS: `/run/netns/${podNs}`, CNI_IFNAME: 'eth0', CNI_PATH: REFERENCE };
+      for (const op of ['ADD', 'DEL'] as const) {
+        const t0 = performance.now();
+        const r = (await host.client.request('POST', '/cni', { env: { ...env, CNI_COMMAND: op }, stdin: weftConf })) as { exitCode: number; output: string };
+        if (r.exitCode !== 0) throw new WeftError('WEFT_ERR_INTERNAL', `daemon /cni ${op} failed: ${r.output.trim().slice(0, 300)}`);
+        add(`${DAEMON_ROW} ${op}`, performance.now() - t0);
+      }
     }
     const rows: LatencyRow[] = [];
     for (const s of sets) for (const op of ['ADD', 'DEL', 'VERSION'] as const) rows.push(row(s.name, op, times.get(`${s.name} ${op}`)!));
+    for (const op of ['ADD', 'DEL'] as const) rows.push(row(DAEMON_ROW, op, times.get(`${DAEMON_ROW} ${op}`)!));
     return { iterations: n, installed, rows };
   } finally {
     for (const h of lab.hosts) lab.stop(h);
@@ -133,7 +144,7 @@ export function formatCniBench(r: CniBenchReport): string {
   for (const x of r.rows) {
     const b = ref(x.op);
     let vs = '';
-    if (x.plugin.startsWith('weft-net') && b) {
+    if ((x.plugin.startsWith('weft-net') || x.plugin === DAEMON_ROW) && b) {
       const p50 = x.p50 / b.p50;
       const p99 = x.p99 / b.p99;
       vs = `${p50.toFixed(2)}× / ${p99.toFixed(2)}×`;
