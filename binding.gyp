@@ -22,7 +22,7 @@
     {
       "target_name": "weft-net",
       "type": "executable",
-      "sources": ["native/cni_front.c"],
+      "sources": ["native/cni_front.c", "native/cni_json.c"],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wshadow"],
       "cflags_c": ["-std=gnu11"]
