@@ -118,3 +118,14 @@ test('the daemon\'s answers: STATUS ready / not ready, ADD errors, DEL, GC, non-
   const gc = await same('GC', { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] }));
   assert.deepEqual(gc, { code: 0, stdout: '' });
 });
+
+test('VERSION on generated input (JSON, broken JSON, JSON-ish noise): the compiled scanner agrees with JSON.parse', { timeout: 240_000 }, async () => {
+  const fc = (await import('fast-check')).default;
+  const noise = fc.array(fc.constantFrom('{', '}', '[', ']', '"', ':', ',', ' ', '\\', 'u', '0', '1', '.', '-', 'e', 'n', 'l', 't', 'r', 'cniVersion', '"1.0.0"'), { maxLength: 40 }).map((a) => a.join(''));
+  const withVersion = fc.tuple(fc.json(), fc.constantFrom('"0.4.0"', '"1.1.0"', '"9.9.9"', '5', 'null', '"\\u0031.0.0"')).map(([j, v]) => `{"x":${j},"cniVersion":${v}}`);
+  const broken = fc.tuple(fc.json(), fc.nat(), fc.constantFrom('', '}', '"', ',', '\\')).map(([j, at, ins]) => j.slice(0, at % (j.length + 1)) + ins + j.slice(at % (j.length + 1)));
+  await fc.assert(fc.asyncProperty(fc.oneof(fc.json(), withVersion, broken, noise), async (stdin) => {
+    const r = await same(`VERSION ${JSON.stringify(stdin).slice(0, 60)}`, { CNI_COMMAND: 'VERSION' }, stdin);
+    assert.equal(r.code, 0);
+  }), { numRuns: 60 });
+});
