@@ -36,5 +36,7 @@ export async function answerCni(plugin: CniPlugin, inv: CniInvocation, log: Logg
     writeStderr: (t) => { log.debug({ text: t.trim() }, 'cni: plugin stderr'); },
     logger: log,
   });
+  // Refusals and failures are answered to the runtime, and logged here with what was printed.
+  if (exitCode !== 0) log.info({ cmd: env.CNI_COMMAND, containerId: env.CNI_CONTAINERID, result: output.trim().slice(0, 500) }, 'cni: invocation failed');
   return { exitCode, output };
 }
