@@ -20,7 +20,7 @@ export { runCniPlugin, runCniShell, processIo, type CniPlugin, type PluginIo, ty
 export { weftNetVerbs } from './weft-net.js';
 export { runWeftNetClient } from './cni-client.js';
 export { answerCni, FORWARDED_CNI_VARS, type CniInvocation, type CniAnswer } from './cni-server.js';
-export { PodLinks, checkNetns, netnsPresent } from './pod-link.js';
+export { PodLinks, netnsPresent, netnsProblem, type NetnsProblem } from './pod-link.js';
 export type {
   AttachBackend, PodAttachSpec, PodAttachOutcome, PodDetachSpec, PodAddressing, AddressRequest, CniAddressBook,
 } from './backend.js';

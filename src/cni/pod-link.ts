@@ -11,25 +11,43 @@ import { CniError } from './cni-error.js';
 /** statfs magic of namespace files (bind mounts of /proc/PID/ns/net and the links themselves). */
 const NSFS_MAGIC = 0x6e736673;
 
+/** What is wrong with a pod namespace path, if anything (see {@link netnsProblem}). */
+export type NetnsProblem =
+  | { kind: 'missing' }
+  | { kind: 'unopenable'; errno: string }
+  | { kind: 'not-netns' }
+  | { kind: 'own' };
+
 /**
- * Check that `path` is a network namespace other than the plugin's own. Missing: 3 (nothing to
- * clean up); not a namespace, or the host's own namespace: 4 (CNI_NETNS is wrong).
+ * Classify `path` as a pod's network namespace: null when it is one other than this process's
+ * own; otherwise why not (missing, cannot be opened, not a namespace file, our own namespace).
  */
-export async function checkNetns(path: string): Promise<void> {
+export async function netnsProblem(path: string): Promise<NetnsProblem | null> {
   let type: number;
   try {
     type = (await statfs(path)).type;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CniError(3, `network namespace ${path} (CNI_NETNS) does not exist`);
-    throw new CniError(4, `network namespace ${path} (CNI_NETNS) cannot be opened: ${code ?? (e as Error).message}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
+    return { kind: 'unopenable', errno: code ?? (e as Error).message };
   }
-  if (type !== NSFS_MAGIC) {
-    throw new CniError(4, `CNI_NETNS ${path} is not a network namespace (expected /proc/PID/ns/net or a bind mount of one, like /run/netns/NAME)`);
-  }
+  if (type !== NSFS_MAGIC) return { kind: 'not-netns' };
   const [ns, own] = await Promise.all([stat(path), stat('/proc/self/ns/net')]);
-  if (ns.ino === own.ino && ns.dev === own.dev) {
-    throw new CniError(4, `CNI_NETNS ${path} is the plugin's own (host) network namespace; it must be the container's`);
+  return ns.ino === own.ino && ns.dev === own.dev ? { kind: 'own' } : null;
+}
+
+/**
+ * Check that `path` is a network namespace other than the plugin's own. Missing: 3 (nothing to
+ * clean up); not a namespace, or the host's own namespace: 4 (CNI_NETNS is wrong).
+ */
+export async function checkNetns(path: string): Promise<void> {
+  const p = await netnsProblem(path);
+  if (!p) return;
+  switch (p.kind) {
+    case 'missing': throw new CniError(3, `network namespace ${path} (CNI_NETNS) does not exist`);
+    case 'unopenable': throw new CniError(4, `network namespace ${path} (CNI_NETNS) cannot be opened: ${p.errno}`);
+    case 'not-netns': throw new CniError(4, `CNI_NETNS ${path} is not a network namespace (expected /proc/PID/ns/net or a bind mount of one, like /run/netns/NAME)`);
+    case 'own': throw new CniError(4, `CNI_NETNS ${path} is the plugin's own (host) network namespace; it must be the container's`);
   }
 }
 

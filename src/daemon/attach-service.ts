@@ -1,9 +1,8 @@
-import { statfs, stat } from 'node:fs/promises';
 import { WeftError, describeError, type Logger } from '../common/index.js';
 import { API_ROUTES, type ApiServer, type NetworkInfo } from '../api/index.js';
 import { resolveNetns, type HostPlumbing } from '../host/index.js';
 import {
-  PodLinks, answerCni, netnsPresent, weftNetVerbs, type AttachBackend, type CniPlugin, type PodAddressing, type PodAttachOutcome,
+  PodLinks, answerCni, netnsPresent, netnsProblem, weftNetVerbs, type AttachBackend, type CniPlugin, type PodAddressing, type PodAttachOutcome,
   type PodAttachSpec, type PodDetachSpec,
 } from '../cni/index.js';
 import { cidrNetwork, formatCidr, parseCidr } from '../net/index.js';
@@ -32,9 +31,6 @@ export interface AttachServiceOptions {
   /** Called after every attachment or detachment (fast paths may want to look again). */
   onEndpointsChanged?: () => void;
 }
-
-/** statfs magic of namespace files (bind mounts of /proc/PID/ns/net and the links themselves). */
-const NSFS_MAGIC = 0x6e736673;
 
 /**
  * The one attach path of the daemon, shared by `weft attach` (`POST /attach`, `/detach`) and
@@ -188,19 +184,12 @@ export class AttachService {
  * when it does not exist, WEFT_ERR_NETNS_INVALID when it is something else.
  */
 async function checkPodNetns(path: string): Promise<void> {
-  let type: number;
-  try {
-    type = (await statfs(path)).type;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new WeftError('WEFT_ERR_NETNS_NOT_FOUND', `network namespace ${path} does not exist`);
-    throw new WeftError('WEFT_ERR_NETNS_INVALID', `network namespace ${path} cannot be opened: ${code ?? (e as Error).message}`);
-  }
-  if (type !== NSFS_MAGIC) {
-    throw new WeftError('WEFT_ERR_NETNS_INVALID', `${path} is not a network namespace (expected /proc/PID/ns/net or a bind mount of one, like /run/netns/NAME)`);
-  }
-  const [ns, own] = await Promise.all([stat(path), stat('/proc/self/ns/net')]);
-  if (ns.ino === own.ino && ns.dev === own.dev) {
-    throw new WeftError('WEFT_ERR_NETNS_INVALID', `${path} is the weft daemon's own (host) network namespace; it must be the pod's`);
+  const p = await netnsProblem(path);
+  if (!p) return;
+  switch (p.kind) {
+    case 'missing': throw new WeftError('WEFT_ERR_NETNS_NOT_FOUND', `network namespace ${path} does not exist`);
+    case 'unopenable': throw new WeftError('WEFT_ERR_NETNS_INVALID', `network namespace ${path} cannot be opened: ${p.errno}`);
+    case 'not-netns': throw new WeftError('WEFT_ERR_NETNS_INVALID', `${path} is not a network namespace (expected /proc/PID/ns/net or a bind mount of one, like /run/netns/NAME)`);
+    case 'own': throw new WeftError('WEFT_ERR_NETNS_INVALID', `${path} is the weft daemon's own (host) network namespace; it must be the pod's`);
   }
 }

@@ -132,7 +132,7 @@ test('200 attach/detach cycles (weft attach API and CNI ADD/DEL mixed) leave no 
   assert.equal(seenIps.size > 0, true);
 });
 
-test('weft attach that fails after the allocation and the veth (interface name taken) leaves neither; the error is typed', { skip, timeout: 60_000 }, async () => {
+test('weft attach that fails after the allocation and the veth (interface name taken) leaves neither; errors are typed', { skip, timeout: 60_000 }, async () => {
   const ns = lab!.netns('rb');
   const before = new Set(veths());
   await assert.rejects(host.client.request('POST', '/attach', { netns: ns, ifname: 'lo' }), (e: unknown) => {
@@ -142,6 +142,14 @@ test('weft attach that fails after the allocation and the veth (interface name t
   assert.deepEqual(veths().filter((v) => !before.has(v)), [], 'no veth left');
   assert.deepEqual(podLinks(ns), []);
   assert.deepEqual(await ownedHere(), [], 'the allocation was released');
+  // Namespaces that are missing or no namespace: typed, before anything is allocated.
+  for (const [netns, code] of [[`${lab!.prefix}gone`, 'WEFT_ERR_NETNS_NOT_FOUND'], ['/etc/hostname', 'WEFT_ERR_NETNS_INVALID']] as const) {
+    await assert.rejects(host.client.request('POST', '/attach', { netns }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, code, netns);
+      return true;
+    });
+  }
+  assert.deepEqual(await ownedHere(), []);
   // CNI: an interface that exists already is refused before anything is allocated.
   lab!.ip(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
   const r = await cni(cniEnv('ADD', { containerId: 'taken', netns: `/run/netns/${ns}` }));
