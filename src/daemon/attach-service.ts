@@ -53,12 +53,12 @@ export class AttachService {
 
   /** Attach (see {@link PodAttachSpec}); throws a WeftError after rolling back. */
   attach(spec: PodAttachSpec): Promise<PodAttachOutcome> {
-    return this.serialised(`${spec.netns}|${spec.ifname}`, () => this.attachNow(spec));
+    return this.serialised(keyOf(spec.netns, spec.ifname), () => this.attachNow(spec));
   }
 
   /** Detach (see {@link PodDetachSpec}); idempotent. */
   detach(spec: PodDetachSpec): Promise<{ detached: boolean; released: string[] }> {
-    return this.serialised(`${spec.netns}|${spec.ifname}`, () => this.detachNow(spec));
+    return this.serialised(keyOf(spec.netns, spec.ifname), () => this.detachNow(spec));
   }
 
   /** Serve `/attach`, `/detach` (weft attach/detach) and `/cni` (the weft-net front ends). */
@@ -177,6 +177,15 @@ export class AttachService {
       if (this.busy.get(key) === run) this.busy.delete(key);
     }
   }
+}
+
+/** The serialisation key of an attachment: resolved namespace path and interface name. */
+function keyOf(netns: string, ifname: string): string {
+  let path = netns;
+  try {
+    path = resolveNetns(netns);
+  } catch { /* invalid: the call itself reports it */ }
+  return `${path}|${ifname}`;
 }
 
 /**
