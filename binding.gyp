@@ -18,6 +18,14 @@
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wshadow", "-fvisibility=hidden"],
       "cflags_c": ["-std=gnu11"],
       "include_dirs": ["<(node_root_dir)/include/node"]
+    },
+    {
+      "target_name": "weft-net",
+      "type": "executable",
+      "sources": ["native/cni_front.c", "native/cni_json.c"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wshadow"],
+      "cflags_c": ["-std=gnu11"]
     }
   ]
 }

@@ -1,4 +1,7 @@
-import { runCniPlugin, weftNetPlugin } from '../src/cni/index.js';
+import { runWeftNetClient } from '../src/cni/index.js';
 
-/** Entry point of the `weft-net` CNI plugin (installed by `weft setup-cni`). */
-process.exitCode = await runCniPlugin(weftNetPlugin);
+/**
+ * Entry point of the Node `weft-net` CNI plugin: a thin client of the daemon (the reference
+ * for the compiled front end that `weft setup-cni` installs as weft-net).
+ */
+process.exitCode = await runWeftNetClient();

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StandInDaemon } from './support/cni/stand-in-daemon.js';
-import { runPlugin } from './support/cni/run-plugin.js';
+import { WEFT_NET_FRONT_ENDS, runPlugin as runPluginAs } from './support/cni/run-plugin.js';
 import { ctrCalls, envOf } from './support/cni/podman-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-cni-ctr-'));
@@ -27,35 +27,40 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the ctr fixture is what ctr sends: ADD ×2 with /proc/PID/ns/net, DEL ×2 with an empty CNI_NETNS and prevResult', () => {
-  assert.deepEqual(calls.map((c) => c.CNI_COMMAND), ['ADD', 'ADD', 'DEL', 'DEL']);
-  for (const c of calls.filter((x) => x.CNI_COMMAND === 'ADD')) assert.match(c.CNI_NETNS, /^\/proc\/\d+\/ns\/net$/);
-  for (const c of calls.filter((x) => x.CNI_COMMAND === 'DEL')) {
-    assert.equal(c.CNI_NETNS, '');
-    assert.ok(c.stdin.prevResult, 'DEL carries the ADD result');
-  }
-});
+for (const fe of WEFT_NET_FRONT_ENDS) {
+  /** weft-net as the compiled front end or the Node plugin (weft-ipam is always Node). */
+  const runPlugin: typeof runPluginAs = (name, env, stdin, opts = {}) => runPluginAs(name, env, stdin, { ...opts, frontEnd: fe });
 
-test('weft-net DEL with the recorded ctr DEL inputs (no netns, prevResult): releases the allocation, exit 0, no output', async () => {
-  for (const c of calls.filter((x) => x.CNI_COMMAND === 'DEL')) {
-    const owner = `cni/${String(c.stdin.name)}/${c.CNI_CONTAINERID}/${c.CNI_IFNAME}`;
-    daemon.allocations.set(owner, '10.99.8.8');
+  test(`[${fe}] the ctr fixture is what ctr sends: ADD ×2 with /proc/PID/ns/net, DEL ×2 with an empty CNI_NETNS and prevResult`, () => {
+    assert.deepEqual(calls.map((c) => c.CNI_COMMAND), ['ADD', 'ADD', 'DEL', 'DEL']);
+    for (const c of calls.filter((x) => x.CNI_COMMAND === 'ADD')) assert.match(c.CNI_NETNS, /^\/proc\/\d+\/ns\/net$/);
+    for (const c of calls.filter((x) => x.CNI_COMMAND === 'DEL')) {
+      assert.equal(c.CNI_NETNS, '');
+      assert.ok(c.stdin.prevResult, 'DEL carries the ADD result');
+    }
+  });
+
+  test(`[${fe}] weft-net DEL with the recorded ctr DEL inputs (no netns, prevResult): releases the allocation, exit 0, no output`, async () => {
+    for (const c of calls.filter((x) => x.CNI_COMMAND === 'DEL')) {
+      const owner = `cni/${String(c.stdin.name)}/${c.CNI_CONTAINERID}/${c.CNI_IFNAME}`;
+      daemon.allocations.set(owner, '10.99.8.8');
+      const { ipam: _ipam, ...rest } = c.stdin;
+      const r = await runPlugin('weft-net', envOf(c), { ...rest, type: 'weft-net', socket });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(daemon.allocations.has(owner), false, `${owner} released`);
+    }
+  });
+
+  test(`[${fe}] weft-net ADD with a recorded ctr ADD whose process is gone: a CNI error naming the netns, nothing allocated`, async () => {
+    const c = calls.find((x) => x.CNI_COMMAND === 'ADD')!;
     const { ipam: _ipam, ...rest } = c.stdin;
-    const r = await runPlugin('weft-net', envOf(c), { ...rest, type: 'weft-net', socket });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(r.stdout, '');
-    assert.equal(daemon.allocations.has(owner), false, `${owner} released`);
-  }
-});
-
-test('weft-net ADD with a recorded ctr ADD whose process is gone: a CNI error naming the netns, nothing allocated', async () => {
-  const c = calls.find((x) => x.CNI_COMMAND === 'ADD')!;
-  const { ipam: _ipam, ...rest } = c.stdin;
-  const before = daemon.allocations.size;
-  // The recorded /proc/PID/ns/net belonged to a task that ended with the recording.
-  const r = await runPlugin('weft-net', envOf(c, { CNI_NETNS: '/proc/999999999/ns/net' }), { ...rest, type: 'weft-net', socket });
-  assert.equal(r.code, 1, r.stdout);
-  assert.equal(r.json?.cniVersion, '1.0.0');
-  assert.match(String(r.json?.msg), /999999999|netns|namespace/i);
-  assert.equal(daemon.allocations.size, before);
-});
+    const before = daemon.allocations.size;
+    // The recorded /proc/PID/ns/net belonged to a task that ended with the recording.
+    const r = await runPlugin('weft-net', envOf(c, { CNI_NETNS: '/proc/999999999/ns/net' }), { ...rest, type: 'weft-net', socket });
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal(r.json?.cniVersion, '1.0.0');
+    assert.match(String(r.json?.msg), /999999999|netns|namespace/i);
+    assert.equal(daemon.allocations.size, before);
+  });
+}

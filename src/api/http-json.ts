@@ -7,6 +7,9 @@ export function httpStatusForError(code: WeftErrorCode): number {
   switch (code) {
     case 'WEFT_ERR_BAD_ARGS': return 400;
     case 'WEFT_ERR_NOT_FOUND': return 404;
+    case 'WEFT_ERR_NETNS_NOT_FOUND': return 404;
+    case 'WEFT_ERR_NETNS_INVALID': return 400;
+    case 'WEFT_ERR_IF_EXISTS': return 409;
     case 'WEFT_ERR_NO_API_ROUTE': return 404;
     case 'WEFT_ERR_ALREADY_RUNNING': return 409;
     case 'WEFT_ERR_TOO_BIG': return 413;

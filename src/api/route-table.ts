@@ -15,6 +15,7 @@ export const API_ROUTES = {
   metrics: { name: 'metrics', method: 'GET', path: '/metrics' },
   attach: { name: 'attach', method: 'POST', path: '/attach' },
   detach: { name: 'detach', method: 'POST', path: '/detach' },
+  cni: { name: 'cni', method: 'POST', path: '/cni' },
   expose: { name: 'expose', method: 'POST', path: '/expose' },
   hide: { name: 'hide', method: 'POST', path: '/hide' },
   endpoints: { name: 'endpoints', method: 'GET', path: '/endpoints' },

@@ -25,6 +25,10 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
       [{ netns: 'p', ip: null }, 'ip'], [{ netns: 'p', cidr: '10.0.0.1/8' }, 'cidr']],
   },
   detach: { good: [{ netns: 'pod1' }, { netns: 'p', ifname: 'eth1' }], bad: [[{ ifname: 'eth1' }, 'netns'], [{ netns: ['p'] }, 'netns']] },
+  cni: {
+    good: [{ env: { CNI_COMMAND: 'ADD', CNI_NETNS: '/proc/1/ns/net' }, stdin: '{}' }, { env: {}, stdin: '' }],
+    bad: [[{ env: {} }, 'stdin'], [{ stdin: '' }, 'env'], [{ env: { PATH: '/bin' }, stdin: '' }, 'env.PATH'], [{ env: { CNI_COMMAND: 1 }, stdin: '' }, 'env.CNI_COMMAND']],
+  },
   expose: { good: [{}, { cidr: '10.32.0.1/12' }], bad: [[{ cidr: 5 }, 'cidr'], [{ cidr: '' }, 'cidr']] },
   hide: { good: [{}, { cidr: '10.32.0.1/12' }], bad: [[{ cidr: false }, 'cidr']] },
   endpoints: { good: [{}], bad: [[{ all: '1' }, 'all']] },

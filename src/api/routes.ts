@@ -1,4 +1,5 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import { CNI_MAX_STDIN_BYTES } from '../common/index.js';
 import { API_ROUTES, type RouteName } from './route-table.js';
 import { MAX_OWNER_LENGTH, MAX_PEERS_PER_CALL } from './route-limits.js';
 import {
@@ -86,6 +87,16 @@ export const ROUTES = {
   detach: def('detach', 'remove the namespace\'s weft interface and release its IPAM address',
     T.Object({ netns: NonEmpty('namespace'), ifname: T.Optional(NonEmpty('default ethwe', 15)) }, Strict),
     T.Object({ detached: T.Boolean(), released: T.Array(T.String()) })),
+  cni: def('cni', 'run one forwarded weft-net CNI invocation (CNI_* variables and stdin); the answer is what the plugin prints and its exit code',
+    T.Object({
+      env: T.Object({
+        CNI_COMMAND: T.Optional(T.String({ maxLength: 16 })), CNI_CONTAINERID: T.Optional(T.String({ maxLength: 1024 })),
+        CNI_NETNS: T.Optional(T.String({ maxLength: 4096 })), CNI_IFNAME: T.Optional(T.String({ maxLength: 64 })),
+        CNI_ARGS: T.Optional(T.String({ maxLength: 65536 })), CNI_PATH: T.Optional(T.String({ maxLength: 65536 })),
+      }, Strict),
+      stdin: T.String({ maxLength: CNI_MAX_STDIN_BYTES, description: 'the network configuration exactly as the runtime sent it' }),
+    }, Strict),
+    T.Object({ exitCode: T.Union([T.Literal(0), T.Literal(1)]), output: Str('stdout of the plugin: the result or the CNI error JSON, or empty') })),
   expose: def('expose', 'put an address (given or from IPAM) on the bridge', T.Object({ cidr: T.Optional(NonEmpty('CIDR')) }, Strict), T.Object({ cidr: T.String() })),
   hide: def('hide', 'remove an exposed address (default: all of them)', T.Object({ cidr: T.Optional(NonEmpty('CIDR')) }, Strict), T.Object({ hidden: T.Array(T.String()) })),
   endpoints: def('endpoints', 'namespaces attached to the bridge', Empty, T.Object({ endpoints: T.Array(ListedEndpointSchema) })),

@@ -49,9 +49,11 @@ export class CniError extends WeftError {
 }
 
 /**
- * Any thrown value as a CniError. A daemon that is down, slow or busy, and IPAM that is not
- * ready yet, are transient (11: the runtime retries); a missing object is 3; everything else
- * keeps its weft message under code 999 (the weft code goes into `details`).
+ * Any thrown value as a CniError, by its weft code (never its text). A daemon that is down,
+ * slow or busy, and IPAM that is not ready yet, are transient (11: the runtime retries); a pod
+ * namespace that does not exist is 3, one that is no namespace (or the host's) is 4 (CNI_NETNS
+ * is wrong); everything else keeps its weft message under code 999 (the weft code goes into
+ * `details`).
  */
 export function toCniError(e: unknown, context?: string): CniError {
   if (e instanceof CniError) return e;
@@ -65,6 +67,10 @@ export function toCniError(e: unknown, context?: string): CniError {
         case 'WEFT_ERR_IPAM_NOT_READY':
         case 'WEFT_ERR_RATE_LIMIT':
           return 11;
+        case 'WEFT_ERR_NETNS_NOT_FOUND':
+          return 3;
+        case 'WEFT_ERR_NETNS_INVALID':
+          return 4;
         default:
           return 999;
       }

@@ -61,3 +61,9 @@ export async function execDelegate(type: string, command: CniCommand, stdin: Buf
   const how = signal ? `was killed by ${signal}${signal === 'SIGTERM' ? ` (timeout ${CNI_DELEGATE_TIMEOUT_MS} ms?)` : ''}` : `exited with code ${code}`;
   throw new CniError(999, `IPAM plugin ${type} ${command} ${how}`);
 }
+
+/** A delegated plugin's environment: `base` (the daemon's PATH and the like) plus the invocation's CNI_* variables. */
+export function delegateEnvOf(base: NodeJS.ProcessEnv, invocation: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const cni = Object.fromEntries(Object.entries(invocation).filter(([k]) => k.startsWith('CNI_')));
+  return { ...base, ...cni };
+}

@@ -1,8 +1,10 @@
 /**
- * Installing the plugins on a host (`weft setup-cni`): two small shell wrappers in the CNI
- * bin directory that exec node on the compiled plugins, and an example conflist unless one
- * exists. Optionally copies the runtime (node, dist/, node_modules/) into a host directory so
- * the wrappers work from a container image (DaemonSet init step with the host's / mounted).
+ * Installing the plugins on a host (`weft setup-cni`): weft-net is the compiled front end
+ * (build/Release/weft-net, built by `npm ci`), with the Node plugin beside it as weft-net-node
+ * (the front end runs it for VERSION corner cases and when the daemon is down); weft-ipam is a
+ * shell wrapper that execs node. An example conflist is written unless one exists. Optionally
+ * copies the runtime (node, dist/, node_modules/) into a host directory so the wrappers work
+ * from a container image (DaemonSet init step with the host's / mounted).
  */
 import { chmod, copyFile, cp, mkdir, rename, writeFile, access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -28,7 +30,12 @@ export interface InstallCniOptions {
   hostRoot?: string;
   /** The node executable to copy with libDir (default: the running one). */
   nodeBinary?: string;
+  /** Install the Node plugin as weft-net instead of the compiled front end (the reference; slower start). */
+  nodePlugin?: boolean;
 }
+
+/** Where `npm ci` puts the compiled front end, relative to the app root. */
+export const CNI_FRONT_END = join('build', 'Release', 'weft-net');
 
 /** What was done, one line per action, for the CLI to print. */
 export interface InstallCniReport {
@@ -100,10 +107,28 @@ export async function installCni(o: InstallCniOptions): Promise<InstallCniReport
     node = `'${join(lib, 'node')}'`;
     app = lib;
   }
-  for (const name of ['weft-net', 'weft-ipam']) {
-    const target = join(root + o.binDir, name);
-    await step('writing', target, () => writeAtomic(target, wrapperScript(node, join(app, 'dist', 'cmd', `${name}.js`)), 0o755));
+  const front = join(o.appRoot, CNI_FRONT_END);
+  const compiled = !o.nodePlugin && await exists(front);
+  const plugins: [file: string, script: string][] = [
+    [compiled ? 'weft-net-node' : 'weft-net', 'weft-net'], ['weft-ipam', 'weft-ipam'],
+  ];
+  for (const [file, script] of plugins) {
+    const target = join(root + o.binDir, file);
+    await step('writing', target, () => writeAtomic(target, wrapperScript(node, join(app, 'dist', 'cmd', `${script}.js`)), 0o755));
     actions.push(`installed ${target}`);
+  }
+  if (compiled) {
+    const target = join(root + o.binDir, 'weft-net');
+    await step('writing', target, async () => {
+      await mkdir(dirname(target), { recursive: true });
+      const tmp = `${target}.tmp-${process.pid}`;
+      await copyFile(front, tmp);
+      await chmod(tmp, 0o755);
+      await rename(tmp, target);
+    });
+    actions.push(`installed ${target} (compiled front end; runs weft-net-node when the daemon is down)`);
+  } else if (!o.nodePlugin) {
+    actions.push(`no compiled front end at ${front} (run npm ci): weft-net is the Node plugin`);
   }
   const conflist = join(root + o.confDir, CNI_CONFLIST_FILE);
   if (await exists(conflist)) {

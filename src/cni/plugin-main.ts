@@ -14,8 +14,10 @@ import { LATEST_CNI_VERSION, SUPPORTED_CNI_VERSIONS, isSupportedVersion } from '
 export interface PluginRequest {
   env: CniEnv;
   conf: NetConf;
-  /** stderr logger (level warn unless WEFT_CNI_LOG_LEVEL says otherwise). */
+  /** stderr logger (level warn unless WEFT_CNI_LOG_LEVEL says otherwise), or the daemon's. */
   log: Logger;
+  /** The invocation's environment as received (delegated plugins get its CNI_* variables). */
+  rawEnv: Record<string, string | undefined>;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface PluginIo {
   readStdin(): Promise<Buffer>;
   writeStdout(text: string): void;
   writeStderr(text: string): void;
+  /** Logger for the verbs (the daemon passes its own); default stderr, WEFT_CNI_LOG_LEVEL. */
+  logger?: Logger;
 }
 
 /** The real process: env, stdin (bounded), stdout, stderr. */
@@ -80,11 +84,36 @@ function declaredVersion(raw: Buffer): string | undefined {
   }
 }
 
+/** What a dispatcher hands back to the shell: the text for stdout and the exit code. */
+export interface ShellAnswer {
+  output: string;
+  exitCode: number;
+}
+
 /**
  * Run `plugin` once. Returns the exit code (0 success, 1 error). Never throws: every failure
  * becomes `{ cniVersion, code, msg, details? }` on stdout.
  */
-export async function runCniPlugin(plugin: CniPlugin, io: PluginIo = processIo()): Promise<number> {
+export function runCniPlugin(plugin: CniPlugin, io: PluginIo = processIo()): Promise<number> {
+  return runCniShell(plugin.kind, io, async (req) => {
+    switch (req.env.command) {
+      case 'ADD': return { output: JSON.stringify(formatResult(await plugin.add(req), req.conf.cniVersion)) + '\n', exitCode: 0 };
+      case 'DEL': await plugin.del(req); break;
+      case 'CHECK': await plugin.check(req); break;
+      case 'STATUS': await plugin.status(req); break;
+      case 'GC': await plugin.gc(req); break;
+      case 'VERSION': break; // answered by the shell
+    }
+    return { output: '', exitCode: 0 };
+  });
+}
+
+/**
+ * The protocol shell around `dispatch`: reads stdin, validates env and configuration (same
+ * order and errors for every plugin and front end), answers VERSION itself, and prints what
+ * `dispatch` returns or the error result of what it throws. Never throws.
+ */
+export async function runCniShell(kind: PluginKind, io: PluginIo, dispatch: (req: PluginRequest) => Promise<ShellAnswer>): Promise<number> {
   let raw: Buffer = Buffer.alloc(0);
   let version: string = LATEST_CNI_VERSION;
   try {
@@ -96,24 +125,17 @@ export async function runCniPlugin(plugin: CniPlugin, io: PluginIo = processIo()
       io.writeStdout(JSON.stringify({ cniVersion: declared ?? LATEST_CNI_VERSION, supportedVersions: SUPPORTED_CNI_VERSIONS }) + '\n');
       return 0;
     }
-    const conf = parseNetConf(raw, env.command, plugin.kind);
+    const conf = parseNetConf(raw, env.command, kind);
     const level = io.env.WEFT_CNI_LOG_LEVEL;
-    const log = createLogger({ level: level === 'debug' || level === 'info' || level === 'error' ? level : 'warn', pretty: false, fd: 2 })
-      .child({ component: plugin.kind, cmd: env.command, containerId: env.containerId || undefined });
-    const req: PluginRequest = { env, conf, log };
-    switch (env.command) {
-      case 'ADD':
-        io.writeStdout(JSON.stringify(formatResult(await plugin.add(req), conf.cniVersion)) + '\n');
-        return 0;
-      case 'DEL': await plugin.del(req); return 0;
-      case 'CHECK': await plugin.check(req); return 0;
-      case 'STATUS': await plugin.status(req); return 0;
-      case 'GC': await plugin.gc(req); return 0;
-    }
+    const log = (io.logger ?? createLogger({ level: level === 'debug' || level === 'info' || level === 'error' ? level : 'warn', pretty: false, fd: 2 }))
+      .child({ component: kind, cmd: env.command, containerId: env.containerId || undefined });
+    const answer = await dispatch({ env, conf, log, rawEnv: io.env });
+    io.writeStdout(answer.output);
+    return answer.exitCode;
   } catch (e) {
     const err = toCniError(e);
     if (err.cniCode === 4 && !io.env.CNI_COMMAND) {
-      io.writeStderr(`${plugin.kind}: a CNI plugin of weft (CNI spec ${SUPPORTED_CNI_VERSIONS.join(', ')}); a container runtime runs it with CNI_COMMAND and the network configuration on stdin\n`);
+      io.writeStderr(`${kind}: a CNI plugin of weft (CNI spec ${SUPPORTED_CNI_VERSIONS.join(', ')}); a container runtime runs it with CNI_COMMAND and the network configuration on stdin\n`);
     }
     io.writeStdout(JSON.stringify(err.toResult(version)) + '\n');
     return 1;

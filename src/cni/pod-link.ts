@@ -1,22 +1,39 @@
 /**
- * The kernel side of weft-net: a pod's veth on the daemon's bridge (through src/host's
- * HostPlumbing), its routes, and reading it back for CHECK and GC, all over src/host's netlink
- * edge (no helper processes).
+ * The kernel side of weft-net's CHECK, DEL and GC in the daemon: namespace checks, and reading
+ * back (and deleting) pod links on the daemon's bridge through src/host's HostPlumbing (netlink,
+ * no helper processes). Creating attachments is the daemon's attach orchestration.
  */
 import { statfs, stat } from 'node:fs/promises';
 import type { Logger } from '../common/index.js';
 import type { HostPlumbing, ListedEndpoint, PodInterfaceState } from '../host/index.js';
 import { CniError } from './cni-error.js';
-import type { CniRoute } from './cni-result.js';
 
 /** statfs magic of namespace files (bind mounts of /proc/PID/ns/net and the links themselves). */
 const NSFS_MAGIC = 0x6e736673;
 
-/** The attachment ADD created (for the result and for rollback). */
-export interface PodAttachment {
-  hostIfname: string;
-  hostMac: string;
-  mac: string;
+/** What is wrong with a pod namespace path, if anything (see {@link netnsProblem}). */
+export type NetnsProblem =
+  | { kind: 'missing' }
+  | { kind: 'unopenable'; errno: string }
+  | { kind: 'not-netns' }
+  | { kind: 'own' };
+
+/**
+ * Classify `path` as a pod's network namespace: null when it is one other than this process's
+ * own; otherwise why not (missing, cannot be opened, not a namespace file, our own namespace).
+ */
+export async function netnsProblem(path: string): Promise<NetnsProblem | null> {
+  let type: number;
+  try {
+    type = (await statfs(path)).type;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
+    return { kind: 'unopenable', errno: code ?? (e as Error).message };
+  }
+  if (type !== NSFS_MAGIC) return { kind: 'not-netns' };
+  const [ns, own] = await Promise.all([stat(path), stat('/proc/self/ns/net')]);
+  return ns.ino === own.ino && ns.dev === own.dev ? { kind: 'own' } : null;
 }
 
 /**
@@ -24,20 +41,13 @@ export interface PodAttachment {
  * clean up); not a namespace, or the host's own namespace: 4 (CNI_NETNS is wrong).
  */
 export async function checkNetns(path: string): Promise<void> {
-  let type: number;
-  try {
-    type = (await statfs(path)).type;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CniError(3, `network namespace ${path} (CNI_NETNS) does not exist`);
-    throw new CniError(4, `network namespace ${path} (CNI_NETNS) cannot be opened: ${code ?? (e as Error).message}`);
-  }
-  if (type !== NSFS_MAGIC) {
-    throw new CniError(4, `CNI_NETNS ${path} is not a network namespace (expected /proc/PID/ns/net or a bind mount of one, like /run/netns/NAME)`);
-  }
-  const [ns, own] = await Promise.all([stat(path), stat('/proc/self/ns/net')]);
-  if (ns.ino === own.ino && ns.dev === own.dev) {
-    throw new CniError(4, `CNI_NETNS ${path} is the plugin's own (host) network namespace; it must be the container's`);
+  const p = await netnsProblem(path);
+  if (!p) return;
+  switch (p.kind) {
+    case 'missing': throw new CniError(3, `network namespace ${path} (CNI_NETNS) does not exist`);
+    case 'unopenable': throw new CniError(4, `network namespace ${path} (CNI_NETNS) cannot be opened: ${p.errno}`);
+    case 'not-netns': throw new CniError(4, `CNI_NETNS ${path} is not a network namespace (expected /proc/PID/ns/net or a bind mount of one, like /run/netns/NAME)`);
+    case 'own': throw new CniError(4, `CNI_NETNS ${path} is the plugin's own (host) network namespace; it must be the container's`);
   }
 }
 
@@ -49,23 +59,6 @@ export async function netnsPresent(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** True when an interface named `ifname` exists inside the namespace (needs no bridge, so ADD runs it beside the daemon query). */
-export async function interfaceExists(netns: string, ifname: string): Promise<boolean> {
-  const { HostPlumbing } = await import('../host/index.js');
-  const { silentLogger } = await import('../common/index.js');
-  try {
-    return await new HostPlumbing({ bridge: 'weft', log: silentLogger() }).interfaceExists(netns, ifname);
-  } catch (e) {
-    throw new CniError(999, `reading interfaces of ${netns} failed: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-/** Pod plumbing for `bridge` over src/host (loaded on first use). */
-export async function openPodLinks(bridge: string, log: Logger): Promise<PodLinks> {
-  const { HostPlumbing } = await import('../host/index.js');
-  return new PodLinks(new HostPlumbing({ bridge, log }), log);
 }
 
 /** Kernel failures as the CNI's generic error (999) with the edge's one-line message. */
@@ -82,28 +75,9 @@ async function cni<T>(p: Promise<T>): Promise<T> {
 export class PodLinks {
   constructor(private readonly host: HostPlumbing, private readonly log: Logger) {}
 
-  /**
-   * veth pair with the host side on the bridge and `ifname` (addressed, up) in the namespace,
-   * TX checksum offload as the daemon asks; on failure nothing of it is left.
-   */
-  async attach(o: { netns: string; ifname: string; cidr: string; mtu: number; txChecksumOff: boolean }): Promise<PodAttachment> {
-    const ep = await cni(this.host.attach({ netns: o.netns, ifname: o.ifname, cidr: o.cidr, mtu: o.mtu, txOff: o.txChecksumOff }));
-    return { hostIfname: ep.hostIfname, hostMac: ep.hostMac, mac: ep.mac };
-  }
-
-  /** Add (replace) each route on `ifname` inside the namespace (idempotent). */
-  async addRoutes(netns: string, ifname: string, routes: CniRoute[]): Promise<void> {
-    await cni(this.host.addPodRoutes(netns, ifname, routes));
-  }
-
   /** MAC, MTU, addresses and routes of `ifname` inside the namespace; null if it does not exist. */
   async inspect(netns: string, ifname: string): Promise<PodInterfaceState | null> {
     return cni(this.host.podInterface(netns, ifname));
-  }
-
-  /** Remove the pod's veth pair by namespace (false when it or the namespace is gone). */
-  detach(netns: string, ifname: string): Promise<boolean> {
-    return cni(this.host.detach(netns, ifname));
   }
 
   /**

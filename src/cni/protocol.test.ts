@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CniError } from './cni-error.js';
+import { WeftError, type WeftErrorCode } from '../common/index.js';
+import { CniError, toCniError } from './cni-error.js';
 import { parseCniEnv } from './cni-env.js';
 import { cidrNetwork, formatResult, parseResult, type CniResult } from './cni-result.js';
 import { ownerId, parseNetConf } from './netconf.js';
@@ -144,4 +145,22 @@ test('netconf: GC valid attachments', () => {
   const c = parseNetConf(conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }] }), 'GC', 'weft-net');
   assert.deepEqual(c.validAttachments, [{ containerID: 'a', ifname: 'eth0' }]);
   assert.deepEqual(parseNetConf(conf({ cniVersion: '1.1.0' }), 'GC', 'weft-net').validAttachments, []);
+});
+
+test('toCniError maps weft codes, never text: namespace missing 3, not a namespace 4, transient 11, others 999 with the code in details', () => {
+  const cases: [WeftErrorCode, number][] = [
+    ['WEFT_ERR_NETNS_NOT_FOUND', 3], ['WEFT_ERR_NETNS_INVALID', 4], ['WEFT_ERR_NOT_RUNNING', 11], ['WEFT_ERR_TIMEOUT', 11],
+    ['WEFT_ERR_CLOSED', 11], ['WEFT_ERR_IPAM_NOT_READY', 11], ['WEFT_ERR_RATE_LIMIT', 11], ['WEFT_ERR_IF_EXISTS', 999],
+    ['WEFT_ERR_IPAM_EXHAUSTED', 999], ['WEFT_ERR_HOST_NO_DEVICE', 999], ['WEFT_ERR_HOST_EXISTS', 999],
+  ];
+  for (const [code, cni] of cases) {
+    // The same text under every code: only the code decides.
+    const e = toCniError(new WeftError(code, 'network namespace /x does not exist'), 'ctx');
+    assert.equal(e.cniCode, cni, code);
+    assert.equal(e.details, code);
+    assert.equal(e.message, 'ctx: network namespace /x does not exist');
+  }
+  const own = new CniError(7, 'kept');
+  assert.equal(toCniError(own), own);
+  assert.equal(toCniError(new Error('does not exist')).cniCode, 999);
 });

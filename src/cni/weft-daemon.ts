@@ -13,6 +13,7 @@ import type { ApiClient, NetworkInfo, RouteRef, API_ROUTES as ApiRoutes } from '
 import { CniError, toCniError } from './cni-error.js';
 import { isCidr, isIp } from '../net/index.js';
 import { isObj } from './cni-result.js';
+import type { CniAnswer, CniInvocation } from './cni-server.js';
 
 /** One address held by an owner, as the daemon reports it. */
 export interface OwnedAddress {
@@ -97,6 +98,26 @@ export class WeftDaemon {
     if (!isObj(v) || !Array.isArray(v.released)) return [];
     return v.released.filter((r): r is { owner: string; address: string } => isObj(r) && typeof r.owner === 'string' && typeof r.address === 'string')
       .map((r) => ({ owner: r.owner, address: r.address.split('/')[0]! }));
+  }
+
+  /**
+   * `POST /cni`: one forwarded weft-net invocation; the daemon runs the verb and answers with
+   * what to print and the exit code. STATUS while the daemon is unreachable is 50.
+   */
+  async cni(inv: CniInvocation): Promise<CniAnswer> {
+    const what = `forwarding CNI ${inv.env.CNI_COMMAND ?? ''} to the weft daemon`;
+    let v: unknown;
+    try {
+      v = await this.slow.call(this.routes.cni, inv);
+    } catch (e) {
+      const err = this.fail(what, e, this.routes.cni);
+      if (inv.env.CNI_COMMAND === 'STATUS') throw new CniError(50, `weft daemon not available: ${err.message}`, err.details);
+      throw err;
+    }
+    if (!isObj(v) || (v.exitCode !== 0 && v.exitCode !== 1) || typeof v.output !== 'string') {
+      throw new CniError(999, `the weft daemon at ${this.socket} sent an unexpected /cni reply: ${JSON.stringify(v).slice(0, 200)}`);
+    }
+    return { exitCode: v.exitCode, output: v.output };
   }
 
   /** `GET /ipam/status`: readiness and its reason. */

@@ -47,5 +47,8 @@ export const weftIpamPlugin: CniPlugin = {
   del: async (req) => { await (await WeftDaemon.connect(req.conf.socket)).release(owner(req)); },
   check,
   status: async (req) => { await (await WeftDaemon.connect(req.conf.socket)).ready({ ipam: true }); },
-  gc: (req) => collectGarbage(req, { veths: false }),
+  gc: async (req) => {
+    const daemon = await WeftDaemon.connect(req.conf.socket);
+    await collectGarbage(req, { gc: (p, keep) => daemon.gc(p, keep) });
+  },
 };

@@ -4,12 +4,12 @@
  * and the allocation in the daemon (or the delegated IPAM plugin's own CHECK).
  */
 import { CniError } from './cni-error.js';
-import { execDelegate } from './delegate.js';
+import { delegateEnvOf, execDelegate } from './delegate.js';
 import { cidrNetwork, type CniResult, type CniRoute } from './cni-result.js';
 import { ownerId } from './netconf.js';
-import { checkNetns, openPodLinks } from './pod-link.js';
+import type { AttachBackend } from './backend.js';
+import { checkNetns } from './pod-link.js';
 import type { PluginRequest } from './plugin-main.js';
-import { WeftDaemon } from './weft-daemon.js';
 
 function mismatch(msg: string): CniError {
   return new CniError(999, `CHECK failed: ${msg}`);
@@ -18,13 +18,12 @@ function mismatch(msg: string): CniError {
 const sameRoute = (a: CniRoute, b: CniRoute): boolean => a.dst === b.dst && (b.gw === undefined || a.gw === b.gw);
 
 /** Throws 3 when the namespace is gone, 999 naming the first difference found. */
-export async function checkAttachment(req: PluginRequest): Promise<void> {
+export async function checkAttachment(req: PluginRequest, backend: AttachBackend): Promise<void> {
   const { env, conf } = req;
   const prev = conf.prevResult as CniResult; // parseNetConf requires it for CHECK
   await checkNetns(env.netns);
-  const daemon = await WeftDaemon.connect(conf.socket);
-  const net = await daemon.network();
-  const links = await openPodLinks(net.bridge, req.log);
+  const net = await backend.network();
+  const links = backend.links();
 
   const idx = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox);
   if (idx < 0) throw mismatch(`prevResult lists no interface ${env.ifname} inside a sandbox`);
@@ -61,11 +60,11 @@ export async function checkAttachment(req: PluginRequest): Promise<void> {
   }
 
   if (conf.ipamType) {
-    await execDelegate(conf.ipamType, 'CHECK', conf.raw, env.path);
+    await execDelegate(conf.ipamType, 'CHECK', conf.raw, env.path, delegateEnvOf(backend.delegateEnv(), req.rawEnv));
     return;
   }
   const owner = ownerId(conf.name, env.containerId, env.ifname);
-  const held = (await daemon.lookup(owner)).map((a) => a.address);
+  const held = (await backend.addresses.lookup(owner)).map((a) => a.address);
   for (const ip of ips) {
     const addr = ip.address.split('/')[0]!;
     if (!held.includes(addr)) {

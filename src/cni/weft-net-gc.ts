@@ -6,9 +6,16 @@
 import { CniError } from './cni-error.js';
 import { execDelegate } from './delegate.js';
 import { ownerId, ownerPrefix } from './netconf.js';
-import { openPodLinks } from './pod-link.js';
+import type { PodLinks } from './pod-link.js';
 import type { PluginRequest } from './plugin-main.js';
-import { WeftDaemon } from './weft-daemon.js';
+
+/** What GC needs: the IPAM's GC call, and (weft-net, in the daemon) the pod links. */
+export interface GcBackend {
+  gc(ownerPrefix: string, keep: string[]): Promise<{ owner: string; address: string }[]>;
+  /** Absent: no veths are deleted (weft-ipam). */
+  links?: () => PodLinks;
+  delegateEnv?: () => NodeJS.ProcessEnv;
+}
 
 /**
  * Collect garbage for `req.conf.name`. A veth is deleted only when its pod interface was
@@ -16,27 +23,25 @@ import { WeftDaemon } from './weft-daemon.js';
  * this network: that pairing identifies it without guessing from names. Errors do not stop
  * the sweep; they are reported together at the end (999).
  */
-export async function collectGarbage(req: PluginRequest, opts: { veths: boolean }): Promise<void> {
+export async function collectGarbage(req: PluginRequest, backend: GcBackend): Promise<void> {
   const { conf, env, log } = req;
   if (conf.ipamType) {
-    await execDelegate(conf.ipamType, 'GC', conf.raw, env.path);
+    await execDelegate(conf.ipamType, 'GC', conf.raw, env.path, backend.delegateEnv?.());
     return;
   }
-  const daemon = await WeftDaemon.connect(conf.socket);
   const keep = (conf.validAttachments ?? []).map((a) => ownerId(conf.name, a.containerID, a.ifname));
   const errors: string[] = [];
   let endpoints: { hostIfname: string; addresses: string[] }[] = [];
-  let links: Awaited<ReturnType<typeof openPodLinks>> | undefined;
-  if (opts.veths) {
+  const links = backend.links?.();
+  if (links) {
     try {
-      links = await openPodLinks((await daemon.network()).bridge, log);
       endpoints = await links.listEndpoints();
     } catch (e) {
       if (e instanceof CniError && e.cniCode === 11) throw e;
       errors.push(`listing pod veths: ${(e as Error).message}`);
     }
   }
-  const released = await daemon.gc(ownerPrefix(conf.name), keep);
+  const released = await backend.gc(ownerPrefix(conf.name), keep);
   log.info({ released: released.length, kept: keep.length }, 'cni: gc released stale allocations');
   const stale = new Set(released.map((r) => r.address));
   for (const ep of endpoints) {

@@ -35,6 +35,9 @@ export type WeftErrorCode =
   | 'WEFT_ERR_HOST_NOT_FOUND'    // kernel: no such address, route, FDB entry or namespace (ENOENT, ESRCH, EADDRNOTAVAIL)
   | 'WEFT_ERR_HOST_BUSY'         // kernel: device or resource busy (EBUSY)
   | 'WEFT_ERR_HOST_PERMISSION'   // kernel: operation not permitted (EPERM, EACCES)
+  | 'WEFT_ERR_NETNS_NOT_FOUND'   // attach: the pod's network namespace does not exist
+  | 'WEFT_ERR_NETNS_INVALID'     // attach: the path is no network namespace, or the daemon's own
+  | 'WEFT_ERR_IF_EXISTS'         // attach: the pod already has an interface of that name
   // IPAM
   | 'WEFT_ERR_IPAM_NOT_READY'    // ring not ready (awaiting consensus, no range)
   | 'WEFT_ERR_IPAM_EXHAUSTED'    // no free address could be obtained

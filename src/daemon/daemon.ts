@@ -8,6 +8,7 @@ import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type StatusReport }
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
+import { AttachService } from './attach-service.js';
 import { DataplaneService } from './dataplane-service.js';
 import { IpamService } from './ipam-service.js';
 import { packageVersion } from '../common/index.js';
@@ -101,6 +102,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     return { peer, rttMs, nextHop: router.topology.routes.unicastAll.get(peer) ?? null };
   });
   dataplane.registerRoutes(api);
+  new AttachService({
+    plumbing: dataplane.plumbing, network: () => dataplane.networkInfo(), addresses: () => ipam,
+    log: log.child({ component: 'attach' }),
+  }).registerRoutes(api);
   ipam.registerRoutes(api);
   api.handle(API_ROUTES.reset, () => {
     const left = ipam.ipam.leave();

@@ -1,5 +1,5 @@
 import { DEFAULT_VXLAN_PORT, FASTPATH_CHANNEL, WeftError, type Logger } from '../common/index.js';
-import { API_ROUTES, type ApiServer } from '../api/index.js';
+import { API_ROUTES, type ApiServer, type NetworkInfo } from '../api/index.js';
 import { HostPlumbing } from '../host/index.js';
 import { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
@@ -75,30 +75,18 @@ export class DataplaneService {
     };
   }
 
-  /** Serve attach/detach/expose/hide/endpoints/network (requests arrive validated). */
+  /** What pods join: bridge, MTU, range, gateway (the first exposed address), TX checksum setting. */
+  async networkInfo(): Promise<NetworkInfo> {
+    const exposed = await this.plumbing.exposed();
+    const gateway = exposed[0]?.split('/')[0];
+    return {
+      bridge: this.config.bridge, mtu: this.overlay.mtu, range: this.addresses?.range ?? this.config.ipallocRange,
+      ...(gateway ? { gateway } : {}), txChecksumOff: !this.config.podTxOffload,
+    };
+  }
+
+  /** Serve expose/hide/endpoints/network (requests arrive validated; attach/detach: AttachService). */
   registerRoutes(api: ApiServer): void {
-    api.handle(API_ROUTES.attach, async ({ request: { netns, ifname, ip } }) => {
-      let cidr = ip;
-      const owner = `attach/${netns}/${ifname ?? 'ethwe'}`;
-      let allocated = false;
-      if (!cidr) {
-        if (!this.addresses) throw new WeftError('WEFT_ERR_IPAM_NOT_READY', 'no address given and IPAM is not available on this peer: pass --ip CIDR');
-        cidr = (await this.addresses.allocate(owner)).cidr;
-        allocated = true;
-      }
-      try {
-        const ep = await this.plumbing.attach({ netns, ifname, cidr, mtu: this.overlay.mtu, txOff: !this.config.podTxOffload });
-        return { ...ep, cidr, mtu: this.overlay.mtu, allocated };
-      } catch (e) {
-        if (allocated) await this.addresses?.release(owner).catch(() => undefined);
-        throw e;
-      }
-    });
-    api.handle(API_ROUTES.detach, async ({ request: { netns, ifname } }) => {
-      const detached = await this.plumbing.detach(netns, ifname);
-      const released = this.addresses ? await this.addresses.release(`attach/${netns}/${ifname ?? 'ethwe'}`) : [];
-      return { detached, released };
-    });
     api.handle(API_ROUTES.expose, async ({ request }) => {
       let cidr = request.cidr;
       if (!cidr) {
@@ -117,12 +105,6 @@ export class DataplaneService {
       return { hidden };
     });
     api.handle(API_ROUTES.endpoints, async () => ({ endpoints: await this.plumbing.listAttached() }));
-    api.handle(API_ROUTES.network, async () => {
-      const exposed = await this.plumbing.exposed();
-      return {
-        bridge: this.config.bridge, mtu: this.overlay.mtu, range: this.addresses?.range ?? this.config.ipallocRange,
-        gateway: exposed[0]?.split('/')[0], txChecksumOff: !this.config.podTxOffload,
-      };
-    });
+    api.handle(API_ROUTES.network, () => this.networkInfo());
   }
 }

@@ -5,3 +5,4 @@
  */
 export { runDaemon } from './daemon.js';
 export type { DaemonConfig } from './config.js';
+export { AttachService, type AttachServiceOptions, type PodAddressSource } from './attach-service.js';

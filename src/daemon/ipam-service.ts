@@ -5,6 +5,7 @@ import type { MeshRouter, PeerName } from '../mesh/index.js';
 import type { Registry } from '../metrics/index.js';
 import type { DaemonConfig } from './config.js';
 import type { AddressSource } from './dataplane-service.js';
+import type { PodAddressSource } from './attach-service.js';
 
 /**
  * The daemon's IPAM: the CRDT ring on the mesh's "ipam" gossip channel, persisted in the
@@ -15,7 +16,7 @@ import type { AddressSource } from './dataplane-service.js';
  * launch plus ourselves (like Weave), so a lone first peer forms the ring at once and later
  * peers adopt it through gossip.
  */
-export class IpamService implements AddressSource {
+export class IpamService implements AddressSource, PodAddressSource {
   readonly ipam: Ipam;
 
   constructor(config: DaemonConfig, self: PeerName, log: Logger, registry: Registry) {
@@ -56,6 +57,29 @@ export class IpamService implements AddressSource {
     return held;
   }
 
+  /** The owner's addresses ([] when it has none). */
+  lookup(owner: string): { address: string; prefixLength: number }[] {
+    return this.ipam.lookup(owner).map((a) => ({ address: a.address, prefixLength: a.prefixLength }));
+  }
+
+  /** Release every owner under `ownerPrefix` not in `keep` (CNI GC). */
+  gc(ownerPrefix: string, keep: string[]): { owner: string; address: string }[] {
+    const keepSet = new Set(keep);
+    const released: { owner: string; address: string }[] = [];
+    for (const a of this.ipam.list()) {
+      if (!a.owner.startsWith(ownerPrefix) || keepSet.has(a.owner)) continue;
+      this.ipam.free(a.owner, a.address);
+      released.push({ owner: a.owner, address: a.address });
+    }
+    return released;
+  }
+
+  /** IPAM state for CNI STATUS ("ready", or why not). */
+  state(): { status: string; reason?: string } {
+    const s = this.ipam.status();
+    return { status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
+  }
+
   /** Readiness for /readyz and CNI STATUS. */
   readiness(): { ready: boolean; reason?: string } {
     const s = this.ipam.status();
@@ -71,16 +95,7 @@ export class IpamService implements AddressSource {
       if (held.length === 0) throw new WeftError('WEFT_ERR_NOT_FOUND', `no address is allocated to ${owner}`);
       return { owner, addresses: held.map((a) => ({ address: a.address, prefixLength: a.prefixLength, cidr: `${a.address}/${a.prefixLength}` })) };
     });
-    api.handle(API_ROUTES.ipamGc, ({ request: { ownerPrefix, keep } }) => {
-      const keepSet = new Set(keep);
-      const released: { owner: string; address: string }[] = [];
-      for (const a of this.ipam.list()) {
-        if (!a.owner.startsWith(ownerPrefix) || keepSet.has(a.owner)) continue;
-        this.ipam.free(a.owner, a.address);
-        released.push({ owner: a.owner, address: a.address });
-      }
-      return { released };
-    });
+    api.handle(API_ROUTES.ipamGc, ({ request: { ownerPrefix, keep } }) => ({ released: this.gc(ownerPrefix, keep) }));
     api.handle(API_ROUTES.ipamAllocations, () => ({ allocations: this.ipam.list() }));
     api.handle(API_ROUTES.ipamStatus, () => this.ipam.status());
     api.handle(API_ROUTES.ipamRmpeer, ({ request }) => this.ipam.rmpeer(request.peer));

@@ -23,6 +23,8 @@ export interface AttachedEndpoint {
   mac: string;
   /** Address that was set, if any. */
   cidr?: string;
+  /** This call created the veth pair (false: the endpoint existed and only `cidr` was added). */
+  created: boolean;
 }
 
 /** One attached endpoint as listed for `weft ps`. */
@@ -87,7 +89,7 @@ export async function attachEndpoint(kernel: Kernel, log: Logger, o: AttachOptio
     if (existing) {
       if (cidr) await addAddress(pod, ifname, cidr);
       const inside = await pod.mustLink(ifname);
-      return { ifname, hostIfname: host, hostMac: existing.mac, mac: inside.mac, ...(cidr ? { cidr } : {}) };
+      return { ifname, hostIfname: host, hostMac: existing.mac, mac: inside.mac, created: false, ...(cidr ? { cidr } : {}) };
     }
     const bridge = await k.mustLink(o.bridge);
     await k.addVeth(host, temp, o.mtu, nsPath);
@@ -102,7 +104,7 @@ export async function attachEndpoint(kernel: Kernel, log: Logger, o: AttachOptio
       await pod.setLink(ifname, { up: true });
       const [inside, outside] = await Promise.all([pod.mustLink(ifname), k.mustLink(host)]);
       log.info({ netns: nsPath, ifname, hostIfname: host, mac: inside.mac, cidr }, 'host: endpoint attached');
-      return { ifname, hostIfname: host, hostMac: outside.mac, mac: inside.mac, ...(cidr ? { cidr } : {}) };
+      return { ifname, hostIfname: host, hostMac: outside.mac, mac: inside.mac, created: true, ...(cidr ? { cidr } : {}) };
     } catch (e) {
       await ignoreMissing(k.deleteLink(host)).catch(() => undefined);
       throw e;

@@ -3,7 +3,8 @@
  * busybox-static image, no registry), each simulated host with its own podman per
  * shared/docs/podman-multihost.md, plugins installed by `weft setup-cni`.
  *  1. One host, stand-in daemon: podman run/exec/rm drive ADD and DEL; two pods on the bridge
- *     ping each other; rm gives the address back and removes the veth.
+ *     ping each other; rm gives the address back and removes the veth. Once with the compiled
+ *     front end installed as weft-net, once with the Node plugin (setup-cni --node-plugin).
  *  2. Two hosts with real weft daemons: pods ping each other across the mesh; stopping a
  *     container frees its address in the daemon's IPAM.
  */
@@ -12,6 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StandInDaemon } from '../support/cni/stand-in-daemon.js';
+import { WEFT_NET_FRONT_ENDS, type FrontEnd } from '../support/cni/run-plugin.js';
 import { run } from '../support/cni-run.js';
 import { Lab, isRoot } from '../support/lab.js';
 import { PodmanHost, busyboxTarball, machinePathsBefore, missingPodmanTools, restoreMachinePaths } from '../support/podman-host.js';
@@ -25,8 +27,9 @@ const skip = !isRoot() ? 'needs root (podman, network namespaces): run the tests
   : missing.length > 0 ? `missing ${missing.join(', ')} (bash scripts/setup-system.sh installs them)` : false;
 
 /** `weft setup-cni` into `bin` and `confDir` for one host's daemon socket. */
-function setupCni(bin: string, confDir: string, socket: string): string {
-  return run(process.execPath, [join(REPO, 'bin', 'weft'), 'setup-cni', '--bin-dir', bin, '--conf-dir', confDir, '--socket', socket, '--network', NETWORK]);
+function setupCni(bin: string, confDir: string, socket: string, fe: FrontEnd = 'compiled'): string {
+  return run(process.execPath, [join(REPO, 'bin', 'weft'), 'setup-cni', '--bin-dir', bin, '--conf-dir', confDir, '--socket', socket, '--network', NETWORK,
+    ...(fe === 'node' ? ['--node-plugin'] : [])]);
 }
 
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
@@ -38,7 +41,7 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-test('podman, one host, stand-in daemon: run → ADD, pods ping over the bridge, rm → DEL frees the address', { skip, timeout: 120_000 }, async () => {
+for (const fe of WEFT_NET_FRONT_ENDS) test(`[${fe}] podman, one host, stand-in daemon: run → ADD, pods ping over the bridge, rm → DEL frees the address`, { skip, timeout: 120_000 }, async () => {
   const lab = new Lab();
   const machine = machinePathsBefore();
   let daemon: StandInDaemon | undefined;
@@ -46,12 +49,12 @@ test('podman, one host, stand-in daemon: run → ADD, pods ping over the bridge,
   try {
     const ns = lab.netns('h');
     const bridge = lab.bridge(ns, 'br', 1400);
-    daemon = new StandInDaemon({ socketPath: join(lab.dir, 'weft.sock'), network: { bridge, mtu: 1400, range: '10.96.0.0/16' } });
+    daemon = new StandInDaemon({ socketPath: join(lab.dir, 'weft.sock'), hostNetns: `/run/netns/${ns}`, network: { bridge, mtu: 1400, range: '10.96.0.0/16' } });
     await daemon.start();
     const bin = join(lab.dir, 'bin');
     host = new PodmanHost(ns, join(lab.dir, 'h'), [bin, REFERENCE], NETWORK);
-    const out = setupCni(bin, host.confDir, daemon.server.socketPath);
-    assert.match(out, /installed .*weft-net/);
+    const out = setupCni(bin, host.confDir, daemon.server.socketPath, fe);
+    assert.match(out, fe === 'compiled' ? /installed .*weft-net \(compiled front end/ : /installed .*weft-net\n/);
     assert.match(out, /wrote .*10-weft\.conflist/);
     await host.importImage(busyboxTarball(lab.dir));
     const c1 = await host.runContainer(`${lab.prefix}c1`, NETWORK);

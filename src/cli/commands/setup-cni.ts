@@ -12,13 +12,15 @@ const OPTIONS = {
   network: { type: 'string' },
   'lib-dir': { type: 'string' },
   'host-root': { type: 'string' },
+  'node-plugin': { type: 'boolean' },
 } as const;
 
 const HELP = `Usage: weft setup-cni [--bin-dir DIR] [--conf-dir DIR] [--socket PATH] [--network NAME]
-                      [--lib-dir DIR --host-root DIR]
+                      [--lib-dir DIR --host-root DIR] [--node-plugin]
 
-Install the CNI plugins weft-net and weft-ipam (small shell wrappers that run node on this
-build) and write an example ${CNI_CONFLIST_FILE} unless that file exists.
+Install the CNI plugins weft-net (the compiled front end built by npm ci, with the Node plugin
+beside it as weft-net-node) and weft-ipam (a shell wrapper that runs node on this build), and
+write an example ${CNI_CONFLIST_FILE} unless that file exists.
 
 Options:
   --bin-dir DIR     CNI plugin directory (default ${CNI_DEFAULT_BIN_DIR})
@@ -28,7 +30,9 @@ Options:
   --lib-dir DIR     copy node and this build to DIR and point the wrappers there
                     (for installing from a container image onto its host)
   --host-root DIR   where the host's / is mounted (e.g. /host); every path above is a
-                    host path and is written under DIR`;
+                    host path and is written under DIR
+  --node-plugin     install the Node plugin as weft-net (the reference the compiled
+                    front end is tested against; starts ~40 ms slower)`;
 
 /** `weft setup-cni`: see HELP. */
 export const setupCniCommand: Command = {
@@ -56,6 +60,7 @@ export const setupCniCommand: Command = {
       network,
       appRoot: resolve(dirname(ctx.selfScript), '..', '..'),
       ...(values['lib-dir'] !== undefined ? { libDir: abs('--lib-dir', values['lib-dir'], '') } : {}),
+      ...(values['node-plugin'] ? { nodePlugin: true } : {}),
       ...(values['host-root'] !== undefined ? { hostRoot: abs('--host-root', values['host-root'], '').replace(/\/+$/, '') } : {}),
     });
     for (const line of report.actions) ctx.out(`weft setup-cni: ${line}`);

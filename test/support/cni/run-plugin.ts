@@ -4,9 +4,33 @@
  * answer it. Optionally inside a host namespace (`nsenter --net=PATH`).
  */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type PluginName = 'weft-net' | 'weft-ipam';
+
+/**
+ * How weft-net is run: the compiled front end (build/Release/weft-net, what setup-cni installs)
+ * or the Node plugin (dist/cmd/weft-net.js, the reference). The CNI tests run their weft-net
+ * cases against both.
+ */
+export type FrontEnd = 'compiled' | 'node';
+export const WEFT_NET_FRONT_ENDS: readonly FrontEnd[] = ['compiled', 'node'];
+
+/** The compiled front end built by `npm ci`. */
+export const COMPILED_FRONT_END = fileURLToPath(new URL('../../../../build/Release/weft-net', import.meta.url));
+
+let nodeWrapper: string | undefined;
+/** An executable that runs the Node plugin (what the front end falls back to: weft-net-node). */
+export function nodePluginWrapper(): string {
+  if (nodeWrapper && existsSync(nodeWrapper)) return nodeWrapper;
+  const dir = mkdtempSync(join(tmpdir(), 'weft-net-node-'));
+  nodeWrapper = join(dir, 'weft-net-node');
+  writeFileSync(nodeWrapper, `#!/bin/sh\nexec '${process.execPath}' '${pluginScript('weft-net')}' "$@"\n`, { mode: 0o755 });
+  return nodeWrapper;
+}
 
 /** Compiled entry of a plugin (dist/cmd/<name>.js). */
 export function pluginScript(name: PluginName): string {
@@ -23,13 +47,20 @@ export interface PluginRun {
   ms: number;
 }
 
-/** Run `name` with exactly `env` (plus PATH) and `stdin` (objects are JSON-encoded). */
+/**
+ * Run `name` with exactly `env` (plus PATH) and `stdin` (objects are JSON-encoded). weft-net
+ * runs as `frontEnd` (default the Node plugin); the compiled one also gets
+ * WEFT_CNI_NODE_PLUGIN, the Node plugin it falls back to.
+ */
 export function runPlugin(name: PluginName, env: Record<string, string>, stdin: unknown,
-  opts: { hostNetns?: string; timeoutMs?: number } = {}): Promise<PluginRun> {
+  opts: { hostNetns?: string; timeoutMs?: number; frontEnd?: FrontEnd } = {}): Promise<PluginRun> {
   const input = typeof stdin === 'string' ? stdin : JSON.stringify(stdin);
+  const compiled = name === 'weft-net' && opts.frontEnd === 'compiled';
+  const argv = compiled ? [COMPILED_FRONT_END] : [process.execPath, pluginScript(name)];
+  if (compiled) env = { ...env, WEFT_CNI_NODE_PLUGIN: nodePluginWrapper() };
   const [cmd, args] = opts.hostNetns
-    ? ['nsenter', [`--net=${opts.hostNetns}`, process.execPath, pluginScript(name)]]
-    : [process.execPath, [pluginScript(name)]];
+    ? ['nsenter', [`--net=${opts.hostNetns}`, ...argv]]
+    : [argv[0]!, argv.slice(1)];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args as string[], {
