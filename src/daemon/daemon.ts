@@ -146,6 +146,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     })();
     return stopping;
   };
+  const stopRequested = (): boolean => stopping !== null;
   const onSignal = (sig: string) => void shutdown(`received ${sig}`);
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
@@ -153,8 +154,8 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   try {
     await lifecycle.start();
   } catch (e) {
-    if (stopping !== null && e instanceof WeftError && e.code === 'WEFT_ERR_CLOSED') {
-      await stopping; // a signal or `POST /stop` arrived during start-up: a clean stop, not a failure
+    if (e instanceof WeftError && e.code === 'WEFT_ERR_CLOSED' && stopRequested()) {
+      await stopped; // a signal or `POST /stop` arrived during start-up: a clean stop, not a failure
       return;
     }
     await shutdown(`start-up failed: ${describeError(e)}`);
