@@ -333,17 +333,26 @@ export class SleeveOverlay implements Overlay {
     this.tapArena = Buffer.alloc(this.tapStride * SLEEVE_BATCH);
     const udpArena = Buffer.alloc(SLEEVE_UDP_SLOT_BYTES * SLEEVE_BATCH);
     const icmpArena = Buffer.alloc(ICMP_REPLY_MAX_BYTES * 8);
-    const tx = new TxBatcher(io, this.udpFd, this.self, this.slots, this.counters, SLEEVE_TX_ARENA_BYTES,
-      SLEEVE_TX_MAX_ENTRIES, MAX_LINKS, SLEEVE_UDP_SLOT_BYTES, this.now, this.udpGso);
+    const tx = new TxBatcher({
+      io, fd: this.udpFd, self: this.self, links: this.slots, counters: this.counters, arenaBytes: SLEEVE_TX_ARENA_BYTES,
+      maxEntries: SLEEVE_TX_MAX_ENTRIES, maxSlots: MAX_LINKS, specialBytes: SLEEVE_UDP_SLOT_BYTES, now: this.now, udpGso: this.udpGso,
+    });
     const src = { tap: tx.addSource(this.tapArena), udp: tx.addSource(udpArena), icmp: tx.addSource(icmpArena) };
     const gro = this.udpGro
       ? { msgBytes: SLEEVE_UDP_GRO_MSG_BYTES, entries: Math.floor(udpArena.length / SLEEVE_UDP_GRO_MSG_BYTES) * UDP_GRO_ENTRIES_PER_MSG }
       : null;
-    const rxTap = new TapWriter(io, this.tapFd, udpArena, Math.max(SLEEVE_BATCH * 8, gro?.entries ?? 0), this.counters, this.vnet);
-    const fw = new Forwarder(this.self, this.macs, tx, this.counters, this.routeView, (p) => this.active.get(p),
-      rxTap, src, io, this.tapFd, icmpArena, this.vnet);
-    this.receiver = new UdpReceiver(io, this.udpFd, udpArena, SLEEVE_UDP_SLOT_BYTES, SLEEVE_BATCH,
-      (p) => this.active.get(p), fw, this.counters, gro);
+    const rxTap = new TapWriter({
+      io, fd: this.tapFd, arena: udpArena, max: Math.max(SLEEVE_BATCH * 8, gro?.entries ?? 0), counters: this.counters, vnetHdrBytes: this.vnet,
+    });
+    const linkOf = (p: number): PeerLink | undefined => this.active.get(p);
+    const fw = new Forwarder({
+      self: this.self, macs: this.macs, tx, counters: this.counters, routes: this.routeView, linkOf,
+      rxTap, src, io, tapFd: this.tapFd, icmpArena, vnetHdrBytes: this.vnet,
+    });
+    this.receiver = new UdpReceiver({
+      io, fd: this.udpFd, arena: udpArena, stride: SLEEVE_UDP_SLOT_BYTES, slots: SLEEVE_BATCH,
+      linkBySender: linkOf, forwarder: fw, counters: this.counters, gro,
+    });
     this.forwarder = fw;
     this.tx = tx;
   }
