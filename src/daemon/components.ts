@@ -50,7 +50,7 @@ export function buildDataplane(config: DaemonConfig, self: PeerName, log: Logger
   const vxlanPort = config.vxlanPort ?? DEFAULT_VXLAN_PORT;
   const edgeLog = log.child({ component: 'fastpath' });
   const overlay = new OverlaySwitch({
-    localName: self, sleeve, tapName: TAP_NAME,
+    localName: self, sleeve, bridge: config.bridge, tapName: TAP_NAME,
     kernelPaths: config.fastdp ?? true, hostGw: config.hostGw ?? true, vxlanPort,
     trustedSubnets: config.trustedSubnets ?? [], log, registry,
     io: native,

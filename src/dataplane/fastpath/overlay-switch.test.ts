@@ -96,7 +96,7 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
   const calls: string[][] = [[], []];
   const sleeves = [new FakeSleeve(), new FakeSleeve()];
   const sw = [0, 1].map((i) => new OverlaySwitch({
-    localName: NAMES[i]!, sleeve: sleeves[i]!, tapName: 'weft-tap', kernelPaths: true, hostGw: true,
+    localName: NAMES[i]!, sleeve: sleeves[i]!, bridge: 'weft', tapName: 'weft-tap', kernelPaths: true, hostGw: true,
     vxlanPort: 6784, trustedSubnets: [], log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, calls[i]!),
     listPods: async () => [{ mac: POD_MAC[i]!, addresses: [`10.32.0.${i + 1}/12`], hostIfname: 'vweth' }],
     timing: { probeIntervalMs: 20, failAfterMs: 200, confirmReplies: 3, reprobeInitialMs: 50, reprobeMaxMs: 200 },
@@ -175,7 +175,7 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
 test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve carries everything', async () => {
   const net = new Net();
   const mk = (i: number, o: { kernelPaths: boolean; trusted: string[] }) => new OverlaySwitch({
-    localName: NAMES[i]!, sleeve: new FakeSleeve(), tapName: 'weft-tap', kernelPaths: o.kernelPaths, hostGw: true,
+    localName: NAMES[i]!, sleeve: new FakeSleeve(), bridge: 'weft', tapName: 'weft-tap', kernelPaths: o.kernelPaths, hostGw: true,
     vxlanPort: 6784, trustedSubnets: o.trusted, log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, []),
     listPods: async () => [], probeEsp: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
   });

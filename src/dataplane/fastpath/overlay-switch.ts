@@ -45,6 +45,8 @@ export interface SwitchEdges {
 export interface OverlaySwitchOptions {
   localName: PeerName;
   sleeve: SleeveLike;
+  /** The bridge pods attach to (the one `edges` and `listPods` were built for). */
+  bridge: string;
   /** The sleeve's TAP (isolated from the VXLAN port on the bridge). */
   tapName: string;
   /** Kernel paths on (false with --no-fastdp). */
