@@ -7,6 +7,8 @@ import type { GossipChannel, Gossiper, Overlay, PeerName } from '../mesh/index.j
 import { TAP_NAME, buildDataplane } from './components.js';
 import type { DaemonConfig } from './config.js';
 
+export { TAP_NAME } from './components.js';
+
 /** Allocation hooks the data plane uses for `weft attach` without --ip (IPAM, when present). */
 export interface AddressSource {
   allocate(owner: string): Promise<{ cidr: string }>;
@@ -16,8 +18,9 @@ export interface AddressSource {
 
 /**
  * The host's data plane as the daemon runs it: bridge + TAP plumbing, the sleeve overlay, and
- * the API calls that attach namespaces to it (its parts are built by ./components.ts). Lifecycle: start() (creates devices, opens fds)
- * before the mesh starts; stop() after the mesh stopped. Devices stay (pods keep their
+ * the API calls that attach namespaces to it; its parts are built by ./components.ts.
+ * Lifecycle: start() (creates devices, opens fds) before the mesh starts; stop() after the
+ * mesh stopped. Devices stay (pods keep their
  * interfaces across a daemon restart); `weft reset` removes them.
  */
 export class DataplaneService {
