@@ -11,18 +11,22 @@ export interface BenchArgs {
   /** ADD+DEL iterations of the CNI row. */
   cniIterations?: number;
   jsonFile?: string;
+  /** Another built checkout whose weft rows run too (suffixed "@base"), for before/after ratios. */
+  baselineBuild?: string;
   help: boolean;
 }
 
 /** Usage text printed by `--help` and after argument errors. */
 export const BENCH_USAGE = `usage: node dist/cmd/bench.js [--only NAME[,NAME…]] [--duration S] [--rounds N] [--quiet-wait S]
-       [--idle-window S] [--cni-iterations N] [--json FILE]
+       [--idle-window S] [--cni-iterations N] [--baseline-build DIR] [--json FILE]
   --only      run only these scenarios (comma separated; repeatable)
   --duration  iperf3 run length in seconds (default 5)
   --rounds    interleaved rounds (default 3)
   --quiet-wait  before each run wait up to S seconds for foreign CPU load < 20 % (default 0)
   --idle-window  idle rows (idle): measurement window per configuration in seconds (default 60)
   --cni-iterations  CNI row (cni): interleaved ADD+DEL iterations per plugin (default 100)
+  --baseline-build  also run weft's rows from the built checkout DIR (rows named NAME@base),
+              interleaved with this build's, to compare a change with the code before it
   --json      also write the full report as JSON to FILE
 Needs root (network namespaces). Scenario tools: bash scripts/setup-system.sh bench`;
 
@@ -73,6 +77,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         out.cniIterations = n;
         break;
       }
+      case '--baseline-build':
+        out.baselineBuild = value();
+        break;
       case '--json':
         out.jsonFile = value();
         break;

@@ -67,7 +67,7 @@ async function main(): Promise<number> {
       return 0;
     }
     const report = await runBench({
-      scenarios: defaultScenarios(),
+      scenarios: defaultScenarios(args.baselineBuild),
       only,
       ...(args.durationS !== undefined ? { durationS: args.durationS } : {}),
       ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),

@@ -7,6 +7,7 @@ import { tincScenario } from './tinc.js';
 import { wireguardGoScenario } from './wireguard-go.js';
 import { weftSleeveScenario } from './weft.js';
 import { weftFastpathScenario } from './weft-fastpath.js';
+import { THIS_BUILD, baselineBuild, type WeftBuild } from './weft-build.js';
 
 export { fastdScenario, parseFastdKeys } from './fastd.js';
 export { kernelVxlanScenario } from './kernel-vxlan.js';
@@ -17,6 +18,7 @@ export { weftPendingScenario } from './weft-pending.js';
 export { wireguardGoScenario } from './wireguard-go.js';
 export { weftSleeveScenario } from './weft.js';
 export { weftFastpathScenario } from './weft-fastpath.js';
+export { THIS_BUILD, baselineBuild, type WeftBuild } from './weft-build.js';
 
 /** Baselines and reference VPNs, fresh objects each call (one set per run). */
 export function referenceScenarios(): Scenario[] {
@@ -30,8 +32,17 @@ export function referenceScenarios(): Scenario[] {
   ];
 }
 
-/** Everything `npm run bench` measures: the references, then weft's rows. */
-export function defaultScenarios(): Scenario[] {
-  return [...referenceScenarios(), weftSleeveScenario(true), weftSleeveScenario(false),
-    weftFastpathScenario('vxlan'), weftFastpathScenario('hostgw'), weftFastpathScenario('vxlan', true), weftFastpathScenario('hostgw', true)];
+/** weft's rows for one build. */
+export function weftScenarios(build: WeftBuild = THIS_BUILD): Scenario[] {
+  return [weftSleeveScenario(true, build), weftSleeveScenario(false, build),
+    weftFastpathScenario('vxlan', false, build), weftFastpathScenario('hostgw', false, build),
+    weftFastpathScenario('vxlan', true, build), weftFastpathScenario('hostgw', true, build)];
+}
+
+/**
+ * Everything `npm run bench` measures: the references, then weft's rows; with `baselineDir`
+ * (`--baseline-build`) also the weft rows of that built checkout, named NAME@base.
+ */
+export function defaultScenarios(baselineDir?: string): Scenario[] {
+  return [...referenceScenarios(), ...weftScenarios(), ...(baselineDir !== undefined ? weftScenarios(baselineBuild(baselineDir)) : [])];
 }

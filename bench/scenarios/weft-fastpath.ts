@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../src/api/index.js';
 import { podMtu } from '../../src/dataplane/index.js';
+import { THIS_BUILD, type WeftBuild } from './weft-build.js';
 import type { Daemon, Scenario, ScenarioEndpoints, ScenarioEnv } from '../types.js';
 import { waitUntil } from '../wait.js';
 
-const WEFT_CLI = fileURLToPath(new URL('../../cmd/weft.js', import.meta.url));
 const READY_WAIT_MS = 30_000;
 
 /**
@@ -18,11 +17,11 @@ const READY_WAIT_MS = 30_000;
  * weft's attach sets it today (which also turns off TSO: every segment is built in software);
  * `podTxOffload` leaves it on, as the kernel-vxlan baseline does, to show what the path can do.
  */
-export function weftFastpathScenario(mode: 'vxlan' | 'hostgw', podTxOffload = false): Scenario {
+export function weftFastpathScenario(mode: 'vxlan' | 'hostgw', podTxOffload = false, build: WeftBuild = THIS_BUILD): Scenario {
   const daemons: Daemon[] = [];
   return {
-    name: `weft-${mode}${podTxOffload ? '-txon' : ''}`,
-    description: `weft ${mode === 'vxlan' ? 'kernel VXLAN fast path (--no-hostgw)' : 'host-gw fast path (routed IPv4, L2 by VXLAN)'}`
+    name: `weft-${mode}${podTxOffload ? '-txon' : ''}${build.suffix}`,
+    description: `${build.label}weft ${mode === 'vxlan' ? 'kernel VXLAN fast path (--no-hostgw)' : 'host-gw fast path (routed IPv4, L2 by VXLAN)'}`
       + (podTxOffload ? ', pods with TX checksum offload on' : ''),
     userspace: false,
     check: async () => null,
@@ -41,7 +40,7 @@ export function weftFastpathScenario(mode: 'vxlan' | 'hostgw', podTxOffload = fa
         const dir = join(env.tmpDir, `weft-${mode}-h${i + 1}`);
         await mkdir(dir, { recursive: true, mode: 0o700 });
         const socket = join(dir, 'api.sock');
-        const argv = [process.execPath, WEFT_CLI, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket,
+        const argv = [process.execPath, build.cli, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket,
           '--bridge', pods.bridges[i]!, '--mtu', String(mtu), '--status-addr', '', '--nickname', `bench${i + 1}`,
           '--log-level', 'warn', '--backoff-scale', '0.1', ...(mode === 'vxlan' ? ['--no-hostgw'] : []),
           ...(i === 1 ? [env.hosts[0].underlayIp] : [])];

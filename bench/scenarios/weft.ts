@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../src/api/index.js';
 import { podMtu } from '../../src/dataplane/index.js';
+import { THIS_BUILD, type WeftBuild } from './weft-build.js';
 import type { Daemon, Scenario, ScenarioEndpoints, ScenarioEnv } from '../types.js';
 import { waitUntil } from '../wait.js';
 
-const WEFT_CLI = fileURLToPath(new URL('../../cmd/weft.js', import.meta.url));
 const READY_WAIT_MS = 20_000;
 
 /**
@@ -15,11 +14,11 @@ const READY_WAIT_MS = 20_000;
  * data path measured once the sleeve link reports healthy. `encrypted` chooses whether a
  * cluster secret is set (AES-256-GCM or ChaCha20-Poly1305 sealing) or not.
  */
-export function weftSleeveScenario(encrypted: boolean): Scenario {
+export function weftSleeveScenario(encrypted: boolean, build: WeftBuild = THIS_BUILD): Scenario {
   const daemons: Daemon[] = [];
   return {
-    name: encrypted ? 'weft-sleeve' : 'weft-sleeve-plain',
-    description: `weft sleeve (TAP + batched UDP${encrypted ? ', encrypted' : ', no secret'})`,
+    name: (encrypted ? 'weft-sleeve' : 'weft-sleeve-plain') + build.suffix,
+    description: `${build.label}weft sleeve (TAP + batched UDP${encrypted ? ', encrypted' : ', no secret'})`,
     userspace: true,
     check: async () => null,
     async setup(env: ScenarioEnv): Promise<ScenarioEndpoints> {
@@ -30,7 +29,7 @@ export function weftSleeveScenario(encrypted: boolean): Scenario {
         const dir = join(env.tmpDir, `weft-${encrypted ? 'enc' : 'plain'}-h${i + 1}`);
         await mkdir(dir, { recursive: true, mode: 0o700 });
         const socket = join(dir, 'api.sock');
-        const argv = [process.execPath, WEFT_CLI, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket,
+        const argv = [process.execPath, build.cli, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket,
           '--bridge', pods.bridges[i]!, '--mtu', String(mtu), '--status-addr', '', '--nickname', `bench${i + 1}`,
           '--log-level', 'warn', '--backoff-scale', '0.1', '--no-fastdp', ...(i === 1 ? [env.hosts[0].underlayIp] : [])];
         const d = env.spawnDaemon(env.hosts[i]!.ns, `weft h${i + 1}`, argv,
