@@ -105,14 +105,16 @@ export async function waitQuiet(scope: AccountingScope, maxWaitMs: number, signa
 }
 
 /** One iperf3 run inside a CPU accounting window. Throws WeftError when iperf3 fails. */
-export async function measureStream(
-  scope: AccountingScope,
-  target: RoundTarget,
-  durationS: number,
-  streams: number,
-  quietWaitMs: number,
-  signal?: AbortSignal,
-): Promise<StreamSample> {
+export async function measureStream(o: {
+  scope: AccountingScope;
+  target: RoundTarget;
+  durationS: number;
+  streams: number;
+  /** Wait up to this long for a quiet machine first (0 = do not wait). ms */
+  quietWaitMs: number;
+  signal?: AbortSignal;
+}): Promise<StreamSample> {
+  const { scope, target, durationS, streams, quietWaitMs, signal } = o;
   const waited = quietWaitMs > 0 ? await waitQuiet(scope, quietWaitMs, signal) : 0;
   const w = await openWindow(scope);
   const r = await runIperfClient(target.clientNs, target.serverIp, durationS, streams, signal);
@@ -126,15 +128,18 @@ const settle = (): Promise<void> => new Promise((res) => setTimeout(res, BENCH_S
  * step is recorded in `errors` and the round goes on; an abort propagates. `beforeIperf` runs
  * before each iperf3 client (told whether the previous one failed) to (re)start the server.
  */
-export async function measureRound(
-  round: number,
-  scope: AccountingScope,
-  target: RoundTarget,
-  durationS: number,
-  quietWaitMs: number,
-  signal: AbortSignal,
-  beforeIperf: (previousFailed: boolean) => Promise<void>,
-): Promise<RoundSample> {
+export async function measureRound(o: {
+  /** Round number (1-based), recorded in the sample. */
+  round: number;
+  scope: AccountingScope;
+  target: RoundTarget;
+  durationS: number;
+  /** Wait up to this long for a quiet machine before each iperf3 run. ms */
+  quietWaitMs: number;
+  signal: AbortSignal;
+  beforeIperf: (previousFailed: boolean) => Promise<void>;
+}): Promise<RoundSample> {
+  const { round, scope, target, durationS, quietWaitMs, signal, beforeIperf } = o;
   const sample: RoundSample = { round, errors: [] };
   const step = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
     signal.throwIfAborted();
@@ -150,12 +155,12 @@ export async function measureRound(
   await settle();
   sample.single = await step('1-stream', async () => {
     await beforeIperf(false);
-    return measureStream(scope, target, durationS, 1, quietWaitMs, signal);
+    return measureStream({ scope, target, durationS, streams: 1, quietWaitMs, signal });
   });
   await settle();
   sample.multi = await step(`${BENCH_PARALLEL_STREAMS}-stream`, async () => {
     await beforeIperf(sample.single === undefined);
-    return measureStream(scope, target, durationS, BENCH_PARALLEL_STREAMS, quietWaitMs, signal);
+    return measureStream({ scope, target, durationS, streams: BENCH_PARALLEL_STREAMS, quietWaitMs, signal });
   });
   await settle();
   return sample;

@@ -134,7 +134,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         }
         if (setupBefore !== undefined) row.result.setupMs = Math.max(setupBefore, row.result.setupMs ?? 0);
         const a: ActiveScenario = current;
-        const sample = await measureRound(round + 1, a.scope, a.endpoints, durationS, quietWaitS * 1000, signal, serverKeeper(a, signal));
+        const sample = await measureRound({
+          round: round + 1, scope: a.scope, target: a.endpoints, durationS, quietWaitMs: quietWaitS * 1000, signal,
+          beforeIperf: serverKeeper(a, signal),
+        });
         a.result.rounds.push(sample);
         say(roundLine(a.scenario.name, round + 1, rounds, sample));
         current = null;

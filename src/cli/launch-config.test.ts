@@ -61,6 +61,17 @@ test('the API socket comes from --api-socket, else WEFT_API_SOCKET, else the def
   assert.equal(parse([], { WEFT_API_SOCKET: '' }).config.apiSocket, DEFAULT_API_SOCKET);
 });
 
+test('the sleeve A/B switches come from WEFT_SLEEVE_* (0 or 1) into the config, unset keeps the default, anything else is refused', () => {
+  const c = parse([], { WEFT_SLEEVE_TAP_COALESCE: '0', WEFT_SLEEVE_UDP_GSO: '1', WEFT_SLEEVE_UDP_GRO: '' }).config;
+  assert.equal(c.sleeveTapCoalesce, false);
+  assert.equal(c.sleeveUdpGso, true);
+  assert.equal('sleeveUdpGro' in c, false);
+  const d = parse([]).config;
+  assert.equal('sleeveTapCoalesce' in d || 'sleeveUdpGso' in d || 'sleeveUdpGro' in d, false);
+  assert.throws(() => parse([], { WEFT_SLEEVE_UDP_GRO: 'yes' }),
+    (e: unknown) => e instanceof Error && e.message === 'invalid WEFT_SLEEVE_UDP_GRO "yes": must be 0 (off) or 1 (on)');
+});
+
 test('--password is refused with the ps explanation, in every spelling', () => {
   const msg = '--password is not accepted on the command line (it would show in ps); use --password-file or WEFT_PASSWORD';
   for (const args of [['--password', 'x'], ['--password=x'], ['10.0.0.1', '--password']]) {

@@ -56,4 +56,14 @@ export interface DaemonConfig {
   trustedSubnets?: string[];
   /** Reclaim the ranges of a peer unreachable for this long (off when undefined). ms */
   ipallocReclaimAfterMs?: number;
+  /**
+   * Sleeve batching switches, for A/B benchmarks (docs/performance.md); undefined = the
+   * defaults SLEEVE_TAP_COALESCE, SLEEVE_UDP_GSO, SLEEVE_UDP_GRO. No flags: `weft launch`
+   * sets them from the documented environment overrides WEFT_SLEEVE_TAP_COALESCE,
+   * WEFT_SLEEVE_UDP_GSO and WEFT_SLEEVE_UDP_GRO (`0` or `1`), read once when it parses its
+   * command line (src/cli/commands/launch-config.ts).
+   */
+  sleeveTapCoalesce?: boolean;
+  sleeveUdpGso?: boolean;
+  sleeveUdpGro?: boolean;
 }

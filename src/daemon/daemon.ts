@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
+  Lifecycle, WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
 } from '../common/index.js';
 import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
 import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type StatusReport } from '../api/index.js';
@@ -126,12 +126,20 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     })
     : null;
 
+  // Start order: the API socket first (so `weft launch` sees the daemon), IPAM before the data
+  // plane, the data plane before the mesh that drives it, the read-only listener last. Stop
+  // runs in reverse; a failed start stops what had started.
+  const lifecycle = new Lifecycle((name, e) => log.warn({ component: name, err: describeError(e) }, 'error during shutdown'))
+    .add('api', api)
+    .add('ipam', ipam)
+    .add('dataplane', dataplane)
+    .add('mesh', router)
+    .add('status', statusServer);
+
   const shutdown = (why: string, reset = false): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'shutting down');
-      for (const s of [statusServer, router, dataplane, ipam, api]) {
-        try { await s?.stop(); } catch (e) { log.warn({ err: describeError(e) }, 'error during shutdown'); }
-      }
+      await lifecycle.stop();
       if (reset) {
         try {
           await dataplane.reset();
@@ -143,17 +151,18 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     })();
     return stopping;
   };
+  const stopRequested = (): boolean => stopping !== null;
   const onSignal = (sig: string) => void shutdown(`received ${sig}`);
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
 
   try {
-    await api.start();
-    ipam.start();
-    await dataplane.start();
-    await router.start();
-    await statusServer?.start();
+    await lifecycle.start();
   } catch (e) {
+    if (e instanceof WeftError && e.code === 'WEFT_ERR_CLOSED' && stopRequested()) {
+      await stopped; // a signal or `POST /stop` arrived during start-up: a clean stop, not a failure
+      return;
+    }
     await shutdown(`start-up failed: ${describeError(e)}`);
     throw e;
   }

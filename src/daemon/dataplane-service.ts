@@ -1,10 +1,13 @@
-import { DEFAULT_VXLAN_PORT, FASTPATH_CHANNEL, WeftError, type Logger } from '../common/index.js';
+import { FASTPATH_CHANNEL, WeftError, type Logger } from '../common/index.js';
 import { API_ROUTES, type ApiServer, type NetworkInfo } from '../api/index.js';
-import { HostPlumbing } from '../host/index.js';
-import { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
+import type { HostPlumbing } from '../host/index.js';
+import type { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
 import type { GossipChannel, Gossiper, Overlay, PeerName } from '../mesh/index.js';
+import { TAP_NAME, buildDataplane } from './components.js';
 import type { DaemonConfig } from './config.js';
+
+export { TAP_NAME } from './components.js';
 
 /** Allocation hooks the data plane uses for `weft attach` without --ip (IPAM, when present). */
 export interface AddressSource {
@@ -13,13 +16,11 @@ export interface AddressSource {
   readonly range: string;
 }
 
-/** Name of the TAP the sleeve reads and writes. */
-export const TAP_NAME = 'weft-tap';
-
 /**
  * The host's data plane as the daemon runs it: bridge + TAP plumbing, the sleeve overlay, and
- * the API calls that attach namespaces to it. Lifecycle: start() (creates devices, opens fds)
- * before the mesh starts; stop() after the mesh stopped. Devices stay (pods keep their
+ * the API calls that attach namespaces to it; its parts are built by ./components.ts.
+ * Lifecycle: start() (creates devices, opens fds) before the mesh starts; stop() after the
+ * mesh stopped. Devices stay (pods keep their
  * interfaces across a daemon restart); `weft reset` removes them.
  */
 export class DataplaneService {
@@ -30,17 +31,10 @@ export class DataplaneService {
   addresses: AddressSource | null = null;
 
   constructor(private readonly config: DaemonConfig, self: PeerName, private readonly log: Logger, registry: Registry) {
-    this.plumbing = new HostPlumbing({ bridge: config.bridge, log });
-    this.sleeve = new SleeveOverlay({
-      localName: self, port: config.port, bridge: config.bridge, tapName: TAP_NAME,
-      mtu: config.mtu, log, registry, host: config.host === '::' ? '0.0.0.0' : config.host,
-      timing: config.rekeyIntervalMs ? { rekeyIntervalMs: config.rekeyIntervalMs } : undefined,
-    });
-    this.overlay = new OverlaySwitch({
-      localName: self, sleeve: this.sleeve, bridge: config.bridge, tapName: TAP_NAME,
-      kernelPaths: config.fastdp ?? true, hostGw: config.hostGw ?? true, vxlanPort: config.vxlanPort ?? DEFAULT_VXLAN_PORT,
-      trustedSubnets: config.trustedSubnets ?? [], log, registry,
-    });
+    const parts = buildDataplane(config, self, log, registry);
+    this.plumbing = parts.plumbing;
+    this.sleeve = parts.sleeve;
+    this.overlay = parts.overlay;
   }
 
   /** Hand the overlay and the fast paths' gossip channel to the mesh router (before it starts). */

@@ -22,6 +22,20 @@ export interface RouteView {
   floodHops(origin: number): readonly number[];
 }
 
+/** Constructor options of {@link TapWriter}. */
+export interface TapWriterOptions {
+  io: SleeveIo;
+  /** The TAP fd. */
+  fd: number;
+  /** Arena the queued (offset, length) pairs point into. */
+  arena: Buffer;
+  /** Frames queued before `add` flushes by itself. */
+  max: number;
+  counters: SleeveCounters;
+  /** vnet header bytes in front of each frame (0 = plain TAP, writeBatch). Default 0. */
+  vnetHdrBytes?: 0 | 10 | 12;
+}
+
 /**
  * Batched writes into the TAP from one arena. `add` queues (offset, length); `flush` writes
  * them with one writeBatch, or, when the TAP was opened with a vnet header (`vnetHdrBytes`
@@ -29,22 +43,27 @@ export interface RouteView {
  * refused (queue full) are counted as queue_full.
  */
 export class TapWriter {
+  private readonly io: SleeveIo;
+  private readonly fd: number;
+  private readonly arena: Buffer;
+  private readonly max: number;
+  private readonly counters: SleeveCounters;
+  private readonly vnetHdrBytes: 0 | 10 | 12;
   private readonly offs: Uint32Array;
   private readonly lens: Uint32Array;
   private readonly stats = new Uint32Array(3);
   private n = 0;
 
-  constructor(
-    private readonly io: SleeveIo,
-    private readonly fd: number,
-    private readonly arena: Buffer,
-    private readonly max: number,
-    private readonly counters: SleeveCounters,
-    private readonly vnetHdrBytes: 0 | 10 | 12 = 0,
-  ) {
-    this.offs = new Uint32Array(max);
-    this.lens = new Uint32Array(max);
-    if (vnetHdrBytes !== 0 && !io.tapWriteCoalesced) throw new WeftError('WEFT_ERR_BAD_ARGS', 'TapWriter: vnet header needs tapWriteCoalesced');
+  constructor(o: TapWriterOptions) {
+    this.io = o.io;
+    this.fd = o.fd;
+    this.arena = o.arena;
+    this.max = o.max;
+    this.counters = o.counters;
+    this.vnetHdrBytes = o.vnetHdrBytes ?? 0;
+    this.offs = new Uint32Array(o.max);
+    this.lens = new Uint32Array(o.max);
+    if (this.vnetHdrBytes !== 0 && !o.io.tapWriteCoalesced) throw new WeftError('WEFT_ERR_BAD_ARGS', 'TapWriter: vnet header needs tapWriteCoalesced');
   }
 
   add(off: number, len: number): void {
@@ -86,32 +105,61 @@ export interface ForwarderSources {
   icmp: number;
 }
 
+/** Constructor options of {@link Forwarder} (what one engine hands its forwarder at start). */
+export interface ForwarderOptions {
+  /** Our peer name as a 48-bit number. */
+  self: number;
+  macs: MacTable;
+  tx: TxBatcher;
+  counters: SleeveCounters;
+  routes: RouteView;
+  /** The link that currently carries traffic to a neighbour, if any. */
+  linkOf: (peer: number) => PeerLink | undefined;
+  /** Writes frames received from peers into the TAP. */
+  rxTap: TapWriter;
+  /** Arena indexes of the TAP, UDP and ICMP arenas in `tx`. */
+  src: ForwarderSources;
+  /** For the ICMP replies' own TAP writer. */
+  io: SleeveIo;
+  tapFd: number;
+  /** Arena for synthesised ICMP replies (ICMP_REPLY_MAX_BYTES per reply). */
+  icmpArena: Buffer;
+  /** vnet header bytes the TAP was opened with. Default 0. */
+  vnetHdrBytes?: 0 | 10 | 12;
+}
+
 /**
  * Lifecycle: one per engine, created at start. Not re-entrant; the engine calls
  * fromTap/fromPeer for one readiness round and then {@link flush} before it reuses its
  * receive arenas. Never throws for bad frames (they are counted).
  */
 export class Forwarder {
+  private readonly self: number;
+  private readonly macs: MacTable;
+  private readonly tx: TxBatcher;
+  private readonly counters: SleeveCounters;
+  private readonly routes: RouteView;
+  private readonly linkOf: (peer: number) => PeerLink | undefined;
+  private readonly rxTap: TapWriter;
+  private readonly src: ForwarderSources;
   private readonly icmpArena: Buffer;
   private icmpPos = 0;
   private readonly icmpTap: TapWriter;
 
-  constructor(
-    private readonly self: number,
-    private readonly macs: MacTable,
-    private readonly tx: TxBatcher,
-    private readonly counters: SleeveCounters,
-    private readonly routes: RouteView,
-    private readonly linkOf: (peer: number) => PeerLink | undefined,
-    private readonly rxTap: TapWriter,
-    private readonly src: ForwarderSources,
-    io: SleeveIo,
-    tapFd: number,
-    icmpArena: Buffer,
-    vnetHdrBytes: 0 | 10 | 12 = 0,
-  ) {
-    this.icmpArena = icmpArena;
-    this.icmpTap = new TapWriter(io, tapFd, icmpArena, Math.floor(icmpArena.length / ICMP_REPLY_MAX_BYTES), counters, vnetHdrBytes);
+  constructor(o: ForwarderOptions) {
+    this.self = o.self;
+    this.macs = o.macs;
+    this.tx = o.tx;
+    this.counters = o.counters;
+    this.routes = o.routes;
+    this.linkOf = o.linkOf;
+    this.rxTap = o.rxTap;
+    this.src = o.src;
+    this.icmpArena = o.icmpArena;
+    this.icmpTap = new TapWriter({
+      io: o.io, fd: o.tapFd, arena: o.icmpArena, max: Math.floor(o.icmpArena.length / ICMP_REPLY_MAX_BYTES),
+      counters: o.counters, vnetHdrBytes: o.vnetHdrBytes ?? 0,
+    });
   }
 
   /** A frame the local bridge sent into the TAP (arena `tapBuf`). */

@@ -14,8 +14,8 @@ function pair(encrypted = true) {
   const io = net.host('198.18.9.1');
   const [ka, kb] = testKeyPair(encrypted);
   const errors: string[] = [];
-  const a = new LinkCrypto(io, ka, 'chacha20-poly1305', 0, timing, (m) => errors.push(m));
-  const b = new LinkCrypto(io, kb, 'aes-256-gcm', 0, timing, (m) => errors.push(m));
+  const a = new LinkCrypto({ io, dataKeys: ka, alg: 'chacha20-poly1305', now: 0, timing, onKeyError: (m) => errors.push(m) });
+  const b = new LinkCrypto({ io, dataKeys: kb, alg: 'aes-256-gcm', now: 0, timing, onKeyError: (m) => errors.push(m) });
   return { io, a, b, errors };
 }
 
@@ -93,7 +93,7 @@ test('a key schedule that throws is reported, not thrown, for later epochs', () 
   const io = net.host('198.18.9.2');
   const errors: string[] = [];
   const keys = { encrypted: true, keys: (e: number) => { if (e > 0) throw new Error('wiped'); return { send: Buffer.alloc(32, 1), recv: Buffer.alloc(32, 2) }; } };
-  const c = new LinkCrypto(io, keys, 'chacha20-poly1305', 0, timing, (m) => errors.push(m));
+  const c = new LinkCrypto({ io, dataKeys: keys, alg: 'chacha20-poly1305', now: 0, timing, onKeyError: (m) => errors.push(m) });
   assert.equal(c.maybeRotate(2000, 0), false, 'stays on epoch 0');
   assert.equal(c.sendEpoch, 0);
   const next = c.recvContext(1, 0)!;

@@ -37,7 +37,7 @@ const ALGS: readonly SleeveAeadAlg[] = ['chacha20-poly1305', 'aes-256-gcm'];
  * Optional methods of crypto's DataKeySchedule beyond the mesh's DataKeysLike: a bounded
  * one-way ratchet that must be told which epochs may be forgotten, and wiped at the end.
  */
-interface RetiringDataKeys extends DataKeysLike {
+export interface RetiringDataKeys extends DataKeysLike {
   forgetBefore?(epoch: number): void;
   destroy?(): void;
 }
@@ -47,6 +47,20 @@ function deriveAlgKey(epochKey: Buffer, alg: SleeveAeadAlg): Buffer {
   const out = Buffer.alloc(AEAD_KEY_BYTES);
   sodium.crypto_generichash(out, Buffer.from(`weft sleeve v1 ${alg}`, 'ascii'), epochKey);
   return out;
+}
+
+/** Constructor options of {@link LinkCrypto}. */
+export interface LinkCryptoOptions {
+  io: SleeveIo;
+  /** The connection's key schedule (the mesh's DataKeysLike, maybe a retiring ratchet). */
+  dataKeys: RetiringDataKeys;
+  /** AEAD for what we send. */
+  alg: SleeveAeadAlg;
+  /** Start of the first epoch. ms */
+  now: number;
+  timing: EpochTiming;
+  /** Reports a key that cannot be derived for a later epoch (the link stays on its epoch). */
+  onKeyError: (msg: string) => void;
 }
 
 /**
@@ -59,6 +73,11 @@ function deriveAlgKey(epochKey: Buffer, alg: SleeveAeadAlg): Buffer {
  * after a rotation, each with its own replay window. Never throws after construction.
  */
 export class LinkCrypto {
+  private readonly io: SleeveIo;
+  private readonly dataKeys: RetiringDataKeys;
+  private readonly alg: SleeveAeadAlg;
+  private readonly timing: EpochTiming;
+  private readonly onKeyError: (msg: string) => void;
   readonly encrypted: boolean;
   readonly sendFlags: number;
   sendEpoch = 0;
@@ -71,14 +90,13 @@ export class LinkCrypto {
   private freed = false;
   private forgotten = 0;
 
-  constructor(
-    private readonly io: SleeveIo,
-    private readonly dataKeys: RetiringDataKeys,
-    private readonly alg: SleeveAeadAlg,
-    now: number,
-    private readonly timing: EpochTiming,
-    private readonly onKeyError: (msg: string) => void,
-  ) {
+  constructor(o: LinkCryptoOptions) {
+    this.io = o.io;
+    this.dataKeys = o.dataKeys;
+    this.alg = o.alg;
+    this.timing = o.timing;
+    this.onKeyError = o.onKeyError;
+    const { dataKeys, alg, now } = o;
     this.encrypted = dataKeys.encrypted;
     this.sendFlags = !this.encrypted ? FLAG_PLAIN : alg === 'aes-256-gcm' ? FLAG_AES : 0;
     this.epochStart = now;

@@ -1,29 +1,17 @@
 /**
  * Types and ABI constants of the data-plane addon (native/, built to build/Release/weft_dp.node).
- * See native/README.md for the C side. Everything here is pure declarations.
+ * See native/README.md for the C side. Everything here is pure declarations. The raw surface
+ * (names, arguments, results) is declared once in src/host/native-addon.ts; NativeDataplane
+ * below is the checked, documented API over it (option records, narrower types), and
+ * native-raw.ts checks at compile time that each of its methods is an addon export.
  */
+import type { AeadHandle, PollHandle } from '../host/index.js';
 
 /** AEAD algorithms the addon implements (both: 32-byte key, 12-byte nonce, 16-byte tag). */
 export type AeadAlg = 'chacha20-poly1305' | 'aes-256-gcm';
 
-declare const pollHandleBrand: unique symbol;
-declare const aeadHandleBrand: unique symbol;
-
-/**
- * Opaque token of one `pollStart` registration. Stays valid (and safe to pass to `pollStop`)
- * forever; after `pollStop` or `close(fd)` it is inert.
- */
-export interface PollHandle {
-  readonly [pollHandleBrand]: true;
-}
-
-/**
- * Opaque AEAD context for one key (two initialised OpenSSL cipher contexts). Freed by
- * `aeadFree` (idempotent; later use throws WEFT_ERR_CLOSED) or, as a fallback, by GC.
- */
-export interface AeadHandle {
-  readonly [aeadHandleBrand]: true;
-}
+/** Opaque poll and AEAD handles, declared with the addon's surface (src/host/native-addon.ts). */
+export type { AeadHandle, PollHandle } from '../host/index.js';
 
 /** Options of {@link NativeDataplane.tapOpen}. */
 export interface TapOpenOptions {

@@ -1,8 +1,9 @@
 /**
  * The data-plane addon's public surface: {@link loadNative} returns the checked
  * {@link NativeDataplane} (batched TAP/UDP I/O, uv_poll readiness, in-place AEAD batches).
- * The C side lives in native/ (see native/README.md); this file, native-types.ts,
- * native-raw.ts and native-checked.ts are its TypeScript wrapper.
+ * The C side lives in native/ (see native/README.md); its surface is declared once in
+ * src/host/native-addon.ts. This file, native-types.ts (the documented checked API),
+ * native-raw.ts (the raw view, derived) and native-checked.ts are the data plane's wrapper.
  */
 import { CheckedNativeDataplane } from './native-checked.js';
 import { loadRawBinding } from './native-raw.js';

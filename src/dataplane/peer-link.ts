@@ -85,8 +85,10 @@ export class PeerLink implements OverlayConnection {
     this.counters = host.peerCounters(this.name);
     let crypto: LinkCrypto | null = null;
     try {
-      crypto = new LinkCrypto(host.io, params.dataKeys, host.alg, host.now(), host.timing,
-        (msg) => host.log.warn({ peer: this.name }, `sleeve: ${msg}`));
+      crypto = new LinkCrypto({
+        io: host.io, dataKeys: params.dataKeys, alg: host.alg, now: host.now(), timing: host.timing,
+        onKeyError: (msg) => host.log.warn({ peer: this.name }, `sleeve: ${msg}`),
+      });
     } catch (e) {
       this.fatal = `data-plane keys unusable: ${describeError(e)}`;
     }

@@ -13,11 +13,9 @@ import {
 import type {
   Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
 } from '../mesh/index.js';
-import { HostPlumbing } from '../host/index.js';
 import { Forwarder, TapWriter, type RouteView } from './forwarder.js';
 import { ICMP_REPLY_MAX_BYTES } from './icmp.js';
 import { MacTable } from './mac-table.js';
-import { loadNative } from './native.js';
 import type { PollHandle } from './native-types.js';
 import { Drop, SleeveCounters, type SleeveStats } from './metrics.js';
 import { PeerLink, type LinkHost, type SendResult } from './peer-link.js';
@@ -29,12 +27,17 @@ import { UdpReceiver } from './udp-receiver.js';
 import { podMtu } from './wire-format.js';
 import { peerNameFromNumber, peerNameToNumber } from '../net/index.js';
 
-/** Constructor options of {@link SleeveOverlay}. */
+/** What the sleeve needs from src/host at start: the bridge and its TAP port (HostPlumbing). */
+export interface SleevePlumbing {
+  setupBridge(mtu: number): Promise<void>;
+  setupTap(name: string, mtu: number): Promise<void>;
+}
+
+/** Constructor options of {@link SleeveOverlay}: every dependency is handed in (src/daemon builds them). */
 export interface SleeveOverlayOptions {
   localName: PeerName;
   /** UDP port (the same number as the TCP control port; 0 = ephemeral, for tests). */
   port: number;
-  bridge: string;
   tapName: string;
   /** Overlay (pod) MTU for the bridge and TAP; default podMtu(1500) = 1408. */
   mtu?: number;
@@ -44,23 +47,29 @@ export interface SleeveOverlayOptions {
   alg?: 'auto' | SleeveAeadAlg;
   /** Local address to bind the UDP socket to; default all ('0.0.0.0'). */
   host?: string;
-  /** Create/attach the bridge and TAP at start (default: via src/host); false = they exist. */
-  plumb?: boolean | ((o: { tapName: string; bridge: string; mtu: number }) => Promise<void>);
+  /**
+   * The native I/O (`loadNative()` in the daemon) or an in-process stand-in (unit tests).
+   * Its `tapWriteCoalesced` / UDP GRO calls are optional: without them the engine writes
+   * frames one by one and receives datagram by datagram.
+   */
+  io: SleeveIo;
+  /**
+   * Creates/attaches the bridge and TAP at start (the daemon's HostPlumbing), or null when
+   * they already exist (tests that bring their own devices).
+   */
+  plumbing: SleevePlumbing | null;
   /**
    * Open the TAP with a vnet header and write received TCP runs as GSO super-frames (one
-   * write instead of dozens). Default SLEEVE_TAP_COALESCE, overridden by the environment
-   * variable WEFT_SLEEVE_TAP_COALESCE=0|1 (for A/B benchmarks). Ignored when `io` has no
-   * tapWriteCoalesced.
+   * write instead of dozens). Default SLEEVE_TAP_COALESCE (the daemon's config may override
+   * it: WEFT_SLEEVE_TAP_COALESCE). Ignored when `io` has no tapWriteCoalesced.
    */
   tapCoalesce?: boolean;
-  /** Send runs of equal-size datagrams to one peer as UDP GSO messages. Default
-   *  SLEEVE_UDP_GSO, overridden by WEFT_SLEEVE_UDP_GSO=0|1 (for A/B benchmarks). */
+  /** Send runs of equal-size datagrams to one peer as UDP GSO messages. Default SLEEVE_UDP_GSO. */
   udpGso?: boolean;
   /** Receive with UDP GRO (trains of datagrams as one buffer, split by the addon). Default
-   *  SLEEVE_UDP_GRO, overridden by WEFT_SLEEVE_UDP_GRO=0|1. Ignored when `io` lacks it. */
+   *  SLEEVE_UDP_GRO. Ignored when `io` lacks it. */
   udpGro?: boolean;
-  /** Test hooks: an I/O implementation instead of the native addon, timing, clock. */
-  io?: SleeveIo;
+  /** Timing overrides (tests shorten them) and the clock (default Date.now). */
   timing?: Partial<SleeveTiming>;
   now?: () => number;
 }
@@ -139,14 +148,14 @@ export class SleeveOverlay implements Overlay {
     this.now = opts.now ?? Date.now;
     this.mtu = opts.mtu ?? podMtu(DEFAULT_UNDERLAY_MTU, true);
     this.macs = new MacTable(this.timing.macMaxAgeMs);
-    this.udpGso = envSwitch('WEFT_SLEEVE_UDP_GSO', opts.udpGso ?? SLEEVE_UDP_GSO);
+    this.udpGso = opts.udpGso ?? SLEEVE_UDP_GSO;
     this.counters.macCount = () => this.macs.size;
     if (opts.registry) this.counters.register(opts.registry);
   }
 
   async start(): Promise<void> {
     if (this.io || this.stopped) throw new WeftError('WEFT_ERR_CLOSED', 'sleeve overlay already started or stopped');
-    const io = this.opts.io ?? loadNativeIo();
+    const io = this.opts.io;
     const alg = this.opts.alg ?? 'auto';
     this.alg = alg === 'auto' ? (io.hasAesNi() ? 'aes-256-gcm' : 'chacha20-poly1305') : alg;
     await this.plumb();
@@ -301,7 +310,7 @@ export class SleeveOverlay implements Overlay {
 
   /** Open the TAP, with a vnet header when coalescing is on and possible (else plain). */
   private openTap(io: SleeveIo): number {
-    const want = envSwitch('WEFT_SLEEVE_TAP_COALESCE', this.opts.tapCoalesce ?? SLEEVE_TAP_COALESCE);
+    const want = this.opts.tapCoalesce ?? SLEEVE_TAP_COALESCE;
     if (want && typeof io.tapWriteCoalesced === 'function') {
       try {
         const fd = io.tapOpen(this.opts.tapName, { vnetHdr: true, vnetHdrBytes: SLEEVE_VNET_HDR_BYTES });
@@ -317,7 +326,7 @@ export class SleeveOverlay implements Overlay {
 
   /** Turn UDP GRO on for the socket when wanted and possible; false = plain receive. */
   private enableGro(io: SleeveIo): boolean {
-    if (!envSwitch('WEFT_SLEEVE_UDP_GRO', this.opts.udpGro ?? SLEEVE_UDP_GRO) || !io.udpSetGro || !io.udpRecvBatchGro) return false;
+    if (!(this.opts.udpGro ?? SLEEVE_UDP_GRO) || !io.udpSetGro || !io.udpRecvBatchGro) return false;
     try {
       io.udpSetGro(this.udpFd, true);
       return true;
@@ -333,17 +342,26 @@ export class SleeveOverlay implements Overlay {
     this.tapArena = Buffer.alloc(this.tapStride * SLEEVE_BATCH);
     const udpArena = Buffer.alloc(SLEEVE_UDP_SLOT_BYTES * SLEEVE_BATCH);
     const icmpArena = Buffer.alloc(ICMP_REPLY_MAX_BYTES * 8);
-    const tx = new TxBatcher(io, this.udpFd, this.self, this.slots, this.counters, SLEEVE_TX_ARENA_BYTES,
-      SLEEVE_TX_MAX_ENTRIES, MAX_LINKS, SLEEVE_UDP_SLOT_BYTES, this.now, this.udpGso);
+    const tx = new TxBatcher({
+      io, fd: this.udpFd, self: this.self, links: this.slots, counters: this.counters, arenaBytes: SLEEVE_TX_ARENA_BYTES,
+      maxEntries: SLEEVE_TX_MAX_ENTRIES, maxSlots: MAX_LINKS, specialBytes: SLEEVE_UDP_SLOT_BYTES, now: this.now, udpGso: this.udpGso,
+    });
     const src = { tap: tx.addSource(this.tapArena), udp: tx.addSource(udpArena), icmp: tx.addSource(icmpArena) };
     const gro = this.udpGro
       ? { msgBytes: SLEEVE_UDP_GRO_MSG_BYTES, entries: Math.floor(udpArena.length / SLEEVE_UDP_GRO_MSG_BYTES) * UDP_GRO_ENTRIES_PER_MSG }
       : null;
-    const rxTap = new TapWriter(io, this.tapFd, udpArena, Math.max(SLEEVE_BATCH * 8, gro?.entries ?? 0), this.counters, this.vnet);
-    const fw = new Forwarder(this.self, this.macs, tx, this.counters, this.routeView, (p) => this.active.get(p),
-      rxTap, src, io, this.tapFd, icmpArena, this.vnet);
-    this.receiver = new UdpReceiver(io, this.udpFd, udpArena, SLEEVE_UDP_SLOT_BYTES, SLEEVE_BATCH,
-      (p) => this.active.get(p), fw, this.counters, gro);
+    const rxTap = new TapWriter({
+      io, fd: this.tapFd, arena: udpArena, max: Math.max(SLEEVE_BATCH * 8, gro?.entries ?? 0), counters: this.counters, vnetHdrBytes: this.vnet,
+    });
+    const linkOf = (p: number): PeerLink | undefined => this.active.get(p);
+    const fw = new Forwarder({
+      self: this.self, macs: this.macs, tx, counters: this.counters, routes: this.routeView, linkOf,
+      rxTap, src, io, tapFd: this.tapFd, icmpArena, vnetHdrBytes: this.vnet,
+    });
+    this.receiver = new UdpReceiver({
+      io, fd: this.udpFd, arena: udpArena, stride: SLEEVE_UDP_SLOT_BYTES, slots: SLEEVE_BATCH,
+      linkBySender: linkOf, forwarder: fw, counters: this.counters, gro,
+    });
     this.forwarder = fw;
     this.tx = tx;
   }
@@ -409,13 +427,10 @@ export class SleeveOverlay implements Overlay {
   }
 
   private async plumb(): Promise<void> {
-    const p = this.opts.plumb ?? true;
-    if (p === false) return;
-    const o = { tapName: this.opts.tapName, bridge: this.opts.bridge, mtu: this.mtu };
-    if (typeof p === 'function') return p(o);
-    const host = new HostPlumbing({ bridge: o.bridge, log: this.log });
-    await host.setupBridge(o.mtu);
-    await host.setupTap(o.tapName, o.mtu);
+    const p = this.opts.plumbing;
+    if (p === null) return;
+    await p.setupBridge(this.mtu);
+    await p.setupTap(this.opts.tapName, this.mtu);
   }
 
   private closeFds(io: SleeveIo): void {
@@ -431,12 +446,6 @@ export class SleeveOverlay implements Overlay {
   }
 }
 
-/** A boolean switch: the environment variable `name` ('0' or '1') wins over `dflt`. */
-function envSwitch(name: string, dflt: boolean): boolean {
-  const v = process.env[name];
-  return v === '0' ? false : v === '1' ? true : dflt;
-}
-
 /** A connection that only reports why it cannot work. */
 function deadConnection(params: OverlayConnectionParams, reason: string): OverlayConnection {
   let done = false;
@@ -449,10 +458,4 @@ function deadConnection(params: OverlayConnectionParams, reason: string): Overla
     onControl() { /* nothing */ },
     stop() { done = true; },
   };
-}
-
-/** Load the native addon (WEFT_ERR_HOST with a clear message when it is not built). */
-function loadNativeIo(): SleeveIo {
-  const io: SleeveIo = loadNative();
-  return io;
 }

@@ -14,6 +14,29 @@ import { DatagramType, writeHeader, writeNonce, writeRecordHeader } from './wire
 /** Per-datagram overhead reserved in the arena besides the record: header + tag. */
 const DG_OVERHEAD = SLEEVE_HEADER_BYTES + AEAD_TAG_BYTES;
 
+/** Constructor options of {@link TxBatcher}. */
+export interface TxBatcherOptions {
+  io: SleeveIo;
+  /** The UDP socket. */
+  fd: number;
+  /** Our peer name as a 48-bit number (origin of what we send). */
+  self: number;
+  /** The engine's link slots (indexed by the `slot` given to {@link TxBatcher.add}); read, never written. */
+  links: (PeerLink | undefined)[];
+  counters: SleeveCounters;
+  /** Size of the datagram arena one flush packs into. bytes */
+  arenaBytes: number;
+  /** Frames queued before a flush happens inside `add`. */
+  maxEntries: number;
+  /** Number of link slots (length of `links`). */
+  maxSlots: number;
+  /** Arena for one heartbeat/probe datagram. bytes */
+  specialBytes: number;
+  now: () => number;
+  /** Send runs of equal-size datagrams to one peer as UDP GSO messages (udpSendBatch `gso`). Default false. */
+  udpGso?: boolean;
+}
+
 /**
  * Lifecycle: one per engine, created at start with the UDP fd, never freed explicitly (plain
  * memory). `add` queues, `flush` sends; a flush also happens inside `add` when the arena or
@@ -22,6 +45,14 @@ const DG_OVERHEAD = SLEEVE_HEADER_BYTES + AEAD_TAG_BYTES;
  * reuses a source arena.
  */
 export class TxBatcher {
+  private readonly io: SleeveIo;
+  private readonly fd: number;
+  private readonly self: number;
+  private readonly links: (PeerLink | undefined)[];
+  private readonly counters: SleeveCounters;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  private readonly udpGso: boolean;
   private readonly arena: Buffer;
   private readonly srcArenas: Buffer[] = [];
   // queued entries
@@ -64,20 +95,16 @@ export class TxBatcher {
     nonce: Buffer.alloc(AEAD_NONCE_BYTES), adOffs: new Uint32Array(1), adLens: new Uint32Array([SLEEVE_HEADER_BYTES]),
   };
 
-  constructor(
-    private readonly io: SleeveIo,
-    private readonly fd: number,
-    private readonly self: number,
-    private readonly links: (PeerLink | undefined)[],
-    private readonly counters: SleeveCounters,
-    arenaBytes: number,
-    private readonly maxEntries: number,
-    maxSlots: number,
-    specialBytes: number,
-    private readonly now: () => number,
-    /** Send runs of equal-size datagrams to one peer as UDP GSO messages (udpSendBatch `gso`). */
-    private readonly udpGso = false,
-  ) {
+  constructor(o: TxBatcherOptions) {
+    this.io = o.io;
+    this.fd = o.fd;
+    this.self = o.self;
+    this.links = o.links;
+    this.counters = o.counters;
+    this.maxEntries = o.maxEntries;
+    this.now = o.now;
+    this.udpGso = o.udpGso ?? false;
+    const { arenaBytes, maxEntries, maxSlots, specialBytes } = o;
     this.arena = Buffer.alloc(arenaBytes);
     this.special = Buffer.alloc(specialBytes);
     this.eArena = new Uint8Array(maxEntries);

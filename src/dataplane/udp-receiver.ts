@@ -21,6 +21,25 @@ export interface UdpGroMode {
   entries: number;
 }
 
+/** Constructor options of {@link UdpReceiver}. */
+export interface UdpReceiverOptions {
+  io: SleeveIo;
+  /** The UDP socket. */
+  fd: number;
+  /** Receive arena: `slots` × `stride` bytes, or GRO buffers of gro.msgBytes. */
+  arena: Buffer;
+  /** Bytes per receive slot (without GRO). */
+  stride: number;
+  /** Datagrams per batch (without GRO). */
+  slots: number;
+  /** The link a datagram's sender is on, if any. */
+  linkBySender: (peer: number) => PeerLink | undefined;
+  forwarder: Forwarder;
+  counters: SleeveCounters;
+  /** UDP GRO mode, or null (default) for plain receive. */
+  gro?: UdpGroMode | null;
+}
+
 /**
  * Lifecycle: one per engine, created at start with the UDP fd and its receive arena
  * (`slots` × `stride`, or with `gro`: buffers of gro.msgBytes whose datagrams are split by
@@ -28,7 +47,16 @@ export interface UdpGroMode {
  * afterwards and before the next batch (frames delivered to the TAP point into the arena).
  */
 export class UdpReceiver {
+  readonly arena: Buffer;
   readonly lens: Uint32Array;
+  private readonly io: SleeveIo;
+  private readonly fd: number;
+  private readonly stride: number;
+  private readonly slots: number;
+  private readonly linkBySender: (peer: number) => PeerLink | undefined;
+  private readonly forwarder: Forwarder;
+  private readonly counters: SleeveCounters;
+  private readonly gro: UdpGroMode | null;
   private readonly offs: Uint32Array;
   /** Entries per batch, and the largest datagram an entry can hold. */
   private readonly entries: number;
@@ -63,17 +91,17 @@ export class UdpReceiver {
     this.forwarder.fromPeer(this.arena, off, len, src, dst, link.peer, this.curNow);
   };
 
-  constructor(
-    private readonly io: SleeveIo,
-    private readonly fd: number,
-    readonly arena: Buffer,
-    private readonly stride: number,
-    private readonly slots: number,
-    private readonly linkBySender: (peer: number) => PeerLink | undefined,
-    private readonly forwarder: Forwarder,
-    private readonly counters: SleeveCounters,
-    private readonly gro: UdpGroMode | null = null,
-  ) {
+  constructor(o: UdpReceiverOptions) {
+    this.io = o.io;
+    this.fd = o.fd;
+    this.arena = o.arena;
+    this.stride = o.stride;
+    this.slots = o.slots;
+    this.linkBySender = o.linkBySender;
+    this.forwarder = o.forwarder;
+    this.counters = o.counters;
+    this.gro = o.gro ?? null;
+    const { gro, slots, stride, arena } = this;
     this.entries = gro ? gro.entries : slots;
     this.maxLen = gro ? gro.msgBytes : stride;
     this.fullBatch = gro ? Math.max(1, Math.floor(arena.length / gro.msgBytes)) : slots;

@@ -20,3 +20,7 @@ export { NetlinkMonitor, type NetlinkEvent, type NetlinkMonitorOptions } from '.
 export { resolveNetns, vethNames, IFNAME_MAX } from './netns.js';
 export { VxlanEdge, localMacsFrom, probeEspTransport, type VxlanEdgeOptions, type LocalFdbEntry } from './vxlan.js';
 export { HostGwEdge, underlayRoute, hookChain, type HostGwEdgeOptions, type UnderlayRoute } from './hostgw.js';
+export {
+  NATIVE_ABI_VERSION, NATIVE_FUNCTIONS, loadNativeAddon, nativeAddonPath, nativeArity,
+  type NativeAddon, type NativeFunctionName, type NativeFunctionSpec, type AeadHandle, type PollHandle,
+} from './native-addon.js';

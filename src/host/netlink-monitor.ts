@@ -16,6 +16,7 @@ import {
 } from './netlink-abi.js';
 import { decodeMessages } from './netlink-codec.js';
 import { addonErrno, kernelAddon, type KernelAddon } from './netlink-socket.js';
+import type { PollHandle } from './native-addon.js';
 import {
   decodeAddr, decodeLink, decodeNeigh, type AddrRecord, type LinkRecord, type NeighRecord,
 } from './rtnl-messages.js';
@@ -50,7 +51,7 @@ const DATAGRAM_BYTES = 256 * 1024;
 
 export class NetlinkMonitor {
   private fd = -1;
-  private poll: unknown = null;
+  private poll: PollHandle | null = null;
   private running = false;
   private readonly buf = Buffer.allocUnsafe(DATAGRAM_BYTES);
   private readonly a: KernelAddon;

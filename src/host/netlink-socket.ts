@@ -8,42 +8,19 @@
  * (calls are serialised). Errors: the kernel's errno becomes a typed WeftError
  * ({@link hostError}); a malformed reply is WEFT_ERR_DECODE.
  */
-import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { HOST_EXEC_TIMEOUT_MS, WeftError, type WeftErrorCode } from '../common/index.js';
 import { AF_NETLINK, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, SOCK_RAW } from './netlink-abi.js';
 import { decodeError, decodeMessages, encodeRequest, type NlAttr, type NlMessage } from './netlink-codec.js';
+import { loadNativeAddon, type NativeAddon, type PollHandle } from './native-addon.js';
 
-/** The addon's kernel-edge calls (native/netlink.c, native/poll.c). */
-export interface KernelAddon {
-  netnsSocket(family: number, type: number, protocol: number, nsPath?: string): number;
-  nlSetup(fd: number, groups: Uint32Array, rcvbufBytes: number): void;
-  nlSend(fd: number, buf: Uint8Array, len: number): number;
-  nlRecv(fd: number, buf: Uint8Array): number;
-  ethtoolSetTxCsum(fd: number, ifname: string, on: boolean): void;
-  tunSetPersist(name: string, persist: boolean): void;
-  pollStart(fd: number, cb: () => void): unknown;
-  pollStop(h: unknown): void;
-  close(fd: number): void;
-}
-
-let addon: KernelAddon | null = null;
+/** The addon's kernel-edge calls (native/netlink.c, native/poll.c): a view of the one declaration in native-addon.ts. */
+export type KernelAddon = Pick<NativeAddon,
+  'netnsSocket' | 'nlSetup' | 'nlSend' | 'nlRecv' | 'ethtoolSetTxCsum' | 'tunSetPersist' | 'pollStart' | 'pollStop' | 'close'>;
 
 /** The addon, loaded once (the same module object the data plane uses). */
 export function kernelAddon(): KernelAddon {
-  if (addon) return addon;
-  const path = fileURLToPath(new URL('../../../build/Release/weft_dp.node', import.meta.url));
-  try {
-    addon = createRequire(import.meta.url)(path) as KernelAddon;
-  } catch (e) {
-    throw new WeftError('WEFT_ERR_HOST', `native addon missing or unloadable at ${path}: run npm ci (or npm run install)`, { cause: e });
-  }
-  if (typeof addon.netnsSocket !== 'function') {
-    addon = null;
-    throw new WeftError('WEFT_ERR_HOST', `native addon at ${path} is stale (no netlink calls): rebuild it with npm run install`);
-  }
-  return addon;
+  return loadNativeAddon();
 }
 
 /** errno numbers the edge maps to their own codes. */
@@ -192,7 +169,7 @@ export class NetlinkSocket {
   /** Resolves when the socket is readable or the deadline passed. */
   private readable(deadline: number): Promise<void> {
     return new Promise((resolve) => {
-      let handle: unknown = null;
+      let handle: PollHandle | null = null;
       const done = (): void => {
         clearTimeout(timer);
         if (handle !== null) this.a.pollStop(handle);

@@ -82,7 +82,7 @@ export class CoreMembership {
     const s = this.s;
     const ring = s.ring;
     if (!ring || !s.active || s.autoReclaimAfterMs === undefined) return;
-    for (const p of autoReclaimDue(ring, s.reachable, s.self, s.unreachableSince, now, s.autoReclaimAfterMs)) {
+    for (const p of autoReclaimDue({ ring, reachable: s.reachable, self: s.self, since: s.unreachableSince, now, afterMs: s.autoReclaimAfterMs })) {
       s.unreachableSince.delete(p);
       try {
         this.rmpeer(p, now, true);

@@ -93,9 +93,14 @@ export function designationCandidates(ring: Ring, reachable: ReadonlySet<PeerNam
  * updated here), and only while we reach a strict majority of the live owners — so the two
  * sides of a partition can never both reclaim each other.
  */
-export function autoReclaimDue(
-  ring: Ring, reachable: ReadonlySet<PeerName>, self: PeerName, since: Map<PeerName, number>, now: number, afterMs: number,
-): PeerName[] {
+export function autoReclaimDue(o: {
+  ring: Ring; reachable: ReadonlySet<PeerName>; self: PeerName;
+  /** When each owner was first seen unreachable (updated in place). ms */
+  since: Map<PeerName, number>;
+  now: number;
+  afterMs: number;
+}): PeerName[] {
+  const { ring, reachable, self, since, now, afterMs } = o;
   const owners = new Set<PeerName>();
   for (const e of ring.all()) if (!ring.isTombstoned(e.owner)) owners.add(e.owner);
   for (const p of [...since.keys()]) if (!owners.has(p) || reachable.has(p)) since.delete(p);

@@ -45,12 +45,15 @@ test('docs/metrics.md lists exactly the weft_ metrics the code registers, with m
   createMeshMetrics(registry);
   // Every other subsystem registers its metrics at construction (no I/O before start()).
   const { Ipam } = await import('../ipam/index.js');
-  const { SleeveOverlay, OverlaySwitch } = await import('../dataplane/index.js');
+  const { buildDataplane } = await import('../daemon/index.js');
   const log = silentLogger();
   new Ipam({ self: '02:00:00:00:00:01', nickname: 'n', range: '10.32.0.0/12', init: { consensus: 1 }, dataDir: '/nonexistent', log, registry });
-  new SleeveOverlay({ localName: '02:00:00:00:00:01', port: 0, bridge: 'weft', tapName: 't', log, registry });
-  new OverlaySwitch({ localName: '02:00:00:00:00:01', sleeve: new SleeveOverlay({ localName: '02:00:00:00:00:01', port: 0, bridge: 'weft', tapName: 't', log }),
-    bridge: 'weft', tapName: 't', kernelPaths: true, hostGw: true, vxlanPort: 6784, trustedSubnets: [], log, registry });
+  // The daemon's own composition root: the sleeve and the fast-path switch, as the daemon builds them.
+  buildDataplane({
+    peers: [], nickname: 'n', port: 6783, host: '0.0.0.0', dataDir: '/nonexistent', apiSocket: '/nonexistent/weft.sock', statusAddr: '',
+    connLimit: 100, logLevel: 'silent', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000, gossipIntervalMs: 1000, backoffScale: 1,
+    bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: { consensus: 1 }, podTxOffload: true,
+  }, '02:00:00:00:00:01', log, registry);
   const registered = new Map<string, string>();
   for (const m of await registry.getMetricsAsJSON()) if (m.name.startsWith('weft_')) registered.set(m.name, String(m.type));
   const documented = new Map<string, string>();

@@ -1,7 +1,8 @@
 /**
  * Integration-test harness for one simulated host: run inside a host namespace with
  * `ip netns exec NS node dist/test/support/sleeve-host.js CONFIG.json`. It starts a real
- * SleeveOverlay (bridge + TAP via src/host, native addon I/O) and stands in for the mesh:
+ * SleeveOverlay (bridge + TAP via src/host's HostPlumbing and the native addon's I/O, both
+ * handed in as the daemon does) and stands in for the mesh:
  *
  *   - a tiny TCP control link per neighbour (length-prefixed frames: a hello naming the
  *     sender, then overlay control messages), the lower-indexed side dials;
@@ -18,7 +19,7 @@ import { createInterface } from 'node:readline';
 import sodium from 'sodium-native';
 import { createLogger, describeError } from '../../src/common/index.js';
 import type { DataKeysLike, OverlayConnection, OverlayRoutes } from '../../src/mesh/index.js';
-import { SleeveOverlay, type SleeveTiming } from '../../src/dataplane/index.js';
+import { SleeveOverlay, loadNative, type SleeveTiming } from '../../src/dataplane/index.js';
 import { HostPlumbing } from '../../src/host/index.js';
 
 export interface SleeveHostConfig {
@@ -40,11 +41,11 @@ export interface SleeveHostConfig {
 const cfg = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as SleeveHostConfig;
 const secret = readFileSync(cfg.secretFile);
 const log = createLogger({ level: 'info', fd: 2, pretty: false }).child({ host: cfg.name });
+const plumbing = new HostPlumbing({ bridge: cfg.bridge, log });
 const overlay = new SleeveOverlay({
-  localName: cfg.name, port: cfg.port, bridge: cfg.bridge, tapName: cfg.tap, log,
+  localName: cfg.name, port: cfg.port, tapName: cfg.tap, log, io: loadNative(), plumbing,
   ...(cfg.mtu ? { mtu: cfg.mtu } : {}), ...(cfg.timing ? { timing: cfg.timing } : {}),
 });
-const plumbing = new HostPlumbing({ bridge: cfg.bridge, log });
 const failed = new Set<string>();
 const health: Record<string, unknown> = {};
 

@@ -112,7 +112,30 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
   if (v['rekey-interval'] !== undefined) config.rekeyIntervalMs = timing('--rekey-interval', v['rekey-interval'], 0);
   if (v.name !== undefined) config.name = v.name.toLowerCase();
   if (v['password-file'] !== undefined) config.passwordFile = absolutePath(ctx, v['password-file']);
+  Object.assign(config, sleeveSwitches(ctx.env));
   return { config, foreground: v.foreground ?? false };
+}
+
+/**
+ * The sleeve's A/B benchmark switches (docs/performance.md), read from the environment here
+ * and nowhere else: WEFT_SLEEVE_TAP_COALESCE, WEFT_SLEEVE_UDP_GSO, WEFT_SLEEVE_UDP_GRO = `0`
+ * (off) or `1` (on); unset or empty keeps the default; anything else is refused.
+ */
+export function sleeveSwitches(env: NodeJS.ProcessEnv): Pick<DaemonConfig, 'sleeveTapCoalesce' | 'sleeveUdpGso' | 'sleeveUdpGro'> {
+  const out: ReturnType<typeof sleeveSwitches> = {};
+  const read = (name: string): boolean | undefined => {
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    if (text !== '0' && text !== '1') throw invalid(name, text, 'must be 0 (off) or 1 (on)');
+    return text === '1';
+  };
+  const tap = read('WEFT_SLEEVE_TAP_COALESCE');
+  const gso = read('WEFT_SLEEVE_UDP_GSO');
+  const gro = read('WEFT_SLEEVE_UDP_GRO');
+  if (tap !== undefined) out.sleeveTapCoalesce = tap;
+  if (gso !== undefined) out.sleeveUdpGso = gso;
+  if (gro !== undefined) out.sleeveUdpGro = gro;
+  return out;
 }
 
 /** Data-plane and IPAM flags: --bridge, --mtu, --ipalloc-range, --ipalloc-init, --ipalloc-reclaim-after. */

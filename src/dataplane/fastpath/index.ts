@@ -10,3 +10,4 @@ export type { PathStatus } from './fast-connection.js';
 export type { Mode } from './kernel-state.js';
 export { PodDirectory, type PodRecord } from './pod-directory.js';
 export { parseSubnets, inSubnets, type Subnet } from './trust.js';
+export { vxlanEdgeSettings, VXLAN_DEVICE_MTU } from './edge-settings.js';

@@ -100,7 +100,7 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
     vxlanPort: 6784, trustedSubnets: [], log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, calls[i]!),
     listPods: async () => [{ mac: POD_MAC[i]!, addresses: [`10.32.0.${i + 1}/12`], hostIfname: 'vweth' }],
     timing: { probeIntervalMs: 20, failAfterMs: 200, confirmReplies: 3, reprobeInitialMs: 50, reprobeMaxMs: 200 },
-    skipEspProbe: true, routeTo: async () => ({ dev: 'eth0', gateway: null }),
+    probeEsp: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
   }));
   try {
     // Gossip: broadcasts go straight to the other directory.
@@ -177,7 +177,7 @@ test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve 
   const mk = (i: number, o: { kernelPaths: boolean; trusted: string[] }) => new OverlaySwitch({
     localName: NAMES[i]!, sleeve: new FakeSleeve(), bridge: 'weft', tapName: 'weft-tap', kernelPaths: o.kernelPaths, hostGw: true,
     vxlanPort: 6784, trustedSubnets: o.trusted, log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, []),
-    listPods: async () => [], skipEspProbe: true, routeTo: async () => ({ dev: 'eth0', gateway: null }),
+    listPods: async () => [], probeEsp: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
   });
   for (const [a, b, keysEncrypted, want] of [
     [{ kernelPaths: false, trusted: [] }, { kernelPaths: true, trusted: [] }, false, ['fast path disabled (--no-fastdp)', 'fast path disabled on the peer']],

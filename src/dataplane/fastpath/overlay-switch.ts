@@ -6,17 +6,17 @@
  */
 import type { Registry } from 'prom-client';
 import {
-  DEFAULT_UNDERLAY_MTU, FASTPATH_ADDRESS_SCAN_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI, FASTPATH_FAIL_AFTER_MS,
-  FASTPATH_LOCAL_SCAN_MS, FASTPATH_PROBE_ADDR, FASTPATH_PROBE_DEVICE, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET,
-  FASTPATH_PROBE_PREFIX, FASTPATH_PROBE_VNI, FASTPATH_REPROBE_INITIAL_MS, FASTPATH_REPROBE_MAX_MS, FASTPATH_TICK_MS,
-  FASTPATH_VXLAN_DEVICE, VXLAN_OVERHEAD_BYTES, describeError, type Logger,
+  FASTPATH_ADDRESS_SCAN_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI, FASTPATH_FAIL_AFTER_MS,
+  FASTPATH_LOCAL_SCAN_MS, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET,
+  FASTPATH_REPROBE_INITIAL_MS, FASTPATH_REPROBE_MAX_MS, FASTPATH_TICK_MS,
+  FASTPATH_VXLAN_DEVICE, describeError, type Logger,
 } from '../../common/index.js';
-import { HostGwEdge, HostPlumbing, VxlanEdge, probeEspTransport, underlayRoute } from '../../host/index.js';
+import type { HostGwEdge, VxlanEdge } from '../../host/index.js';
 import type {
   GossipChannel, Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
 } from '../../mesh/index.js';
-import { loadNative } from '../native.js';
-import { isIp, peerNameFromNumber, peerNameToNumber } from '../../net/index.js';
+import { isIp, peerNameToNumber } from '../../net/index.js';
+import { VXLAN_DEVICE_MTU } from './edge-settings.js';
 import { FastConnection, type ConnectionHost, type PathStatus } from './fast-connection.js';
 import { desiredKernel, kernelFlood, type DesiredKernel, type Mode, type PeerPaths, type LocalPodAddress } from './kernel-state.js';
 import { KernelSync, type KernelOps } from './kernel-sync.js';
@@ -24,7 +24,7 @@ import { FastpathMetrics, MODES, type ChangeReason } from './metrics.js';
 import type { PathTiming } from './path-monitor.js';
 import { PodDirectory } from './pod-directory.js';
 import { ProbeSocket, type ProbeIo, type ProbeTarget, type SendOutcome } from './probe-socket.js';
-import { probeMacOf, type ProbeMessage, type ProbePath } from './probe-wire.js';
+import type { ProbeMessage, ProbePath } from './probe-wire.js';
 import { parseSubnets, type Subnet } from './trust.js';
 
 /** The sleeve as the switch uses it (SleeveOverlay, or a stand-in in tests). */
@@ -41,10 +41,11 @@ export interface SwitchEdges {
     & Pick<HostGwEdge, 'setup' | 'reset' | 'bridgeTxOffload'>;
 }
 
-/** Constructor options of {@link OverlaySwitch}. */
+/** Constructor options of {@link OverlaySwitch}: every dependency is handed in (src/daemon builds them). */
 export interface OverlaySwitchOptions {
   localName: PeerName;
   sleeve: SleeveLike;
+  /** The bridge pods attach to (the one `edges` and `listPods` were built for). */
   bridge: string;
   /** The sleeve's TAP (isolated from the VXLAN port on the bridge). */
   tapName: string;
@@ -57,15 +58,17 @@ export interface OverlaySwitchOptions {
   trustedSubnets: readonly string[];
   log: Logger;
   registry?: Registry;
-  /** Test hooks. */
-  io?: ProbeIo;
-  edges?: SwitchEdges;
-  listPods?: () => Promise<{ mac: string; addresses: string[]; hostIfname?: string }[]>;
+  /** The probe socket's I/O: the native addon (`loadNative()`), or an in-process network in tests. */
+  io: ProbeIo;
+  /** The kernel edges: src/host's VxlanEdge and HostGwEdge in the daemon, recorders in tests. */
+  edges: SwitchEdges;
+  /** The pods attached to our bridge (the daemon's HostPlumbing.listAttached). */
+  listPods: () => Promise<{ mac: string; addresses: string[]; hostIfname?: string }[]>;
+  /** Device and gateway (null when on-link) toward an underlay address (the daemon: src/host's underlayRoute). */
+  routeTo: (ip: string) => Promise<{ dev: string; gateway: string | null }>;
+  /** Whether ESP transport mode works here (src/host's probeEspTransport), or null to skip the probe (unit tests). */
+  probeEsp: (() => Promise<{ supported: boolean; reason: string }>) | null;
   timing?: Partial<PathTiming>;
-  /** Skip the ESP support probe (unit tests). */
-  skipEspProbe?: boolean;
-  /** Device and gateway (null when on-link) toward an underlay address (default: `ip route get`). */
-  routeTo?: (ip: string) => Promise<{ dev: string; gateway: string | null }>;
 }
 
 /** One connection in {@link OverlaySwitch.status}. */
@@ -127,16 +130,8 @@ export class OverlaySwitch implements Overlay {
     };
     this.trusted = parseSubnets(o.trustedSubnets.join(','));
     this.probePort = o.vxlanPort + FASTPATH_PROBE_PORT_OFFSET;
-    const vxlanMtu = DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD_BYTES;
-    this.podMtu = o.kernelPaths ? Math.min(o.sleeve.mtu, vxlanMtu) : o.sleeve.mtu;
-    this.edges = o.edges ?? {
-      vxlan: new VxlanEdge({
-        bridge: o.bridge, dataDevice: FASTPATH_VXLAN_DEVICE, probeDevice: FASTPATH_PROBE_DEVICE, port: o.vxlanPort,
-        dataVni: FASTPATH_DATA_VNI, probeVni: FASTPATH_PROBE_VNI, mtu: vxlanMtu,
-        probeMac: peerNameFromNumber(probeMacOf(this.self)), probeCidr: `${FASTPATH_PROBE_ADDR}/${FASTPATH_PROBE_PREFIX}`, log: this.log,
-      }),
-      hostgw: new HostGwEdge({ bridge: o.bridge, log: this.log }),
-    };
+    this.podMtu = o.kernelPaths ? Math.min(o.sleeve.mtu, VXLAN_DEVICE_MTU) : o.sleeve.mtu;
+    this.edges = o.edges;
     const v = this.edges.vxlan;
     const g = this.edges.hostgw;
     const ops: KernelOps = {
@@ -171,10 +166,7 @@ export class OverlaySwitch implements Overlay {
         if (!this.probeSocket) throw new Error('probe socket not open');
         return this.probeSocket.pathMtu(ip);
       },
-      routeTo: o.routeTo ?? (async (ip) => {
-        const r = await underlayRoute(ip);
-        return { dev: r.dev, gateway: r.gateway ?? null };
-      }),
+      routeTo: o.routeTo,
       sendProbe: (path, t, m) => this.sendProbe(path, t, m),
       changed: () => this.changed(),
       modeChanged: (peer, from, to, reason, why) => this.modeChanged(peer, from, to, reason, why),
@@ -198,8 +190,8 @@ export class OverlaySwitch implements Overlay {
     if (this.started || this.stopped) return;
     this.started = true;
     await this.o.sleeve.start();
-    if (!this.o.skipEspProbe) {
-      this.esp = await probeEspTransport().catch((e) => ({ supported: false, reason: describeError(e) }));
+    if (this.o.probeEsp) {
+      this.esp = await this.o.probeEsp().catch((e: unknown) => ({ supported: false, reason: describeError(e) }));
     }
     if (this.o.kernelPaths) await this.startKernelPaths();
     this.tickTimer = setInterval(() => this.tick(), FASTPATH_TICK_MS);
@@ -316,8 +308,7 @@ export class OverlaySwitch implements Overlay {
 
   private async startKernelPaths(): Promise<void> {
     try {
-      const io = this.o.io ?? loadNative();
-      const sock = new ProbeSocket(io, this.probePort, this.self, this.log, (m, from) => this.onProbe(m, from));
+      const sock = new ProbeSocket(this.o.io, this.probePort, this.self, this.log, (m, from) => this.onProbe(m, from));
       sock.open();
       this.probeSocket = sock;
       await this.edges.vxlan.setup();
@@ -438,9 +429,8 @@ export class OverlaySwitch implements Overlay {
   }
 
   private async readPodAddresses(): Promise<LocalPodAddress[]> {
-    const list = this.o.listPods ?? (() => new HostPlumbing({ bridge: this.o.bridge, log: this.log }).listAttached());
     const out: LocalPodAddress[] = [];
-    for (const p of await list()) {
+    for (const p of await this.o.listPods()) {
       for (const a of p.addresses) {
         const ip = a.split('/')[0]!;
         if (isIp(ip, 4) && p.mac) {

@@ -73,7 +73,7 @@ export async function makeNode(net: FakeNet, clock: Clock, name: string, ip: str
   o: { port?: number; mtu?: number; localMtu?: number; timing?: Partial<SleeveTiming>; alg?: 'chacha20-poly1305' | 'aes-256-gcm'; registry?: Registry; tapCoalesce?: boolean } = {}): Promise<TestNode> {
   const io = net.host(ip, o.localMtu ?? 1500);
   const overlay = new SleeveOverlay({
-    localName: name, port: o.port ?? 6783, bridge: 'br', tapName: 'tap', log: silentLogger(), io, plumb: false,
+    localName: name, port: o.port ?? 6783, tapName: 'tap', log: silentLogger(), io, plumbing: null,
     now: clock.now, timing: { tickMs: 2, ...o.timing }, ...(o.mtu ? { mtu: o.mtu } : {}), ...(o.alg ? { alg: o.alg } : {}),
     ...(o.registry ? { registry: o.registry } : {}), ...(o.tapCoalesce !== undefined ? { tapCoalesce: o.tapCoalesce } : {}),
   });
