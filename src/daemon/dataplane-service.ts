@@ -61,8 +61,12 @@ export class DataplaneService {
     await this.overlay.stop();
   }
 
-  /** Remove weft's devices (`weft reset`); call after stop(). Pods' veths go with the bridge. */
+  /**
+   * Remove weft's devices and fast-path state (`weft reset`); call after stop(), which leaves
+   * them in place. Pods' veths go with the bridge.
+   */
   async reset(): Promise<void> {
+    await this.overlay.resetKernel();
     await this.plumbing.teardown(TAP_NAME);
   }
 
@@ -88,6 +92,7 @@ export class DataplaneService {
       }
       try {
         const ep = await this.plumbing.attach({ netns, ifname, cidr, mtu: this.overlay.mtu, txOff: !this.config.podTxOffload });
+        this.overlay.localChanged();
         return { ...ep, cidr, mtu: this.overlay.mtu, allocated };
       } catch (e) {
         if (allocated) await this.addresses?.release(owner).catch(() => undefined);
@@ -96,6 +101,7 @@ export class DataplaneService {
     });
     api.handle(API_ROUTES.detach, async ({ request: { netns, ifname } }) => {
       const detached = await this.plumbing.detach(netns, ifname);
+      this.overlay.localChanged();
       const released = this.addresses ? await this.addresses.release(`attach/${netns}/${ifname ?? 'ethwe'}`) : [];
       return { detached, released };
     });

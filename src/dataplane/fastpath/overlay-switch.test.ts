@@ -77,13 +77,15 @@ function fakeEdges(i: number, calls: string[]): SwitchEdges {
   const rec = (name: string) => async (...a: unknown[]) => { calls.push([name, ...a].join(' ')); };
   return {
     vxlan: {
-      setup: rec('setup'), remove: rec('remove'), isolatePort: rec('isolate'), unisolatePort: rec('unisolate'),
+      setup: async () => { calls.push('setup'); return false; }, remove: rec('remove'),
+      entries: async () => ({ unicast: new Map(), flood: new Set() }), isolatePort: rec('isolate'), unisolatePort: rec('unisolate'),
       localMacs: async () => [{ mac: POD_MAC[i]!, port: 'vweth' }],
       setUnicast: rec('vx+'), deleteUnicast: rec('vx-'), pinOnBridge: rec('pin'), unpinFromBridge: rec('unpin'),
       addFlood: rec('flood+'), deleteFlood: rec('flood-'),
     },
     hostgw: {
       setup: rec('gw-setup'), reset: rec('gw-reset'), bridgeTxOffload: rec('gw-txoffload'),
+      entries: async () => ({ routes: new Map(), local: new Map(), forwards: new Map(), underlays: new Set(), ports: new Set() }),
       addRemote: rec('route+'), deleteRemote: rec('route-'), addForward: rec('fwd+'), deleteForward: rec('fwd-'),
       addLocal: rec('local+'), deleteLocal: rec('local-'), addPort: rec('port+'), deletePort: rec('port-'),
       addUnderlay: rec('up+'), deleteUnderlay: rec('up-'),
@@ -169,7 +171,9 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
   } finally {
     await Promise.all(sw.map((s) => s.stop()));
   }
-  assert.ok(calls[0]!.includes('gw-reset') && calls[0]!.includes('remove') && calls[0]!.includes('unisolate weft-tap'), 'stop cleans up');
+  assert.ok(!calls[0]!.includes('gw-reset') && !calls[0]!.includes('remove'), 'a plain stop leaves the kernel fast paths in place');
+  await sw[0]!.resetKernel();
+  assert.ok(calls[0]!.includes('gw-reset') && calls[0]!.includes('remove') && calls[0]!.includes('unisolate weft-tap'), 'reset cleans up');
 });
 
 test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve carries everything', async () => {

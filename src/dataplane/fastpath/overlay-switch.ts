@@ -6,19 +6,23 @@
  */
 import type { Registry } from 'prom-client';
 import {
-  DEFAULT_UNDERLAY_MTU, FASTPATH_ADDRESS_SCAN_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI, FASTPATH_FAIL_AFTER_MS,
-  FASTPATH_LOCAL_SCAN_MS, FASTPATH_PROBE_ADDR, FASTPATH_PROBE_DEVICE, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET,
+  DEFAULT_UNDERLAY_MTU, FASTPATH_ADOPT_GRACE_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI, FASTPATH_EVENT_DEBOUNCE_MS,
+  FASTPATH_FAIL_AFTER_MS, FASTPATH_PROBE_ADDR, FASTPATH_PROBE_DEVICE, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET,
   FASTPATH_PROBE_PREFIX, FASTPATH_PROBE_VNI, FASTPATH_REPROBE_INITIAL_MS, FASTPATH_REPROBE_MAX_MS, FASTPATH_TICK_MS,
   FASTPATH_VXLAN_DEVICE, VXLAN_OVERHEAD_BYTES, describeError, type Logger,
 } from '../../common/index.js';
-import { HostGwEdge, HostPlumbing, VxlanEdge, probeEspTransport, underlayRoute } from '../../host/index.js';
+import {
+  HostGwEdge, HostPlumbing, LocalStateWatcher, VxlanEdge, probeEspTransport, underlayRoute, type LocalWatcher,
+} from '../../host/index.js';
 import type {
   GossipChannel, Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
 } from '../../mesh/index.js';
 import { loadNative } from '../native.js';
-import { isIp, peerNameFromNumber, peerNameToNumber } from '../../net/index.js';
+import { peerNameFromNumber, peerNameToNumber } from '../../net/index.js';
 import { FastConnection, type ConnectionHost, type PathStatus } from './fast-connection.js';
 import { desiredKernel, kernelFlood, type DesiredKernel, type Mode, type PeerPaths, type LocalPodAddress } from './kernel-state.js';
+import { LocalPods, type LocalScan } from './local-pods.js';
+import { Lingering, adoptedKernel, kernelSize, peersOf } from './restart.js';
 import { KernelSync, type KernelOps } from './kernel-sync.js';
 import { FastpathMetrics, MODES, type ChangeReason } from './metrics.js';
 import type { PathTiming } from './path-monitor.js';
@@ -35,10 +39,10 @@ export interface SleeveLike extends Overlay {
 /** Kernel edges, injectable for tests (default: src/host's VxlanEdge and HostGwEdge). */
 export interface SwitchEdges {
   vxlan: Pick<KernelOps, 'setUnicast' | 'deleteUnicast' | 'pinOnBridge' | 'unpinFromBridge' | 'addFlood' | 'deleteFlood'>
-    & Pick<VxlanEdge, 'setup' | 'remove' | 'isolatePort' | 'unisolatePort' | 'localMacs'>;
+    & Pick<VxlanEdge, 'setup' | 'remove' | 'isolatePort' | 'unisolatePort' | 'localMacs' | 'entries'>;
   hostgw: Pick<KernelOps, 'addRemote' | 'deleteRemote' | 'addForward' | 'deleteForward' | 'addLocal' | 'deleteLocal'
     | 'addPort' | 'deletePort' | 'addUnderlay' | 'deleteUnderlay'>
-    & Pick<HostGwEdge, 'setup' | 'reset' | 'bridgeTxOffload'>;
+    & Pick<HostGwEdge, 'setup' | 'reset' | 'bridgeTxOffload' | 'entries'>;
 }
 
 /** Constructor options of {@link OverlaySwitch}. */
@@ -61,6 +65,10 @@ export interface OverlaySwitchOptions {
   io?: ProbeIo;
   edges?: SwitchEdges;
   listPods?: () => Promise<{ mac: string; addresses: string[]; hostIfname?: string }[]>;
+  /** Local kernel events (default: a LocalStateWatcher; none when `edges` are injected). */
+  watcher?: LocalWatcher | null;
+  /** How long adopted or lingering kernel state is kept (default FASTPATH_ADOPT_GRACE_MS). ms */
+  graceMs?: number;
   timing?: Partial<PathTiming>;
   /** Skip the ESP support probe (unit tests). */
   skipEspProbe?: boolean;
@@ -79,13 +87,17 @@ export interface SwitchConnectionStatus {
 
 /**
  * Lifecycle: `start()` starts the sleeve (bridge, TAP), probes ESP support, and — unless
- * --no-fastdp — creates the VXLAN devices, host-gw forwarding and the probe socket (a failure
- * there disables the kernel paths with the reason shown in status; the sleeve still runs).
- * The mesh then drives prepareConnection / setRoutes / peerGone. `stop()` (idempotent) stops
- * timers and connections, removes every kernel entry, device, route and rule the fast paths
- * made, then stops the sleeve. Guarantees: frames between two peers on a kernel path never
- * reach userspace; a path carries traffic only after full-size probes were answered both ways;
- * each mode change is logged once with its reason and counted.
+ * --no-fastdp — makes the VXLAN devices, host-gw forwarding and the probe socket (a failure
+ * there disables the kernel paths with the reason shown in status; the sleeve still runs),
+ * adopting what a previous daemon left, and subscribes to local kernel events. The mesh then
+ * drives prepareConnection / setRoutes / peerGone. `stop()` (idempotent) stops timers,
+ * connections and the subscription and then the sleeve, and leaves the kernel fast-path state
+ * in place (pods keep talking over VXLAN / host-gw while no daemon runs); {@link resetKernel}
+ * (weft reset) removes it. Guarantees: frames between two peers on a kernel path never reach
+ * userspace; a path carries traffic only after full-size probes were answered both ways; each
+ * mode change is logged once with its reason and counted; adopted entries and those of a peer
+ * whose connection closed are kept until that peer is back and settled, or for at most the
+ * grace (then removed); no timer runs while no path is probing or waiting for a timeout.
  */
 export class OverlaySwitch implements Overlay {
   readonly directory: PodDirectory;
@@ -110,11 +122,17 @@ export class OverlaySwitch implements Overlay {
   private hostGwError: string | null = null;
   private esp: { supported: boolean; reason: string } = { supported: false, reason: 'not probed yet' };
   private tickTimer: NodeJS.Timeout | null = null;
-  private scanTimer: NodeJS.Timeout | null = null;
-  private scanning = false;
-  private lastAddressScan = 0;
-  private lastPorts = '';
+  private tickAt = Infinity;
+  private lastTick = 0;
+  private local: LocalPods | null = null;
+  private localScanned = false;
   private localIps: LocalPodAddress[] = [];
+  private readonly graceMs: number;
+  private readonly lingering = new Lingering();
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
+  /** Underlay addresses the adopted state points at (grace ends when all are back and settled). */
+  private adoptedPeers = new Set<string>();
   private started = false;
   private stopped = false;
 
@@ -126,6 +144,7 @@ export class OverlaySwitch implements Overlay {
       reprobeInitialMs: FASTPATH_REPROBE_INITIAL_MS, reprobeMaxMs: FASTPATH_REPROBE_MAX_MS, ...o.timing,
     };
     this.trusted = parseSubnets(o.trustedSubnets.join(','));
+    this.graceMs = o.graceMs ?? FASTPATH_ADOPT_GRACE_MS;
     this.probePort = o.vxlanPort + FASTPATH_PROBE_PORT_OFFSET;
     const vxlanMtu = DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD_BYTES;
     this.podMtu = o.kernelPaths ? Math.min(o.sleeve.mtu, vxlanMtu) : o.sleeve.mtu;
@@ -202,12 +221,17 @@ export class OverlaySwitch implements Overlay {
       this.esp = await probeEspTransport().catch((e) => ({ supported: false, reason: describeError(e) }));
     }
     if (this.o.kernelPaths) await this.startKernelPaths();
-    this.tickTimer = setInterval(() => this.tick(), FASTPATH_TICK_MS);
-    this.tickTimer.unref();
+    else await this.removeKernelState('fast path disabled (--no-fastdp)');
     if (this.o.kernelPaths && this.kernelError === null) {
-      this.scanTimer = setInterval(() => void this.scanLocal(), FASTPATH_LOCAL_SCAN_MS);
-      this.scanTimer.unref();
-      void this.scanLocal();
+      const watcher = this.o.watcher !== undefined ? this.o.watcher
+        : this.o.edges ? null : new LocalStateWatcher({ log: this.log, debounceMs: FASTPATH_EVENT_DEBOUNCE_MS });
+      this.local = new LocalPods({
+        log: this.log, watcher,
+        readMacs: () => this.edges.vxlan.localMacs([this.o.tapName, FASTPATH_VXLAN_DEVICE]),
+        readPods: this.o.listPods ?? (() => new HostPlumbing({ bridge: this.o.bridge, log: this.log }).listAttached()),
+        onScan: (scan) => this.onLocalScan(scan),
+      });
+      this.local.start();
     }
     this.log.info({
       kernelPaths: this.kernelOff() ?? 'on', hostGw: this.hostGwOff() ?? 'on', vxlanPort: this.o.vxlanPort,
@@ -218,18 +242,28 @@ export class OverlaySwitch implements Overlay {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.tickTimer, this.scanTimer]) if (t) clearInterval(t);
+    for (const t of [this.tickTimer, this.lingerTimer, this.graceTimer]) if (t) clearTimeout(t);
+    this.local?.stop();
     for (const c of this.conns) c.stop();
     await this.kernel.stop();
     this.probeSocket?.close();
     if (this.o.kernelPaths && this.kernelError === null) {
-      for (const [ip, v] of this.kernel.current.local) await this.edges.hostgw.deleteLocal(ip, v.split(' ')[1] || undefined).catch(() => undefined);
-      if (this.o.hostGw && this.hostGwError === null) await this.edges.hostgw.bridgeTxOffload(false).catch(() => undefined);
-      for (const step of [() => this.edges.hostgw.reset(), () => this.edges.vxlan.remove(), () => this.edges.vxlan.unisolatePort(this.o.tapName)]) {
-        try { await step(); } catch (e) { this.log.warn({ err: describeError(e) }, 'fastpath: cleanup step failed'); }
-      }
+      this.log.info({ entries: kernelSize(this.kernel.current) }, 'fastpath: stopped; kernel fast-path state left in place (weft reset removes it)');
     }
     await this.o.sleeve.stop();
+  }
+
+  /**
+   * Remove every device, entry, route and rule the fast paths made (`weft reset`; after stop).
+   * Missing pieces are fine; failures are logged, never thrown.
+   */
+  async resetKernel(): Promise<void> {
+    await this.removeKernelState('reset');
+  }
+
+  /** Rescan local pods now (the daemon attached or detached one). */
+  localChanged(): void {
+    this.local?.changed();
   }
 
   prepareConnection(params: OverlayConnectionParams): OverlayConnection {
@@ -251,6 +285,7 @@ export class OverlaySwitch implements Overlay {
       },
       onControl(msg: Buffer) { fc.onControl(msg); },
       stop() {
+        if (!self.stopped && self.byPeer.get(fc.peerNum) === fc) self.linger(fc);
         fc.stop();
         self.conns.delete(fc);
         if (self.byPeer.get(fc.peerNum) === fc) self.byPeer.delete(fc.peerNum);
@@ -289,6 +324,7 @@ export class OverlaySwitch implements Overlay {
       kernel: {
         vxlanEntries: k.unicast.size, floodTo: [...k.flood].map((f) => f.split(' ')[0]), hostGwRoutes: k.routes.size,
         forwards: k.forwards.size, localPods: k.local.size, ...(this.kernel.lastError ? { lastError: this.kernel.lastError } : {}),
+        adopting: this.kernel.adopting, lingering: this.lingering.size,
       },
     };
   }
@@ -322,6 +358,7 @@ export class OverlaySwitch implements Overlay {
       this.probeSocket = sock;
       await this.edges.vxlan.setup();
       await this.edges.vxlan.isolatePort(this.o.tapName);
+      await this.adopt();
     } catch (e) {
       this.kernelError = describeError(e);
       this.log.error({ err: this.kernelError }, 'fastpath: kernel paths unavailable, every connection stays on the sleeve');
@@ -330,7 +367,10 @@ export class OverlaySwitch implements Overlay {
       await this.edges.vxlan.remove().catch(() => undefined);
       return;
     }
-    if (!this.o.hostGw) return;
+    if (!this.o.hostGw) {
+      await this.edges.hostgw.reset().catch(() => undefined); // a previous daemon's host-gw state
+      return;
+    }
     try {
       await this.edges.hostgw.setup();
     } catch (e) {
@@ -351,17 +391,42 @@ export class OverlaySwitch implements Overlay {
   }
 
   private tick(): void {
+    this.tickTimer = null;
+    this.tickAt = Infinity;
     if (this.stopped) return;
     const now = Date.now();
+    this.lastTick = now;
     try {
       for (const c of this.byPeer.values()) c.tick(now);
     } catch (e) {
       this.log.error({ err: describeError(e) }, 'fastpath: tick failed');
     }
+    this.armTick();
+  }
+
+  /** (Re)arm the housekeeping timer for the earliest due probe or timeout; none when nothing is due. */
+  private armTick(): void {
+    if (this.stopped || !this.started) return;
+    let due = Infinity;
+    for (const c of this.byPeer.values()) due = Math.min(due, c.nextDue());
+    if (due === Infinity) {
+      if (this.tickTimer) clearTimeout(this.tickTimer);
+      this.tickTimer = null;
+      this.tickAt = Infinity;
+      return;
+    }
+    const at = Math.max(due, this.lastTick + FASTPATH_TICK_MS);
+    if (this.tickTimer && this.tickAt <= at) return;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickAt = at;
+    this.tickTimer = setTimeout(() => this.tick(), Math.max(0, at - Date.now()));
+    this.tickTimer.unref();
   }
 
   private changed(): void {
     if (this.stopped) return;
+    this.armTick();
+    this.reconcileRestart();
     const flood = kernelFlood(this.reachable, this.peerPaths());
     if (flood !== this.floodKernel) {
       this.floodKernel = flood;
@@ -386,19 +451,30 @@ export class OverlaySwitch implements Overlay {
 
   private peerPaths(): PeerPaths[] {
     const out: PeerPaths[] = [];
+    const live = new Set<PeerName>();
     for (const c of this.byPeer.values()) {
-      if (c.isStopped || !c.hello || c.underlayIp === null) continue;
-      out.push({
-        peer: c.peer, underlayIp: c.underlayIp, vxlanPort: c.hello.vxlanPort, l2: c.l2, hostGw: c.hostGwActive,
-        ...(c.underlayDev ? { underlayDev: c.underlayDev } : {}),
-      });
+      const p = this.pathsOf(c);
+      if (p === null) continue;
+      if (this.lingering.has(c.peer) && !c.settled) continue; // the lingering paths stand until it settles
+      live.add(c.peer);
+      out.push(p);
     }
+    const connected = (peer: PeerName) => [...this.byPeer.values()].some((c) => c.peer === peer);
+    for (const p of this.lingering.paths(connected, (peer) => this.reachable.has(peer))) if (!live.has(p.peer)) out.push(p);
     return out;
+  }
+
+  private pathsOf(c: FastConnection): PeerPaths | null {
+    if (c.isStopped || !c.hello || c.underlayIp === null) return null;
+    return {
+      peer: c.peer, underlayIp: c.underlayIp, vxlanPort: c.hello.vxlanPort, l2: c.l2, hostGw: c.hostGwActive,
+      ...(c.underlayDev ? { underlayDev: c.underlayDev } : {}),
+    };
   }
 
   private desired(): DesiredKernel {
     return desiredKernel({
-      self: this.o.localName, peers: this.peerPaths(), record: (p) => this.directory.get(p),
+      self: this.o.localName, peers: this.peerPaths(), record: (p) => this.directory.get(p) ?? this.lingering.record(p),
       flood: this.floodKernel, hostGwLocal: this.hostGwOff() === null, localPods: this.localIps,
     });
   }
@@ -414,40 +490,86 @@ export class OverlaySwitch implements Overlay {
     return m;
   }
 
-  /** Local MACs (bridge FDB) every scan, pod addresses on port changes or every 10 s. */
-  private async scanLocal(): Promise<void> {
-    if (this.scanning || this.stopped) return;
-    this.scanning = true;
-    try {
-      const entries = await this.edges.vxlan.localMacs([this.o.tapName, FASTPATH_VXLAN_DEVICE]);
-      const ports = entries.map((e) => e.port).sort().join(',');
-      const now = Date.now();
-      if (ports !== this.lastPorts || now - this.lastAddressScan >= FASTPATH_ADDRESS_SCAN_MS) {
-        this.lastPorts = ports;
-        this.lastAddressScan = now;
-        this.localIps = await this.readPodAddresses();
-      }
-      const macs = [...entries.map((e) => e.mac), ...this.localIps.map((a) => a.mac)];
-      const update = this.directory.setLocal(macs, this.localIps);
-      if (update) this.channel?.broadcast(update);
-    } catch (e) {
-      this.log.debug({ err: describeError(e) }, 'fastpath: local scan failed');
-    } finally {
-      this.scanning = false;
-    }
+  private onLocalScan(scan: LocalScan): void {
+    this.localIps = scan.ips;
+    this.localScanned = true;
+    const update = this.directory.setLocal(scan.macs, scan.ips);
+    if (update) this.channel?.broadcast(update);
+    this.changed();
   }
 
-  private async readPodAddresses(): Promise<LocalPodAddress[]> {
-    const list = this.o.listPods ?? (() => new HostPlumbing({ bridge: this.o.bridge, log: this.log }).listAttached());
-    const out: LocalPodAddress[] = [];
-    for (const p of await list()) {
-      for (const a of p.addresses) {
-        const ip = a.split('/')[0]!;
-        if (isIp(ip, 4) && p.mac) {
-          out.push({ ip, mac: p.mac.toLowerCase(), ...(p.hostIfname ? { port: p.hostIfname } : {}) });
-        }
-      }
+  /** Read what a previous daemon left and take it as applied (kept through the grace). */
+  private async adopt(): Promise<void> {
+    let state: DesiredKernel;
+    try {
+      const vxlan = await this.edges.vxlan.entries();
+      const hostgw = this.o.hostGw ? await this.edges.hostgw.entries() : null;
+      state = adoptedKernel({ vxlan, hostgw });
+    } catch (e) {
+      this.log.warn({ err: describeError(e) }, 'fastpath: cannot read the kernel state left by a previous daemon; starting from scratch');
+      return;
     }
-    return out;
+    if (kernelSize(state) === 0) return;
+    this.kernel.adopt(state);
+    this.adoptedPeers = peersOf(state);
+    this.log.info({
+      vxlanEntries: state.unicast.size, flood: state.flood.size, routes: state.routes.size, forwards: state.forwards.size,
+      localPods: state.local.size, peers: [...this.adoptedPeers], graceMs: this.graceMs,
+    }, 'fastpath: adopted the kernel state of the previous daemon; reconciling once its peers are back');
+    this.graceTimer = setTimeout(() => this.endGrace('grace expired'), this.graceMs);
+    this.graceTimer.unref();
+  }
+
+  private endGrace(why: string): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+    if (this.stopped || !this.kernel.adopting) return;
+    this.log.info({ reason: why }, 'fastpath: reconciling adopted kernel state (leftovers removed)');
+    void this.kernel.endGrace();
+  }
+
+  /**
+   * Restart bookkeeping on every change: end the adoption grace once local pods were scanned and
+   * every adopted peer is connected and settled; drop lingering peers whose new connection settled.
+   */
+  private reconcileRestart(): void {
+    for (const c of this.byPeer.values()) if (c.settled && this.lingering.drop(c.peer)) this.log.info({ peer: c.peer }, 'fastpath: peer back; its lingering kernel entries reconciled');
+    if (!this.kernel.adopting || !this.localScanned) return;
+    for (const ip of this.adoptedPeers) {
+      const c = [...this.byPeer.values()].find((x) => x.underlayIp === ip);
+      if (!c || !c.settled || (c.mode !== 'sleeve' && !this.directory.get(c.peer))) return;
+    }
+    this.endGrace('every adopted peer is back');
+  }
+
+  /** A connection on a kernel path closed: keep programming its last paths for a while. */
+  private linger(c: FastConnection): void {
+    const p = this.pathsOf(c);
+    if (p === null || (p.l2 !== 'vxlan' && !p.hostGw)) return;
+    this.lingering.keep(p, this.directory.get(c.peer), Date.now() + this.graceMs);
+    this.log.info({ peer: c.peer, mode: c.mode, graceMs: this.graceMs }, 'fastpath: connection closed; keeping its kernel entries while the peer may be restarting');
+    this.armLinger();
+  }
+
+  private armLinger(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+    const at = this.lingering.nextExpiry();
+    if (at === Infinity || this.stopped) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      const gone = this.lingering.expire(Date.now());
+      if (gone.length > 0) this.log.info({ peers: gone }, 'fastpath: lingering peers did not come back; their kernel entries are removed');
+      this.armLinger();
+      this.changed();
+    }, Math.max(0, at - Date.now()));
+    this.lingerTimer.unref();
+  }
+
+  /** Remove every fast-path device, entry, route and rule (reset, or kernel paths turned off). */
+  private async removeKernelState(why: string): Promise<void> {
+    for (const step of [() => this.edges.hostgw.reset(), () => this.edges.vxlan.remove(), () => this.edges.vxlan.unisolatePort(this.o.tapName)]) {
+      try { await step(); } catch (e) { this.log.warn({ err: describeError(e), why }, 'fastpath: cleanup step failed'); }
+    }
   }
 }
