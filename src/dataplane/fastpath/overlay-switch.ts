@@ -426,8 +426,11 @@ export class OverlaySwitch implements Overlay {
   private changed(): void {
     if (this.stopped) return;
     this.armTick();
-    this.reconcileRestart();
-    const flood = kernelFlood(this.reachable, this.peerPaths());
+    // A lingering peer (restarting) still counts: our broadcasts keep reaching it over VXLAN.
+    const paths = this.peerPaths();
+    const reach = new Set(this.reachable);
+    for (const p of paths) if (this.lingering.has(p.peer)) reach.add(p.peer);
+    const flood = kernelFlood(reach, paths);
     if (flood !== this.floodKernel) {
       this.floodKernel = flood;
       this.log.info({ flood: flood ? 'kernel' : 'sleeve' }, flood
@@ -435,6 +438,7 @@ export class OverlaySwitch implements Overlay {
         : 'fastpath: our broadcasts go by the sleeve\'s broadcast tree');
       this.pushSleeveRoutes();
     }
+    this.reconcileRestart();
     void this.kernel.schedule();
   }
 
@@ -460,7 +464,9 @@ export class OverlaySwitch implements Overlay {
       out.push(p);
     }
     const connected = (peer: PeerName) => [...this.byPeer.values()].some((c) => c.peer === peer);
-    for (const p of this.lingering.paths(connected, (peer) => this.reachable.has(peer))) if (!live.has(p.peer)) out.push(p);
+    // Reachable over another peer (not only through the closed connection itself, whose route may be stale).
+    const viaOther = (peer: PeerName) => { const hop = this.routes?.unicast.get(peer); return hop !== undefined && hop !== peer; };
+    for (const p of this.lingering.paths(connected, viaOther)) if (!live.has(p.peer)) out.push(p);
     return out;
   }
 
