@@ -365,3 +365,9 @@ export const FASTPATH_EVENT_DEBOUNCE_MS = 100;
  * back and programmed, or at most this long; then leftovers are removed. ms
  */
 export const FASTPATH_ADOPT_GRACE_MS = 30_000;
+
+/**
+ * Sampling interval of the `nodejs_eventloop_lag_*` histogram (perf_hooks.monitorEventLoopDelay):
+ * one timer wake-up per interval, idle or not. ms
+ */
+export const METRICS_EVENT_LOOP_RESOLUTION_MS = 1_000;
