@@ -55,7 +55,7 @@ function rcvbufFromEnv(): number | undefined {
 /**
  * Lifecycle: `start(handlers)` opens the subscription (throws a typed WeftError when the socket
  * cannot be opened); `stop()` closes it and drops a pending debounced call (idempotent).
- * Guarantees: link events of any link and learned-FDB events (not static or permanent entries,
+ * Guarantees: link events of any link (not bridge port-info notifications) and learned-FDB events (not static or permanent entries,
  * which are weft's own) are reported; neighbour (ARP/ND) churn and address events are not; an
  * overflow is reported once per incident and never throws into the event loop.
  */
@@ -128,7 +128,9 @@ export class LocalStateWatcher implements LocalWatcher {
 
 /** The kind of local change an event stands for, or null when the data plane does not care. */
 export function relevant(e: NetlinkEvent): LocalChange | null {
-  if (e.kind === 'link') return 'link';
+  // Port-info notifications of bridge ports (AF_BRIDGE: STP/multicast-router state, flags)
+  // come and go on their own; a port joining or leaving also sends the AF_UNSPEC message.
+  if (e.kind === 'link') return e.link.family === AF_BRIDGE ? null : 'link';
   if (e.kind !== 'neigh') return null;
   const n = e.neigh;
   if (n.family !== AF_BRIDGE) return null;

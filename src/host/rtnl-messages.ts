@@ -67,6 +67,8 @@ export interface LinkRecord {
   /** ifindex of the bridge this link is a port of, 0 when none. */
   master: number;
   up: boolean;
+  /** ifi_family: AF_UNSPEC for links, AF_BRIDGE for a bridge port's port-info notifications. */
+  family?: number;
   alias?: string;
   /** VNI and UDP port of a VXLAN device. */
   vxlan?: { vni: number; port: number };
@@ -172,6 +174,7 @@ export function decodeLink(m: NlMessage): LinkRecord {
     mtu: u32Attr(a.get(IFLA_MTU), 'IFLA_MTU') ?? 0,
     master: u32Attr(a.get(IFLA_MASTER), 'IFLA_MASTER') ?? 0,
     up: (p.readUInt32LE(8) & IFF_UP) !== 0,
+    family: p.readUInt8(0),
     ...(alias && alias.length > 0 ? { alias: cString(alias) } : {}),
     ...(vxlan ? { vxlan } : {}),
   };
