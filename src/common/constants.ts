@@ -371,3 +371,9 @@ export const FASTPATH_ADOPT_GRACE_MS = 30_000;
  * one timer wake-up per interval, idle or not. ms
  */
 export const METRICS_EVENT_LOOP_RESOLUTION_MS = 1_000;
+
+/**
+ * A restarted daemon dials the peers it was last connected to (data dir peers.json) at once, and
+ * keeps them as dial targets this long; then only configured and discovered peers remain. ms
+ */
+export const REMEMBERED_PEERS_DIAL_MS = 60_000;

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
+  REMEMBERED_PEERS_DIAL_MS,
 } from '../common/index.js';
 import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
 import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type StatusReport } from '../api/index.js';
@@ -10,6 +11,7 @@ import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index
 import type { DaemonConfig } from './config.js';
 import { DataplaneService } from './dataplane-service.js';
 import { IpamService } from './ipam-service.js';
+import { PeersFile } from './peers-file.js';
 import { packageVersion } from '../common/index.js';
 
 /**
@@ -34,6 +36,8 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const registry = createRegistry();
   const metrics = createMeshMetrics(registry);
   const ipam = new IpamService(config, identity.name, log.child({ component: 'ipam' }), registry);
+  const peersFile = new PeersFile(config.dataDir, log);
+  const remembered = await peersFile.load();
   const router = new MeshRouter({
     identity, psk, nickname: config.nickname, host: config.host, port: config.port, connLimit: config.connLimit,
     timing: {
@@ -45,7 +49,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     },
     metrics, log: log.child({ component: 'mesh' }),
     events: {
-      onPeersChanged: (reachable) => ipam.ipam.onPeersChanged(reachable),
+      onPeersChanged: (reachable) => {
+        ipam.ipam.onPeersChanged(reachable);
+        peersFile.update(router.connectedAddresses());
+      },
       onPeerGone: (name) => ipam.ipam.onPeerGone(name),
     },
   });
@@ -124,6 +131,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const shutdown = (why: string, reset = false): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'shutting down');
+      await peersFile.close(); // closing connections must not erase the remembered peers
       for (const s of [statusServer, router, dataplane, ipam, api]) {
         try { await s?.stop(); } catch (e) { log.warn({ err: describeError(e) }, 'error during shutdown'); }
       }
@@ -154,6 +162,14 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   }
   const bad = router.connect(config.peers);
   if (bad.length > 0) log.warn({ peers: bad }, 'ignoring unparsable peer addresses');
+  // The peers we were connected to before a restart: dial them now (they may back off for seconds).
+  const configured = new Set(router.targets().filter((t) => t.direct).map((t) => t.address));
+  const extra = remembered.filter((a) => !configured.has(a));
+  if (extra.length > 0 && router.connect(extra).length === 0) {
+    log.info({ peers: extra }, 'dialling the peers of the previous run');
+    const t = setTimeout(() => router.forget(extra), REMEMBERED_PEERS_DIAL_MS);
+    t.unref();
+  }
   log.info({ name: identity.name, nickname: config.nickname, encrypted: psk !== null, api: config.apiSocket }, 'weft daemon ready');
   hooks.onReady();
   await stopped;

@@ -40,12 +40,13 @@ function attach(lab: Lab, h: LabHost, pod: string, ip: string): void {
 }
 
 /** A ping every 20 ms; `end()` stops it and returns transmitted / received. */
-function pingStream(pod: string, ip: string): { replies(): number; end(): Promise<{ sent: number; received: number; out: string }> } {
+function pingStream(pod: string, ip: string): { replies(): number; replyTimes(): number[]; end(): Promise<{ sent: number; received: number; out: string }> } {
   const p: ChildProcess = spawn('ip', ['netns', 'exec', pod, 'ping', '-D', '-O', '-i', '0.02', '-W', '2', ip], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout!.on('data', (d) => { out += String(d); });
   return {
     replies: () => out.split('bytes from').length - 1,
+    replyTimes: () => [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000),
     end: () => new Promise((resolve) => {
       p.once('exit', () => {
         const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
@@ -199,7 +200,7 @@ test('restart reconciles: a pod removed while its daemon was down leaves no rout
   });
 
 test('event overflow: a flood of link events overflows the daemon\'s netlink socket; it logs a resync and finds a pod added during the flood',
-  { skip, timeout: 120_000 }, async () => {
+  { skip, timeout: 180_000 }, async () => {
     const lab = new Lab();
     const pod = `${lab.prefix}pf`;
     const saved = process.env.WEFT_NETLINK_RCVBUF_BYTES;
@@ -215,7 +216,7 @@ test('event overflow: a flood of link events overflows the daemon\'s netlink soc
       await waitFor(async () => (await h1.client.status().then(() => true, () => false)), { timeoutMs: 20_000, what: 'daemon up' });
       const batch = join(lab.dir, 'flood.batch');
       const lines: string[] = [];
-      for (let i = 0; i < 3000; i++) lines.push(`link add ${lab.prefix}f${i % 50} type bridge`, `link del ${lab.prefix}f${i % 50}`);
+      for (let i = 0; i < 1000; i++) lines.push(`link add ${lab.prefix}f${i % 50} type bridge`, `link del ${lab.prefix}f${i % 50}`);
       writeFileSync(batch, `${lines.join('\n')}\n`);
       const flood = spawn('ip', ['netns', 'exec', h1.ns, 'ip', '-force', '-batch', batch], { stdio: 'ignore' });
       const flooded = new Promise((r) => flood.once('exit', r));
@@ -232,7 +233,7 @@ test('event overflow: a flood of link events overflows the daemon\'s netlink soc
       const logLines = lab.log(h1).split('\n');
       const resyncs = logLines.filter((l) => l.includes('full resync of local pods')).length;
       const lost = logLines.filter((l) => l.includes('host: kernel events lost')).length;
-      console.log(`# ${lost} overflow(s), ${resyncs} resync(s) logged for a flood of 6000 link events`);
+      console.log(`# ${lost} overflow(s), ${resyncs} resync(s) logged for a flood of 2000 link events`);
       assert.ok(resyncs >= 1, 'at least one resync');
       assert.equal(resyncs, lost, 'one resync per overflow');
       // The model matches the kernel: the hand-made pod is a local host-gw pod (a /32 on the bridge).
@@ -244,6 +245,66 @@ test('event overflow: a flood of link events overflows the daemon\'s netlink soc
       assert.match(lab.log(h1), /kernel events lost; full resync/);
     } finally {
       sh('ip', ['netns', 'del', pod], { allowFail: true });
+      lab.destroy();
+    }
+  });
+
+/** Time (ms since the epoch) of the last log line of `h` containing `msg`. */
+function logTime(lab: Lab, h: LabHost, msg: string): number {
+  const lines = lab.log(h).split('\n').filter((l) => l.includes(msg));
+  const last = lines[lines.length - 1];
+  if (!last) throw new Error(`no "${msg}" in the log of ${h.ns}`);
+  return (JSON.parse(last) as { time: number }).time;
+}
+
+test('sleeve with a secret: stop / relaunch and SIGKILL / relaunch interrupt a 20 ms ping stream for at most the downtime + 500 ms',
+  { skip, timeout: 180_000 }, async () => {
+    const lab = new Lab();
+    const pods: string[] = [];
+    const secret = 'restart-test-secret-0123456789';
+    try {
+      const [h1, h2] = lab.addHosts(2);
+      // Host 1 has no configured peers: after its restart only the remembered peers.json gets it dialling.
+      const launch = (h: LabHost) => lab.launch(h, { peers: h === h1 ? [] : [h1.ip], password: secret, defaultTimings: true });
+      launch(h1);
+      launch(h2);
+      for (const h of [h1, h2]) {
+        const pod = `${lab.prefix}p${h.index}`;
+        attach(lab, h, pod, podIp(h.index));
+        pods.push(pod);
+      }
+      await allIn(lab, [h1, h2], 'sleeve');
+      await waitFor(() => / 0% packet loss/.test(sh('ip', ['netns', 'exec', pods[0]!, 'ping', '-c', '1', '-W', '1', podIp(2)], { allowFail: true })),
+        { timeoutMs: 10_000, what: 'pod 1 reaches pod 2 over the sleeve' });
+      await lab.until('host 1 remembered its peer', 10_000, () => {
+        try { return JSON.parse(sh('cat', [join(h1.dataDir, 'peers.json')])).peers.includes(`${h2.ip}:6783`); } catch { return false; }
+      });
+      const stream = pingStream(pods[0]!, podIp(2));
+      await waitFor(() => stream.replies() >= 20, { timeoutMs: 10_000, intervalMs: 50, what: 'the ping stream running' });
+      const results: string[] = [];
+      for (const [h, how] of [[h1, 'stop'], [h1, 'kill'], [h2, 'stop'], [h2, 'kill']] as const) {
+        const before = stream.replies();
+        const t0 = Date.now();
+        if (how === 'stop') lab.stop(h);
+        else lab.kill(h);
+        await daemonGone(h);
+        // The old daemon's data plane ends at "shutting down" (weft stop) or at the SIGKILL.
+        const down = how === 'stop' ? logTime(lab, h, '"shutting down"') : t0;
+        launch(h);
+        await allIn(lab, [h1, h2], 'sleeve');
+        await waitFor(() => stream.replies() >= before + 25, { timeoutMs: 20_000, intervalMs: 50, what: `replies after the ${how} of ${h.ns}` });
+        const ready = logTime(lab, h, 'weft daemon ready');
+        const downtime = ready - down;
+        const times = stream.replyTimes().filter((t) => t >= down - 1000);
+        let gap = 0;
+        for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+        results.push(`${how} ${h.ns}: downtime ${downtime} ms, gap ${Math.round(gap)} ms`);
+        assert.ok(gap <= downtime + 500, `${how} of ${h.ns}: the stream stopped for ${Math.round(gap)} ms, downtime ${downtime} ms`);
+      }
+      console.log(`# sleeve: ${results.join('; ')}`);
+      await stream.end();
+    } finally {
+      for (const p of pods) sh('ip', ['netns', 'del', p], { allowFail: true });
       lab.destroy();
     }
   });
