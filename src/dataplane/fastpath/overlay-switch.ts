@@ -7,13 +7,10 @@
 import type { Registry } from 'prom-client';
 import {
   DEFAULT_UNDERLAY_MTU, FASTPATH_ADOPT_GRACE_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI, FASTPATH_EVENT_DEBOUNCE_MS,
-  FASTPATH_FAIL_AFTER_MS, FASTPATH_PROBE_ADDR, FASTPATH_PROBE_DEVICE, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET,
-  FASTPATH_PROBE_PREFIX, FASTPATH_PROBE_VNI, FASTPATH_REPROBE_INITIAL_MS, FASTPATH_REPROBE_MAX_MS, FASTPATH_TICK_MS,
-  FASTPATH_VXLAN_DEVICE, VXLAN_OVERHEAD_BYTES, describeError, type Logger,
+  FASTPATH_FAIL_AFTER_MS, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET, FASTPATH_REPROBE_INITIAL_MS,
+  FASTPATH_REPROBE_MAX_MS, FASTPATH_TICK_MS, FASTPATH_VXLAN_DEVICE, VXLAN_OVERHEAD_BYTES, describeError, type Logger,
 } from '../../common/index.js';
-import {
-  HostGwEdge, HostPlumbing, LocalStateWatcher, VxlanEdge, probeEspTransport, underlayRoute, type LocalWatcher,
-} from '../../host/index.js';
+import { HostPlumbing, LocalStateWatcher, probeEspTransport, underlayRoute, type LocalWatcher } from '../../host/index.js';
 import type {
   GossipChannel, Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
 } from '../../mesh/index.js';
@@ -22,8 +19,12 @@ import { peerNameFromNumber, peerNameToNumber } from '../../net/index.js';
 import { FastConnection, type ConnectionHost, type PathStatus } from './fast-connection.js';
 import { desiredKernel, kernelFlood, type DesiredKernel, type Mode, type PeerPaths, type LocalPodAddress } from './kernel-state.js';
 import { LocalPods, type LocalScan } from './local-pods.js';
-import { Lingering, adoptedKernel, kernelSize, peersOf } from './restart.js';
-import { KernelSync, type KernelOps } from './kernel-sync.js';
+import { kernelSize } from './restart.js';
+import { RestartKeeper } from './restart-keeper.js';
+import { KernelSync } from './kernel-sync.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { defaultEdges, kernelOps, type SwitchEdges } from './switch-edges.js';
+export type { SwitchEdges } from './switch-edges.js';
 import { FastpathMetrics, MODES, type ChangeReason } from './metrics.js';
 import type { PathTiming } from './path-monitor.js';
 import { PodDirectory } from './pod-directory.js';
@@ -34,15 +35,6 @@ import { parseSubnets, type Subnet } from './trust.js';
 /** The sleeve as the switch uses it (SleeveOverlay, or a stand-in in tests). */
 export interface SleeveLike extends Overlay {
   readonly mtu: number;
-}
-
-/** Kernel edges, injectable for tests (default: src/host's VxlanEdge and HostGwEdge). */
-export interface SwitchEdges {
-  vxlan: Pick<KernelOps, 'setUnicast' | 'deleteUnicast' | 'pinOnBridge' | 'unpinFromBridge' | 'addFlood' | 'deleteFlood'>
-    & Pick<VxlanEdge, 'setup' | 'remove' | 'isolatePort' | 'unisolatePort' | 'localMacs' | 'entries'>;
-  hostgw: Pick<KernelOps, 'addRemote' | 'deleteRemote' | 'addForward' | 'deleteForward' | 'addLocal' | 'deleteLocal'
-    | 'addPort' | 'deletePort' | 'addUnderlay' | 'deleteUnderlay'>
-    & Pick<HostGwEdge, 'setup' | 'reset' | 'bridgeTxOffload' | 'entries'>;
 }
 
 /** Constructor options of {@link OverlaySwitch}. */
@@ -121,18 +113,12 @@ export class OverlaySwitch implements Overlay {
   private kernelError: string | null = null;
   private hostGwError: string | null = null;
   private esp: { supported: boolean; reason: string } = { supported: false, reason: 'not probed yet' };
-  private tickTimer: NodeJS.Timeout | null = null;
-  private tickAt = Infinity;
-  private lastTick = 0;
+  /** Probes and timeouts: runs only while some path has one due. */
+  private readonly housekeeping: DeadlineTimer;
   private local: LocalPods | null = null;
   private localScanned = false;
   private localIps: LocalPodAddress[] = [];
-  private readonly graceMs: number;
-  private readonly lingering = new Lingering();
-  private lingerTimer: NodeJS.Timeout | null = null;
-  private graceTimer: NodeJS.Timeout | null = null;
-  /** Underlay addresses the adopted state points at (grace ends when all are back and settled). */
-  private adoptedPeers = new Set<string>();
+  private readonly restart: RestartKeeper;
   private started = false;
   private stopped = false;
 
@@ -144,38 +130,13 @@ export class OverlaySwitch implements Overlay {
       reprobeInitialMs: FASTPATH_REPROBE_INITIAL_MS, reprobeMaxMs: FASTPATH_REPROBE_MAX_MS, ...o.timing,
     };
     this.trusted = parseSubnets(o.trustedSubnets.join(','));
-    this.graceMs = o.graceMs ?? FASTPATH_ADOPT_GRACE_MS;
     this.probePort = o.vxlanPort + FASTPATH_PROBE_PORT_OFFSET;
     const vxlanMtu = DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD_BYTES;
     this.podMtu = o.kernelPaths ? Math.min(o.sleeve.mtu, vxlanMtu) : o.sleeve.mtu;
-    this.edges = o.edges ?? {
-      vxlan: new VxlanEdge({
-        bridge: o.bridge, dataDevice: FASTPATH_VXLAN_DEVICE, probeDevice: FASTPATH_PROBE_DEVICE, port: o.vxlanPort,
-        dataVni: FASTPATH_DATA_VNI, probeVni: FASTPATH_PROBE_VNI, mtu: vxlanMtu,
-        probeMac: peerNameFromNumber(probeMacOf(this.self)), probeCidr: `${FASTPATH_PROBE_ADDR}/${FASTPATH_PROBE_PREFIX}`, log: this.log,
-      }),
-      hostgw: new HostGwEdge({ bridge: o.bridge, log: this.log }),
-    };
-    const v = this.edges.vxlan;
-    const g = this.edges.hostgw;
-    const ops: KernelOps = {
-      setUnicast: (mac, ip, port) => v.setUnicast(mac, ip, port),
-      deleteUnicast: (mac) => v.deleteUnicast(mac),
-      pinOnBridge: (mac) => v.pinOnBridge(mac),
-      unpinFromBridge: (mac) => v.unpinFromBridge(mac),
-      addFlood: (ip, port) => v.addFlood(ip, port),
-      deleteFlood: (ip) => v.deleteFlood(ip),
-      addRemote: (ip, via) => g.addRemote(ip, via),
-      deleteRemote: (ip) => g.deleteRemote(ip),
-      addForward: (mac, ip, via, dev) => g.addForward(mac, ip, via, dev),
-      deleteForward: (mac, ip) => g.deleteForward(mac, ip),
-      addLocal: (ip, mac, port) => g.addLocal(ip, mac, port),
-      deleteLocal: (ip, port) => g.deleteLocal(ip, port),
-      addPort: (dev) => g.addPort(dev),
-      deletePort: (dev) => g.deletePort(dev),
-      addUnderlay: (dev) => g.addUnderlay(dev),
-      deleteUnderlay: (dev) => g.deleteUnderlay(dev),
-    };
+    this.edges = o.edges ?? defaultEdges({
+      bridge: o.bridge, vxlanPort: o.vxlanPort, vxlanMtu, probeMac: peerNameFromNumber(probeMacOf(this.self)), log: this.log,
+    });
+    const ops = kernelOps(this.edges);
     this.connectionHost = {
       self: o.localName,
       log: this.log,
@@ -201,6 +162,15 @@ export class OverlaySwitch implements Overlay {
     this.kernel = new KernelSync(ops, () => this.desired(), this.log);
     this.metrics = new FastpathMetrics(o.registry, () => this.modeCounts());
     this.directory = new PodDirectory(o.localName, () => this.changed());
+    this.housekeeping = new DeadlineTimer(FASTPATH_TICK_MS, () => {
+      let due = Infinity;
+      for (const c of this.byPeer.values()) due = Math.min(due, c.nextDue());
+      return this.started ? due : Infinity;
+    }, (now) => this.tick(now));
+    this.restart = new RestartKeeper({
+      log: this.log, kernel: this.kernel, graceMs: o.graceMs ?? FASTPATH_ADOPT_GRACE_MS,
+      record: (p) => this.directory.get(p), changed: () => this.changed(),
+    });
   }
 
   /** The MTU pods must use: the minimum over every path that may carry them. bytes */
@@ -242,7 +212,8 @@ export class OverlaySwitch implements Overlay {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.tickTimer, this.lingerTimer, this.graceTimer]) if (t) clearTimeout(t);
+    this.housekeeping.stop();
+    this.restart.stop();
     this.local?.stop();
     for (const c of this.conns) c.stop();
     await this.kernel.stop();
@@ -285,7 +256,7 @@ export class OverlaySwitch implements Overlay {
       },
       onControl(msg: Buffer) { fc.onControl(msg); },
       stop() {
-        if (!self.stopped && self.byPeer.get(fc.peerNum) === fc) self.linger(fc);
+        if (!self.stopped && self.byPeer.get(fc.peerNum) === fc) self.restart.closed(self.pathsOf(fc), fc.mode);
         fc.stop();
         self.conns.delete(fc);
         if (self.byPeer.get(fc.peerNum) === fc) self.byPeer.delete(fc.peerNum);
@@ -324,7 +295,7 @@ export class OverlaySwitch implements Overlay {
       kernel: {
         vxlanEntries: k.unicast.size, floodTo: [...k.flood].map((f) => f.split(' ')[0]), hostGwRoutes: k.routes.size,
         forwards: k.forwards.size, localPods: k.local.size, ...(this.kernel.lastError ? { lastError: this.kernel.lastError } : {}),
-        adopting: this.kernel.adopting, lingering: this.lingering.size,
+        adopting: this.kernel.adopting, lingering: this.restart.lingeringCount,
       },
     };
   }
@@ -358,7 +329,9 @@ export class OverlaySwitch implements Overlay {
       this.probeSocket = sock;
       await this.edges.vxlan.setup();
       await this.edges.vxlan.isolatePort(this.o.tapName);
-      await this.adopt();
+      await this.restart.adopt(async () => ({
+        vxlan: await this.edges.vxlan.entries(), hostgw: this.o.hostGw ? await this.edges.hostgw.entries() : null,
+      }));
     } catch (e) {
       this.kernelError = describeError(e);
       this.log.error({ err: this.kernelError }, 'fastpath: kernel paths unavailable, every connection stays on the sleeve');
@@ -390,46 +363,22 @@ export class OverlaySwitch implements Overlay {
     this.byPeer.get(m.sender)?.onProbe(m, Date.now());
   }
 
-  private tick(): void {
-    this.tickTimer = null;
-    this.tickAt = Infinity;
+  private tick(now: number): void {
     if (this.stopped) return;
-    const now = Date.now();
-    this.lastTick = now;
     try {
       for (const c of this.byPeer.values()) c.tick(now);
     } catch (e) {
       this.log.error({ err: describeError(e) }, 'fastpath: tick failed');
     }
-    this.armTick();
-  }
-
-  /** (Re)arm the housekeeping timer for the earliest due probe or timeout; none when nothing is due. */
-  private armTick(): void {
-    if (this.stopped || !this.started) return;
-    let due = Infinity;
-    for (const c of this.byPeer.values()) due = Math.min(due, c.nextDue());
-    if (due === Infinity) {
-      if (this.tickTimer) clearTimeout(this.tickTimer);
-      this.tickTimer = null;
-      this.tickAt = Infinity;
-      return;
-    }
-    const at = Math.max(due, this.lastTick + FASTPATH_TICK_MS);
-    if (this.tickTimer && this.tickAt <= at) return;
-    if (this.tickTimer) clearTimeout(this.tickTimer);
-    this.tickAt = at;
-    this.tickTimer = setTimeout(() => this.tick(), Math.max(0, at - Date.now()));
-    this.tickTimer.unref();
   }
 
   private changed(): void {
     if (this.stopped) return;
-    this.armTick();
+    this.housekeeping.arm();
     // A lingering peer (restarting) still counts: our broadcasts keep reaching it over VXLAN.
     const paths = this.peerPaths();
     const reach = new Set(this.reachable);
-    for (const p of paths) if (this.lingering.has(p.peer)) reach.add(p.peer);
+    for (const p of paths) if (this.restart.isLingering(p.peer)) reach.add(p.peer);
     const flood = kernelFlood(reach, paths);
     if (flood !== this.floodKernel) {
       this.floodKernel = flood;
@@ -438,7 +387,7 @@ export class OverlaySwitch implements Overlay {
         : 'fastpath: our broadcasts go by the sleeve\'s broadcast tree');
       this.pushSleeveRoutes();
     }
-    this.reconcileRestart();
+    this.restart.update(this.byPeer.values(), this.localScanned);
     void this.kernel.schedule();
   }
 
@@ -459,14 +408,14 @@ export class OverlaySwitch implements Overlay {
     for (const c of this.byPeer.values()) {
       const p = this.pathsOf(c);
       if (p === null) continue;
-      if (this.lingering.has(c.peer) && !c.settled) continue; // the lingering paths stand until it settles
+      if (this.restart.isLingering(c.peer) && !c.settled) continue; // the lingering paths stand until it settles
       live.add(c.peer);
       out.push(p);
     }
     const connected = (peer: PeerName) => [...this.byPeer.values()].some((c) => c.peer === peer);
     // Reachable over another peer (not only through the closed connection itself, whose route may be stale).
     const viaOther = (peer: PeerName) => { const hop = this.routes?.unicast.get(peer); return hop !== undefined && hop !== peer; };
-    for (const p of this.lingering.paths(connected, viaOther)) if (!live.has(p.peer)) out.push(p);
+    for (const p of this.restart.lingeringPaths(connected, viaOther)) if (!live.has(p.peer)) out.push(p);
     return out;
   }
 
@@ -480,7 +429,7 @@ export class OverlaySwitch implements Overlay {
 
   private desired(): DesiredKernel {
     return desiredKernel({
-      self: this.o.localName, peers: this.peerPaths(), record: (p) => this.directory.get(p) ?? this.lingering.record(p),
+      self: this.o.localName, peers: this.peerPaths(), record: (p) => this.directory.get(p) ?? this.restart.record(p),
       flood: this.floodKernel, hostGwLocal: this.hostGwOff() === null, localPods: this.localIps,
     });
   }
@@ -502,74 +451,6 @@ export class OverlaySwitch implements Overlay {
     const update = this.directory.setLocal(scan.macs, scan.ips);
     if (update) this.channel?.broadcast(update);
     this.changed();
-  }
-
-  /** Read what a previous daemon left and take it as applied (kept through the grace). */
-  private async adopt(): Promise<void> {
-    let state: DesiredKernel;
-    try {
-      const vxlan = await this.edges.vxlan.entries();
-      const hostgw = this.o.hostGw ? await this.edges.hostgw.entries() : null;
-      state = adoptedKernel({ vxlan, hostgw });
-    } catch (e) {
-      this.log.warn({ err: describeError(e) }, 'fastpath: cannot read the kernel state left by a previous daemon; starting from scratch');
-      return;
-    }
-    if (kernelSize(state) === 0) return;
-    this.kernel.adopt(state);
-    this.adoptedPeers = peersOf(state);
-    this.log.info({
-      vxlanEntries: state.unicast.size, flood: state.flood.size, routes: state.routes.size, forwards: state.forwards.size,
-      localPods: state.local.size, peers: [...this.adoptedPeers], graceMs: this.graceMs,
-    }, 'fastpath: adopted the kernel state of the previous daemon; reconciling once its peers are back');
-    this.graceTimer = setTimeout(() => this.endGrace('grace expired'), this.graceMs);
-    this.graceTimer.unref();
-  }
-
-  private endGrace(why: string): void {
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.graceTimer = null;
-    if (this.stopped || !this.kernel.adopting) return;
-    this.log.info({ reason: why }, 'fastpath: reconciling adopted kernel state (leftovers removed)');
-    void this.kernel.endGrace();
-  }
-
-  /**
-   * Restart bookkeeping on every change: end the adoption grace once local pods were scanned and
-   * every adopted peer is connected and settled; drop lingering peers whose new connection settled.
-   */
-  private reconcileRestart(): void {
-    for (const c of this.byPeer.values()) if (c.settled && this.lingering.drop(c.peer)) this.log.info({ peer: c.peer }, 'fastpath: peer back; its lingering kernel entries reconciled');
-    if (!this.kernel.adopting || !this.localScanned) return;
-    for (const ip of this.adoptedPeers) {
-      const c = [...this.byPeer.values()].find((x) => x.underlayIp === ip);
-      if (!c || !c.settled || (c.mode !== 'sleeve' && !this.directory.get(c.peer))) return;
-    }
-    this.endGrace('every adopted peer is back');
-  }
-
-  /** A connection on a kernel path closed: keep programming its last paths for a while. */
-  private linger(c: FastConnection): void {
-    const p = this.pathsOf(c);
-    if (p === null || (p.l2 !== 'vxlan' && !p.hostGw)) return;
-    this.lingering.keep(p, this.directory.get(c.peer), Date.now() + this.graceMs);
-    this.log.info({ peer: c.peer, mode: c.mode, graceMs: this.graceMs }, 'fastpath: connection closed; keeping its kernel entries while the peer may be restarting');
-    this.armLinger();
-  }
-
-  private armLinger(): void {
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.lingerTimer = null;
-    const at = this.lingering.nextExpiry();
-    if (at === Infinity || this.stopped) return;
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = null;
-      const gone = this.lingering.expire(Date.now());
-      if (gone.length > 0) this.log.info({ peers: gone }, 'fastpath: lingering peers did not come back; their kernel entries are removed');
-      this.armLinger();
-      this.changed();
-    }, Math.max(0, at - Date.now()));
-    this.lingerTimer.unref();
   }
 
   /** Remove every fast-path device, entry, route and rule (reset, or kernel paths turned off). */

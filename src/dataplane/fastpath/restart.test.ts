@@ -9,6 +9,7 @@ import { silentLogger } from '../../common/index.js';
 import { emptyKernel, type DesiredKernel } from './kernel-state.js';
 import { KernelSync, type KernelOps } from './kernel-sync.js';
 import { PathMonitor } from './path-monitor.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { Lingering, adoptedKernel, kernelSize, peersOf } from './restart.js';
 
 function recordingOps(calls: string[]): KernelOps {
@@ -87,4 +88,25 @@ test('PathMonitor.nextDue: Infinity while off; the next probe or timeout while p
   assert.equal(m.nextDue(), 1231 + 1000);
   m.disable('off');
   assert.equal(m.nextDue(), Infinity);
+});
+
+test('DeadlineTimer: no timer while nothing is due; fires at the deadline, at most once per interval, re-arms itself', async () => {
+  let due = Infinity;
+  const fired: number[] = [];
+  const t = new DeadlineTimer(20, () => due, (now) => { fired.push(now); due = fired.length < 3 ? now : Infinity; });
+  t.arm();
+  assert.equal(t.armed, false, 'nothing due: no timer');
+  const start = Date.now();
+  due = start + 30;
+  t.arm();
+  assert.equal(t.armed, true);
+  for (let i = 0; i < 100 && fired.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(fired.length, 3);
+  assert.ok(fired[0]! >= start + 29, 'not before the deadline');
+  assert.ok(fired[1]! - fired[0]! >= 19 && fired[2]! - fired[1]! >= 19, `at most once per interval: ${fired.map((f) => f - start)}`);
+  assert.equal(t.armed, false, 'nothing due after the last run: the timer stops');
+  due = Date.now();
+  t.stop();
+  t.arm();
+  assert.equal(t.armed, false);
 });
