@@ -114,7 +114,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     setImmediate(() => void shutdown('reset requested over the API', true));
     return { left };
   });
-  api.handle(API_ROUTES.metrics, async () => (await registry.getMetricsAsJSON()).map((m) => ({ ...m, type: String(m.type) })));
+  // A gauge with no sample yet (the event-loop delay histogram between two 1 s samples) is NaN:
+  // JSON has no NaN, so such values are left out rather than sent as null.
+  api.handle(API_ROUTES.metrics, async () => (await registry.getMetricsAsJSON())
+    .map((m) => ({ ...m, type: String(m.type), values: m.values.filter((v) => Number.isFinite(v.value)) })));
   api.handle(API_ROUTES.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
     return { stopping: true };
