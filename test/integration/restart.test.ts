@@ -193,6 +193,16 @@ test('restart reconciles: a pod removed while its daemon was down leaves no rout
       assert.ok(!neigh.includes(gone), `host 1 keeps no neighbour for the removed pod: ${neigh}`);
       assert.match(sh('ip', ['netns', 'exec', pods[0]!, 'ping', '-c', '3', '-i', '0.2', '-W', '2', podIp(2)], { allowFail: true }), / 0% packet loss/);
       assert.match(lab.log(h1), /adopted the kernel state of the previous daemon/);
+
+      // weft reset (unlike a stop) removes every piece of fast-path state.
+      lab.exec(h1, process.execPath, [WEFT, 'reset', '--api-socket', h1.socket], { timeoutMs: 30_000 });
+      await daemonGone(h1);
+      const left = kernelView(lab, h1);
+      assert.deepEqual(left, { vxlan: [], flood: [], routes: [], nft: [] }, 'nothing left after weft reset');
+      for (const dev of ['weft-vxlan', 'weft-vxprobe', 'weft']) {
+        assert.equal(lab.exec(h1, 'ip', ['link', 'show', dev], { allowFail: true }), '', `${dev} removed by weft reset`);
+      }
+      assert.equal(lab.exec(h1, 'nft', ['list', 'table', 'netdev', 'weft_hostgw'], { allowFail: true }), '', 'nft table removed');
     } finally {
       for (const p of pods) sh('ip', ['netns', 'del', p], { allowFail: true });
       lab.destroy();
