@@ -70,6 +70,12 @@ export async function runIdleOnce(peers: number, windowS: number, say: (l: strin
       lab.exec(h1, process.execPath, [WEFT, 'attach', `/run/netns/${pod}`, '--api-socket', h1.socket], { timeoutMs: 30_000 });
       return true;
     }, { timeoutMs: 60_000, intervalMs: 1_000, what: 'weft attach of the pod (IPAM ready)' });
+    // The window measures an idle daemon: the attach's own kernel programming (one nft transaction
+    // for the host-gw local pod) must be done first.
+    await waitFor(async () => {
+      const fp = ((await h1.client.status()) as { dataplane?: { fastpath?: { hostGw?: { enabled?: boolean }; kernel?: { localPods?: number } } } }).dataplane?.fastpath;
+      return fp?.hostGw?.enabled === false || (fp?.kernel?.localPods ?? 0) >= 1;
+    }, { timeoutMs: 30_000, intervalMs: 200, what: 'the attached pod programmed' });
     say(`idle ${peers} peer(s): converged, pod attached; measuring ${windowS} s`);
     const clk = await clockTicks();
     const ticks0 = await readProcTicks(pid, true);

@@ -349,9 +349,31 @@ export const FASTPATH_CONFIRM_REPLIES = 3;
 /** A failed path is re-probed after this, doubling per failed attempt up to the cap. ms */
 export const FASTPATH_REPROBE_INITIAL_MS = 1_000;
 export const FASTPATH_REPROBE_MAX_MS = 16_000;
-/** Housekeeping tick of the switch (probes, timeouts). ms */
+/**
+ * Finest granularity of the switch's housekeeping (probes, timeouts): its timer runs only while
+ * some path is probing or has a timeout or retry pending, waking at the earliest deadline but at
+ * most once per this interval. ms
+ */
 export const FASTPATH_TICK_MS = 50;
-/** Local MAC/IP scan of the bridge (bridge FDB, attached pods). ms */
-export const FASTPATH_LOCAL_SCAN_MS = 1_000;
-/** Attached pods' IPv4 addresses are re-read at least this often (cheap FDB scan in between). ms */
-export const FASTPATH_ADDRESS_SCAN_MS = 10_000;
+/** Local pod rescan interval used only when the netlink event subscription cannot be opened. ms */
+export const FASTPATH_LOCAL_SCAN_FALLBACK_MS = 1_000;
+/** Coalescing window of local kernel events (links, learned MACs) before one rescan of local pods. ms */
+export const FASTPATH_EVENT_DEBOUNCE_MS = 100;
+/**
+ * After a restart, kernel state adopted from the previous daemon (VXLAN entries, host-gw routes,
+ * nft elements) that the new daemon does not want yet is kept until every peer it points at is
+ * back and programmed, or at most this long; then leftovers are removed. ms
+ */
+export const FASTPATH_ADOPT_GRACE_MS = 30_000;
+
+/**
+ * Sampling interval of the `nodejs_eventloop_lag_*` histogram (perf_hooks.monitorEventLoopDelay):
+ * one timer wake-up per interval, idle or not. ms
+ */
+export const METRICS_EVENT_LOOP_RESOLUTION_MS = 1_000;
+
+/**
+ * A restarted daemon dials the peers it was last connected to (data dir peers.json) at once, and
+ * keeps them as dial targets this long; then only configured and discovered peers remain. ms
+ */
+export const REMEMBERED_PEERS_DIAL_MS = 60_000;

@@ -4,8 +4,8 @@
  * hands each its dependencies. src/dataplane and src/host never build each other's parts;
  * tests build their own set (fakes or real parts) the same way.
  */
-import { DEFAULT_TAP_NAME, DEFAULT_VXLAN_PORT, type Logger } from '../common/index.js';
-import { HostGwEdge, HostPlumbing, VxlanEdge, probeEspTransport, underlayRoute } from '../host/index.js';
+import { DEFAULT_TAP_NAME, DEFAULT_VXLAN_PORT, FASTPATH_EVENT_DEBOUNCE_MS, type Logger } from '../common/index.js';
+import { HostGwEdge, HostPlumbing, LocalStateWatcher, VxlanEdge, probeEspTransport, underlayRoute } from '../host/index.js';
 import {
   OverlaySwitch, SleeveOverlay, loadNative, vxlanEdgeSettings, type NativeDataplane,
 } from '../dataplane/index.js';
@@ -59,6 +59,10 @@ export function buildDataplane(config: DaemonConfig, self: PeerName, log: Logger
       hostgw: new HostGwEdge({ bridge: config.bridge, log: edgeLog }),
     },
     listPods: () => plumbing.listAttached(),
+    watcher: new LocalStateWatcher({
+      log: edgeLog, debounceMs: FASTPATH_EVENT_DEBOUNCE_MS,
+      ...(config.netlinkRcvbufBytes !== undefined ? { rcvbufBytes: config.netlinkRcvbufBytes } : {}),
+    }),
     routeTo: async (ip) => {
       const r = await underlayRoute(ip);
       return { dev: r.dev, gateway: r.gateway ?? null };

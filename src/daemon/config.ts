@@ -66,4 +66,6 @@ export interface DaemonConfig {
   sleeveTapCoalesce?: boolean;
   sleeveUdpGso?: boolean;
   sleeveUdpGro?: boolean;
+  /** Receive buffer of the local kernel-event socket (env WEFT_NETLINK_RCVBUF_BYTES; tests shrink it to force overflows). bytes */
+  netlinkRcvbufBytes?: number;
 }

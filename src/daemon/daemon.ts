@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Lifecycle, WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
+  REMEMBERED_PEERS_DIAL_MS,
 } from '../common/index.js';
 import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
 import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type StatusReport } from '../api/index.js';
@@ -11,6 +12,7 @@ import type { DaemonConfig } from './config.js';
 import { AttachService } from './attach-service.js';
 import { DataplaneService } from './dataplane-service.js';
 import { IpamService } from './ipam-service.js';
+import { PeersFile } from './peers-file.js';
 import { packageVersion } from '../common/index.js';
 
 /**
@@ -35,6 +37,8 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const registry = createRegistry();
   const metrics = createMeshMetrics(registry);
   const ipam = new IpamService(config, identity.name, log.child({ component: 'ipam' }), registry);
+  const peersFile = new PeersFile(config.dataDir, log);
+  const remembered = await peersFile.load();
   const router = new MeshRouter({
     identity, psk, nickname: config.nickname, host: config.host, port: config.port, connLimit: config.connLimit,
     timing: {
@@ -46,7 +50,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     },
     metrics, log: log.child({ component: 'mesh' }),
     events: {
-      onPeersChanged: (reachable) => ipam.ipam.onPeersChanged(reachable),
+      onPeersChanged: (reachable) => {
+        ipam.ipam.onPeersChanged(reachable);
+        peersFile.update(router.connectedAddresses());
+      },
       onPeerGone: (name) => ipam.ipam.onPeerGone(name),
     },
   });
@@ -104,7 +111,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   dataplane.registerRoutes(api);
   new AttachService({
     plumbing: dataplane.plumbing, network: () => dataplane.networkInfo(), addresses: () => ipam,
-    log: log.child({ component: 'attach' }),
+    log: log.child({ component: 'attach' }), onEndpointsChanged: () => dataplane.overlay.localChanged(),
   }).registerRoutes(api);
   ipam.registerRoutes(api);
   api.handle(API_ROUTES.reset, () => {
@@ -112,7 +119,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     setImmediate(() => void shutdown('reset requested over the API', true));
     return { left };
   });
-  api.handle(API_ROUTES.metrics, async () => (await registry.getMetricsAsJSON()).map((m) => ({ ...m, type: String(m.type) })));
+  // A gauge with no sample yet (the event-loop delay histogram between two 1 s samples) is NaN:
+  // JSON has no NaN, so such values are left out rather than sent as null.
+  api.handle(API_ROUTES.metrics, async () => (await registry.getMetricsAsJSON())
+    .map((m) => ({ ...m, type: String(m.type), values: m.values.filter((v) => Number.isFinite(v.value)) })));
   api.handle(API_ROUTES.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
     return { stopping: true };
@@ -139,6 +149,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const shutdown = (why: string, reset = false): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'shutting down');
+      await peersFile.close(); // closing connections must not erase the remembered peers
       await lifecycle.stop();
       if (reset) {
         try {
@@ -168,6 +179,14 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   }
   const bad = router.connect(config.peers);
   if (bad.length > 0) log.warn({ peers: bad }, 'ignoring unparsable peer addresses');
+  // The peers we were connected to before a restart: dial them now (they may back off for seconds).
+  const configured = new Set(router.targets().filter((t) => t.direct).map((t) => t.address));
+  const extra = remembered.filter((a) => !configured.has(a));
+  if (extra.length > 0 && router.connect(extra).length === 0) {
+    log.info({ peers: extra }, 'dialling the peers of the previous run');
+    const t = setTimeout(() => router.forget(extra), REMEMBERED_PEERS_DIAL_MS);
+    t.unref();
+  }
   log.info({ name: identity.name, nickname: config.nickname, encrypted: psk !== null, api: config.apiSocket }, 'weft daemon ready');
   hooks.onReady();
   await stopped;

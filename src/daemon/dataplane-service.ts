@@ -55,8 +55,12 @@ export class DataplaneService {
     await this.overlay.stop();
   }
 
-  /** Remove weft's devices (`weft reset`); call after stop(). Pods' veths go with the bridge. */
+  /**
+   * Remove weft's devices and fast-path state (`weft reset`); call after stop(), which leaves
+   * them in place. Pods' veths go with the bridge.
+   */
   async reset(): Promise<void> {
+    await this.overlay.resetKernel();
     await this.plumbing.teardown(TAP_NAME);
   }
 

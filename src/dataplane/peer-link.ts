@@ -289,7 +289,7 @@ export class PeerLink implements OverlayConnection {
   }
 
   private setState(state: OverlayHealth['state'], reason: string | undefined): void {
-    if (state === this.state && reason === this.reason) return;
+    if (state === this.state && (reason ?? '') === this.reason) return; // unchanged: nothing to report (every tick)
     const prev = this.state;
     this.state = state;
     this.reason = reason ?? '';

@@ -260,8 +260,10 @@ export class SleeveOverlay implements Overlay {
 
   private readonly routeView: RouteView = {
     nextHop: (dst) => {
-      if (this.routes) return this.unicast.get(dst) ?? -1;
-      return this.active.has(dst) ? dst : -1; // before the first setRoutes: direct neighbours only
+      // A direct neighbour the mesh's routes do not know yet (its half of the new connection
+      // is still being gossiped) is reached over its link, as before the first setRoutes.
+      const hop = this.routes ? this.unicast.get(dst) : undefined;
+      return hop ?? (this.active.has(dst) ? dst : -1);
     },
     floodHops: (origin) => {
       let hops = this.floodCache.get(origin);
@@ -273,6 +275,13 @@ export class SleeveOverlay implements Overlay {
     },
   };
 
+  /**
+   * Next hops of origin's broadcast tree. Our own floods (broadcasts, unknown unicast) also go
+   * to every direct neighbour the routes do not reach yet: right after a (re)connection the
+   * topology lacks the peer's half of the link for a gossip round trip, and the first frames
+   * (an ARP request, the first ping to a MAC the fresh MAC table does not know) would otherwise
+   * be flooded to nobody.
+   */
   private computeFloodHops(origin: number): readonly number[] {
     if (!this.routes) return origin === this.self ? [...this.active.keys()] : [];
     const out: number[] = [];
@@ -283,6 +292,7 @@ export class SleeveOverlay implements Overlay {
     } catch (e) {
       this.logError('broadcastNextHops threw', e);
     }
+    if (origin === this.self) for (const p of this.active.keys()) if (!this.unicast.has(p) && !out.includes(p)) out.push(p);
     return out;
   }
 

@@ -30,7 +30,7 @@
 import { FASTPATH_NFT_TABLE, FASTPATH_ROUTE_PROTO, WeftError, type Logger } from '../common/index.js';
 import { isIp } from '../net/index.js';
 import { netlinkKernel, type Kernel } from './kernel.js';
-import { RT_SCOPE_LINK } from './netlink-abi.js';
+import { NUD_PERMANENT, RT_SCOPE_LINK } from './netlink-abi.js';
 import { ignoreMissing } from './rtnl.js';
 import { isValidIfname } from './netns.js';
 
@@ -71,6 +71,67 @@ export interface UnderlayRoute {
   gateway?: string;
 }
 
+/** Host-gw state read back from the kernel ({@link HostGwEdge.entries}). */
+export interface HostGwEntries {
+  routes: Map<string, string>;
+  local: Map<string, string>;
+  forwards: Map<string, string>;
+  underlays: Set<string>;
+  ports: Set<string>;
+}
+
+/** One object of `nft -j list ruleset`: a chain (name only) or a set/map with its elements. */
+interface NftObject {
+  kind: 'chain' | 'set';
+  table: string;
+  name: string;
+  /** [key, value]: key a string or a concatenation's parts; value a string or null (sets). */
+  elems: [string | string[], string | null][];
+}
+
+/** The chains, sets and maps of a libnftables JSON listing (anything unexpected is skipped). */
+export function nftObjects(json: unknown): NftObject[] {
+  const out: NftObject[] = [];
+  const list = (json as { nftables?: unknown } | null)?.nftables;
+  if (!Array.isArray(list)) return out;
+  const str = (x: unknown): string | null => (typeof x === 'string' ? x : typeof x === 'number' ? String(x) : null);
+  const keyOf = (x: unknown): string | string[] | null => {
+    const s = str(x);
+    if (s !== null) return s;
+    const c = (x as { concat?: unknown } | null)?.concat;
+    if (Array.isArray(c)) {
+      const parts = c.map(str);
+      return parts.every((p): p is string => p !== null) ? parts : null;
+    }
+    const inner = (x as { elem?: { val?: unknown } } | null)?.elem?.val;
+    return inner !== undefined ? keyOf(inner) : null;
+  };
+  for (const item of list) {
+    if (typeof item !== 'object' || item === null) continue;
+    const rec = item as Record<string, unknown>;
+    const chain = rec.chain as { table?: unknown; name?: unknown } | undefined;
+    if (chain && typeof chain.table === 'string' && typeof chain.name === 'string') {
+      out.push({ kind: 'chain', table: chain.table, name: chain.name, elems: [] });
+      continue;
+    }
+    const set = (rec.set ?? rec.map) as { table?: unknown; name?: unknown; elem?: unknown } | undefined;
+    if (!set || typeof set.table !== 'string' || typeof set.name !== 'string') continue;
+    const elems: [string | string[], string | null][] = [];
+    for (const e of Array.isArray(set.elem) ? set.elem : []) {
+      if (Array.isArray(e) && e.length === 2) {
+        const k = keyOf(e[0]);
+        const v = str(e[1]);
+        if (k !== null && v !== null) elems.push([k, v]);
+      } else {
+        const k = keyOf(e);
+        if (k !== null) elems.push([k, null]);
+      }
+    }
+    out.push({ kind: 'set', table: set.table, name: set.name, elems });
+  }
+  return out;
+}
+
 /** Options of {@link HostGwEdge}. */
 export interface HostGwEdgeOptions {
   bridge: string;
@@ -81,9 +142,10 @@ export interface HostGwEdgeOptions {
 
 /**
  * Programs host-gw state. Stateless: the kernel holds everything, `reset()` removes all of it
- * (the nft table, routes by protocol number). Lifecycle: `setup()` once, then the add/delete
- * calls in the order KernelSync uses (hooks before the entries that need them), `reset()` at
- * stop. Routes and neighbours go over netlink; every nftables change set is one `nft -f -`
+ * (the nft table, routes by protocol number). Lifecycle: `setup()` once (keeps what a previous
+ * daemon left; `entries()` reads it back), then the add/delete calls in the order KernelSync uses
+ * (hooks before the entries that need them); a plain stop leaves everything in place, `reset()`
+ * (weft reset, or host-gw turned off) removes it. Routes and neighbours go over netlink; every nftables change set is one `nft -f -`
  * transaction. Methods throw typed WeftErrors; deletes of what is already gone succeed (an
  * nft delete is preceded by an add of the same object in the same transaction, so it never
  * fails on a missing one).
@@ -97,21 +159,77 @@ export class HostGwEdge {
     this.kernel = o.kernel ?? netlinkKernel();
   }
 
-  /** Forwarding on, a fresh nft table with its maps and rules, no stale routes. */
+  /**
+   * Forwarding on; the nft table with its maps (created when missing). A table a previous daemon
+   * left is kept with its elements and hooks (host-gw traffic does not stop across a restart):
+   * read it with {@link entries}; if its maps do not have the wanted types it is replaced.
+   */
   async setup(): Promise<void> {
     await this.kernel.sysctl('net.ipv4.ip_forward', '1');
-    await this.reset();
-    await this.nft('creating the host-gw nftables table', [
+    const create = [
       `add table ${T}`,
       `add map ${T} remote { type ether_addr . ipv4_addr : ipv4_addr ; }`,
       `add map ${T} remote_dev { type ether_addr . ipv4_addr : iface_index ; }`,
       `add set ${T} remote_src { type ipv4_addr ; }`,
       `add map ${T} local_dev { type ipv4_addr : iface_index ; }`,
-    ]);
+    ];
+    try {
+      await this.nft('creating the host-gw nftables table', create);
+    } catch (e) {
+      this.o.log.warn({ err: String(e) }, 'host: existing host-gw table unusable; replacing it');
+      await this.reset();
+      await this.nft('creating the host-gw nftables table', create);
+    }
     // Host-originated traffic to local pods is routed onto the bridge: with TX offload off
     // there, every 64 KB TCP super-packet would be segmented and checksummed in software.
     await this.bridgeTxOffload(true);
     this.o.log.info({ bridge: this.o.bridge, table: FASTPATH_NFT_TABLE }, 'host: host-gw forwarding ready');
+  }
+
+  /**
+   * What the kernel holds of host-gw state, in KernelSync's terms (see kernel-state.ts): routes
+   * (remote pod → peer underlay), local pods (ip → "mac port"), forwards ("mac ip" → "via dev"),
+   * and the hooked underlay devices and pod ports. One `nft -j list ruleset netdev` and netlink
+   * dumps; for adopting a previous daemon's state at start.
+   */
+  async entries(): Promise<HostGwEntries> {
+    const out: HostGwEntries = { routes: new Map(), local: new Map(), forwards: new Map(), underlays: new Set(), ports: new Set() };
+    const k = this.kernel.host;
+    const br = await k.link(this.o.bridge);
+    const localDev = new Map<string, string>();
+    const via = new Map<string, string>();
+    const dev = new Map<string, string>();
+    for (const o of nftObjects(await this.kernel.nftRuleset('netdev'))) {
+      if (o.table !== FASTPATH_NFT_TABLE) continue;
+      if (o.kind === 'chain') {
+        const m = /^(port|up)_([0-9a-f]+)$/.exec(o.name);
+        if (!m) continue;
+        const name = Buffer.from(m[2]!, 'hex').toString();
+        if (isValidIfname(name)) (m[1] === 'port' ? out.ports : out.underlays).add(name);
+        continue;
+      }
+      for (const [key, value] of o.elems) {
+        if (o.name === 'local_dev' && typeof key === 'string' && typeof value === 'string') localDev.set(key, value);
+        const pair = Array.isArray(key) ? `${String(key[0]).toLowerCase()} ${String(key[1])}` : null;
+        if (pair === null || typeof value !== 'string') continue;
+        if (o.name === 'remote') via.set(pair, value);
+        if (o.name === 'remote_dev') dev.set(pair, value);
+      }
+    }
+    for (const [pair, v] of via) out.forwards.set(pair, `${v} ${dev.get(pair) ?? ''}`);
+    const macs = new Map<string, string>();
+    if (br) {
+      for (const n of await k.neighbours()) {
+        if (n.index === br.index && n.dst !== undefined && n.mac !== undefined && (n.state & NUD_PERMANENT) !== 0) macs.set(n.dst, n.mac.toLowerCase());
+      }
+    }
+    for (const r of await k.routes()) {
+      if (r.protocol !== this.proto || r.family !== 4 || !r.dst.endsWith('/32')) continue;
+      const ip = r.dst.slice(0, -3);
+      if (r.gateway !== undefined) out.routes.set(ip, r.gateway);
+      else if (br && r.oif === br.index) out.local.set(ip, `${macs.get(ip) ?? ''} ${localDev.get(ip) ?? ''}`);
+    }
+    return out;
   }
 
   /** Remove the nft table and every route weft's host-gw installed (also after a crash). Never throws. */

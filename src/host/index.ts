@@ -17,9 +17,10 @@ export { netlinkKernel, type Kernel, type RtnlOps } from './kernel.js';
 export { Rtnl, ignoreMissing, type LinkChange, type RouteSpec, type FdbSpec } from './rtnl.js';
 export type { LinkRecord, AddrRecord, RouteRecord, NeighRecord } from './rtnl-messages.js';
 export { NetlinkMonitor, type NetlinkEvent, type NetlinkMonitorOptions } from './netlink-monitor.js';
+export { LocalStateWatcher, relevant as relevantLocalChange, type LocalWatcher, type LocalWatchHandlers, type LocalChange, type LocalStateWatcherOptions } from './local-watcher.js';
 export { resolveNetns, vethNames, IFNAME_MAX } from './netns.js';
 export { VxlanEdge, localMacsFrom, probeEspTransport, type VxlanEdgeOptions, type LocalFdbEntry } from './vxlan.js';
-export { HostGwEdge, underlayRoute, hookChain, type HostGwEdgeOptions, type UnderlayRoute } from './hostgw.js';
+export { HostGwEdge, underlayRoute, hookChain, nftObjects, type HostGwEdgeOptions, type HostGwEntries, type UnderlayRoute } from './hostgw.js';
 export {
   NATIVE_ABI_VERSION, NATIVE_FUNCTIONS, loadNativeAddon, nativeAddonPath, nativeArity,
   type NativeAddon, type NativeFunctionName, type NativeFunctionSpec, type AeadHandle, type PollHandle,

@@ -29,6 +29,12 @@ export interface Kernel {
   sysctl(key: string, value: string): Promise<void>;
   /** Apply one nftables transaction (all or nothing). */
   nft(what: string, script: string): Promise<void>;
+  /**
+   * The nftables ruleset of one family as libnftables JSON (`nft -j list ruleset FAMILY`: every
+   * table with its sets, maps, elements, chains and rules); read once at start-up to adopt what
+   * a previous daemon left.
+   */
+  nftRuleset(family: 'netdev' | 'inet' | 'ip'): Promise<unknown>;
 }
 
 /**
@@ -65,9 +71,19 @@ export function netlinkKernel(o: { timeoutMs?: number; nsPath?: string } = {}): 
         here.close();
       }
     },
-    sysctl: (key, value) => ns ? runIn(ns, `setting ${key}`, ['sysctl', '-q', '-w', `${checkSysctl(key)}=${value}`], '', timeoutMs)
-      : writeSysctl(key, value),
-    nft: (what, script) => runIn(ns, what, ['nft', '-f', '-'], script, timeoutMs),
+    sysctl: async (key, value) => {
+      if (ns) await runIn(ns, `setting ${key}`, ['sysctl', '-q', '-w', `${checkSysctl(key)}=${value}`], '', timeoutMs);
+      else await writeSysctl(key, value);
+    },
+    nft: async (what, script) => { await runIn(ns, what, ['nft', '-f', '-'], script, timeoutMs); },
+    nftRuleset: async (family) => {
+      const out = await runIn(ns, `reading the nftables ${family} ruleset`, ['nft', '-j', 'list', 'ruleset', family], '', timeoutMs);
+      try {
+        return JSON.parse(out) as unknown;
+      } catch {
+        throw new WeftError('WEFT_ERR_HOST', `reading the nftables ${family} ruleset failed: nft printed no JSON`);
+      }
+    },
   };
 }
 
@@ -107,16 +123,19 @@ async function writeSysctl(key: string, value: string): Promise<void> {
 }
 
 /**
- * One process (`nft -f -` with the transaction on stdin; under `nsenter --net` for a foreign
+ * One process (`nft -f -` with the transaction on stdin, or a listing whose stdout is returned; under `nsenter --net` for a foreign
  * namespace). WEFT_ERR_HOST with the tool's first error line on failure.
  */
-function runIn(nsPath: string | undefined, what: string, argv: readonly [string, ...string[]], stdin: string, timeoutMs: number): Promise<void> {
+function runIn(nsPath: string | undefined, what: string, argv: readonly [string, ...string[]], stdin: string, timeoutMs: number): Promise<string> {
   const [cmd, ...args] = nsPath ? ['nsenter', `--net=${nsPath}`, ...argv] : argv;
   const tool = argv[0];
   return new Promise((resolve, reject) => {
     let stderr = '';
+    let stdout = '';
     let settled = false;
-    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => { if (stdout.length < 16 * 1024 * 1024) stdout += d; });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => { if (stderr.length < 4096) stderr += d; });
     const fail = (msg: string): void => {
@@ -129,7 +148,7 @@ function runIn(nsPath: string | undefined, what: string, argv: readonly [string,
       if (settled) return;
       if (code === 0) {
         settled = true;
-        resolve();
+        resolve(stdout);
         return;
       }
       const line = stderr.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? (signal ? `${tool} killed by ${signal}` : `${tool} exited with ${code}`);

@@ -117,6 +117,7 @@ export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
 export const NDA_MASTER = 9;
 export const NDA_VNI = 7;
+export const NDA_PORT = 6;
 export const NUD_NOARP = 0x40;
 export const NUD_PERMANENT = 0x80;
 export const NTF_SELF = 0x02;

@@ -43,7 +43,7 @@ test('encodeRequest: header, alignment, nested attributes (byte vector)', () => 
 test('decoders read back what the encoders wrote: link, address, route, neighbour, FDB', () => {
   const link = decodeLink(one(msg(RTM_NEWLINK, ifinfomsg({ index: 9, flags: 1 }), [attr.str(IFLA_IFNAME, 'weft'), attr.u32(IFLA_MTU, 1376),
     attr.bytes(1, macBytes('02:AA:bb:cc:dd:ee'))])));
-  assert.deepEqual(link, { index: 9, name: 'weft', kind: '', mac: '02:aa:bb:cc:dd:ee', mtu: 1376, master: 0, up: true });
+  assert.deepEqual(link, { index: 9, name: 'weft', kind: '', mac: '02:aa:bb:cc:dd:ee', mtu: 1376, master: 0, up: true, family: 0 });
   const v4 = ipBytes('10.32.0.5');
   const addr = decodeAddr(one(msg(RTM_NEWADDR, ifaddrmsg({ family: v4.family, prefixLength: 12, index: 4 }), [attr.bytes(IFA_ADDRESS, v4.bytes)])));
   assert.deepEqual(addr, { index: 4, family: 4, address: '10.32.0.5', prefixLength: 12, scope: 0 });

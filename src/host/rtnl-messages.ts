@@ -6,7 +6,7 @@
 import { WeftError } from '../common/index.js';
 import { formatIpv4, formatIpv6, parseIp } from '../net/index.js';
 import {
-  AF_INET, AF_INET6, IFA_ADDRESS, IFA_LOCAL, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO,
+  AF_INET, AF_INET6, IFA_ADDRESS, IFA_LOCAL, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_VXLAN_ID, IFLA_VXLAN_PORT, NDA_PORT,
   IFLA_MASTER, IFLA_MTU, IFF_UP, NDA_DST, NDA_LLADDR, NDA_MASTER, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_TABLE,
 } from './netlink-abi.js';
 import { cString, parseAttrs, u32Attr, type NlMessage } from './netlink-codec.js';
@@ -67,7 +67,11 @@ export interface LinkRecord {
   /** ifindex of the bridge this link is a port of, 0 when none. */
   master: number;
   up: boolean;
+  /** ifi_family: AF_UNSPEC for links, AF_BRIDGE for a bridge port's port-info notifications. */
+  family?: number;
   alias?: string;
+  /** VNI and UDP port of a VXLAN device. */
+  vxlan?: { vni: number; port: number };
 }
 
 /** An address (RTM_NEWADDR / RTM_DELADDR). */
@@ -105,6 +109,8 @@ export interface NeighRecord {
   dst?: string;
   /** ifindex of the bridge, for FDB entries on a bridge port. */
   master?: number;
+  /** UDP port of a VXLAN FDB entry's remote (NDA_PORT), when the entry has one. */
+  port?: number;
 }
 
 export function formatMac(b: Buffer): string {
@@ -148,18 +154,29 @@ export function decodeLink(m: NlMessage): LinkRecord {
   const p = m.payload;
   const a = parseAttrs(p, 16);
   const info = a.get(IFLA_LINKINFO);
-  const kind = info ? parseAttrs(info).get(IFLA_INFO_KIND) : undefined;
+  const infoAttrs = info ? parseAttrs(info) : undefined;
+  const kind = infoAttrs?.get(IFLA_INFO_KIND);
+  const kindName = kind ? cString(kind) : '';
+  const data = kindName === 'vxlan' ? infoAttrs?.get(IFLA_INFO_DATA) : undefined;
+  let vxlan: { vni: number; port: number } | undefined;
+  if (data) {
+    const d = parseAttrs(data);
+    const port = d.get(IFLA_VXLAN_PORT);
+    vxlan = { vni: u32Attr(d.get(IFLA_VXLAN_ID), 'IFLA_VXLAN_ID') ?? 0, port: port && port.length >= 2 ? port.readUInt16BE(0) : 0 };
+  }
   const alias = a.get(IFLA_IFALIAS);
   const mac = a.get(IFLA_ADDRESS);
   return {
     index: p.readInt32LE(4),
     name: cString(a.get(IFLA_IFNAME) ?? Buffer.alloc(0)),
-    kind: kind ? cString(kind) : '',
+    kind: kindName,
     mac: mac && mac.length === 6 ? formatMac(mac) : '',
     mtu: u32Attr(a.get(IFLA_MTU), 'IFLA_MTU') ?? 0,
     master: u32Attr(a.get(IFLA_MASTER), 'IFLA_MASTER') ?? 0,
     up: (p.readUInt32LE(8) & IFF_UP) !== 0,
+    family: p.readUInt8(0),
     ...(alias && alias.length > 0 ? { alias: cString(alias) } : {}),
+    ...(vxlan ? { vxlan } : {}),
   };
 }
 
@@ -200,10 +217,13 @@ export function decodeNeigh(m: NlMessage): NeighRecord {
   const ll = a.get(NDA_LLADDR);
   const dst = ipOf(a.get(NDA_DST), 'NDA_DST');
   const master = u32Attr(a.get(NDA_MASTER), 'NDA_MASTER');
+  const port = a.get(NDA_PORT);
+  if (port !== undefined && port.length < 2) throw bad(`NDA_PORT of ${port.length} bytes`);
   return {
     family: p.readUInt8(0), index: p.readInt32LE(4), state: p.readUInt16LE(8), flags: p.readUInt8(10),
     ...(ll && ll.length === 6 ? { mac: formatMac(ll) } : {}),
     ...(dst !== undefined ? { dst } : {}),
     ...(master !== undefined ? { master } : {}),
+    ...(port !== undefined ? { port: port.readUInt16BE(0) } : {}),
   };
 }

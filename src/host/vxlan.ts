@@ -73,18 +73,23 @@ export class VxlanEdge {
   }
 
   /**
-   * (Re)create both devices with the wanted attributes: VXLAN with learning off and DF set on
+   * Make both devices exist with the wanted attributes: VXLAN with learning off and DF set on
    * the outer header; the data device on the bridge with bridge learning off and port isolation
    * (frames never cross between it and other isolated ports such as the sleeve TAP); the probe
-   * device up with its /30 address. Existing devices are deleted first (attributes are fixed
-   * at creation).
+   * device up with its /30 address. Devices a previous daemon left with the same VNI, port,
+   * MTU (data) and MAC (probe) are kept, with their FDB entries (a restart does not interrupt
+   * VXLAN traffic); otherwise both are deleted and created afresh (attributes are fixed at
+   * creation). Returns true when existing devices were kept.
    */
-  async setup(): Promise<void> {
+  async setup(): Promise<boolean> {
     const o = this.o;
-    await this.remove();
-    await this.k.addVxlan(o.dataDevice, { vni: o.dataVni, port: o.port, mtu: o.mtu });
-    await this.k.addVxlan(o.probeDevice, { vni: o.probeVni, port: o.port, mac: checkMac(o.probeMac) });
-    for (const dev of [o.dataDevice, o.probeDevice]) await this.k.setAddrGenModeNone(dev);
+    const adopted = await this.reusable();
+    if (!adopted) {
+      await this.remove();
+      await this.k.addVxlan(o.dataDevice, { vni: o.dataVni, port: o.port, mtu: o.mtu });
+      await this.k.addVxlan(o.probeDevice, { vni: o.probeVni, port: o.port, mac: checkMac(o.probeMac) });
+      for (const dev of [o.dataDevice, o.probeDevice]) await this.k.setAddrGenModeNone(dev);
+    }
     const br = await this.k.mustLink(o.bridge);
     await this.k.setLink(o.dataDevice, { master: br.index, up: true });
     await this.k.setBridgePort(o.dataDevice, { learning: false, isolated: true });
@@ -93,7 +98,42 @@ export class VxlanEdge {
     // The inner source of a peer's probe sits in our /30; keep reverse-path filtering from
     // dropping it on hosts that set rp_filter on "default".
     await this.k.setInetConf(o.probeDevice, new Map([[IPV4_DEVCONF_RP_FILTER, 0]]));
-    this.o.log.info({ data: o.dataDevice, probe: o.probeDevice, port: o.port, mtu: o.mtu }, 'host: VXLAN devices ready');
+    this.o.log.info({ data: o.dataDevice, probe: o.probeDevice, port: o.port, mtu: o.mtu, adopted }, 'host: VXLAN devices ready');
+    return adopted;
+  }
+
+  /** True when both devices exist as {@link setup} would make them. */
+  private async reusable(): Promise<boolean> {
+    const o = this.o;
+    const [data, probe] = await Promise.all([this.k.link(o.dataDevice), this.k.link(o.probeDevice)]);
+    return data !== null && probe !== null
+      && data.vxlan?.vni === o.dataVni && data.vxlan.port === o.port && data.mtu === o.mtu
+      && probe.vxlan?.vni === o.probeVni && probe.vxlan.port === o.port && probe.mac === checkMac(o.probeMac);
+  }
+
+  /**
+   * The forwarding entries on the data device (after an adopting {@link setup}): unicast MAC →
+   * "ip port" (a MAC pinned on the bridge without a remote reads as ""), and the "ip port" of
+   * every flood (all-zero MAC) entry.
+   */
+  async entries(): Promise<{ unicast: Map<string, string>; flood: Set<string> }> {
+    const unicast = new Map<string, string>();
+    const flood = new Set<string>();
+    const l = await this.k.link(this.o.dataDevice);
+    if (!l) return { unicast, flood };
+    for (const r of await this.k.fdb()) {
+      if (r.index !== l.index || r.mac === undefined) continue;
+      const mac = r.mac.toLowerCase();
+      if ((r.flags & NTF_SELF) !== 0) {
+        if (r.dst === undefined) continue;
+        const dst = `${r.dst} ${r.port ?? this.o.port}`;
+        if (mac === ZERO_MAC) flood.add(dst);
+        else unicast.set(mac, dst);
+      } else if (r.master !== undefined && (r.state & NUD_NOARP) !== 0 && !unicast.has(mac)) {
+        unicast.set(mac, ''); // a pin; its remote (if any) is read with the self entries
+      }
+    }
+    return { unicast, flood };
   }
 
   /** Isolate another bridge port (the sleeve TAP) from the data device. */

@@ -156,6 +156,11 @@ export class MeshRouter implements Startable {
     return this.maker.status();
   }
 
+  /** Dialable addresses ("ip:port") of the peers we have an established connection to. */
+  connectedAddresses(): string[] {
+    return [...this.conns.values()].filter((c) => c.remoteHello).map((c) => dialable(c.remoteAddress, c.remoteHello!.listenPort));
+  }
+
   /** Local connections for status: established, handshaking and recently failed. */
   connectionStatus() {
     const encrypted = this.opts.psk !== null;

@@ -100,6 +100,10 @@ async function script(k: Kernel, podNs: string): Promise<Outcomes> {
   await step(out, 'underlay hook again', gw.addUnderlay('wbr'));
   await step(out, 'port unhook', gw.deletePort('wv0'));
   await step(out, 'remote route delete', gw.deleteRemote('10.78.0.9'));
+  // What a restarted daemon reads back to adopt (FDB and nft listing, parsed).
+  const show = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (v instanceof Map ? [...v].sort() : v instanceof Set ? [...v].sort() : v));
+  out.push(`vxlan entries: ${show(await vx.entries())}`);
+  out.push(`host-gw entries: ${show(await gw.entries())}`);
   return out;
 }
 

@@ -477,6 +477,26 @@ export class FakeKernel implements Kernel {
     this.sysctls.set(key, value);
   }
 
+  /** The ruleset of one family in libnftables' JSON shape (`nft -j list ruleset FAMILY`). */
+  async nftRuleset(family: 'netdev' | 'inet' | 'ip'): Promise<unknown> {
+    const items: unknown[] = [{ metainfo: { version: 'fake', json_schema_version: 1 } }];
+    const value = (v: string): unknown => (v.includes(' . ') ? { concat: v.split(' . ') } : v);
+    for (const [key, t] of this.ruleset) {
+      const [fam, table] = key.split(' ');
+      if (fam !== family) continue;
+      items.push({ table: { family: fam, name: table } });
+      for (const [name, set] of t.sets) {
+        const elem = [...set.elements].map(([k, v]) => (v === null ? value(k) : [value(k), v]));
+        items.push({ [set.isMap ? 'map' : 'set']: { family: fam, table, name, ...(elem.length > 0 ? { elem } : {}) } });
+      }
+      for (const [name, c] of t.chains) {
+        items.push({ chain: { family: fam, table, name, ...(c.hookDevice !== undefined ? { type: 'filter', hook: 'ingress', prio: 0 } : {}) } });
+        for (const r of c.rules) items.push({ rule: { family: fam, table, chain: name, expr: r } });
+      }
+    }
+    return { nftables: items };
+  }
+
   async nft(what: string, script: string): Promise<void> {
     this.ruleset = applyNft(this.ruleset, what, script);
     this.nftLog.push(what);

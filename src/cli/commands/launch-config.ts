@@ -119,9 +119,10 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
 /**
  * The sleeve's A/B benchmark switches (docs/performance.md), read from the environment here
  * and nowhere else: WEFT_SLEEVE_TAP_COALESCE, WEFT_SLEEVE_UDP_GSO, WEFT_SLEEVE_UDP_GRO = `0`
- * (off) or `1` (on); unset or empty keeps the default; anything else is refused.
+ * (off) or `1` (on); unset or empty keeps the default; anything else is refused. Also
+ * WEFT_NETLINK_RCVBUF_BYTES (1024 to 256 MiB), the kernel-event socket's receive buffer.
  */
-export function sleeveSwitches(env: NodeJS.ProcessEnv): Pick<DaemonConfig, 'sleeveTapCoalesce' | 'sleeveUdpGso' | 'sleeveUdpGro'> {
+export function sleeveSwitches(env: NodeJS.ProcessEnv): Pick<DaemonConfig, 'sleeveTapCoalesce' | 'sleeveUdpGso' | 'sleeveUdpGro' | 'netlinkRcvbufBytes'> {
   const out: ReturnType<typeof sleeveSwitches> = {};
   const read = (name: string): boolean | undefined => {
     const text = env[name];
@@ -135,6 +136,8 @@ export function sleeveSwitches(env: NodeJS.ProcessEnv): Pick<DaemonConfig, 'slee
   if (tap !== undefined) out.sleeveTapCoalesce = tap;
   if (gso !== undefined) out.sleeveUdpGso = gso;
   if (gro !== undefined) out.sleeveUdpGro = gro;
+  const rcvbuf = env.WEFT_NETLINK_RCVBUF_BYTES;
+  if (rcvbuf !== undefined && rcvbuf !== '') out.netlinkRcvbufBytes = parseIntFlag('WEFT_NETLINK_RCVBUF_BYTES', rcvbuf, 1024, 256 * 1024 * 1024);
   return out;
 }
 

@@ -72,6 +72,7 @@ export class FastConnection implements OverlayConnection {
   private lastMode: Mode = 'sleeve';
   private lastReported = '';
   private stopped = false;
+  private helloDone = false;
 
   constructor(private readonly host: ConnectionHost, private readonly params: OverlayConnectionParams) {
     this.peer = params.remotePeer;
@@ -177,6 +178,12 @@ export class FastConnection implements OverlayConnection {
     }
   }
 
+  /** When {@link tick} next has work (ms since the epoch); Infinity when nothing is pending. */
+  nextDue(): number {
+    if (this.stopped || !this.hello || this.underlayIp === null) return Infinity;
+    return Math.min(this.hostgw.nextDue(), this.vxlan.nextDue());
+  }
+
   /** A probe or reply from this peer (sender already matched). */
   onProbe(m: ProbeMessage, now: number): void {
     if (this.stopped || !this.hello || this.underlayIp === null) return;
@@ -215,7 +222,24 @@ export class FastConnection implements OverlayConnection {
     };
   }
 
+  /**
+   * True once the peer's hello was handled and no path is still probing: what this connection
+   * wants in the kernel is final for now (adopted entries toward it may be reconciled).
+   */
+  get settled(): boolean {
+    return !this.stopped && this.helloDone && this.hostgw.state !== 'probing' && this.vxlan.state !== 'probing';
+  }
+
   private async onHello(h: FastpathHello): Promise<void> {
+    try {
+      await this.handleHello(h);
+    } finally {
+      this.helloDone = true;
+      this.host.changed();
+    }
+  }
+
+  private async handleHello(h: FastpathHello): Promise<void> {
     this.hello = h;
     const now = Date.now();
     const off = this.host.kernelOff();

@@ -5,6 +5,11 @@
  * flood entries, pins, VXLAN entries, local pods, then unused ingress hooks), then what puts
  * traffic *on* one (hooks and local pods first, VXLAN entries before the pins that send frames
  * to them, routes before the forwards of the same pods).
+ *
+ * Restart: {@link KernelSync.adopt} takes what a previous daemon left in the kernel as already
+ * applied (so nothing is added twice) and, until {@link KernelSync.endGrace}, keeps adopted
+ * entries the desired state does not (yet) name: traffic keeps flowing on them while peers
+ * reconnect. Entries whose value changed are replaced at once.
  */
 import { describeError, type Logger } from '../../common/index.js';
 import { emptyKernel, type DesiredKernel } from './kernel-state.js';
@@ -40,6 +45,7 @@ export class KernelSync {
   private again = false;
   private failures = 0;
   private stopped = false;
+  private keepUnwanted = false;
   /** Errors of the last apply (for status); empty when it fully succeeded. */
   lastError = '';
 
@@ -65,6 +71,27 @@ export class KernelSync {
     return this.running;
   }
 
+  /**
+   * Take `state` (read back from the kernel) as applied, before the first apply; keep its entries
+   * that are not wanted until {@link endGrace}.
+   */
+  adopt(state: DesiredKernel): void {
+    this.applied = state;
+    this.keepUnwanted = true;
+  }
+
+  /** True between {@link adopt} and {@link endGrace}. */
+  get adopting(): boolean {
+    return this.keepUnwanted;
+  }
+
+  /** Stop keeping adopted leftovers: the next apply removes whatever is not wanted. */
+  endGrace(): Promise<void> {
+    if (!this.keepUnwanted) return Promise.resolve();
+    this.keepUnwanted = false;
+    return this.schedule();
+  }
+
   /** Stop applying (an apply in flight finishes its current command). */
   stop(): Promise<void> {
     this.stopped = true;
@@ -88,28 +115,30 @@ export class KernelSync {
         errors.push(`${what}: ${describeError(e)}`);
       }
     };
-    // off the fast paths
-    for (const [k, v] of [...have.forwards]) if (want.forwards.get(k) !== v) {
+    // off the fast paths (adopted entries nobody wants yet stay while the grace lasts)
+    const keep = this.keepUnwanted;
+    const gone = <K>(m: { has(k: K): boolean }, k: K): boolean => !keep || m.has(k);
+    for (const [k, v] of [...have.forwards]) if (want.forwards.get(k) !== v && gone(want.forwards, k)) {
       const [mac, ip] = split(k);
       await step('host-gw forward', () => this.ops.deleteForward(mac, ip), () => have.forwards.delete(k));
     }
-    for (const [ip, via] of [...have.routes]) if (want.routes.get(ip) !== via) {
+    for (const [ip, via] of [...have.routes]) if (want.routes.get(ip) !== via && gone(want.routes, ip)) {
       await step('route', () => this.ops.deleteRemote(ip), () => have.routes.delete(ip));
     }
-    for (const f of [...have.flood]) if (!want.flood.has(f)) {
+    for (const f of [...have.flood]) if (!want.flood.has(f) && !keep) {
       await step('flood entry', () => this.ops.deleteFlood(split(f)[0]), () => have.flood.delete(f));
     }
-    for (const [mac, dst] of [...have.unicast]) if (want.unicast.get(mac) !== dst) {
+    for (const [mac, dst] of [...have.unicast]) if (want.unicast.get(mac) !== dst && gone(want.unicast, mac)) {
       await step('bridge pin', () => this.ops.unpinFromBridge(mac), () => undefined);
       await step('VXLAN entry', () => this.ops.deleteUnicast(mac), () => have.unicast.delete(mac));
     }
-    for (const [ip, v] of [...have.local]) if (want.local.get(ip) !== v) {
+    for (const [ip, v] of [...have.local]) if (want.local.get(ip) !== v && gone(want.local, ip)) {
       await step('local pod', () => this.ops.deleteLocal(ip, split(v)[1] || undefined), () => have.local.delete(ip));
     }
-    for (const dev of [...have.underlays]) if (!want.underlays.has(dev)) {
+    for (const dev of [...have.underlays]) if (!want.underlays.has(dev) && !keep) {
       await step('underlay hook', () => this.ops.deleteUnderlay(dev), () => have.underlays.delete(dev));
     }
-    for (const dev of [...have.ports]) if (!want.ports.has(dev)) {
+    for (const dev of [...have.ports]) if (!want.ports.has(dev) && !keep) {
       await step('pod port hook', () => this.ops.deletePort(dev), () => have.ports.delete(dev));
     }
     // onto the fast paths

@@ -77,13 +77,15 @@ function fakeEdges(i: number, calls: string[]): SwitchEdges {
   const rec = (name: string) => async (...a: unknown[]) => { calls.push([name, ...a].join(' ')); };
   return {
     vxlan: {
-      setup: rec('setup'), remove: rec('remove'), isolatePort: rec('isolate'), unisolatePort: rec('unisolate'),
+      setup: async () => { calls.push('setup'); return false; }, remove: rec('remove'),
+      entries: async () => ({ unicast: new Map(), flood: new Set() }), isolatePort: rec('isolate'), unisolatePort: rec('unisolate'),
       localMacs: async () => [{ mac: POD_MAC[i]!, port: 'vweth' }],
       setUnicast: rec('vx+'), deleteUnicast: rec('vx-'), pinOnBridge: rec('pin'), unpinFromBridge: rec('unpin'),
       addFlood: rec('flood+'), deleteFlood: rec('flood-'),
     },
     hostgw: {
       setup: rec('gw-setup'), reset: rec('gw-reset'), bridgeTxOffload: rec('gw-txoffload'),
+      entries: async () => ({ routes: new Map(), local: new Map(), forwards: new Map(), underlays: new Set(), ports: new Set() }),
       addRemote: rec('route+'), deleteRemote: rec('route-'), addForward: rec('fwd+'), deleteForward: rec('fwd-'),
       addLocal: rec('local+'), deleteLocal: rec('local-'), addPort: rec('port+'), deletePort: rec('port-'),
       addUnderlay: rec('up+'), deleteUnderlay: rec('up-'),
@@ -100,7 +102,7 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
     vxlanPort: 6784, trustedSubnets: [], log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, calls[i]!),
     listPods: async () => [{ mac: POD_MAC[i]!, addresses: [`10.32.0.${i + 1}/12`], hostIfname: 'vweth' }],
     timing: { probeIntervalMs: 20, failAfterMs: 200, confirmReplies: 3, reprobeInitialMs: 50, reprobeMaxMs: 200 },
-    probeEsp: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
+    probeEsp: null, watcher: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
   }));
   try {
     // Gossip: broadcasts go straight to the other directory.
@@ -169,7 +171,9 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
   } finally {
     await Promise.all(sw.map((s) => s.stop()));
   }
-  assert.ok(calls[0]!.includes('gw-reset') && calls[0]!.includes('remove') && calls[0]!.includes('unisolate weft-tap'), 'stop cleans up');
+  assert.ok(!calls[0]!.includes('gw-reset') && !calls[0]!.includes('remove'), 'a plain stop leaves the kernel fast paths in place');
+  await sw[0]!.resetKernel();
+  assert.ok(calls[0]!.includes('gw-reset') && calls[0]!.includes('remove') && calls[0]!.includes('unisolate weft-tap'), 'reset cleans up');
 });
 
 test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve carries everything', async () => {
@@ -177,7 +181,7 @@ test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve 
   const mk = (i: number, o: { kernelPaths: boolean; trusted: string[] }) => new OverlaySwitch({
     localName: NAMES[i]!, sleeve: new FakeSleeve(), bridge: 'weft', tapName: 'weft-tap', kernelPaths: o.kernelPaths, hostGw: true,
     vxlanPort: 6784, trustedSubnets: o.trusted, log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, []),
-    listPods: async () => [], probeEsp: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
+    listPods: async () => [], probeEsp: null, watcher: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
   });
   for (const [a, b, keysEncrypted, want] of [
     [{ kernelPaths: false, trusted: [] }, { kernelPaths: true, trusted: [] }, false, ['fast path disabled (--no-fastdp)', 'fast path disabled on the peer']],

@@ -6,20 +6,25 @@
  */
 import type { Registry } from 'prom-client';
 import {
-  FASTPATH_ADDRESS_SCAN_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI, FASTPATH_FAIL_AFTER_MS,
-  FASTPATH_LOCAL_SCAN_MS, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET,
-  FASTPATH_REPROBE_INITIAL_MS, FASTPATH_REPROBE_MAX_MS, FASTPATH_TICK_MS,
-  FASTPATH_VXLAN_DEVICE, describeError, type Logger,
+  FASTPATH_ADOPT_GRACE_MS, FASTPATH_CONFIRM_REPLIES, FASTPATH_DATA_VNI,
+  FASTPATH_FAIL_AFTER_MS, FASTPATH_PROBE_INTERVAL_MS, FASTPATH_PROBE_PORT_OFFSET, FASTPATH_REPROBE_INITIAL_MS,
+  FASTPATH_REPROBE_MAX_MS, FASTPATH_TICK_MS, FASTPATH_VXLAN_DEVICE, describeError, type Logger,
 } from '../../common/index.js';
-import type { HostGwEdge, VxlanEdge } from '../../host/index.js';
+import type { LocalWatcher } from '../../host/index.js';
 import type {
   GossipChannel, Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
 } from '../../mesh/index.js';
-import { isIp, peerNameToNumber } from '../../net/index.js';
+import { peerNameToNumber } from '../../net/index.js';
 import { VXLAN_DEVICE_MTU } from './edge-settings.js';
 import { FastConnection, type ConnectionHost, type PathStatus } from './fast-connection.js';
 import { desiredKernel, kernelFlood, type DesiredKernel, type Mode, type PeerPaths, type LocalPodAddress } from './kernel-state.js';
-import { KernelSync, type KernelOps } from './kernel-sync.js';
+import { LocalPods, type LocalScan } from './local-pods.js';
+import { kernelSize } from './restart.js';
+import { RestartKeeper } from './restart-keeper.js';
+import { KernelSync } from './kernel-sync.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { kernelOps, type SwitchEdges } from './switch-edges.js';
+export type { SwitchEdges } from './switch-edges.js';
 import { FastpathMetrics, MODES, type ChangeReason } from './metrics.js';
 import type { PathTiming } from './path-monitor.js';
 import { PodDirectory } from './pod-directory.js';
@@ -30,15 +35,6 @@ import { parseSubnets, type Subnet } from './trust.js';
 /** The sleeve as the switch uses it (SleeveOverlay, or a stand-in in tests). */
 export interface SleeveLike extends Overlay {
   readonly mtu: number;
-}
-
-/** Kernel edges, injectable for tests (default: src/host's VxlanEdge and HostGwEdge). */
-export interface SwitchEdges {
-  vxlan: Pick<KernelOps, 'setUnicast' | 'deleteUnicast' | 'pinOnBridge' | 'unpinFromBridge' | 'addFlood' | 'deleteFlood'>
-    & Pick<VxlanEdge, 'setup' | 'remove' | 'isolatePort' | 'unisolatePort' | 'localMacs'>;
-  hostgw: Pick<KernelOps, 'addRemote' | 'deleteRemote' | 'addForward' | 'deleteForward' | 'addLocal' | 'deleteLocal'
-    | 'addPort' | 'deletePort' | 'addUnderlay' | 'deleteUnderlay'>
-    & Pick<HostGwEdge, 'setup' | 'reset' | 'bridgeTxOffload'>;
 }
 
 /** Constructor options of {@link OverlaySwitch}: every dependency is handed in (src/daemon builds them). */
@@ -68,6 +64,10 @@ export interface OverlaySwitchOptions {
   routeTo: (ip: string) => Promise<{ dev: string; gateway: string | null }>;
   /** Whether ESP transport mode works here (src/host's probeEspTransport), or null to skip the probe (unit tests). */
   probeEsp: (() => Promise<{ supported: boolean; reason: string }>) | null;
+  /** Local kernel events (src/host's LocalStateWatcher in the daemon), or null: rescans only on `localChanged()`. */
+  watcher: LocalWatcher | null;
+  /** How long adopted or lingering kernel state is kept (default FASTPATH_ADOPT_GRACE_MS). ms */
+  graceMs?: number;
   timing?: Partial<PathTiming>;
 }
 
@@ -82,13 +82,17 @@ export interface SwitchConnectionStatus {
 
 /**
  * Lifecycle: `start()` starts the sleeve (bridge, TAP), probes ESP support, and — unless
- * --no-fastdp — creates the VXLAN devices, host-gw forwarding and the probe socket (a failure
- * there disables the kernel paths with the reason shown in status; the sleeve still runs).
- * The mesh then drives prepareConnection / setRoutes / peerGone. `stop()` (idempotent) stops
- * timers and connections, removes every kernel entry, device, route and rule the fast paths
- * made, then stops the sleeve. Guarantees: frames between two peers on a kernel path never
- * reach userspace; a path carries traffic only after full-size probes were answered both ways;
- * each mode change is logged once with its reason and counted.
+ * --no-fastdp — makes the VXLAN devices, host-gw forwarding and the probe socket (a failure
+ * there disables the kernel paths with the reason shown in status; the sleeve still runs),
+ * adopting what a previous daemon left, and subscribes to local kernel events. The mesh then
+ * drives prepareConnection / setRoutes / peerGone. `stop()` (idempotent) stops timers,
+ * connections and the subscription and then the sleeve, and leaves the kernel fast-path state
+ * in place (pods keep talking over VXLAN / host-gw while no daemon runs); {@link resetKernel}
+ * (weft reset) removes it. Guarantees: frames between two peers on a kernel path never reach
+ * userspace; a path carries traffic only after full-size probes were answered both ways; each
+ * mode change is logged once with its reason and counted; adopted entries and those of a peer
+ * whose connection closed are kept until that peer is back and settled, or for at most the
+ * grace (then removed); no timer runs while no path is probing or waiting for a timeout.
  */
 export class OverlaySwitch implements Overlay {
   readonly directory: PodDirectory;
@@ -112,12 +116,12 @@ export class OverlaySwitch implements Overlay {
   private kernelError: string | null = null;
   private hostGwError: string | null = null;
   private esp: { supported: boolean; reason: string } = { supported: false, reason: 'not probed yet' };
-  private tickTimer: NodeJS.Timeout | null = null;
-  private scanTimer: NodeJS.Timeout | null = null;
-  private scanning = false;
-  private lastAddressScan = 0;
-  private lastPorts = '';
+  /** Probes and timeouts: runs only while some path has one due. */
+  private readonly housekeeping: DeadlineTimer;
+  private local: LocalPods | null = null;
+  private localScanned = false;
   private localIps: LocalPodAddress[] = [];
+  private readonly restart: RestartKeeper;
   private started = false;
   private stopped = false;
 
@@ -132,26 +136,7 @@ export class OverlaySwitch implements Overlay {
     this.probePort = o.vxlanPort + FASTPATH_PROBE_PORT_OFFSET;
     this.podMtu = o.kernelPaths ? Math.min(o.sleeve.mtu, VXLAN_DEVICE_MTU) : o.sleeve.mtu;
     this.edges = o.edges;
-    const v = this.edges.vxlan;
-    const g = this.edges.hostgw;
-    const ops: KernelOps = {
-      setUnicast: (mac, ip, port) => v.setUnicast(mac, ip, port),
-      deleteUnicast: (mac) => v.deleteUnicast(mac),
-      pinOnBridge: (mac) => v.pinOnBridge(mac),
-      unpinFromBridge: (mac) => v.unpinFromBridge(mac),
-      addFlood: (ip, port) => v.addFlood(ip, port),
-      deleteFlood: (ip) => v.deleteFlood(ip),
-      addRemote: (ip, via) => g.addRemote(ip, via),
-      deleteRemote: (ip) => g.deleteRemote(ip),
-      addForward: (mac, ip, via, dev) => g.addForward(mac, ip, via, dev),
-      deleteForward: (mac, ip) => g.deleteForward(mac, ip),
-      addLocal: (ip, mac, port) => g.addLocal(ip, mac, port),
-      deleteLocal: (ip, port) => g.deleteLocal(ip, port),
-      addPort: (dev) => g.addPort(dev),
-      deletePort: (dev) => g.deletePort(dev),
-      addUnderlay: (dev) => g.addUnderlay(dev),
-      deleteUnderlay: (dev) => g.deleteUnderlay(dev),
-    };
+    const ops = kernelOps(this.edges);
     this.connectionHost = {
       self: o.localName,
       log: this.log,
@@ -174,6 +159,15 @@ export class OverlaySwitch implements Overlay {
     this.kernel = new KernelSync(ops, () => this.desired(), this.log);
     this.metrics = new FastpathMetrics(o.registry, () => this.modeCounts());
     this.directory = new PodDirectory(o.localName, () => this.changed());
+    this.housekeeping = new DeadlineTimer(FASTPATH_TICK_MS, () => {
+      let due = Infinity;
+      for (const c of this.byPeer.values()) due = Math.min(due, c.nextDue());
+      return this.started ? due : Infinity;
+    }, (now) => this.tick(now));
+    this.restart = new RestartKeeper({
+      log: this.log, kernel: this.kernel, graceMs: o.graceMs ?? FASTPATH_ADOPT_GRACE_MS,
+      record: (p) => this.directory.get(p), changed: () => this.changed(),
+    });
   }
 
   /** The MTU pods must use: the minimum over every path that may carry them. bytes */
@@ -194,12 +188,15 @@ export class OverlaySwitch implements Overlay {
       this.esp = await this.o.probeEsp().catch((e: unknown) => ({ supported: false, reason: describeError(e) }));
     }
     if (this.o.kernelPaths) await this.startKernelPaths();
-    this.tickTimer = setInterval(() => this.tick(), FASTPATH_TICK_MS);
-    this.tickTimer.unref();
+    else await this.removeKernelState('fast path disabled (--no-fastdp)');
     if (this.o.kernelPaths && this.kernelError === null) {
-      this.scanTimer = setInterval(() => void this.scanLocal(), FASTPATH_LOCAL_SCAN_MS);
-      this.scanTimer.unref();
-      void this.scanLocal();
+      this.local = new LocalPods({
+        log: this.log, watcher: this.o.watcher,
+        readMacs: () => this.edges.vxlan.localMacs([this.o.tapName, FASTPATH_VXLAN_DEVICE]),
+        readPods: this.o.listPods,
+        onScan: (scan) => this.onLocalScan(scan),
+      });
+      this.local.start();
     }
     this.log.info({
       kernelPaths: this.kernelOff() ?? 'on', hostGw: this.hostGwOff() ?? 'on', vxlanPort: this.o.vxlanPort,
@@ -210,18 +207,29 @@ export class OverlaySwitch implements Overlay {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.tickTimer, this.scanTimer]) if (t) clearInterval(t);
+    this.housekeeping.stop();
+    this.restart.stop();
+    this.local?.stop();
     for (const c of this.conns) c.stop();
     await this.kernel.stop();
     this.probeSocket?.close();
     if (this.o.kernelPaths && this.kernelError === null) {
-      for (const [ip, v] of this.kernel.current.local) await this.edges.hostgw.deleteLocal(ip, v.split(' ')[1] || undefined).catch(() => undefined);
-      if (this.o.hostGw && this.hostGwError === null) await this.edges.hostgw.bridgeTxOffload(false).catch(() => undefined);
-      for (const step of [() => this.edges.hostgw.reset(), () => this.edges.vxlan.remove(), () => this.edges.vxlan.unisolatePort(this.o.tapName)]) {
-        try { await step(); } catch (e) { this.log.warn({ err: describeError(e) }, 'fastpath: cleanup step failed'); }
-      }
+      this.log.info({ entries: kernelSize(this.kernel.current) }, 'fastpath: stopped; kernel fast-path state left in place (weft reset removes it)');
     }
     await this.o.sleeve.stop();
+  }
+
+  /**
+   * Remove every device, entry, route and rule the fast paths made (`weft reset`; after stop).
+   * Missing pieces are fine; failures are logged, never thrown.
+   */
+  async resetKernel(): Promise<void> {
+    await this.removeKernelState('reset');
+  }
+
+  /** Rescan local pods now (the daemon attached or detached one). */
+  localChanged(): void {
+    this.local?.changed();
   }
 
   prepareConnection(params: OverlayConnectionParams): OverlayConnection {
@@ -243,6 +251,7 @@ export class OverlaySwitch implements Overlay {
       },
       onControl(msg: Buffer) { fc.onControl(msg); },
       stop() {
+        if (!self.stopped && self.byPeer.get(fc.peerNum) === fc) self.restart.closed(self.pathsOf(fc), fc.mode);
         fc.stop();
         self.conns.delete(fc);
         if (self.byPeer.get(fc.peerNum) === fc) self.byPeer.delete(fc.peerNum);
@@ -281,6 +290,7 @@ export class OverlaySwitch implements Overlay {
       kernel: {
         vxlanEntries: k.unicast.size, floodTo: [...k.flood].map((f) => f.split(' ')[0]), hostGwRoutes: k.routes.size,
         forwards: k.forwards.size, localPods: k.local.size, ...(this.kernel.lastError ? { lastError: this.kernel.lastError } : {}),
+        adopting: this.kernel.adopting, lingering: this.restart.lingeringCount,
       },
     };
   }
@@ -313,6 +323,9 @@ export class OverlaySwitch implements Overlay {
       this.probeSocket = sock;
       await this.edges.vxlan.setup();
       await this.edges.vxlan.isolatePort(this.o.tapName);
+      await this.restart.adopt(async () => ({
+        vxlan: await this.edges.vxlan.entries(), hostgw: this.o.hostGw ? await this.edges.hostgw.entries() : null,
+      }));
     } catch (e) {
       this.kernelError = describeError(e);
       this.log.error({ err: this.kernelError }, 'fastpath: kernel paths unavailable, every connection stays on the sleeve');
@@ -321,7 +334,10 @@ export class OverlaySwitch implements Overlay {
       await this.edges.vxlan.remove().catch(() => undefined);
       return;
     }
-    if (!this.o.hostGw) return;
+    if (!this.o.hostGw) {
+      await this.edges.hostgw.reset().catch(() => undefined); // a previous daemon's host-gw state
+      return;
+    }
     try {
       await this.edges.hostgw.setup();
     } catch (e) {
@@ -341,9 +357,8 @@ export class OverlaySwitch implements Overlay {
     this.byPeer.get(m.sender)?.onProbe(m, Date.now());
   }
 
-  private tick(): void {
+  private tick(now: number): void {
     if (this.stopped) return;
-    const now = Date.now();
     try {
       for (const c of this.byPeer.values()) c.tick(now);
     } catch (e) {
@@ -353,7 +368,12 @@ export class OverlaySwitch implements Overlay {
 
   private changed(): void {
     if (this.stopped) return;
-    const flood = kernelFlood(this.reachable, this.peerPaths());
+    this.housekeeping.arm();
+    // A lingering peer (restarting) still counts: our broadcasts keep reaching it over VXLAN.
+    const paths = this.peerPaths();
+    const reach = new Set(this.reachable);
+    for (const p of paths) if (this.restart.isLingering(p.peer)) reach.add(p.peer);
+    const flood = kernelFlood(reach, paths);
     if (flood !== this.floodKernel) {
       this.floodKernel = flood;
       this.log.info({ flood: flood ? 'kernel' : 'sleeve' }, flood
@@ -361,6 +381,7 @@ export class OverlaySwitch implements Overlay {
         : 'fastpath: our broadcasts go by the sleeve\'s broadcast tree');
       this.pushSleeveRoutes();
     }
+    this.restart.update(this.byPeer.values(), this.localScanned);
     void this.kernel.schedule();
   }
 
@@ -377,19 +398,32 @@ export class OverlaySwitch implements Overlay {
 
   private peerPaths(): PeerPaths[] {
     const out: PeerPaths[] = [];
+    const live = new Set<PeerName>();
     for (const c of this.byPeer.values()) {
-      if (c.isStopped || !c.hello || c.underlayIp === null) continue;
-      out.push({
-        peer: c.peer, underlayIp: c.underlayIp, vxlanPort: c.hello.vxlanPort, l2: c.l2, hostGw: c.hostGwActive,
-        ...(c.underlayDev ? { underlayDev: c.underlayDev } : {}),
-      });
+      const p = this.pathsOf(c);
+      if (p === null) continue;
+      if (this.restart.isLingering(c.peer) && !c.settled) continue; // the lingering paths stand until it settles
+      live.add(c.peer);
+      out.push(p);
     }
+    const connected = (peer: PeerName) => [...this.byPeer.values()].some((c) => c.peer === peer);
+    // Reachable over another peer (not only through the closed connection itself, whose route may be stale).
+    const viaOther = (peer: PeerName) => { const hop = this.routes?.unicast.get(peer); return hop !== undefined && hop !== peer; };
+    for (const p of this.restart.lingeringPaths(connected, viaOther)) if (!live.has(p.peer)) out.push(p);
     return out;
+  }
+
+  private pathsOf(c: FastConnection): PeerPaths | null {
+    if (c.isStopped || !c.hello || c.underlayIp === null) return null;
+    return {
+      peer: c.peer, underlayIp: c.underlayIp, vxlanPort: c.hello.vxlanPort, l2: c.l2, hostGw: c.hostGwActive,
+      ...(c.underlayDev ? { underlayDev: c.underlayDev } : {}),
+    };
   }
 
   private desired(): DesiredKernel {
     return desiredKernel({
-      self: this.o.localName, peers: this.peerPaths(), record: (p) => this.directory.get(p),
+      self: this.o.localName, peers: this.peerPaths(), record: (p) => this.directory.get(p) ?? this.restart.record(p),
       flood: this.floodKernel, hostGwLocal: this.hostGwOff() === null, localPods: this.localIps,
     });
   }
@@ -405,39 +439,18 @@ export class OverlaySwitch implements Overlay {
     return m;
   }
 
-  /** Local MACs (bridge FDB) every scan, pod addresses on port changes or every 10 s. */
-  private async scanLocal(): Promise<void> {
-    if (this.scanning || this.stopped) return;
-    this.scanning = true;
-    try {
-      const entries = await this.edges.vxlan.localMacs([this.o.tapName, FASTPATH_VXLAN_DEVICE]);
-      const ports = entries.map((e) => e.port).sort().join(',');
-      const now = Date.now();
-      if (ports !== this.lastPorts || now - this.lastAddressScan >= FASTPATH_ADDRESS_SCAN_MS) {
-        this.lastPorts = ports;
-        this.lastAddressScan = now;
-        this.localIps = await this.readPodAddresses();
-      }
-      const macs = [...entries.map((e) => e.mac), ...this.localIps.map((a) => a.mac)];
-      const update = this.directory.setLocal(macs, this.localIps);
-      if (update) this.channel?.broadcast(update);
-    } catch (e) {
-      this.log.debug({ err: describeError(e) }, 'fastpath: local scan failed');
-    } finally {
-      this.scanning = false;
-    }
+  private onLocalScan(scan: LocalScan): void {
+    this.localIps = scan.ips;
+    this.localScanned = true;
+    const update = this.directory.setLocal(scan.macs, scan.ips);
+    if (update) this.channel?.broadcast(update);
+    this.changed();
   }
 
-  private async readPodAddresses(): Promise<LocalPodAddress[]> {
-    const out: LocalPodAddress[] = [];
-    for (const p of await this.o.listPods()) {
-      for (const a of p.addresses) {
-        const ip = a.split('/')[0]!;
-        if (isIp(ip, 4) && p.mac) {
-          out.push({ ip, mac: p.mac.toLowerCase(), ...(p.hostIfname ? { port: p.hostIfname } : {}) });
-        }
-      }
+  /** Remove every fast-path device, entry, route and rule (reset, or kernel paths turned off). */
+  private async removeKernelState(why: string): Promise<void> {
+    for (const step of [() => this.edges.hostgw.reset(), () => this.edges.vxlan.remove(), () => this.edges.vxlan.unisolatePort(this.o.tapName)]) {
+      try { await step(); } catch (e) { this.log.warn({ err: describeError(e), why }, 'fastpath: cleanup step failed'); }
     }
-    return out;
   }
 }

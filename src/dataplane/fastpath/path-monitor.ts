@@ -118,6 +118,21 @@ export class PathMonitor {
     return null;
   }
 
+  /**
+   * When this path next needs {@link probeDue} / {@link tick} (ms since the epoch, the clock of
+   * `now`): the next probe or the next timeout, whichever comes first; Infinity while off.
+   */
+  nextDue(): number {
+    switch (this.state) {
+      case 'off': return Infinity;
+      case 'failed': return this.nextTryAt;
+      default: {
+        const timeoutAt = Math.max(this.probingSince, this.lastReplyAt) + this.t.failAfterMs + 1;
+        return Math.min(this.lastSentAt + this.t.probeIntervalMs, timeoutAt);
+      }
+    }
+  }
+
   private startProbing(now: number): void {
     this.state = 'probing';
     this.probingSince = now;
