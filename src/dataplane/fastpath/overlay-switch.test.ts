@@ -1,11 +1,15 @@
 /**
- * Two OverlaySwitches back to back in one process: a fake sleeve, fake kernel edges that
- * record what they are told, and a fake UDP network that "decapsulates" VXLAN probes like the
+ * Two OverlaySwitches back to back in one process: a fake sleeve, the real VXLAN and host-gw
+ * edges over an in-memory kernel (test/support/fake-kernel.ts, checked against the real one by
+ * test/integration/fake-kernel.test.ts) whose resulting state the test reads, and a fake UDP network that "decapsulates" VXLAN probes like the
  * kernel does and can drop the VXLAN port or everything.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../common/index.js';
+import { FASTPATH_NFT_TABLE, FASTPATH_ROUTE_PROTO, FASTPATH_VXLAN_DEVICE, silentLogger } from '../../common/index.js';
+import { HostGwEdge, VxlanEdge, underlayRoute } from '../../host/index.js';
+import { FakeKernel } from '../../../test/support/fake-kernel.js';
+import { vxlanEdgeSettings } from './edge-settings.js';
 import type { GossipChannel, OverlayConnection, OverlayConnectionParams, OverlayHealth, OverlayRoutes } from '../../mesh/index.js';
 import type { PollHandle } from '../native-types.js';
 import { formatIpv4 } from '../../net/index.js';
@@ -15,6 +19,7 @@ import type { ProbeIo } from './probe-socket.js';
 const NAMES = ['02:00:00:00:00:01', '02:00:00:00:00:02'] as const;
 const IPS = ['198.18.0.1', '198.18.0.2'] as const;
 const POD_MAC = ['aa:00:00:00:00:01', 'aa:00:00:00:00:02'] as const;
+const BRIDGE_MAC = ['02:b0:00:00:00:01', '02:b0:00:00:00:02'] as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Net {
@@ -73,36 +78,70 @@ class FakeSleeve implements SleeveLike {
   peerGone(): void {}
 }
 
-function fakeEdges(i: number, calls: string[]): SwitchEdges {
-  const rec = (name: string) => async (...a: unknown[]) => { calls.push([name, ...a].join(' ')); };
+/** One simulated host: bridge `weft` with the pod port `vweth` and the sleeve TAP, underlay `eth0`. */
+interface FakeHost { kernel: FakeKernel; edges: SwitchEdges; routeTo: (ip: string) => Promise<{ dev: string; gateway: string | null }> }
+
+async function fakeHost(i: number): Promise<FakeHost> {
+  const kernel = new FakeKernel();
+  const h = kernel.host;
+  await h.addBridge('weft');
+  const br = (await h.mustLink('weft')).index;
+  await h.setLink('weft', { up: true });
+  await h.addVeth('vweth', 'vpod', 1500);
+  await h.setLink('vweth', { master: br, up: true });
+  await kernel.createTap('weft-tap');
+  await h.setLink('weft-tap', { master: br, up: true });
+  await h.addVeth('eth0', 'eth0peer', 1500);
+  await h.addAddress('eth0', `${IPS[i]!}/24`);
+  await h.setLink('eth0', { up: true });
+  await h.setLink('weft', { mac: BRIDGE_MAC[i]! });
+  kernel.learn('vweth', POD_MAC[i]!);
+  const log = silentLogger();
   return {
-    vxlan: {
-      setup: async () => { calls.push('setup'); return false; }, remove: rec('remove'),
-      entries: async () => ({ unicast: new Map(), flood: new Set() }), isolatePort: rec('isolate'), unisolatePort: rec('unisolate'),
-      localMacs: async () => [{ mac: POD_MAC[i]!, port: 'vweth' }],
-      setUnicast: rec('vx+'), deleteUnicast: rec('vx-'), pinOnBridge: rec('pin'), unpinFromBridge: rec('unpin'),
-      addFlood: rec('flood+'), deleteFlood: rec('flood-'),
+    kernel,
+    edges: {
+      vxlan: new VxlanEdge({ bridge: 'weft', log, ...vxlanEdgeSettings(NAMES[i]!, 6784), kernel }),
+      hostgw: new HostGwEdge({ bridge: 'weft', log, kernel }),
     },
-    hostgw: {
-      setup: rec('gw-setup'), reset: rec('gw-reset'), bridgeTxOffload: rec('gw-txoffload'),
-      entries: async () => ({ routes: new Map(), local: new Map(), forwards: new Map(), underlays: new Set(), ports: new Set() }),
-      addRemote: rec('route+'), deleteRemote: rec('route-'), addForward: rec('fwd+'), deleteForward: rec('fwd-'),
-      addLocal: rec('local+'), deleteLocal: rec('local-'), addPort: rec('port+'), deletePort: rec('port-'),
-      addUnderlay: rec('up+'), deleteUnderlay: rec('up-'),
+    routeTo: async (ip) => {
+      const r = await underlayRoute(ip, kernel);
+      return { dev: r.dev, gateway: r.gateway ?? null };
     },
   };
 }
 
+/** The fast-path state of a fake host's kernel, as sorted lines. */
+async function kernelState(k: FakeKernel): Promise<{ fdb: string[]; routes: string[]; nft: string[]; neighbours: string[]; links: string[] }> {
+  const links = await k.host.links();
+  const name = (i?: number) => links.find((l) => l.index === i)?.name ?? String(i);
+  const nft: string[] = [];
+  for (const [t, table] of k.ruleset) {
+    for (const [c, chain] of table.chains) nft.push(`${t} chain ${c} ${chain.hookDevice ?? '-'}`);
+    for (const [n, set] of table.sets) for (const [key, v] of set.elements) nft.push(`${n} ${key}${v === null ? '' : ` : ${v}`}`);
+  }
+  return {
+    fdb: (await k.host.fdb()).filter((f) => (f.state & 0x02) === 0)
+      .map((f) => `${name(f.index)} ${f.mac ?? ''} ${(f.flags & 0x02) !== 0 ? `self ${f.dst ?? ''}` : 'master'}`).sort(),
+    routes: (await k.host.routes()).filter((r) => r.protocol === FASTPATH_ROUTE_PROTO).map((r) => `${r.dst} ${r.gateway ?? name(r.oif)}`).sort(),
+    nft: nft.sort(),
+    neighbours: (await k.host.neighbours()).map((n) => `${name(n.index)} ${n.dst ?? ''} ${n.mac ?? ''}`).sort(),
+    links: links.map((l) => l.name).sort(),
+  };
+}
+
+const hex = (dev: string) => Buffer.from(dev).toString('hex');
+
 test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on the sleeve, host-gw stays; all dropped → sleeve; recovery', async () => {
   const net = new Net();
-  const calls: string[][] = [[], []];
+  const hosts = [await fakeHost(0), await fakeHost(1)];
+  const k0 = hosts[0]!.kernel;
   const sleeves = [new FakeSleeve(), new FakeSleeve()];
   const sw = [0, 1].map((i) => new OverlaySwitch({
     localName: NAMES[i]!, sleeve: sleeves[i]!, bridge: 'weft', tapName: 'weft-tap', kernelPaths: true, hostGw: true,
-    vxlanPort: 6784, trustedSubnets: [], log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, calls[i]!),
+    vxlanPort: 6784, trustedSubnets: [], log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: hosts[i]!.edges,
     listPods: async () => [{ mac: POD_MAC[i]!, addresses: [`10.32.0.${i + 1}/12`], hostIfname: 'vweth' }],
     timing: { probeIntervalMs: 20, failAfterMs: 200, confirmReplies: 3, reprobeInitialMs: 50, reprobeMaxMs: 200 },
-    probeEsp: null, watcher: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
+    probeEsp: null, watcher: null, routeTo: hosts[i]!.routeTo,
   }));
   try {
     // Gossip: broadcasts go straight to the other directory.
@@ -130,7 +169,8 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
       assert.ok(f(), what);
     };
     await waitFor('both on host-gw', () => mode(0) === 'hostgw' && mode(1) === 'hostgw');
-    await waitFor('peer pods programmed', () => sw[0]!.status().kernel.forwards === 1 && sw[0]!.status().kernel.vxlanEntries === 1);
+    // Two VXLAN entries: the peer's pod and the peer's bridge (a host MAC, as the real FDB shows it).
+    await waitFor('peer pods programmed', () => sw[0]!.status().kernel.forwards === 1 && sw[0]!.status().kernel.vxlanEntries === 2);
     await sw[0]!.settle();
     const st = sw[0]!.status();
     assert.equal(st.flood, 'kernel');
@@ -138,10 +178,17 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
     assert.equal(st.kernel.localPods, 1);
     assert.deepEqual(sleeves[0]!.routes!.broadcastNextHops(NAMES[0]), [], 'the sleeve floods nothing of ours');
     assert.deepEqual(sleeves[0]!.routes!.broadcastNextHops(NAMES[1]), [NAMES[1]], 'relays unchanged');
-    assert.ok(calls[0]!.includes('vx+ aa:00:00:00:00:02 198.18.0.2 6784') && calls[0]!.includes('pin aa:00:00:00:00:02'));
-    assert.ok(calls[0]!.includes('route+ 10.32.0.2 198.18.0.2') && calls[0]!.includes('fwd+ aa:00:00:00:00:02 10.32.0.2 198.18.0.2 eth0'));
-    assert.ok(calls[0]!.includes('port+ vweth') && calls[0]!.includes('up+ eth0') && calls[0]!.includes('local+ 10.32.0.1 aa:00:00:00:00:01 vweth'));
-    assert.ok(calls[0]!.indexOf('up+ eth0') < calls[0]!.indexOf('fwd+ aa:00:00:00:00:02 10.32.0.2 198.18.0.2 eth0'), 'hooks before forwards');
+    const on = await kernelState(k0);
+    const peerPod = `${POD_MAC[1]} . 10.32.0.2`;
+    for (const line of [`${FASTPATH_VXLAN_DEVICE} ${POD_MAC[1]} self 198.18.0.2`, `${FASTPATH_VXLAN_DEVICE} ${POD_MAC[1]} master`,
+      `${FASTPATH_VXLAN_DEVICE} ${BRIDGE_MAC[1]} self 198.18.0.2`, `${FASTPATH_VXLAN_DEVICE} 00:00:00:00:00:00 self 198.18.0.2`]) assert.ok(on.fdb.includes(line), `FDB has ${line}: ${on.fdb.join('; ')}`);
+    assert.ok(on.routes.includes('10.32.0.2/32 198.18.0.2') && on.routes.includes('10.32.0.1/32 weft'), on.routes.join('; '));
+    for (const line of [`remote ${peerPod} : 198.18.0.2`, `remote_dev ${peerPod} : eth0`, 'remote_src 10.32.0.2', 'local_dev 10.32.0.1 : vweth',
+      `netdev ${FASTPATH_NFT_TABLE} chain port_${hex('vweth')} vweth`, `netdev ${FASTPATH_NFT_TABLE} chain up_${hex('eth0')} eth0`]) {
+      assert.ok(on.nft.includes(line), `nft has ${line}: ${on.nft.join('; ')}`);
+    }
+    assert.ok(on.neighbours.includes(`weft 10.32.0.1 ${POD_MAC[0]}`) && on.neighbours.includes(`vweth 10.32.0.1 ${POD_MAC[0]}`), on.neighbours.join('; '));
+    assert.ok(k0.nftLog.indexOf('hooking eth0 ingress') < k0.nftLog.findIndex((w) => w.startsWith('forwarding 10.32.0.2')), 'hooks before forwards');
     const last = health[0]!.at(-1)!;
     assert.equal(last.state, 'healthy');
     assert.equal(last.mode, 'hostgw');
@@ -162,7 +209,9 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
     await waitFor('both on the sleeve', () => mode(0) === 'sleeve' && mode(1) === 'sleeve');
     await sw[0]!.settle();
     assert.equal(sw[0]!.status().kernel.forwards, 0);
-    assert.ok(calls[0]!.includes('fwd- aa:00:00:00:00:02 10.32.0.2') && calls[0]!.includes('port- vweth') && calls[0]!.includes('up- eth0'), 'unhooked');
+    const off = await kernelState(k0);
+    assert.ok(!off.nft.some((l) => l.startsWith('remote') || l.includes(' chain ')), `unhooked, no forwards: ${off.nft.join('; ')}`);
+    assert.ok(!off.fdb.some((l) => l.includes(POD_MAC[1]!)), 'no VXLAN entry for the peer pod');
     assert.equal(sw[0]!.status().kernel.hostGwRoutes, 0);
 
     net.dropAll = false;
@@ -171,17 +220,22 @@ test('two switches: host-gw + VXLAN after probes; VXLAN port dropped → L2 on t
   } finally {
     await Promise.all(sw.map((s) => s.stop()));
   }
-  assert.ok(!calls[0]!.includes('gw-reset') && !calls[0]!.includes('remove'), 'a plain stop leaves the kernel fast paths in place');
+  const kept = await kernelState(k0);
+  assert.ok(kept.links.includes(FASTPATH_VXLAN_DEVICE) && kept.nft.length > 0, 'a plain stop leaves the kernel fast paths in place');
   await sw[0]!.resetKernel();
-  assert.ok(calls[0]!.includes('gw-reset') && calls[0]!.includes('remove') && calls[0]!.includes('unisolate weft-tap'), 'reset cleans up');
+  const gone = await kernelState(k0);
+  assert.deepEqual(gone.nft, [], 'reset removes the nft table');
+  assert.deepEqual(gone.routes, [], 'and the host-gw routes');
+  assert.ok(!gone.links.includes(FASTPATH_VXLAN_DEVICE), 'and the VXLAN devices');
+  assert.equal(k0.hostNs.links.get('weft-tap')?.isolated, false, 'and the TAP is no longer isolated');
 });
 
 test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve carries everything', async () => {
   const net = new Net();
-  const mk = (i: number, o: { kernelPaths: boolean; trusted: string[] }) => new OverlaySwitch({
+  const mk = (hosts: FakeHost[], i: number, o: { kernelPaths: boolean; trusted: string[] }) => new OverlaySwitch({
     localName: NAMES[i]!, sleeve: new FakeSleeve(), bridge: 'weft', tapName: 'weft-tap', kernelPaths: o.kernelPaths, hostGw: true,
-    vxlanPort: 6784, trustedSubnets: o.trusted, log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: fakeEdges(i, []),
-    listPods: async () => [], probeEsp: null, watcher: null, routeTo: async () => ({ dev: 'eth0', gateway: null }),
+    vxlanPort: 6784, trustedSubnets: o.trusted, log: silentLogger(), io: new FakeIo(net, IPS[i]!), edges: hosts[i]!.edges,
+    listPods: async () => [], probeEsp: null, watcher: null, routeTo: hosts[i]!.routeTo,
   });
   for (const [a, b, keysEncrypted, want] of [
     [{ kernelPaths: false, trusted: [] }, { kernelPaths: true, trusted: [] }, false, ['fast path disabled (--no-fastdp)', 'fast path disabled on the peer']],
@@ -189,7 +243,8 @@ test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve 
     [{ kernelPaths: true, trusted: ['198.18.0.0/24'] }, { kernelPaths: true, trusted: [] }, true,
       ['the peer does not trust our subnet, encryption required', 'untrusted subnet, encryption required']],
   ] as const) {
-    const sw = [mk(0, { ...a, trusted: [...a.trusted] }), mk(1, { ...b, trusted: [...b.trusted] })];
+    const hosts = [await fakeHost(0), await fakeHost(1)];
+    const sw = [mk(hosts, 0, { ...a, trusted: [...a.trusted] }), mk(hosts, 1, { ...b, trusted: [...b.trusted] })];
     try {
       await Promise.all(sw.map((s) => s.start()));
       const conns: OverlayConnection[] = [];
@@ -202,7 +257,9 @@ test('--no-fastdp and untrusted peers: no probes, reasons in status, the sleeve 
         });
       }
       conns.forEach((c) => c.confirm());
-      await sleep(100);
+      // Wait (bounded) until both sides decided; the assertions below say what they must have decided.
+      const reason = (i: number) => sw[i]!.status().connections[0]?.paths.find((p) => p.path === 'vxlan')?.reason;
+      for (let k = 0; k < 200 && !(reason(0) === want[0] && reason(1) === want[1]); k++) await sleep(10);
       for (const i of [0, 1]) {
         const c = sw[i]!.status().connections[0]!;
         assert.equal(c.mode, 'sleeve');
