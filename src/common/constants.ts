@@ -213,6 +213,11 @@ export const SLEEVE_PMTU_MAX_PROBES = 16;
 export const SLEEVE_PMTU_RECHECK_MS = 10 * 60_000;
 /** Engine housekeeping tick (heartbeats, timeouts, probes, rekey). ms */
 export const SLEEVE_TICK_MS = 100;
+/**
+ * The same tick while every link is healthy, hears its peer and runs no PMTU search (capped at
+ * a fifth of the heartbeat interval, so heartbeats stay on time). ms
+ */
+export const SLEEVE_IDLE_TICK_MS = 1_000;
 /** Frames / datagrams taken per readBatch / udpRecvBatch call. count */
 export const SLEEVE_BATCH = 64;
 /** Batches taken per readiness callback before yielding to the event loop. count */

@@ -197,6 +197,17 @@ export class PeerLink implements OverlayConnection {
     if (!this.pmtu) this.startPmtu(now);
   }
 
+  /**
+   * True while this link needs the sleeve's fast tick: confirmed but not yet healthy, a PMTU
+   * search running, or not hearing the peer (fast heartbeats). A healthy, quiet link is served
+   * by the idle tick.
+   */
+  needsFastTick(now: number): boolean {
+    if (!this.confirmed || this.stopped || this.fatal || !this.crypto) return false;
+    if (this.state !== 'healthy' || this.pmtu) return true;
+    return !(this.lastHeardYou > 0 && now - this.lastHeardYou < this.host.timing.heartbeatTimeoutMs);
+  }
+
   /** Housekeeping: heartbeats, health, key rotation, PMTU probes. */
   tick(now: number): void {
     if (!this.confirmed || this.stopped || this.fatal || !this.crypto) return;

@@ -219,3 +219,35 @@ test('Prometheus metrics are read from the counters at scrape time', async () =>
   assert.match(text, /weft_sleeve_relayed_frames_total 0/);
   await a.overlay.stop(); await b.overlay.stop();
 });
+
+test('idle links: housekeeping slows to the idle tick once both links are healthy and quiet, and heartbeats keep them healthy', async () => {
+  const net = new FakeNet();
+  let calls = 0;
+  const realClock = { t: 0, now: (): number => { calls++; return Date.now(); } } as unknown as Clock;
+  const timing = { tickMs: 5, idleTickMs: 100, heartbeatMs: 1000, heartbeatTimeoutMs: 3000 };
+  const a = await makeNode(net, realClock, A, '198.18.9.1', { timing });
+  const b = await makeNode(net, realClock, B, '198.18.9.2', { timing });
+  try {
+    connect(a, b, true);
+    await waitFor(() => linkState(a, B) === 'healthy' && linkState(b, A) === 'healthy', 3000, 'links healthy');
+    // Fast ticks (5 ms) read the clock ≥ 100 times per 500 ms in the two nodes; idle ones (100 ms) about 20.
+    let window = Infinity;
+    for (let i = 0; i < 10 && window > 40; i++) {
+      const before = calls;
+      await sleep(500);
+      window = calls - before;
+    }
+    assert.ok(window <= 40, `clock reads per 500 ms once idle: ${window}`);
+    // Watch for longer than the heartbeat timeout: only heartbeats sent on the idle tick keep the links up.
+    for (const end = Date.now() + 3500; Date.now() < end;) {
+      assert.equal(linkState(a, B), 'healthy');
+      assert.equal(linkState(b, A), 'healthy');
+      await sleep(100);
+    }
+    a.io.injectTap(frame(BROADCAST, POD_A, 80));
+    await waitFor(() => b.io.tapOut.length === 1, 3000, 'a frame after the idle period');
+  } finally {
+    await a.overlay.stop();
+    await b.overlay.stop();
+  }
+});

@@ -121,6 +121,8 @@ export class SleeveOverlay implements Overlay {
   private tapPoll: PollHandle | null = null;
   private udpPoll: PollHandle | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The pending tick is an idle (slow) one. */
+  private timerIdle = false;
   private localPort = 0;
   private stopped = false;
   private lastSweep = 0;
@@ -172,15 +174,14 @@ export class SleeveOverlay implements Overlay {
     this.buildDataPath(io);
     this.tapPoll = io.pollStart(this.tapFd, () => this.onTapReadable());
     this.udpPoll = io.pollStart(this.udpFd, () => this.onUdpReadable());
-    this.timer = setInterval(() => this.tick(), this.timing.tickMs);
-    this.timer.unref();
+    this.scheduleTick(this.timing.tickMs);
     this.log.info({ tap: this.opts.tapName, port: this.localPort, mtu: this.mtu, alg: this.alg, tapCoalesce: this.vnet !== 0, udpGso: this.udpGso, udpGro: this.udpGro }, 'sleeve: started');
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const link of this.slots) link?.stop();
     const io = this.io;
@@ -305,6 +306,7 @@ export class SleeveOverlay implements Overlay {
       linkConfirmed: (link) => {
         this.active.set(link.peer, link);
         this.floodCache.clear();
+        if (this.timerIdle) this.scheduleTick(this.timing.tickMs); // a new link wants the fast tick now
       },
       linkStopped: (link) => {
         if (link.slot >= 0 && this.slots[link.slot] === link) this.slots[link.slot] = undefined;
@@ -422,18 +424,39 @@ export class SleeveOverlay implements Overlay {
     }
   }
 
+  /**
+   * Housekeeping runs every `tickMs` while some link needs it (PeerLink.needsFastTick) and every
+   * `idleTickMs` (at most heartbeatMs / 5) while all links are quiet: an idle daemon wakes
+   * about once a second instead of ten times.
+   */
+  private scheduleTick(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerIdle = delayMs > this.timing.tickMs;
+    this.timer = setTimeout(() => this.tick(), delayMs);
+    this.timer.unref();
+  }
+
   private tick(): void {
+    this.timer = null;
     if (this.stopped) return;
     const now = this.now();
+    let fast = false;
     try {
-      for (const link of this.slots) link?.tick(now);
+      for (const link of this.slots) {
+        if (!link) continue;
+        link.tick(now);
+        if (link.needsFastTick(now)) fast = true;
+      }
       if (now - this.lastSweep >= this.timing.macSweepMs) {
         this.lastSweep = now;
         this.macs.expire(now);
       }
     } catch (e) {
+      fast = true;
       this.logError('tick failed', e);
     }
+    const t = this.timing;
+    this.scheduleTick(fast ? t.tickMs : Math.max(t.tickMs, Math.min(t.idleTickMs, Math.floor(t.heartbeatMs / 5))));
   }
 
   private async plumb(): Promise<void> {

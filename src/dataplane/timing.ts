@@ -3,7 +3,7 @@ import {
   SLEEVE_HEARTBEAT_FAST_MS, SLEEVE_HEARTBEAT_MS, SLEEVE_HEARTBEAT_TIMEOUT_MS, SLEEVE_REKEY_INTERVAL_MS,
   SLEEVE_REKEY_AFTER_DATAGRAMS, SLEEVE_REJECT_AFTER_DATAGRAMS, SLEEVE_EPOCH_GRACE_MS, SLEEVE_MAC_MAX_AGE_MS,
   SLEEVE_MAC_SWEEP_MS, SLEEVE_PMTU_PROBE_TIMEOUT_MS, SLEEVE_PMTU_MAX_PROBES, SLEEVE_PMTU_RECHECK_MS,
-  SLEEVE_TICK_MS, REPLAY_WINDOW_PACKETS, SLEEVE_PMTU_FLOOR_BYTES,
+  SLEEVE_TICK_MS, SLEEVE_IDLE_TICK_MS, REPLAY_WINDOW_PACKETS, SLEEVE_PMTU_FLOOR_BYTES,
 } from '../common/index.js';
 import type { EpochTiming } from './link-crypto.js';
 
@@ -19,6 +19,8 @@ export interface SleeveTiming extends EpochTiming {
   pmtuRecheckMs: number;
   pmtuFloorBytes: number;
   tickMs: number;
+  /** Tick while all links are quiet (capped at heartbeatMs / 5; never below tickMs). */
+  idleTickMs: number;
 }
 
 export const DEFAULT_SLEEVE_TIMING: Readonly<SleeveTiming> = Object.freeze({
@@ -37,4 +39,5 @@ export const DEFAULT_SLEEVE_TIMING: Readonly<SleeveTiming> = Object.freeze({
   pmtuRecheckMs: SLEEVE_PMTU_RECHECK_MS,
   pmtuFloorBytes: SLEEVE_PMTU_FLOOR_BYTES,
   tickMs: SLEEVE_TICK_MS,
+  idleTickMs: SLEEVE_IDLE_TICK_MS,
 });

@@ -74,7 +74,7 @@ export async function makeNode(net: FakeNet, clock: Clock, name: string, ip: str
   const io = net.host(ip, o.localMtu ?? 1500);
   const overlay = new SleeveOverlay({
     localName: name, port: o.port ?? 6783, tapName: 'tap', log: silentLogger(), io, plumbing: null,
-    now: clock.now, timing: { tickMs: 2, ...o.timing }, ...(o.mtu ? { mtu: o.mtu } : {}), ...(o.alg ? { alg: o.alg } : {}),
+    now: clock.now, timing: { tickMs: 2, idleTickMs: 2, ...o.timing }, ...(o.mtu ? { mtu: o.mtu } : {}), ...(o.alg ? { alg: o.alg } : {}),
     ...(o.registry ? { registry: o.registry } : {}), ...(o.tapCoalesce !== undefined ? { tapCoalesce: o.tapCoalesce } : {}),
   });
   await overlay.start();
