@@ -382,3 +382,19 @@ export const METRICS_EVENT_LOOP_RESOLUTION_MS = 1_000;
  * keeps them as dial targets this long; then only configured and discovered peers remain. ms
  */
 export const REMEMBERED_PEERS_DIAL_MS = 60_000;
+
+// --- network policy (issue 12) ---
+/** nftables table (family inet) holding the policy chains, sets and counters. */
+export const POLICY_NFT_TABLE = 'weft_policy';
+/** NFLOG group of policy drops and audit "would drop" records (read by the flow records). */
+export const POLICY_NFLOG_GROUP = 3217;
+/** Policy drops/audit records logged to NFLOG at most this many per second per host (counters count all). */
+export const POLICY_NFLOG_RATE_PER_S = 100;
+/** Gossip channel of the policy store (policies and namespaces, LWW per object). */
+export const POLICY_GOSSIP_CHANNEL = 'policy';
+/** Gossip channel of the workload directory (pod identities: namespace, name, labels, ports, addresses). */
+export const WORKLOAD_GOSSIP_CHANNEL = 'workloads';
+/** Tombstones of deleted policy objects are kept this long before they may be forgotten (ms). */
+export const POLICY_TOMBSTONE_TTL_MS = 24 * 3600_000;
+/** Changes to the policy inputs are coalesced for this long before the ruleset is recompiled (ms). */
+export const POLICY_RECOMPILE_DEBOUNCE_MS = 20;

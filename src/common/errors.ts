@@ -44,6 +44,9 @@ export type WeftErrorCode =
   | 'WEFT_ERR_IPAM_CONFLICT'     // conflicting ring update (resolved, counted)
   | 'WEFT_ERR_IPAM_SPLIT'        // two independently seeded rings met
   | 'WEFT_ERR_IPAM_IN_USE'       // requested address is allocated to another owner
+  // network policy
+  | 'WEFT_ERR_POLICY_INVALID'    // a policy/namespace document is invalid (names document and field); nothing of that apply is used
+  | 'WEFT_ERR_KUBE'              // Kubernetes mode: the API server could not be read (config, connection, list/watch)
   | 'WEFT_ERR_INTERNAL';
 
 /** Base class of every weft error. `code` is stable; `message` is one human line. */

@@ -10,6 +10,6 @@ export type {
 } from './ruleset.js';
 export type {
   LabelExpression, LabelSelector, IpBlock, PolicyPeer, PolicyPortSpec, PolicyRule,
-  NetworkPolicyObject, PolicyDocuments,
+  NetworkPolicyObject, PolicyDocuments, PolicyInput,
 } from './objects.js';
 export { policyKey } from './objects.js';

@@ -81,3 +81,14 @@ export interface PolicyDocuments {
 export function policyKey(p: { readonly namespace: string; readonly name: string }): string {
   return `${p.namespace}/${p.name}`;
 }
+
+/**
+ * Everything the model reads: the cluster's policies, namespaces and pods (every pod of the
+ * cluster, local or not, is a possible peer). A namespace that has pods or policies but no
+ * Namespace object exists implicitly, labelled only `kubernetes.io/metadata.name`.
+ */
+export interface PolicyInput {
+  readonly policies: readonly NetworkPolicyObject[];
+  readonly namespaces: readonly NamespaceIdentity[];
+  readonly pods: readonly import('./ruleset.js').PodIdentity[];
+}
