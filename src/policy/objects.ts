@@ -5,7 +5,7 @@
  * filled in exactly as Kubernetes defines them, so two equal policies are deep-equal.
  * Pure data: no I/O, no classes.
  */
-import type { NamespaceIdentity, PolicyProtocol } from './ruleset.js';
+import type { NamespaceIdentity, PodIdentity, PolicyProtocol } from './ruleset.js';
 
 /** One `matchExpressions` entry. `values` is empty for Exists / DoesNotExist. */
 export interface LabelExpression {
@@ -90,5 +90,5 @@ export function policyKey(p: { readonly namespace: string; readonly name: string
 export interface PolicyInput {
   readonly policies: readonly NetworkPolicyObject[];
   readonly namespaces: readonly NamespaceIdentity[];
-  readonly pods: readonly import('./ruleset.js').PodIdentity[];
+  readonly pods: readonly PodIdentity[];
 }
