@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Lab, REPO, WEFT, type LabHost } from './lab.js';
+import { REPO, WEFT, type Lab, type LabHost } from './lab.js';
 import { waitFor } from './wait.js';
 
 export const WORLD_NAMESPACES = ['x', 'y', 'z'] as const;
