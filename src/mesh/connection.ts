@@ -68,9 +68,6 @@ export class ControlConnection {
   session: Session | null = null;
   /** Set when the router registered this connection (won any duplicate tie-break). */
   registered = false;
-  /** Which of our secrets the handshake used: 0 = the one we initiate with, 1 = the other one
-   *  we accept during a rotation (inbound only; outbound always 0). */
-  acceptedSecret = 0;
   /** Close reason, once closed. */
   closeReason = '';
   private readonly reader = new FrameReader(MAX_HANDSHAKE_MESSAGE_BYTES);
@@ -203,7 +200,6 @@ export class ControlConnection {
     const hs = this.handshake!;
     this.hsStep++;
     const payload = hs.readMessage(frame);
-    if (!this.outbound && this.hsStep === 1) this.acceptedSecret = hs.acceptedPskIndex;
     if (this.outbound) {
       // message 2 received (responder hello) → send message 3 with our hello, done.
       this.remoteHello = decodeHello(payload);
