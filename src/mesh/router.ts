@@ -4,7 +4,7 @@ import {
   WeftError, describeError, type Logger, type Startable,
   ACCEPT_BURST, ACCEPT_RATE_PER_S, MAX_PENDING_HANDSHAKES, HANDSHAKE_TIMEOUT_MS,
 } from '../common/index.js';
-import { HandshakeError, HandshakeReplayCache, type Identity } from '../crypto/index.js';
+import { HandshakeError, HandshakeReplayCache, type ClusterKeyring, type Identity } from '../crypto/index.js';
 import type { MeshMetrics } from '../metrics/index.js';
 import { ControlConnection, type ConnectionTiming } from './connection.js';
 import { ConnectionMaker, type TargetStatus } from './connection-maker.js';
@@ -18,7 +18,12 @@ import { BadInputLog } from './bad-input-log.js';
 
 export interface MeshRouterOptions {
   identity: Identity;
-  psk: Buffer | null;
+  /**
+   * The cluster PSKs now (null: no secret). Read for each new connection, so a rotation (the
+   * daemon swapping in a new keyring) applies to new handshakes only; established sessions keep
+   * their keys. Must not switch between null and non-null while running.
+   */
+  keyring: () => ClusterKeyring | null;
   nickname: string;
   host: string;
   port: number;
@@ -121,7 +126,7 @@ export class MeshRouter implements Startable {
       this.topo.gossipDigest();
       this.hub.gossipAll();
     }, this.opts.timing.gossipIntervalMs);
-    this.opts.log.info({ name: this.self, port: this.opts.port, encrypted: this.opts.psk !== null }, 'mesh router listening');
+    this.opts.log.info({ name: this.self, port: this.opts.port, encrypted: this.opts.keyring() !== null }, 'mesh router listening');
   }
 
   async stop(): Promise<void> {
@@ -163,7 +168,7 @@ export class MeshRouter implements Startable {
 
   /** Local connections for status: established, handshaking and recently failed. */
   connectionStatus() {
-    const encrypted = this.opts.psk !== null;
+    const encrypted = this.opts.keyring() !== null;
     const rows = [];
     for (const c of this.conns.values()) {
       const h = this.health.get(c.remoteName!);
@@ -214,7 +219,7 @@ export class MeshRouter implements Startable {
 
   private startConnection(socket: Socket, outbound: boolean): ControlConnection {
     const conn = new ControlConnection({
-      socket, outbound, identity: this.opts.identity, psk: this.opts.psk,
+      socket, outbound, identity: this.opts.identity, keyring: this.opts.keyring(),
       hello: { uid: this.uid, nickname: this.opts.nickname, listenPort: this.opts.port },
       replayCache: this.replayCache,
       timing: this.opts.timing,
@@ -365,7 +370,7 @@ export class MeshRouter implements Startable {
     const m = this.opts.metrics;
     const who = c.remoteAddress;
     const reason = err instanceof HandshakeError ? err.reason : null;
-    if (reason === 'bad_secret' || reason === 'auth' || err.message.startsWith('rejected by peer: cluster secret')) {
+    if (reason === 'bad_secret' || reason === 'auth' || reason === 'unanswered') {
       m.handshake('bad_secret');
       this.badInput.note('tcp', 'bad_secret', `handshake with ${who} failed: the peer does not know the cluster secret (or uses a different one)`);
       return;
