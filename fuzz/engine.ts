@@ -140,7 +140,21 @@ export async function runTarget(t: FuzzTarget, opts: RunOptions): Promise<FuzzSt
     }
     stats.outcomes.FAILURE = (stats.outcomes.FAILURE ?? 0) + 1;
   };
+  // Stack traces are most of the cost of a thrown WeftError: capture none while fuzzing, and
+  // re-run a failing input with them to describe it.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const explain = async (input: Buffer, isValid: boolean, first: string): Promise<string> => {
+    Error.stackTraceLimit = stackLimit;
+    try {
+      const again = await runOne(t, input, isValid);
+      return 'failure' in again ? again.failure : `${first} (passed when re-run: state leaks between inputs)`;
+    } finally {
+      Error.stackTraceLimit = 0;
+    }
+  };
   const started = process.hrtime.bigint();
+  try {
   for (let i = 0; i < opts.count; i++) {
     if ((i & 1023) === 0 && i > 0 && Date.now() > deadline) {
       stats.stoppedByBudget = true;
@@ -170,8 +184,11 @@ export async function runTarget(t: FuzzTarget, opts: RunOptions): Promise<FuzzSt
     if (ms > stats.slowest.ms) {
       stats.slowest = { ms, index: i, bytes: input.length, source, hexPrefix: input.subarray(0, 32).toString('hex') };
     }
-    if ('failure' in r) fail(i, source, input, r.failure);
+    if ('failure' in r) fail(i, source, input, await explain(input, source === 'valid', r.failure));
     else stats.outcomes[r.outcome] = (stats.outcomes[r.outcome] ?? 0) + 1;
+  }
+  } finally {
+    Error.stackTraceLimit = stackLimit;
   }
   stats.seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return stats;

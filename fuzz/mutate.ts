@@ -4,7 +4,7 @@
  * splicing with a second valid message, chunk duplication. Each mutation returns a new Buffer;
  * inputs are never modified.
  */
-import { type Rng } from './rng.js';
+import type { Rng } from './rng.js';
 
 /** Names of the mutations, for statistics. */
 export const MUTATIONS = ['flip', 'byte', 'insert', 'delete', 'int', 'varint', 'truncate', 'splice', 'duplicate', 'append'] as const;
