@@ -142,7 +142,7 @@ function apiInput(rng: Rng, value: unknown, route: number): Buffer {
   const r = ROUTES[ROUTE_NAMES[route]!];
   const obj = value !== null && typeof value === 'object' && !Array.isArray(value);
   const body = r.method === 'GET'
-    ? Buffer.from(!obj ? String(value) : new URLSearchParams(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString())
+    ? Buffer.from(!obj ? JSON.stringify(value) ?? '' : new URLSearchParams(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString())
     : json(value);
   return Buffer.concat([Buffer.from([route]), body]);
 }

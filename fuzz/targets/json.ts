@@ -3,6 +3,11 @@ import type { Rng } from '../rng.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/** Set an own property, even "__proto__" (as JSON.parse does), never the prototype. */
+function put(o: { [k: string]: Json }, k: string, v: Json): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** A random JSON value of any type (nested at most `depth` levels). */
 export function randomJson(rng: Rng, depth = 2): Json {
   switch (rng.int(depth > 0 ? 8 : 6)) {
@@ -15,7 +20,7 @@ export function randomJson(rng: Rng, depth = 2): Json {
     case 6: return Array.from({ length: rng.smallLength(5) }, () => randomJson(rng, depth - 1));
     default: {
       const o: { [k: string]: Json } = {};
-      for (let i = rng.smallLength(4); i > 0; i--) o[rng.pick(['a', 'name', 'type', 'x', '__proto__', 'constructor', rng.text(6)])] = randomJson(rng, depth - 1);
+      for (let i = rng.smallLength(4); i > 0; i--) put(o, rng.pick(['a', 'name', 'type', 'x', '__proto__', 'constructor', rng.text(6)]), randomJson(rng, depth - 1));
       return o;
     }
   }
@@ -41,9 +46,9 @@ export function mutateJson(rng: Rng, v: unknown): unknown {
   } else {
     const k = key as string;
     if (r === 0) delete parent[k];
-    else if (r === 1) parent[rng.pick(['unknown', 'extra', '__proto__', rng.text(8)])] = randomJson(rng);
-    else if (r === 2) parent[k] = deep(rng.range(2, 200));
-    else parent[k] = randomJson(rng);
+    else if (r === 1) put(parent, rng.pick(['unknown', 'extra', '__proto__', rng.text(8)]), randomJson(rng));
+    else if (r === 2) put(parent, k, deep(rng.range(2, 200)));
+    else put(parent, k, randomJson(rng));
   }
   return doc;
 }
