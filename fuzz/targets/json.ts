@@ -41,7 +41,7 @@ export function mutateJson(rng: Rng, v: unknown): unknown {
   if (Array.isArray(parent)) {
     const i = key as number;
     if (r === 0) parent.splice(i, 1);
-    else if (r === 1) parent.push(...Array.from({ length: rng.range(1, 2000) }, () => parent[i] ?? null));
+    else if (r === 1) parent.push(...Array.from({ length: rng.range(1, 200) }, () => parent[i] ?? null));
     else parent[i] = randomJson(rng);
   } else {
     const k = key as string;
