@@ -78,6 +78,15 @@ export const ACCEPT_BURST = 20;
 export const ACCEPT_RATE_PER_S = 10;
 /** Concurrent not-yet-authenticated connections. count */
 export const MAX_PENDING_HANDSHAKES = 64;
+/** Per source address (IPv4, or IPv6 /64): concurrent pending handshakes, and its own accept bucket. count / handshakes / handshakes per s */
+export const MAX_PENDING_HANDSHAKES_PER_SOURCE = 8;
+export const ACCEPT_BURST_PER_SOURCE = 8;
+export const ACCEPT_RATE_PER_SOURCE_PER_S = 4;
+/** Reserve accepts for quiet sources (full bucket of their own) once the global bucket is empty. handshakes / handshakes per s */
+export const ACCEPT_QUIET_BURST = 2;
+export const ACCEPT_QUIET_RATE_PER_S = 1;
+/** Source addresses the accept gate tracks at once (idle ones are forgotten first). count */
+export const ACCEPT_MAX_SOURCES = 1024;
 /** Default connection limit. count */
 export const DEFAULT_CONN_LIMIT = 64;
 /** Connection maker backoff: first retry interval, factor, cap. ms / × / ms */
