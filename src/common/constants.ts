@@ -204,6 +204,12 @@ export const SLEEVE_HEARTBEAT_MS = 5_000;
 export const SLEEVE_HEARTBEAT_TIMEOUT_MS = 15_000;
 /** The sender moves to the next key epoch after this long (once the peer acknowledged the current one). ms */
 export const SLEEVE_REKEY_INTERVAL_MS = 120_000;
+/**
+ * A rotation that is due but blocked for this long because the peer has not acknowledged the
+ * current epoch fails the link (reason in status, weft_sleeve_rekey_stalls_total, a warning) and
+ * the mesh re-handshakes the connection, instead of staying on the old keys forever. ms
+ */
+export const SLEEVE_REKEY_ACK_TIMEOUT_MS = 60_000;
 /** …or after this many datagrams in one epoch, whichever comes first. datagrams */
 export const SLEEVE_REKEY_AFTER_DATAGRAMS = 2 ** 32;
 /** Hard stop: never send more datagrams than this in one epoch (far below 2^64). datagrams */

@@ -336,12 +336,24 @@ export class MeshRouter implements Startable {
   private onOverlayHealth(peer: PeerName, h: OverlayHealth): void {
     const prev = this.health.get(peer);
     this.health.set(peer, h);
+    if (h.state === 'failed' && h.reconnect && !prev?.reconnect) this.reconnectLater(peer, h.reason);
     if (prev?.state !== h.state) {
       this.opts.log.info({ peer, state: h.state, reason: h.reason, mtu: h.mtu, mode: h.mode }, 'data path state changed');
       // Only healthy data paths count as established: a failed one drops out of the data
       // plane's routes, so traffic to that peer is relayed through others where possible.
       if (!this.stopped) this.topo.localConnectionsChanged(this.localConnections());
     }
+  }
+
+  /** The overlay gave up on this connection: close it on the next turn (not inside its callback); the maker redials. */
+  private reconnectLater(peer: PeerName, reason: string | undefined): void {
+    const c = this.conns.get(peer);
+    const why = `data path failed: ${reason ?? 'the overlay asked for a new handshake'}`;
+    setImmediate(() => {
+      if (this.stopped || !c || this.conns.get(peer) !== c) return;
+      this.opts.log.warn({ peer, reason }, 'data path cannot recover on this connection; reconnecting');
+      c.close(why, new WeftError('WEFT_ERR_TIMEOUT', why));
+    });
   }
 
   private onMessage(c: ControlConnection, m: ControlMessage, bytes: number): void {
