@@ -98,6 +98,15 @@ export const ACCEPT_BURST = 20;
 export const ACCEPT_RATE_PER_S = 10;
 /** Concurrent not-yet-authenticated connections. count */
 export const MAX_PENDING_HANDSHAKES = 64;
+/** Per source address (IPv4, or IPv6 /64): concurrent pending handshakes, and its own accept bucket. count / handshakes / handshakes per s */
+export const MAX_PENDING_HANDSHAKES_PER_SOURCE = 8;
+export const ACCEPT_BURST_PER_SOURCE = 8;
+export const ACCEPT_RATE_PER_SOURCE_PER_S = 4;
+/** Reserve accepts for quiet sources (full bucket of their own) once the global bucket is empty. handshakes / handshakes per s */
+export const ACCEPT_QUIET_BURST = 2;
+export const ACCEPT_QUIET_RATE_PER_S = 1;
+/** Source addresses the accept gate tracks at once (idle ones are forgotten first). count */
+export const ACCEPT_MAX_SOURCES = 1024;
 /** Default connection limit. count */
 export const DEFAULT_CONN_LIMIT = 64;
 /** Connection maker backoff: first retry interval, factor, cap. ms / × / ms */
@@ -217,6 +226,12 @@ export const SLEEVE_HEARTBEAT_MS = 5_000;
 export const SLEEVE_HEARTBEAT_TIMEOUT_MS = 15_000;
 /** The sender moves to the next key epoch after this long (once the peer acknowledged the current one). ms */
 export const SLEEVE_REKEY_INTERVAL_MS = 120_000;
+/**
+ * A rotation that is due but blocked for this long because the peer has not acknowledged the
+ * current epoch fails the link (reason in status, weft_sleeve_rekey_stalls_total, a warning) and
+ * the mesh re-handshakes the connection, instead of staying on the old keys forever. ms
+ */
+export const SLEEVE_REKEY_ACK_TIMEOUT_MS = 60_000;
 /** …or after this many datagrams in one epoch, whichever comes first. datagrams */
 export const SLEEVE_REKEY_AFTER_DATAGRAMS = 2 ** 32;
 /** Hard stop: never send more datagrams than this in one epoch (far below 2^64). datagrams */
