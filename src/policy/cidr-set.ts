@@ -132,3 +132,13 @@ export function compareAddresses(a: string, b: string): number {
   const va = valueOf(pa), vb = valueOf(pb);
   return va < vb ? -1 : va > vb ? 1 : 0;
 }
+
+/** Sorts items by an address (numerically, IPv4 first), parsing each address once; `tie` orders equal addresses. */
+export function sortByAddress<T>(items: readonly T[], ipOf: (t: T) => string, tie: (a: T, b: T) => number = () => 0): T[] {
+  const keyed = items.map((t) => {
+    const a = parseIp(ipOf(t));
+    return { t, family: a === null ? 7 : a.family, v: a === null ? 0n : valueOf(a), text: ipOf(t) };
+  });
+  keyed.sort((a, b) => a.family - b.family || (a.v < b.v ? -1 : a.v > b.v ? 1 : 0) || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0) || tie(a.t, b.t));
+  return keyed.map((k) => k.t);
+}

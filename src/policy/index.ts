@@ -25,3 +25,11 @@ export {
   subtractCidrs, normalizeCidrs, cidrsContain, compareAddresses,
   unionIntervals, subtractIntervals, intervalsToCidrs, type AddressInterval,
 } from './cidr-set.js';
+export { sortByAddress } from './cidr-set.js';
+export { indexPolicyInput, podKey, type PolicyWorld } from './world.js';
+export {
+  evaluateConnection, ruleId,
+  type Endpoint, type ConnectionAddresses, type SideVerdict, type ConnectionVerdict,
+} from './reference.js';
+export { compileRuleset } from './compile.js';
+export { rulesetAllows, type RulesetVerdict } from './ruleset-eval.js';
