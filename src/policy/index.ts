@@ -33,3 +33,4 @@ export {
 } from './reference.js';
 export { compileRuleset } from './compile.js';
 export { rulesetAllows, type RulesetVerdict } from './ruleset-eval.js';
+export { explainVerdict, formatExplanation, type Explanation, type ExplainedEndpoint } from './explain.js';
