@@ -34,3 +34,7 @@ export {
 export { compileRuleset } from './compile.js';
 export { rulesetAllows, type RulesetVerdict } from './ruleset-eval.js';
 export { explainVerdict, formatExplanation, type Explanation, type ExplainedEndpoint } from './explain.js';
+export {
+  loadConformanceCases, conformanceWorld, conformancePorts, substituteAddresses, applyConformanceStep, expectedAllowed,
+  type ConformanceCase, type ConformanceStep, type ConformanceProbe, type ConformanceWorldSpec,
+} from './conformance.js';
