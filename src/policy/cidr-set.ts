@@ -96,12 +96,28 @@ export function intervalsToCidrs(list: readonly AddressInterval[]): string[] {
   return out;
 }
 
-/** True when `ip` (text) lies in one of the intervals. */
+/** True when `ip` (text) lies in one of the intervals (any order; linear). */
 export function intervalsContain(list: readonly AddressInterval[], ip: string): boolean {
   const a = parseIp(ip);
   if (a === null) return false;
   const v = valueOf(a);
   return list.some((i) => i.family === a.family && i.lo <= v && v <= i.hi);
+}
+
+/** True when `ip` (text) lies in one of `sorted`, which must be sorted and disjoint as {@link unionIntervals} returns (binary search). */
+export function sortedIntervalsContain(sorted: readonly AddressInterval[], ip: string): boolean {
+  const a = parseIp(ip);
+  if (a === null) return false;
+  const v = valueOf(a);
+  let lo = 0, hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const m = sorted[mid] as AddressInterval;
+    if (m.family < a.family || (m.family === a.family && m.hi < v)) lo = mid + 1;
+    else if (m.family > a.family || m.lo > v) hi = mid - 1;
+    else return true;
+  }
+  return false;
 }
 
 /** `cidr` minus the `except` CIDRs, as disjoint sorted CIDRs (v4 and v6 alike). */

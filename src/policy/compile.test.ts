@@ -5,6 +5,7 @@ import { parsePolicyDocuments } from './parse.js';
 import { evaluateConnection } from './reference.js';
 import { rulesetAllows } from './ruleset-eval.js';
 import type { PolicyInput } from './objects.js';
+import { indexPolicyInput } from './world.js';
 import type { PodIdentity } from './ruleset.js';
 
 const pod = (namespace: string, name: string, ips: string[], labels: Record<string, string>, host = 'h1', ports: PodIdentity['ports'] = []): PodIdentity =>
@@ -145,14 +146,15 @@ test('compile at scale (1,000 policies, 5,000 pods, 100 local pods) is correct a
   assert.ok(rs.rules.length > 100, `${rs.rules.length} rules`);
   // spot-check: every local pod against a spread of remote pods and ports
   const localPods = input.pods.filter((p) => local.has(p.ips[0]!));
+  const world = indexPolicyInput(input);
   let checked = 0, allowed = 0;
   for (const lp of localPods.slice(0, 20)) {
     for (let j = 0; j < input.pods.length; j += 97) {
       const rp = input.pods[j]!;
       for (const [proto, port] of [['TCP', 80], ['TCP', 8003], ['UDP', 53], ['TCP', 1500]] as const) {
-        const inRef = evaluateConnection(input, rp, lp, proto, port);
+        const inRef = evaluateConnection(input, rp, lp, proto, port, {}, world);
         assert.equal(rulesetAllows(rs, 'ingress', lp.ips[0]!, rp.ips[0]!, proto, port).allowed, inRef.ingress.allowed, `${rp.name} -> ${lp.name} ${proto}/${port}`);
-        const outRef = evaluateConnection(input, lp, rp, proto, port);
+        const outRef = evaluateConnection(input, lp, rp, proto, port, {}, world);
         assert.equal(rulesetAllows(rs, 'egress', lp.ips[0]!, rp.ips[0]!, proto, port).allowed, outRef.egress.allowed, `${lp.name} -> ${rp.name} ${proto}/${port}`);
         checked++;
         if (inRef.ingress.allowed) allowed++;

@@ -3,7 +3,7 @@
  * must implement (and the compiler's tests check against the reference model). Pure; linear in
  * the ruleset (it is a specification, not a fast path).
  */
-import { cidrsContain } from './cidr-set.js';
+import { cidrTextInterval, sortedIntervalsContain, unionIntervals, type AddressInterval } from './cidr-set.js';
 import type { CompiledRule, PolicyDirection, PolicyProtocol, PolicyRuleset } from './ruleset.js';
 
 /** The verdict of one packet direction at one host. */
@@ -16,9 +16,18 @@ export interface RulesetVerdict {
   readonly wouldDrop: boolean;
 }
 
+/** Parsed peer lists, per compiled peers array (rulesets are immutable data). */
+const peerIntervals = new WeakMap<readonly string[], readonly AddressInterval[]>();
+
+function peersContain(peers: readonly string[], ip: string): boolean {
+  let list = peerIntervals.get(peers);
+  if (list === undefined) peerIntervals.set(peers, (list = unionIntervals(peers.map(cidrTextInterval))));
+  return sortedIntervalsContain(list, ip);
+}
+
 function ruleMatches(r: CompiledRule, direction: PolicyDirection, localIp: string, remoteIp: string, protocol: PolicyProtocol, port: number): boolean {
   if (r.direction !== direction || !r.targets.includes(localIp)) return false;
-  if (r.peers !== 'any' && !cidrsContain(r.peers, remoteIp)) return false;
+  if (r.peers !== 'any' && !peersContain(r.peers, remoteIp)) return false;
   if (r.ports === 'any') return true;
   if (r.ports.some((p) => p.protocol === protocol && (p.port === undefined || (p.endPort === undefined ? p.port === port : port >= p.port && port <= p.endPort)))) return true;
   const destIp = direction === 'ingress' ? localIp : remoteIp;
