@@ -398,3 +398,15 @@ export const WORKLOAD_GOSSIP_CHANNEL = 'workloads';
 export const POLICY_TOMBSTONE_TTL_MS = 24 * 3600_000;
 /** Changes to the policy inputs are coalesced for this long before the ruleset is recompiled (ms). */
 export const POLICY_RECOMPILE_DEBOUNCE_MS = 20;
+/** Largest workload-directory or policy-store gossip message (JSON envelope included). bytes */
+export const POLICY_GOSSIP_MAX_BYTES = 2 * 1024 * 1024;
+/** Most pods one host may announce in the workload directory. count */
+export const WORKLOAD_MAX_PODS_PER_HOST = 4_096;
+/** Most addresses one pod may announce. count */
+export const WORKLOAD_MAX_IPS_PER_POD = 16;
+/** Most objects (policies, namespaces and tombstones together) the policy store holds or one message carries. count */
+export const POLICY_MAX_OBJECTS = 16_384;
+/** Largest policy document text `weft policy apply` may send (the API body limit also applies). bytes */
+export const POLICY_MAX_TEXT_BYTES = 512 * 1024;
+/** How often the policy service refreshes the per-policy drop counters read from the kernel. ms */
+export const POLICY_COUNTERS_INTERVAL_MS = 5_000;
