@@ -13,8 +13,3 @@ export type {
   NetworkPolicyObject, PolicyDocuments, PolicyInput,
 } from './objects.js';
 export { policyKey } from './objects.js';
-export {
-  LABEL_NAME_MAX, DNS_SUBDOMAIN_MAX, PORT_NAME_MAX, MAX_LABELS, MAX_POD_PORTS,
-  dnsLabelProblem, dnsSubdomainProblem, podNameProblem, labelKeyProblem, labelValueProblem, labelsProblem,
-  portNameProblem, podPortProblem, podPortsProblem, parsePodPort, parseLabelArg,
-} from './labels.js';
