@@ -15,3 +15,7 @@ export {
 } from './policy-store.js';
 export { checkPolicyObject, checkNamespace, checkPod, canonicalJson, type AnnouncedPod } from './object-check.js';
 export { encodeEnvelope, decodeEnvelope, type EnvelopeKind } from './envelope.js';
+export {
+  MAX_POD_LABELS, MAX_POD_PORTS, namespaceNameProblem, podNameProblem, labelsProblem, podPortProblem, podPortsProblem,
+  parsePodPort, parseLabelArg,
+} from './identity-syntax.js';

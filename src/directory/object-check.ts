@@ -8,10 +8,11 @@
 import { WeftError, WORKLOAD_MAX_IPS_PER_POD } from '../common/index.js';
 import { formatCidr, formatIp, parseCidr, parseIp } from '../net/index.js';
 import {
-  dnsLabelProblem, labelKeyProblem, labelValueProblem, labelsProblem, podNameProblem, podPortsProblem, portNameProblem,
+  dns1123LabelProblem as dnsLabelProblem, labelKeyProblem, labelValueProblem, portNameProblem,
   type IpBlock, type LabelExpression, type LabelSelector, type NamespaceIdentity, type NetworkPolicyObject,
   type PodIdentity, type PodPort, type PolicyPeer, type PolicyPortSpec, type PolicyProtocol, type PolicyRule,
 } from '../policy/index.js';
+import { labelsProblem, podNameProblem, podPortsProblem } from './identity-syntax.js';
 
 /** Most entries of any list inside one policy (rules, peers, ports, expressions, values). count */
 const MAX_LIST = 1_024;
