@@ -477,6 +477,17 @@ export class FakeKernel implements Kernel {
     this.sysctls.set(key, value);
   }
 
+  async readSysctl(key: string): Promise<string> {
+    return this.sysctls.get(key) ?? fail('WEFT_ERR_HOST_NOT_FOUND', `reading ${key}`, 'ENOENT');
+  }
+
+  /** `nft -j list ruleset FAMILY` only (the fake models no counters or table lists). */
+  async nftList(what: string, args: readonly string[]): Promise<unknown> {
+    const [kind, family] = args;
+    if (kind === 'ruleset' && (family === 'netdev' || family === 'inet' || family === 'ip')) return this.nftRuleset(family);
+    return fail('WEFT_ERR_HOST', what, `fake nft: listing "${args.join(' ')}" is not modelled`);
+  }
+
   /** The ruleset of one family in libnftables' JSON shape (`nft -j list ruleset FAMILY`). */
   async nftRuleset(family: 'netdev' | 'inet' | 'ip'): Promise<unknown> {
     const items: unknown[] = [{ metainfo: { version: 'fake', json_schema_version: 1 } }];
