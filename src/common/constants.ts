@@ -408,5 +408,5 @@ export const WORKLOAD_MAX_IPS_PER_POD = 16;
 export const POLICY_MAX_OBJECTS = 16_384;
 /** Largest policy document text `weft policy apply` may send (the API body limit also applies). bytes */
 export const POLICY_MAX_TEXT_BYTES = 512 * 1024;
-/** How often the policy service refreshes the per-policy drop counters read from the kernel. ms */
-export const POLICY_COUNTERS_INTERVAL_MS = 5_000;
+/** A failed policy compile or kernel apply is retried after this long (or at the next change). ms */
+export const POLICY_APPLY_RETRY_MS = 1_000;

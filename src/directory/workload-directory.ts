@@ -103,6 +103,21 @@ export class WorkloadDirectory implements Gossiper {
     return encodeWorkloads(new Map([[this.self, rec]]));
   }
 
+  /** Other hosts' records, for the daemon to persist (our own comes from the attach records). */
+  serialize(): Buffer {
+    const others = new Map([...this.records].filter(([p]) => p !== this.self));
+    return this.encodeCapped(others);
+  }
+
+  /**
+   * Take a persisted view (what {@link serialize} wrote before a restart), so the first ruleset
+   * after a restart already knows the other hosts' pods; newer gossip replaces it. Validated like
+   * gossip (WEFT_ERR_DECODE). Returns how many records were taken.
+   */
+  load(buf: Buffer): number {
+    return this.merge(decodeWorkloads(buf)).size;
+  }
+
   /** Drop a gone peer's record. */
   forget(peer: PeerName): void {
     if (peer !== this.self && this.records.delete(peer)) this.onChange(peer);
