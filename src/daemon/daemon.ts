@@ -87,8 +87,9 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     : new MeshPolicySource({ self: identity.name, dataDir: config.dataDir, log: policyLog, localPods: () => pods.announced() });
   mesh?.attach(router);
   const source: PolicyInputSource = deps.policySource?.(identity.name, policyLog) ?? mesh!;
+  const sourceKind = mesh ? 'mesh' as const : 'kube' as const;
   const policy = new PolicyService({
-    source, enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog }), localIps: () => pods.localIps(),
+    source, sourceKind, enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog }), localIps: () => pods.localIps(),
     log: policyLog, registry,
   });
 
@@ -147,7 +148,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     plumbing: dataplane.plumbing, network: () => dataplane.networkInfo(), addresses: () => ipam,
     log: log.child({ component: 'attach' }), onEndpointsChanged: () => dataplane.overlay.localChanged(), pods,
   }).registerRoutes(api);
-  registerPolicyRoutes(api, { self: identity.name, source, mesh, pods, settled: () => policy.settled() });
+  registerPolicyRoutes(api, { self: identity.name, source, sourceKind, mesh, pods, settled: () => policy.settled() });
   dataplane.pods = pods;
   ipam.registerRoutes(api);
   api.handle(API_ROUTES.reset, () => {

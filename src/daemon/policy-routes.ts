@@ -18,6 +18,7 @@ import type { PolicyInputSource, MeshPolicySource } from './policy-source.js';
 export interface PolicyRoutesDeps {
   self: PeerName;
   source: PolicyInputSource;
+  sourceKind: 'mesh' | 'kube';
   /** The mesh source (null in Kubernetes mode: apply/delete are refused there). */
   mesh: MeshPolicySource | null;
   pods: PodIdentities;
@@ -42,7 +43,7 @@ export function registerPolicyRoutes(api: ApiServer, d: PolicyRoutesDeps): void 
     }
     const r = mesh.store.applyDocuments(docs, now(), d.self);
     mesh.broadcastPolicy(r.update);
-    await d.settled();
+    await Promise.all([d.settled(), mesh.flushed()]);
     return { applied: r.policies.slice(), namespaces: r.namespaces.slice(), unchanged: r.unchanged.slice() };
   });
   api.handle(API_ROUTES.policyDelete, async ({ request }) => {
@@ -60,7 +61,7 @@ export function registerPolicyRoutes(api: ApiServer, d: PolicyRoutesDeps): void 
     }
     const r = mesh.store.delete({ policies, namespaces }, now(), d.self);
     mesh.broadcastPolicy(r.update);
-    await d.settled();
+    await Promise.all([d.settled(), mesh.flushed()]);
     return { deleted: r.policies.slice(), namespaces: r.namespaces.slice(), unknown: r.unchanged.slice() };
   });
   api.handle(API_ROUTES.policyList, () => {
@@ -79,7 +80,7 @@ export function registerPolicyRoutes(api: ApiServer, d: PolicyRoutesDeps): void 
     }
     const input = d.source.snapshot();
     return {
-      source: d.source.kind,
+      source: d.sourceKind,
       policies: input.policies.map((p) => ({ namespace: p.namespace, name: p.name, policyTypes: [...p.policyTypes], audit: p.audit, policy: p })),
       namespaces: input.namespaces.map((n) => ({ name: n.name, labels: { ...n.labels } })),
     };

@@ -5,11 +5,11 @@
  * hands it to the kernel edge (src/host's PolicyEdge), after every change, debounced.
  */
 import {
-  POLICY_APPLY_RETRY_MS, POLICY_RECOMPILE_DEBOUNCE_MS, describeError, type Logger, type Startable,
+  POLICY_APPLY_RETRY_MS, POLICY_RECOMPILE_DEBOUNCE_MS, describeError, isWeftError, type Logger, type Startable,
 } from '../common/index.js';
 import type { PolicyStatus } from '../api/index.js';
 import type { PolicyApplyResult, PolicyDropCounter } from '../host/index.js';
-import { compileRuleset, type PolicyRuleset } from '../policy/index.js';
+import { compileRuleset, type PolicyInput, type PolicyRuleset } from '../policy/index.js';
 import type { Registry } from '../metrics/index.js';
 import { PolicyMetrics } from './policy-metrics.js';
 import type { PolicyInputSource } from './policy-source.js';
@@ -23,6 +23,8 @@ export interface PolicyEnforcer extends Startable {
 /** Construction options of {@link PolicyService}. */
 export interface PolicyServiceOptions {
   source: PolicyInputSource;
+  /** What the source is (status): `mesh` (store + directory) or `kube` (the API server). */
+  sourceKind: 'mesh' | 'kube';
   enforcer: PolicyEnforcer;
   /** Addresses of this host's pods (the attach records), read at each compile. */
   localIps(): ReadonlySet<string>;
@@ -64,7 +66,7 @@ export class PolicyService implements Startable {
   constructor(private readonly o: PolicyServiceOptions) {
     this.now = o.now ?? Date.now;
     this.metrics = new PolicyMetrics(o.registry, () => {
-      const input = o.source.snapshot();
+      const input = this.input();
       return { policy: input.policies.length, namespace: input.namespaces.length, pod: input.pods.length };
     }, () => (this.enforcing ? o.enforcer.counters() : Promise.resolve([])));
     o.source.onChange(() => this.localChanged());
@@ -106,11 +108,20 @@ export class PolicyService implements Startable {
     return new Promise((resolve) => this.waiters.push({ seq: this.changeSeq, resolve }));
   }
 
+  /** The source's input, or an empty one while it is not synced. */
+  private input(): PolicyInput {
+    try {
+      return this.o.source.snapshot();
+    } catch {
+      return { policies: [], namespaces: [], pods: [] };
+    }
+  }
+
   /** The `policy` section of /status. */
   status(): PolicyStatus {
-    const input = this.o.source.snapshot();
+    const input = this.input();
     return {
-      source: this.o.source.kind,
+      source: this.o.sourceKind,
       policies: input.policies.length, namespaces: input.namespaces.length, pods: input.pods.length,
       localPods: this.last?.localPods.length ?? 0, rules: this.last?.rules.length ?? 0, isolations: this.last?.isolations.length ?? 0,
       applies: this.stats.applies, errors: this.stats.errors, enforcing: this.enforcing,
@@ -147,7 +158,14 @@ export class PolicyService implements Startable {
     const seq = this.changeSeq;
     const t0 = process.hrtime.bigint();
     try {
-      const input = this.o.source.snapshot();
+      let input: PolicyInput;
+      try {
+        input = this.o.source.snapshot();
+      } catch (e) {
+        if (!isWeftError(e, 'WEFT_ERR_KUBE')) throw e;
+        this.settle(seq); // not synced yet: the previous ruleset stays; the source's onChange brings the first
+        return;
+      }
       const ruleset = compileRuleset(input, this.o.localIps());
       if (!this.enforcing) {
         // The edge (br_netfilter, the nft table) is started by the first policy: a host that never

@@ -16,13 +16,13 @@ import { writeFileAtomic } from './atomic-file.js';
 
 /**
  * A source of the whole {@link PolicyInput}. Lifecycle: `onChange` before `start()`; `start()`
- * begins delivering (the first snapshot may be taken right after); `stop()` ends it (idempotent).
- * `snapshot()` is cheap and synchronous; `onChange` callbacks fire (any number of times, the
- * consumer debounces) after every change of what `snapshot()` returns.
+ * begins delivering; `stop()` ends it (idempotent). `snapshot()` is cheap and synchronous; a
+ * source that has not read its whole world yet (Kubernetes mode before its first list) throws
+ * WEFT_ERR_KUBE from it, and the consumer keeps the previous ruleset in force. `onChange`
+ * callbacks fire (any number of times, the consumer debounces) after every change of what
+ * `snapshot()` returns.
  */
 export interface PolicyInputSource {
-  /** `mesh` or `kube` (status, `weft policy list`). */
-  readonly kind: 'mesh' | 'kube';
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
   snapshot(): PolicyInput;
@@ -51,7 +51,6 @@ export interface MeshPolicySourceOptions {
  * forgets a peer.
  */
 export class MeshPolicySource implements PolicyInputSource {
-  readonly kind = 'mesh' as const;
   readonly store: PolicyStore;
   readonly directory: WorkloadDirectory;
   private policyChannel: GossipChannel | null = null;
@@ -108,6 +107,11 @@ export class MeshPolicySource implements PolicyInputSource {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.writing;
+  }
+
+  /** Resolves when every change so far is on disk. */
+  flushed(): Promise<void> {
+    return this.writing;
   }
 
   snapshot(): PolicyInput {
