@@ -85,9 +85,8 @@ export class PolicyEdge implements Startable {
     }
     if (await this.tableExists()) {
       // A previous daemon's policy stays in force; the first apply rebuilds it atomically, with its counts.
-      for (const c of await this.readCounters()) this.seeds.set(c.name, { packets: c.packets, bytes: c.bytes });
       this.state = null;
-      this.o.log.info({ table: POLICY_NFT_TABLE, counters: this.seeds.size }, 'host: adopted the policy table of a previous run');
+      this.o.log.info({ table: POLICY_NFT_TABLE }, 'host: adopted the policy table of a previous run');
     } else {
       const next = policyNftState(EMPTY);
       await this.kernel.nft('creating the policy table', `${policyNftScript(null, next).script.join('\n')}\n`);
@@ -125,6 +124,7 @@ export class PolicyEdge implements Startable {
     if (!this.started) throw new WeftError('WEFT_ERR_CLOSED', 'policy edge not started (or stopped)');
     const next = policyNftState(ruleset);
     const prev = this.state;
+    if (prev === null) await this.seedFromKernel();
     let diff = policyNftScript(prev, next, this.seeds);
     if (diff.script.length === 0) return { changed: false, elementsAdded: 0, elementsRemoved: 0, rulesChanged: 0 };
     try {

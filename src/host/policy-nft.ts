@@ -47,7 +47,8 @@ export interface PolicyNftState {
 }
 
 const PROTO: Record<PolicyProtocol, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
-const ND_TYPES = 'nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert, nd-redirect';
+/** Link-local ICMPv6 control (neighbour discovery, MLD): always passes, like ARP. */
+const ND_TYPES = 'nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert, nd-redirect, mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report';
 const ADDR_TYPE = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const;
 const FAM = { 4: 'ip', 6: 'ip6' } as const;
 type Fam = 4 | 6;
