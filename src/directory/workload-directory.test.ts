@@ -52,7 +52,7 @@ test('decoding checks bounds and every pod, with one-line errors', () => {
     [env({ records: [{ peer: A, version: -1, pods: [] }] }), /version/],
     [env({ records: [{ peer: A, version: 1, pods: [{ ...pod('w', '10.0.0.1'), ips: ['10.0.0.300'] }] }] }), /ips\[0\]/],
     [env({ records: [{ peer: A, version: 1, pods: [{ ...pod('w', '10.0.0.1'), labels: { a: 'b c' } }] }] }), /labels/],
-    [env({ records: [{ peer: A, version: 1, pods: [{ ...pod('w', '10.0.0.1'), ports: [{ name: 'HTTP', port: 80, protocol: 'TCP' }] }] }] }), /port name/],
+    [env({ records: [{ peer: A, version: 1, pods: [{ ...pod('w', '10.0.0.1'), ports: [{ name: 'HTTP', port: 80, protocol: 'TCP' }] }] }] }), /ports.*port "HTTP"/],
     [env({ records: [{ peer: A, version: 1, pods: Array.from({ length: WORKLOAD_MAX_PODS_PER_HOST + 1 }, () => pod('w', '10.0.0.1')) }] }), /more than/],
     [env({ records: [{ peer: A, version: 1, pods: [], extra: true }] }), /unexpected field/],
   ];
