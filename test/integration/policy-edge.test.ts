@@ -99,7 +99,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
 
     // A label change: p3 joins p2's peers (elements only, no rule rewritten).
     const r3 = await edge.apply(p2Ingress);
-    const p3Joins: PolicyRuleset = { ...p2Ingress, rules: p2Ingress.rules.map((r) => (r.id === 'ns/p2/ingress/0' ? { ...r, peers: ['10.77.0.0/29', '10.77.0.8/29', 'fd77::1/128'] } : r)) };
+    const p3Joins: PolicyRuleset = { ...p2Ingress, rules: p2Ingress.rules.map((r) => (r.id === 'ns/p2/ingress/0' ? { ...r, peers: [...(r.peers as string[]), `${p3!.ip4}/32`] } : r)) };
     const r4 = await edge.apply(p3Joins);
     assert.ok(r3.changed && r4.changed && r4.rulesChanged === 0 && r4.elementsAdded > 0, JSON.stringify(r4));
     assert.ok(lab.can(p3!.ns, 'tcp', p2!.ip4, 80), 'p3 allowed after the label change');
@@ -112,7 +112,8 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.equal(lab.can(p1!.ns, 'tcp', p2!.ip4, 86), false, 'policy in force across the restart');
     await edge2.apply(p3Joins);
     const listing = sh('ip', ['netns', 'exec', h, 'nft', 'list', 'chain', 'inet', 'weft_policy', 'ingress']);
-    assert.equal(listing.split('\n').filter((l) => l.includes('return')).length, 4, listing);
+    // rule 0: pods (v4, v6) and ipBlocks (v4); rule 1: named port (v4, v6).
+    assert.equal(listing.split('\n').filter((l) => l.includes('return')).length, 5, listing);
     assert.ok((await edge2.counters()).find((c) => c.policy === 'ns/p2')!.packets > before, 'counts carried over and counting');
 
     await edge2.stop();
