@@ -13,7 +13,8 @@ import type { CompiledRule, PolicyRuleset } from '../src/policy/index.js';
 import { sh } from '../test/support/lab.js';
 import { PolicyLab } from '../test/support/policy-lab.js';
 
-const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 4);
+const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
 function bigRuleset(p1: string, p2: string, extraPeer?: string): PolicyRuleset {
   const local = [p1, p2, ...Array.from({ length: 98 }, (_, i) => `10.60.1.${i + 1}`)];
@@ -53,13 +54,13 @@ function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-async function traffic(lab: PolicyLab, client: string, server: string, label: string): Promise<void> {
+async function traffic(client: string, server: string): Promise<[number, number]> {
   const j = JSON.parse(await run('ip', ['netns', 'exec', client, 'iperf3', '-c', server, '-t', String(SECONDS), '-J'])) as { end: { sum_received: { bits_per_second: number } } };
-  const gbps = j.end.sum_received.bits_per_second / 1e9;
   const conns = Number((await run('ip', ['netns', 'exec', client, process.execPath, '-e', CONNECT_LOOP, server, '7000', String(SECONDS * 1000)])).trim());
-  console.log(`${label.padEnd(44)} iperf3 ${gbps.toFixed(2)} Gbit/s   new connections ${(conns / SECONDS).toFixed(0)}/s`);
-  void lab;
+  return [j.end.sum_received.bits_per_second / 1e9, conns / SECONDS];
 }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const lab = new PolicyLab();
@@ -69,29 +70,41 @@ async function main(): Promise<void> {
     const p2 = lab.pod(h, 'p2', '10.60.0.2', 'fd60::2');
     await lab.serve(p2.ns, 'tcp:7000');
     const iperf = spawn('ip', ['netns', 'exec', p2.ns, 'iperf3', '-s'], { stdio: 'ignore' });
+    const kernel = netlinkKernel({ nsPath: `/run/netns/${h}` });
+    const big = bigRuleset(p1.ip4, p2.ip4);
+    const results: Record<string, [number, number][]> = { a: [], b: [], c: [] };
     try {
       await new Promise((r) => setTimeout(r, 300));
-      sh('ip', ['netns', 'exec', h, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0']);
-      await traffic(lab, p1.ns, p2.ip4, '(a) no policy edge, bridge-nf-call off');
-      const edge = new PolicyEdge({ kernel: netlinkKernel({ nsPath: `/run/netns/${h}` }), log: silentLogger() });
-      await edge.start();
-      await traffic(lab, p1.ns, p2.ip4, '(b) empty ruleset (br_netfilter, conntrack)');
-      const big = bigRuleset(p1.ip4, p2.ip4);
-      console.log(`ruleset: ${big.rules.length} rules, ${big.localPods.length} local pods, ${new Set(big.rules.flatMap((r) => (r.peers === 'any' ? [] : r.peers))).size} peer addresses`);
-      let t = performance.now();
-      const full = await edge.apply(big);
-      console.log(`apply, full build: ${(performance.now() - t).toFixed(0)} ms (${full.elementsAdded} elements, ${full.rulesChanged} rules)`);
-      const label = bigRuleset(p1.ip4, p2.ip4, '10.60.1.50');
-      t = performance.now();
-      const change = await edge.apply(label);
-      console.log(`apply, one pod label change: ${(performance.now() - t).toFixed(1)} ms (+${change.elementsAdded}/-${change.elementsRemoved} elements, ${change.rulesChanged} rules)`);
-      t = performance.now();
-      await edge.apply(big);
-      console.log(`apply, label change back: ${(performance.now() - t).toFixed(1)} ms`);
-      await traffic(lab, p1.ns, p2.ip4, '(c) 1,000-rule ruleset, allowing rule last');
-      await edge.stop();
+      for (let round = 0; round < ROUNDS; round++) {
+        sh('ip', ['netns', 'exec', h, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0']);
+        results.a!.push(await traffic(p1.ns, p2.ip4));
+        const edge = new PolicyEdge({ kernel, log: silentLogger() });
+        await edge.start();
+        results.b!.push(await traffic(p1.ns, p2.ip4));
+        let t = performance.now();
+        const full = await edge.apply(big);
+        if (round === 0) {
+          console.log(`ruleset: ${big.rules.length} rules, ${big.localPods.length} local pods, ${new Set(big.rules.flatMap((r) => (r.peers === 'any' ? [] : r.peers))).size} peer addresses`);
+          console.log(`apply, full build: ${(performance.now() - t).toFixed(0)} ms (${full.elementsAdded} elements, ${full.rulesChanged} rules)`);
+          t = performance.now();
+          const change = await edge.apply(bigRuleset(p1.ip4, p2.ip4, '10.60.1.50'));
+          console.log(`apply, one pod label change: ${(performance.now() - t).toFixed(1)} ms (+${change.elementsAdded}/-${change.elementsRemoved} elements, ${change.rulesChanged} rules)`);
+          t = performance.now();
+          await edge.apply(big);
+          console.log(`apply, label change back: ${(performance.now() - t).toFixed(1)} ms`);
+        }
+        results.c!.push(await traffic(p1.ns, p2.ip4));
+        await edge.stop();
+      }
     } finally {
       iperf.kill('SIGKILL');
+    }
+    const names: Record<string, string> = {
+      a: '(a) no policy edge, bridge-nf-call off', b: '(b) empty ruleset (br_netfilter, conntrack)', c: '(c) 1,000 rules, allowing rule last',
+    };
+    for (const k of ['a', 'b', 'c']) {
+      const r = results[k]!;
+      console.log(`${names[k]!.padEnd(44)} iperf3 median ${median(r.map((x) => x[0])).toFixed(2)} Gbit/s [${r.map((x) => x[0].toFixed(2)).join(' ')}]   new connections median ${median(r.map((x) => x[1])).toFixed(0)}/s [${r.map((x) => x[1].toFixed(0)).join(' ')}]`);
     }
   } finally {
     lab.cleanup();
