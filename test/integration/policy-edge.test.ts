@@ -12,6 +12,9 @@ import { silentLogger } from '../../src/common/index.js';
 import type { CompiledIsolation, CompiledRule, PolicyRuleset } from '../../src/policy/index.js';
 import { isRoot, sh } from '../support/lab.js';
 import { PolicyLab } from '../support/policy-lab.js';
+import { NflogListener } from '../support/nflog.js';
+import { waitFor } from '../support/wait.js';
+import { POLICY_NFLOG_GROUP } from '../../src/common/index.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : sh('sh', ['-c', 'command -v nft'], { allowFail: true }).trim() === '' ? 'nft needed (scripts/setup-system.sh)' : false;
@@ -23,6 +26,7 @@ const rule = (policy: string, direction: 'ingress' | 'egress', i: number, r: Par
 
 test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, counters, audit, restart, stop', { skip, timeout: 120_000 }, async () => {
   const lab = new PolicyLab();
+  let nflog: NflogListener | null = null;
   try {
     const h = lab.host('h', '10.77.0.254', 'fd77::fe');
     const [p1, p2, p3, p4] = [1, 2, 3, 4].map((i) => lab.pod(h, `p${i}`, `10.77.0.${i}`, `fd77::${i}`));
@@ -34,6 +38,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     sh('ip', ['netns', 'exec', h, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0']);
     const edge = new PolicyEdge({ kernel, log: silentLogger() });
     await edge.start();
+    nflog = new NflogListener(`/run/netns/${h}`, POLICY_NFLOG_GROUP);
     assert.equal(sh('ip', ['netns', 'exec', h, 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '1');
     assert.ok(lab.can(p1!.ns, 'tcp', p2!.ip4, 86), 'no policy: everything passes');
 
@@ -70,6 +75,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.ok(lab.can(p2!.ns, 'tcp', p3!.ip4, 86), 'p2 (egress not isolated) → p3: the replies pass p2\'s ingress isolation');
     const drops = (await edge.counters()).find((c) => c.policy === 'ns/p2' && c.direction === 'ingress');
     assert.ok(drops && !drops.audit && drops.packets >= 4, `drops counted: ${JSON.stringify(drops)}`);
+    await waitFor(() => nflog!.prefixes().includes('weft-policy drop ingress: '), { timeoutMs: 2_000, what: 'an NFLOG drop record' });
 
     // An established connection survives an unrelated change and a change that forbids it;
     // a new one is refused right after the apply.
@@ -89,6 +95,8 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.ok(lab.can(p3!.ns, 'tcp', p4!.ip4, 80), 'audit passes');
     const audit = (await edge.counters()).find((c) => c.policy === 'ns/p4');
     assert.ok(audit && audit.audit && audit.direction === 'ingress' && audit.packets >= 1, `would-drop counted: ${JSON.stringify(audit)}`);
+    await waitFor(() => nflog!.prefixes().includes('weft-policy audit ingress: '), { timeoutMs: 2_000, what: 'an NFLOG audit record' });
+    assert.ok(nflog!.prefixes().includes('weft-policy drop egress: '), 'the egress drop was logged');
 
     const forbid: PolicyRuleset = { ...withP1Egress, rules: withP1Egress.rules.filter((r) => r.id !== 'ns/p2/ingress/0') };
     const r2 = await edge.apply(forbid);
@@ -122,6 +130,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.equal(sh('ip', ['netns', 'exec', h, 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '0', 'sysctl restored');
     assert.ok(lab.can(p1!.ns, 'tcp', p2!.ip4, 86), 'after stop: unpoliced');
   } finally {
+    nflog?.close();
     lab.cleanup();
   }
 });
