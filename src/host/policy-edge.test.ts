@@ -11,9 +11,10 @@ function recordingKernel(o: { tableExists?: boolean; sysctl?: string } = {}) {
   const scripts: string[] = [];
   const sysctls = new Map([['net.bridge.bridge-nf-call-iptables', o.sysctl ?? '0'], ['net.bridge.bridge-nf-call-ip6tables', o.sysctl ?? '0']]);
   let refuse: (s: string) => boolean = () => false;
+  const bridgeNf = new Map<string, boolean>();
   const nope = (): never => { throw new WeftError('WEFT_ERR_INTERNAL', 'not used'); };
   const kernel = {
-    get host() { return nope(); },
+    get host() { return { setBridgeNfCall: async (b: string, on: boolean) => { bridgeNf.set(b, on); } } as unknown as Kernel['host']; },
     openNetns: nope, setTxChecksum: nope, createTap: nope,
     sysctl: async (k: string, v: string) => { sysctls.set(k, v); },
     readSysctl: async (k: string) => sysctls.get(k) ?? nope(),
@@ -27,7 +28,7 @@ function recordingKernel(o: { tableExists?: boolean; sysctl?: string } = {}) {
       return { nftables: [{ counter: { name: nftId('c', 'ns/a|ingress|enforce'), packets: 3, bytes: 180 } }] };
     },
   } satisfies Kernel;
-  return { kernel, scripts, sysctls, refuseWhen: (f: (s: string) => boolean) => { refuse = f; } };
+  return { kernel, scripts, sysctls, bridgeNf, refuseWhen: (f: (s: string) => boolean) => { refuse = f; } };
 }
 
 const RS: PolicyRuleset = {
@@ -80,4 +81,14 @@ test('PolicyEdge: a table left by a previous run is adopted (no transaction at s
   assert.match(k.scripts[0]!, /^add table inet weft_policy\ndelete table inet weft_policy\nadd table inet weft_policy\n/);
   await edge.stop();
   assert.equal(k.sysctls.get('net.bridge.bridge-nf-call-iptables'), '1');
+});
+
+test('PolicyEdge with a bridge: br_netfilter on for that bridge only (sysctls untouched), off after stop', async () => {
+  const k = recordingKernel();
+  const edge = new PolicyEdge({ kernel: k.kernel, log: silentLogger(), bridge: 'weft' });
+  await edge.start();
+  assert.equal(k.bridgeNf.get('weft'), true);
+  assert.equal(k.sysctls.get('net.bridge.bridge-nf-call-iptables'), '0');
+  await edge.stop();
+  assert.equal(k.bridgeNf.get('weft'), false);
 });

@@ -1,9 +1,9 @@
 /**
  * The kernel enforcer of network policy: makes the kernel enforce a {@link PolicyRuleset} with
  * table `inet weft_policy` (layout in policy-nft.ts and docs/policy.md, "Enforcement in the
- * kernel"). Bridged pod frames reach the inet forward hook through br_netfilter
- * (`net.bridge.bridge-nf-call-iptables` / `-ip6tables`, switched on by start()), so conntrack
- * sees them; host-gw packets of policed pods are kept off the netdev shortcut by the `policed`
+ * kernel"). Bridged pod frames reach the inet forward hook through br_netfilter (the
+ * bridge's nf_call_iptables/ip6tables options, or the namespace's `net.bridge.bridge-nf-call-*`
+ * sysctls when no bridge is named; switched on by start()), so conntrack sees them; host-gw packets of policed pods are kept off the netdev shortcut by the `policed`
  * set of the host-gw table, which this edge fills in the same transaction.
  */
 import { POLICY_NFT_TABLE, WeftError, isWeftError, type Logger, type Startable } from '../common/index.js';
@@ -18,6 +18,13 @@ import {
 export interface PolicyEdgeOptions {
   kernel: Kernel;
   log: Logger;
+  /**
+   * The pods' bridge. Given: br_netfilter is switched on for this bridge only (its
+   * nf_call_iptables/ip6tables options; other bridges and the namespace's sysctls are left
+   * alone) and off again by stop(). Absent: the namespace-wide bridge-nf-call sysctls are set
+   * to 1 (and back to 0 by stop() when they were 0).
+   */
+  bridge?: string;
 }
 
 /** Drop (enforcing) or would-drop (audit) count of one policy in one direction, from the kernel. */
@@ -78,11 +85,12 @@ export class PolicyEdge implements Startable {
         }
         throw e;
       }
-      if (value !== '1') {
+      if (value !== '1' && this.o.bridge === undefined) {
         await this.kernel.sysctl(key, '1');
         this.restore.push(key);
       }
     }
+    if (this.o.bridge !== undefined) await this.kernel.host.setBridgeNfCall(this.o.bridge, true);
     if (await this.tableExists()) {
       // A previous daemon's policy stays in force; the first apply rebuilds it atomically, with its counts.
       this.state = null;
@@ -106,6 +114,10 @@ export class PolicyEdge implements Startable {
       await this.kernel.sysctl(key, '0').catch((e: unknown) => this.o.log.warn({ key, err: String(e) }, 'host: sysctl not restored'));
     }
     this.restore = [];
+    if (this.o.bridge !== undefined) {
+      await this.kernel.host.setBridgeNfCall(this.o.bridge, false).catch((e: unknown) =>
+        this.o.log.debug({ bridge: this.o.bridge, err: String(e) }, 'host: bridge br_netfilter option not reset'));
+    }
     this.state = null;
   }
 

@@ -43,23 +43,26 @@ test('one isolation and one rule: exact sets, counter, rules', () => {
   const r = nftId('r', 'ns/web/ingress/0');
   const c = nftId('c', 'ns/web|ingress|enforce');
   const i = nftId('i', 'ns/web|ingress|enforce');
+  const pt = nftId('pt', 'sctp . 0-65535,tcp . 80-90');
+  const n = `${nftId('n', '4:10.2.0.0/16')}_4`;
   assert.ok(s.includes(`add counter ${T} ${c} { comment "ns/web ingress" ; }`));
   for (const line of [
     `add set ${T} ${i}_4 { type ipv4_addr ; }`, `add element ${T} ${i}_4 { 10.1.0.2 }`,
     `add element ${T} ing4 { 10.1.0.2 }`, `add element ${T} ing_enf4 { 10.1.0.2 }`,
-    `add set ${T} ${r}_pt { type inet_proto . inet_service ; flags interval ; }`, `add element ${T} ${r}_pt { sctp . 0-65535, tcp . 80-90 }`,
-    `add set ${T} ${r}_t4 { type ipv4_addr ; }`, `add element ${T} ${r}_t4 { 10.1.0.2 }`,
-    `add set ${T} ${r}_p4 { type ipv4_addr ; flags interval ; }`, `add element ${T} ${r}_p4 { 10.1.0.3, 10.2.0.0/16 }`,
-    `add set ${T} ${r}_p6 { type ipv6_addr ; flags interval ; }`,
+    `add set ${T} ${pt} { type inet_proto . inet_service ; flags interval ; }`, `add element ${T} ${pt} { sctp . 0-65535, tcp . 80-90 }`,
+    `add set ${T} ${r}_p4 { type ipv4_addr ; }`, `add element ${T} ${r}_p4 { 10.1.0.3 }`,
+    `add set ${T} ${n} { type ipv4_addr ; flags interval ; }`, `add element ${T} ${n} { 10.2.0.0/16 }`,
     `add element netdev weft_hostgw policed { 10.1.0.2 }`,
   ]) assert.ok(s.includes(line), line);
+  // Targets are the isolation's set (shared); pods in a hash set, ipBlocks in a content-named
+  // interval set; no IPv6 variant (no IPv6 pod on this host).
   assert.deepEqual(s.filter((l) => l.startsWith(`add rule ${T} ingress `)).slice(0, 4), [
-    `add rule ${T} ingress ip daddr @${r}_t4 ip saddr @${r}_p4 meta l4proto . th dport @${r}_pt return`,
-    `add rule ${T} ingress ip6 daddr @${r}_t6 ip6 saddr @${r}_p6 meta l4proto . th dport @${r}_pt return`,
+    `add rule ${T} ingress ip daddr @${i}_4 ip saddr @${r}_p4 meta l4proto . th dport @${pt} return`,
+    `add rule ${T} ingress ip daddr @${i}_4 ip saddr @${n} meta l4proto . th dport @${pt} return`,
     `add rule ${T} ingress ip daddr @${i}_4 counter name "${c}"`,
     `add rule ${T} ingress ip6 daddr @${i}_6 counter name "${c}"`,
   ]);
-  assert.equal(s.filter((l) => l.includes(`@${r}_d`)).length, 0, 'no named ports: no destPorts rule');
+  assert.equal(s.filter((l) => l.includes(`@${r}_d`) || l.includes(`${r}_t`) || l.includes(`${r}_p6`)).length, 0, 'no named ports, no own targets set, no IPv6');
 });
 
 test('any peers, any ports, named destPorts, IPv6 and audit', () => {
@@ -72,23 +75,26 @@ test('any peers, any ports, named destPorts, IPv6 and audit', () => {
     ],
   };
   const s = scriptOf(null, rs);
-  const r0 = nftId('r', 'ns/a/egress/0');
   const r1 = nftId('r', 'ns/a/egress/1');
   const c = nftId('c', 'ns/a|egress|audit');
+  const i = nftId('i', 'ns/a|egress|audit');
+  const n = `${nftId('n', '6:fd00::/120')}_6`;
   const egress = s.filter((l) => l.startsWith(`add rule ${T} egress `)).map((l) => l.slice(`add rule ${T} egress `.length));
   // Enforcing part first (empty here: only the static drop lines), then the audit rules, the would-drop counters and the audit log.
   assert.deepEqual(egress.slice(4), [
-    `ip saddr @${r0}_t4 return`,
-    `ip6 saddr @${r0}_t6 return`,
+    `ip saddr @${i}_4 return`,
+    `ip6 saddr @${i}_6 return`,
     `ip saddr @${r1}_t4 ip daddr @${r1}_p4 ip daddr . meta l4proto . th dport @${r1}_d4 return`,
     `ip6 saddr @${r1}_t6 ip6 daddr @${r1}_p6 ip6 daddr . meta l4proto . th dport @${r1}_d6 return`,
-    `ip saddr @${nftId('i', 'ns/a|egress|audit')}_4 counter name "${c}"`,
-    `ip6 saddr @${nftId('i', 'ns/a|egress|audit')}_6 counter name "${c}"`,
+    `ip6 saddr @${r1}_t6 ip6 daddr @${n} ip6 daddr . meta l4proto . th dport @${r1}_d6 return`,
+    `ip saddr @${i}_4 counter name "${c}"`,
+    `ip6 saddr @${i}_6 counter name "${c}"`,
     'limit name "nflog" log prefix "weft-policy audit egress: " group 3217',
   ]);
   assert.ok(s.includes(`add element ${T} ${r1}_d6 { fd00::9 . udp . 53 }`));
   assert.ok(s.includes(`add element ${T} ${r1}_d4 { 10.1.0.9 . tcp . 8080 }`));
-  assert.ok(s.includes(`add element ${T} ${r1}_p6 { fd00::/120 }`));
+  assert.ok(s.includes(`add element ${T} ${n} { fd00::/120 }`));
+  assert.ok(s.includes(`add element ${T} ${r1}_t6 { fd00::2 }`), 'targets differ from the isolation: own set');
   assert.ok(s.includes(`add element ${T} egr6 { fd00::2 }`));
   assert.equal(s.filter((l) => l.startsWith(`add element ${T} egr_enf`)).length, 0, 'audit isolation is not enforcing');
   assert.ok(s.includes(`add counter ${T} ${c} { comment "ns/a egress audit" ; }`));
@@ -120,19 +126,19 @@ test('a label change only changes set elements; a rule change rewrites only its 
     `add element ${T} ${i}_4 { 10.1.0.4 }`,
     `add element ${T} ing4 { 10.1.0.4 }`,
     `add element ${T} ing_enf4 { 10.1.0.4 }`,
-    `add element ${T} ${r}_t4 { 10.1.0.4 }`,
     `delete element ${T} ${r}_p4 { 10.1.0.3 }`,
     'add table netdev weft_hostgw',
     'add set netdev weft_hostgw policed { type ipv4_addr ; }',
     'flush set netdev weft_hostgw policed',
     'add element netdev weft_hostgw policed { 10.1.0.2, 10.1.0.4 }',
   ]);
-  assert.deepEqual([d.elementsAdded, d.elementsRemoved, d.rulesChanged], [5, 1, 0]);
+  assert.deepEqual([d.elementsAdded, d.elementsRemoved, d.rulesChanged], [4, 1, 0]);
 
   const dropped = policyNftScript(stateOf(ONE), stateOf({ ...ONE, rules: [] })).script;
   const flush = dropped.indexOf(`flush chain ${T} ingress`);
   assert.ok(flush >= 0, dropped.join('\n'));
-  assert.ok(dropped.indexOf(`delete set ${T} ${r}_pt`) > flush, 'sets deleted after the rules using them');
+  assert.ok(dropped.indexOf(`delete set ${T} ${r}_p4`) > flush, 'sets deleted after the rules using them');
+  assert.ok(dropped.indexOf(`delete set ${T} ${nftId('pt', 'sctp . 0-65535,tcp . 80-90')}`) > flush);
   assert.equal(dropped.filter((l) => l.includes(' egress')).length, 0, 'egress chain untouched');
   const gone = policyNftScript(stateOf(ONE), stateOf(EMPTY)).script;
   assert.ok(gone.indexOf(`delete counter ${T} ${nftId('c', 'ns/web|ingress|enforce')}`) > gone.indexOf(`flush chain ${T} ingress`));

@@ -183,13 +183,21 @@ export function policyNftState(ruleset: PolicyRuleset): PolicyNftState {
     }
   }
 
+  // Rule variants per family only for the families the host's pods have (stable across label changes).
+  const famsPresent = new Set<Fam>();
+  for (const a of [...ruleset.localPods, ...ruleset.isolations.flatMap((i) => i.targets)]) famsPresent.add(addr(a, 'local pods').family);
+  const ruleFams = fams.filter((f) => famsPresent.has(f));
   const ruleText: Record<PolicyDirection, { enf: string[]; audit: string[] }> = { egress: { enf: [], audit: [] }, ingress: { enf: [], audit: [] } };
   const seen = new Set<string>();
   for (const r of [...ruleset.rules].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
     if (seen.has(r.id)) bad(`rule ${r.id} appears twice`);
     seen.add(r.id);
     if (r.direction !== 'egress' && r.direction !== 'ingress') bad(`rule ${r.id}: bad direction "${String(r.direction)}"`);
-    (r.audit ? ruleText[r.direction].audit : ruleText[r.direction].enf).push(...ruleLines(r, sets));
+    const isoKey = `${r.policy}|${r.direction}|${r.audit ? 'audit' : 'enforce'}`;
+    const iso = isoTargets.get(isoKey);
+    // The rule's targets are its policy's selected pods, i.e. the isolation's set: shared when equal.
+    const shared = iso && ruleFams.every((f) => sameList([...iso.t[f]].sort(), addrsOf(r.targets, f, `rule ${r.id}`))) ? nftId('i', isoKey) : null;
+    (r.audit ? ruleText[r.direction].audit : ruleText[r.direction].enf).push(...ruleLines(r, sets, ruleFams, shared));
   }
 
   const chain = (d: PolicyDirection): string[] => {
@@ -206,27 +214,48 @@ export function policyNftState(ruleset: PolicyRuleset): PolicyNftState {
   return { sets, counters, chains: { egress: chain('egress'), ingress: chain('ingress') }, policed: [...policed].sort() };
 }
 
-/** The nft rules of one compiled rule (one per family and port form; each matches → return). */
-function ruleLines(r: CompiledRule, sets: Map<string, NftSet>): string[] {
+/**
+ * The nft rules of one compiled rule (each: match → return), per family in `fams`. Sets: the
+ * targets (the isolation's set `shared` when equal, else `r_H_t4/6`); host peers (pods, /32 and
+ * /128) in the hash sets `r_H_p4/6`, whose elements follow labels; network peers (ipBlocks) and
+ * ports in interval sets named by their content (`n_…`, `pt_…`), shared between rules and never
+ * changed: nft 1.0.6 reads every interval set's elements before each transaction, so there are few.
+ */
+function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fam[], shared: string | null): string[] {
   const h = nftId('r', r.id);
   const where = `rule ${r.id}`;
   const [local, remote] = r.direction === 'egress' ? ['saddr', 'daddr'] : ['daddr', 'saddr'];
   const lines: string[] = [];
-  let portsSet: string | null = null;
+  let ports = '';
   if (r.ports !== 'any' && r.ports.length > 0) {
-    portsSet = `${h}_pt`;
-    sets.set(portsSet, { spec: setSpec('inet_proto . inet_service', true), elements: portElements(r.ports, where) });
+    const elements = portElements(r.ports, where);
+    const name = nftId('pt', elements.join(','));
+    sets.set(name, { spec: setSpec('inet_proto . inet_service', true), elements });
+    ports = ` meta l4proto . th dport @${name}`;
   }
-  for (const f of [4, 6] as const) {
+  for (const f of fams) {
     const fam = FAM[f];
-    sets.set(`${h}_t${f}`, { spec: setSpec(ADDR_TYPE[f], false), elements: addrsOf(r.targets, f, where) });
-    let head = `${fam} ${local} @${h}_t${f}`;
-    if (r.peers !== 'any') {
-      sets.set(`${h}_p${f}`, { spec: setSpec(ADDR_TYPE[f], true), elements: peerIntervals(r.peers, f, where) });
-      head += ` ${fam} ${remote} @${h}_p${f}`;
+    let targets = `${shared}_${f}`;
+    if (shared === null) {
+      targets = `${h}_t${f}`;
+      sets.set(targets, { spec: setSpec(ADDR_TYPE[f], false), elements: addrsOf(r.targets, f, where) });
     }
-    if (r.ports === 'any') lines.push(`${head} return`);
-    else if (portsSet) lines.push(`${head} meta l4proto . th dport @${portsSet} return`);
+    const head = `${fam} ${local} @${targets}`;
+    const heads: string[] = [];
+    if (r.peers === 'any') heads.push(head);
+    else {
+      const nets = peerIntervals(r.peers.filter((p) => { const c = parseCidr(p); return c !== null && c.prefixLength < BITS[c.address.family]; }), f, where);
+      sets.set(`${h}_p${f}`, { spec: setSpec(ADDR_TYPE[f], false), elements: hostPeers(r.peers, f, where) });
+      heads.push(`${head} ${fam} ${remote} @${h}_p${f}`);
+      if (nets.length > 0) {
+        const name = `${nftId('n', `${f}:${nets.join(',')}`)}_${f}`;
+        sets.set(name, { spec: setSpec(ADDR_TYPE[f], true), elements: nets });
+        heads.push(`${head} ${fam} ${remote} @${name}`);
+      }
+    }
+    for (const hd of heads) {
+      if (r.ports === 'any' || ports !== '') lines.push(`${hd}${ports} return`);
+    }
     if (r.ports !== 'any' && (r.ports.length === 0 || r.destPorts.length > 0)) {
       const elems = new Set<string>();
       for (const dp of r.destPorts) {
@@ -236,10 +265,22 @@ function ruleLines(r: CompiledRule, sets: Map<string, NftSet>): string[] {
         if (a.family === f) elems.add(`${formatIp(a)} . ${proto} . ${dp.port}`);
       }
       sets.set(`${h}_d${f}`, { spec: setSpec(`${ADDR_TYPE[f]} . inet_proto . inet_service`, false), elements: [...elems].sort() });
-      lines.push(`${head} ${fam} daddr . meta l4proto . th dport @${h}_d${f} return`);
+      for (const hd of heads) lines.push(`${hd} ${fam} daddr . meta l4proto . th dport @${h}_d${f} return`);
     }
   }
   return lines;
+}
+
+/** The single-address peers (pods: /32, /128 or a bare address) of one family, sorted unique. */
+function hostPeers(peers: readonly string[], f: Fam, where: string): string[] {
+  const out = new Set<string>();
+  for (const p of peers) {
+    const c = p.includes('/') ? parseCidr(p) : null;
+    const a = c ? (c.prefixLength === BITS[c.address.family] ? c.address : null) : parseIp(p);
+    if (!c && !a) bad(`${where}: "${p}" is not a CIDR`);
+    if (a && a.family === f) out.add(formatIp(a));
+  }
+  return [...out].sort();
 }
 
 /** The static base chain: conntrack first, ND always, then the dispatch to the direction chains. */

@@ -45,10 +45,13 @@ test('PolicyEdge over VXLAN: ingress on the receiving host, egress on the sendin
     }
     for (const p of [a, b]) await lab.serve(p.ns, 'tcp:80,tcp:85,tcp:86');
     assert.ok(lab.can(a.ns, 'tcp', b.ip4, 86, 2_000), 'no policy: A → B over VXLAN');
-    const e1 = new PolicyEdge({ kernel: netlinkKernel({ nsPath: `/run/netns/${h1}` }), log: silentLogger() });
-    const e2 = new PolicyEdge({ kernel: netlinkKernel({ nsPath: `/run/netns/${h2}` }), log: silentLogger() });
+    // br_netfilter for weft's bridge only: the namespaces' sysctls stay 0.
+    for (const ns of [h1, h2]) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0']);
+    const e1 = new PolicyEdge({ kernel: netlinkKernel({ nsPath: `/run/netns/${h1}` }), log: silentLogger(), bridge: 'br0' });
+    const e2 = new PolicyEdge({ kernel: netlinkKernel({ nsPath: `/run/netns/${h2}` }), log: silentLogger(), bridge: 'br0' });
     await e1.start();
     await e2.start();
+    assert.match(sh('ip', ['-n', h2, '-d', 'link', 'show', 'br0']), /nf_call_iptables 1 nf_call_ip6tables 1/);
     try {
       await e2.apply(ingressB(a, b));
       assert.ok(lab.can(a.ns, 'tcp', b.ip4, 80), 'allowed port');
@@ -68,6 +71,9 @@ test('PolicyEdge over VXLAN: ingress on the receiving host, egress on the sendin
       await e1.stop();
       await e2.stop();
     }
+    assert.match(sh('ip', ['-n', h2, '-d', 'link', 'show', 'br0']), /nf_call_iptables 0 nf_call_ip6tables 0/, 'bridge option reset');
+    assert.equal(sh('ip', ['netns', 'exec', h2, 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '0', 'sysctl untouched');
+    assert.ok(lab.can(a.ns, 'tcp', b.ip4, 86, 2_000), 'after stop: unpoliced');
   } finally {
     lab.cleanup();
   }

@@ -12,6 +12,9 @@ import { silentLogger } from '../../src/common/index.js';
 import type { CompiledIsolation, CompiledRule, PolicyRuleset } from '../../src/policy/index.js';
 import { isRoot, sh } from '../support/lab.js';
 import { PolicyLab } from '../support/policy-lab.js';
+import { NflogListener } from '../support/nflog.js';
+import { waitFor } from '../support/wait.js';
+import { POLICY_NFLOG_GROUP } from '../../src/common/index.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : sh('sh', ['-c', 'command -v nft'], { allowFail: true }).trim() === '' ? 'nft needed (scripts/setup-system.sh)' : false;
@@ -23,6 +26,7 @@ const rule = (policy: string, direction: 'ingress' | 'egress', i: number, r: Par
 
 test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, counters, audit, restart, stop', { skip, timeout: 120_000 }, async () => {
   const lab = new PolicyLab();
+  let nflog: NflogListener | null = null;
   try {
     const h = lab.host('h', '10.77.0.254', 'fd77::fe');
     const [p1, p2, p3, p4] = [1, 2, 3, 4].map((i) => lab.pod(h, `p${i}`, `10.77.0.${i}`, `fd77::${i}`));
@@ -34,6 +38,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     sh('ip', ['netns', 'exec', h, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0']);
     const edge = new PolicyEdge({ kernel, log: silentLogger() });
     await edge.start();
+    nflog = new NflogListener(`/run/netns/${h}`, POLICY_NFLOG_GROUP);
     assert.equal(sh('ip', ['netns', 'exec', h, 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '1');
     assert.ok(lab.can(p1!.ns, 'tcp', p2!.ip4, 86), 'no policy: everything passes');
 
@@ -70,6 +75,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.ok(lab.can(p2!.ns, 'tcp', p3!.ip4, 86), 'p2 (egress not isolated) → p3: the replies pass p2\'s ingress isolation');
     const drops = (await edge.counters()).find((c) => c.policy === 'ns/p2' && c.direction === 'ingress');
     assert.ok(drops && !drops.audit && drops.packets >= 4, `drops counted: ${JSON.stringify(drops)}`);
+    await waitFor(() => nflog!.prefixes().includes('weft-policy drop ingress: '), { timeoutMs: 2_000, what: 'an NFLOG drop record' });
 
     // An established connection survives an unrelated change and a change that forbids it;
     // a new one is refused right after the apply.
@@ -89,6 +95,8 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.ok(lab.can(p3!.ns, 'tcp', p4!.ip4, 80), 'audit passes');
     const audit = (await edge.counters()).find((c) => c.policy === 'ns/p4');
     assert.ok(audit && audit.audit && audit.direction === 'ingress' && audit.packets >= 1, `would-drop counted: ${JSON.stringify(audit)}`);
+    await waitFor(() => nflog!.prefixes().includes('weft-policy audit ingress: '), { timeoutMs: 2_000, what: 'an NFLOG audit record' });
+    assert.ok(nflog!.prefixes().includes('weft-policy drop egress: '), 'the egress drop was logged');
 
     const forbid: PolicyRuleset = { ...withP1Egress, rules: withP1Egress.rules.filter((r) => r.id !== 'ns/p2/ingress/0') };
     const r2 = await edge.apply(forbid);
@@ -99,7 +107,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
 
     // A label change: p3 joins p2's peers (elements only, no rule rewritten).
     const r3 = await edge.apply(p2Ingress);
-    const p3Joins: PolicyRuleset = { ...p2Ingress, rules: p2Ingress.rules.map((r) => (r.id === 'ns/p2/ingress/0' ? { ...r, peers: ['10.77.0.0/29', '10.77.0.8/29', 'fd77::1/128'] } : r)) };
+    const p3Joins: PolicyRuleset = { ...p2Ingress, rules: p2Ingress.rules.map((r) => (r.id === 'ns/p2/ingress/0' ? { ...r, peers: [...(r.peers as string[]), `${p3!.ip4}/32`] } : r)) };
     const r4 = await edge.apply(p3Joins);
     assert.ok(r3.changed && r4.changed && r4.rulesChanged === 0 && r4.elementsAdded > 0, JSON.stringify(r4));
     assert.ok(lab.can(p3!.ns, 'tcp', p2!.ip4, 80), 'p3 allowed after the label change');
@@ -112,7 +120,8 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.equal(lab.can(p1!.ns, 'tcp', p2!.ip4, 86), false, 'policy in force across the restart');
     await edge2.apply(p3Joins);
     const listing = sh('ip', ['netns', 'exec', h, 'nft', 'list', 'chain', 'inet', 'weft_policy', 'ingress']);
-    assert.equal(listing.split('\n').filter((l) => l.includes('return')).length, 4, listing);
+    // rule 0: pods (v4, v6) and ipBlocks (v4); rule 1: named port (v4, v6).
+    assert.equal(listing.split('\n').filter((l) => l.includes('return')).length, 5, listing);
     assert.ok((await edge2.counters()).find((c) => c.policy === 'ns/p2')!.packets > before, 'counts carried over and counting');
 
     await edge2.stop();
@@ -121,6 +130,7 @@ test('PolicyEdge on one bridge: isolation, ports, CIDR peers, v6, conntrack, cou
     assert.equal(sh('ip', ['netns', 'exec', h, 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '0', 'sysctl restored');
     assert.ok(lab.can(p1!.ns, 'tcp', p2!.ip4, 86), 'after stop: unpoliced');
   } finally {
+    nflog?.close();
     lab.cleanup();
   }
 });

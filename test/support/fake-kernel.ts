@@ -42,6 +42,8 @@ export interface FakeLink extends LinkRecord {
   peer?: { ns: FakeNetns; name: string };
   inetConf: Map<number, number>;
   addrGenModeNone: boolean;
+  /** Bridge option nf_call_iptables/ip6tables (br_netfilter for this bridge). */
+  nfCall?: boolean;
 }
 
 interface FdbEntry { index: number; mac: string; table: 'self' | 'master'; state: number; flags: number; remotes: { dst?: string; port?: number }[] }
@@ -400,6 +402,12 @@ export class FakeRtnl implements RtnlOps {
       }
     }
     return out;
+  }
+
+  async setBridgeNfCall(name: string, on: boolean): Promise<void> {
+    const l = this.must(name, `br_netfilter ${on ? 'on' : 'off'} for bridge ${name}`);
+    if (l.kind !== 'bridge') fail('WEFT_ERR_HOST', this.where(`br_netfilter for ${name}`), 'Operation not supported (EOPNOTSUPP)');
+    l.nfCall = on;
   }
 
   async neighbours(): Promise<NeighRecord[]> {
