@@ -89,7 +89,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const source: PolicyInputSource = deps.policySource?.(identity.name, policyLog) ?? mesh!;
   const sourceKind = mesh ? 'mesh' as const : 'kube' as const;
   const policy = new PolicyService({
-    source, sourceKind, enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog }), localIps: () => pods.localIps(),
+    source, sourceKind, enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog, bridge: config.bridge }), localIps: () => pods.localIps(),
     log: policyLog, registry,
   });
 
