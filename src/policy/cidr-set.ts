@@ -96,12 +96,28 @@ export function intervalsToCidrs(list: readonly AddressInterval[]): string[] {
   return out;
 }
 
-/** True when `ip` (text) lies in one of the intervals. */
+/** True when `ip` (text) lies in one of the intervals (any order; linear). */
 export function intervalsContain(list: readonly AddressInterval[], ip: string): boolean {
   const a = parseIp(ip);
   if (a === null) return false;
   const v = valueOf(a);
   return list.some((i) => i.family === a.family && i.lo <= v && v <= i.hi);
+}
+
+/** True when `ip` (text) lies in one of `sorted`, which must be sorted and disjoint as {@link unionIntervals} returns (binary search). */
+export function sortedIntervalsContain(sorted: readonly AddressInterval[], ip: string): boolean {
+  const a = parseIp(ip);
+  if (a === null) return false;
+  const v = valueOf(a);
+  let lo = 0, hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const m = sorted[mid] as AddressInterval;
+    if (m.family < a.family || (m.family === a.family && m.hi < v)) lo = mid + 1;
+    else if (m.family > a.family || m.lo > v) hi = mid - 1;
+    else return true;
+  }
+  return false;
 }
 
 /** `cidr` minus the `except` CIDRs, as disjoint sorted CIDRs (v4 and v6 alike). */
@@ -131,4 +147,14 @@ export function compareAddresses(a: string, b: string): number {
   if (pa.family !== pb.family) return pa.family - pb.family;
   const va = valueOf(pa), vb = valueOf(pb);
   return va < vb ? -1 : va > vb ? 1 : 0;
+}
+
+/** Sorts items by an address (numerically, IPv4 first), parsing each address once; `tie` orders equal addresses. */
+export function sortByAddress<T>(items: readonly T[], ipOf: (t: T) => string, tie: (a: T, b: T) => number = () => 0): T[] {
+  const keyed = items.map((t) => {
+    const a = parseIp(ipOf(t));
+    return { t, family: a === null ? 7 : a.family, v: a === null ? 0n : valueOf(a), text: ipOf(t) };
+  });
+  keyed.sort((a, b) => a.family - b.family || (a.v < b.v ? -1 : a.v > b.v ? 1 : 0) || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0) || tie(a.t, b.t));
+  return keyed.map((k) => k.t);
 }

@@ -25,3 +25,16 @@ export {
   subtractCidrs, normalizeCidrs, cidrsContain, compareAddresses,
   unionIntervals, subtractIntervals, intervalsToCidrs, type AddressInterval,
 } from './cidr-set.js';
+export { sortByAddress } from './cidr-set.js';
+export { indexPolicyInput, podKey, type PolicyWorld } from './world.js';
+export {
+  evaluateConnection, ruleId,
+  type Endpoint, type ConnectionAddresses, type SideVerdict, type ConnectionVerdict,
+} from './reference.js';
+export { compileRuleset } from './compile.js';
+export { rulesetAllows, type RulesetVerdict } from './ruleset-eval.js';
+export { explainVerdict, formatExplanation, type Explanation, type ExplainedEndpoint } from './explain.js';
+export {
+  loadConformanceCases, conformanceWorld, conformancePorts, substituteAddresses, applyConformanceStep, expectedAllowed,
+  type ConformanceCase, type ConformanceStep, type ConformanceProbe, type ConformanceWorldSpec,
+} from './conformance.js';
