@@ -91,13 +91,14 @@ function weft(lab: Lab, h: LabHost, args: string[], allowFail = false): string {
   return lab.exec(h, process.execPath, [WEFT, ...args, '--api-socket', h.socket], { allowFail, timeoutMs: 20_000 });
 }
 
-test('mesh policy: apply on host 1 is enforced on host 3 (latency over 20 applies), delete restores, labels, explain, restart keeps it',
+for (const mode of ['vxlan', 'hostgw'] as const) {
+test(`mesh policy (${mode}): apply on host 1 is enforced on host 3 (latency over 20 applies), delete restores, labels, explain, restart keeps it`,
   { skip, timeout: 240_000 }, async () => {
     const lab = new Lab();
     const pods: string[] = [];
     try {
       const [h1, h2, h3] = lab.addHosts(3);
-      const launch = (h: LabHost) => lab.launch(h, { peers: h === h1 ? [] : [h1.ip] });
+      const launch = (h: LabHost) => lab.launch(h, { peers: h === h1 ? [] : [h1.ip], extraArgs: mode === 'vxlan' ? ['--no-hostgw'] : [] });
       for (const h of [h1, h2, h3]) launch(h);
       const pod = (h: LabHost, name: string, i: number, labels: string[], ports: string[] = []) => {
         const ns = `${lab.prefix}${name}`;
@@ -148,8 +149,8 @@ test('mesh policy: apply on host 1 is enforced on host 3 (latency over 20 applie
         restore.push(await until(p, t1, true, `delete ${i}: the client allowed`));
       }
       p.stop();
-      console.log(`# apply on host 1 -> enforced on host 3: p50 ${pct(enforce, 0.5)} ms, p99 ${pct(enforce, 0.99)} ms (n=20, 5 ms probe resolution)`);
-      console.log(`# delete on host 1 -> restored on host 3: p50 ${pct(restore, 0.5)} ms, p99 ${pct(restore, 0.99)} ms`);
+      console.log(`# ${mode}: apply on host 1 -> enforced on host 3: p50 ${pct(enforce, 0.5)} ms, p99 ${pct(enforce, 0.99)} ms (n=20, 5 ms probe resolution)`);
+      console.log(`# ${mode}: delete on host 1 -> restored on host 3: p50 ${pct(restore, 0.5)} ms, p99 ${pct(restore, 0.99)} ms`);
       assert.ok(pct(enforce, 0.99) < 5000, `enforcement within 5 s (${enforce.join(', ')})`);
 
       // weft label: the client becomes a friend and is let in; removing the label shuts it out.
@@ -180,3 +181,4 @@ test('mesh policy: apply on host 1 is enforced on host 3 (latency over 20 applie
       lab.destroy();
     }
   });
+}
