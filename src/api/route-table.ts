@@ -28,6 +28,11 @@ export const API_ROUTES = {
   ipamAllocations: { name: 'ipamAllocations', method: 'GET', path: '/ipam/allocations' },
   ipamStatus: { name: 'ipamStatus', method: 'GET', path: '/ipam/status' },
   ipamRmpeer: { name: 'ipamRmpeer', method: 'POST', path: '/ipam/rmpeer' },
+  label: { name: 'label', method: 'POST', path: '/label' },
+  policyApply: { name: 'policyApply', method: 'POST', path: '/policy/apply' },
+  policyDelete: { name: 'policyDelete', method: 'POST', path: '/policy/delete' },
+  policyList: { name: 'policyList', method: 'GET', path: '/policy/list' },
+  policyExplain: { name: 'policyExplain', method: 'POST', path: '/policy/explain' },
 } as const;
 
 /** Name of an API route (a key of API_ROUTES). */

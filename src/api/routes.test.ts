@@ -21,9 +21,12 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
   secretRotate: { good: [{}, { passwordFile: '/etc/weft/secret' }], bad: [[{ passwordFile: '' }, 'passwordFile'], [{ secret: 'x' }, 'secret']] },
   metrics: { good: [{}], bad: [[{ name: 'x' }, 'name']] },
   attach: {
-    good: [{ netns: 'pod1' }, { netns: '/run/netns/p', ifname: 'eth1', ip: '10.32.0.5/12' }],
+    good: [{ netns: 'pod1' }, { netns: '/run/netns/p', ifname: 'eth1', ip: '10.32.0.5/12' },
+      { netns: 'p', namespace: 'prod', name: 'web-1', labels: { app: 'web' }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }],
     bad: [[{}, 'netns'], [{ netns: '' }, 'netns'], [{ netns: 3 }, 'netns'], [{ netns: 'p', ifname: 'x'.repeat(16) }, 'ifname'],
-      [{ netns: 'p', ip: null }, 'ip'], [{ netns: 'p', cidr: '10.0.0.1/8' }, 'cidr']],
+      [{ netns: 'p', ip: null }, 'ip'], [{ netns: 'p', cidr: '10.0.0.1/8' }, 'cidr'], [{ netns: 'p', labels: { app: 1 } }, 'labels.app'],
+      [{ netns: 'p', ports: [{ name: 'http', port: 0, protocol: 'TCP' }] }, 'ports[0].port'],
+      [{ netns: 'p', ports: [{ name: 'http', port: 80, protocol: 'ICMP' }] }, 'ports[0].protocol'], [{ netns: 'p', namespace: '' }, 'namespace']],
   },
   detach: { good: [{ netns: 'pod1' }, { netns: 'p', ifname: 'eth1' }], bad: [[{ ifname: 'eth1' }, 'netns'], [{ netns: ['p'] }, 'netns']] },
   cni: {
@@ -47,6 +50,24 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
   ipamAllocations: { good: [{}], bad: [[{ owner: 'o' }, 'owner']] },
   ipamStatus: { good: [{}], bad: [[{ verbose: 'yes' }, 'verbose']] },
   ipamRmpeer: { good: [{ peer: 'aa:bb:cc:dd:ee:ff' }, { peer: 'nick' }], bad: [[{}, 'peer'], [{ peer: '' }, 'peer'], [{ peer: {} }, 'peer']] },
+  label: {
+    good: [{ netns: 'p', set: { app: 'web' } }, { netns: 'p', ifname: 'eth1', remove: ['app'] }],
+    bad: [[{ set: {} }, 'netns'], [{ netns: 'p', set: { a: 3 } }, 'set.a'], [{ netns: 'p', remove: [''] }, 'remove[0]'], [{ netns: 'p', labels: {} }, 'labels']],
+  },
+  policyApply: {
+    good: [{ text: 'kind: NetworkPolicy', source: 'p.yaml' }],
+    bad: [[{ source: 'x' }, 'text'], [{ text: '', source: 'x' }, 'text'], [{ text: 'a' }, 'source'], [{ text: 'a', source: 'x', dryRun: true }, 'dryRun']],
+  },
+  policyDelete: {
+    good: [{ refs: ['default/p'] }, { text: 'kind: NetworkPolicy', source: '-' }],
+    bad: [[{ refs: 'default/p' }, 'refs'], [{ refs: [''] }, 'refs[0]'], [{ text: 5 }, 'text']],
+  },
+  policyList: { good: [{}], bad: [[{ namespace: 'x' }, 'namespace']] },
+  policyExplain: {
+    good: [{ src: 'default/a', dst: '10.0.0.1', protocol: 'TCP', port: 80 }],
+    bad: [[{ dst: 'a/b', protocol: 'TCP', port: 80 }, 'src'], [{ src: 'a/b', dst: 'a/c', protocol: 'ICMP', port: 80 }, 'protocol'],
+      [{ src: 'a/b', dst: 'a/c', protocol: 'TCP', port: 0 }, 'port'], [{ src: 'a/b', dst: 'a/c', protocol: 'TCP', port: '80' }, 'port']],
+  },
 };
 
 test('the route table and the schemas name the same routes, each once, with its own method and path', () => {

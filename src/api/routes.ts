@@ -1,5 +1,5 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
-import { CNI_MAX_STDIN_BYTES } from '../common/index.js';
+import { CNI_MAX_STDIN_BYTES, POLICY_MAX_TEXT_BYTES } from '../common/index.js';
 import { API_ROUTES, type RouteName } from './route-table.js';
 import { MAX_OWNER_LENGTH, MAX_PEERS_PER_CALL } from './route-limits.js';
 import {
@@ -42,6 +42,22 @@ function def<K extends RouteName, Req extends TSchema, Rep extends TSchema>(name
   return { name, method: ref.method, path: ref.path, summary, request, reply };
 }
 
+/** Labels as given (syntax checked by the handler: one line naming the bad key or value). */
+const Labels = T.Record(T.String({ maxLength: 317 }), T.String({ maxLength: 63 }), { description: 'label KEY: VALUE (Kubernetes syntax)', maxProperties: 64 });
+const PodPortSchema = T.Object({
+  name: NonEmpty('port name (IANA service name, e.g. "http")', 15),
+  port: T.Integer({ minimum: 1, maximum: 65535 }),
+  protocol: T.Union([T.Literal('TCP'), T.Literal('UDP'), T.Literal('SCTP')]),
+}, Strict);
+/** A pod's identity as policy sees it. */
+export const PodIdentitySchema = T.Object({
+  namespace: Str('policy namespace of the pod'), name: Str('pod name'), labels: T.Record(T.String(), T.String()),
+  ports: T.Array(T.Object({ name: T.String(), port: T.Integer(), protocol: T.String() })),
+});
+const PolicyRefs = T.Array(NonEmpty('NS/NAME', 320), { maxItems: 4096 });
+const PolicyText = T.String({ minLength: 1, maxLength: POLICY_MAX_TEXT_BYTES, description: 'YAML or JSON: NetworkPolicy and Namespace documents (---, or a List)' });
+const PolicySource = NonEmpty('where the text came from, for error messages (file name or "-")', 256);
+
 export const AttachReplySchema = T.Object({
   ifname: Str('interface name inside the namespace'), hostIfname: Str('host-side veth on the bridge'), mac: Str('MAC of the pod interface'),
   cidr: Str('address given to the interface'), mtu: T.Integer({ minimum: 0 }), allocated: T.Boolean({ description: 'the address came from IPAM' }),
@@ -58,6 +74,7 @@ export const NetworkInfoSchema = T.Object({
 export const ListedEndpointSchema = T.Object({
   netns: Str('namespace path'), ifname: Str('interface in the namespace'), hostIfname: Str('host-side veth'), mac: Str('MAC'),
   addresses: T.Array(T.String(), { description: 'CIDRs on the pod interface' }),
+  pod: T.Optional(PodIdentitySchema),
 });
 
 const MetricSchema = T.Object({
@@ -84,8 +101,14 @@ export const ROUTES = {
     T.Object({ passwordFile: T.Optional(NonEmpty('absolute path; becomes the file for later rotations')) }, Strict), SecretStatusSchema),
   metrics: def('metrics', 'every Prometheus metric as JSON (prom-client getMetricsAsJSON)', Empty, T.Array(MetricSchema)),
   attach: def('attach', 'plumb a veth from the bridge into a namespace; without ip, an address from IPAM',
-    T.Object({ netns: NonEmpty('namespace name, /run/netns/NAME or /proc/PID/ns/net'), ifname: T.Optional(NonEmpty('default ethwe', 15)), ip: T.Optional(NonEmpty('CIDR')) }, Strict),
-    AttachReplySchema),
+    T.Object({
+      netns: NonEmpty('namespace name, /run/netns/NAME or /proc/PID/ns/net'), ifname: T.Optional(NonEmpty('default ethwe', 15)), ip: T.Optional(NonEmpty('CIDR')),
+      namespace: T.Optional(NonEmpty('policy namespace of the pod (default "default")', 63)),
+      name: T.Optional(NonEmpty('pod name (default: the network namespace\'s name)', 253)),
+      labels: T.Optional(Labels),
+      ports: T.Optional(T.Array(PodPortSchema, { maxItems: 64, description: 'named ports policies may refer to' })),
+    }, Strict),
+    T.Intersect([AttachReplySchema, T.Object({ pod: PodIdentitySchema })])),
   detach: def('detach', 'remove the namespace\'s weft interface and release its IPAM address',
     T.Object({ netns: NonEmpty('namespace'), ifname: T.Optional(NonEmpty('default ethwe', 15)) }, Strict),
     T.Object({ detached: T.Boolean(), released: T.Array(T.String()) })),
@@ -119,6 +142,34 @@ export const ROUTES = {
   ipamRmpeer: def('ipamRmpeer', 'hand a dead peer\'s ranges to its heir (idempotent; refused while reachable)',
     T.Object({ peer: NonEmpty('peer name or nickname', 256) }, Strict),
     T.Object({ name: T.String(), nickname: T.Optional(T.String()), alreadyRemoved: T.Boolean(), addresses: T.Integer({ minimum: 0 }), reclaimedHere: T.Integer({ minimum: 0 }) })),
+  label: def('label', 'change the labels of an attached pod (like kubectl label); policy follows at once',
+    T.Object({
+      netns: NonEmpty('network namespace of the pod'), ifname: T.Optional(NonEmpty('default ethwe', 15)),
+      set: T.Optional(Labels), remove: T.Optional(T.Array(NonEmpty('label key', 317), { maxItems: 64 })),
+    }, Strict),
+    PodIdentitySchema),
+  policyApply: def('policyApply', 'apply NetworkPolicy and Namespace documents (all or nothing); mesh mode only',
+    T.Object({ text: PolicyText, source: PolicySource }, Strict),
+    T.Object({ applied: T.Array(Str('NS/NAME')), namespaces: T.Array(T.String()), unchanged: T.Array(T.String()) })),
+  policyDelete: def('policyDelete', 'delete policies by NS/NAME (refs), or every object the documents in text name; mesh mode only',
+    T.Object({ refs: T.Optional(PolicyRefs), text: T.Optional(PolicyText), source: T.Optional(PolicySource) }, Strict),
+    T.Object({ deleted: T.Array(Str('NS/NAME')), namespaces: T.Array(T.String()), unknown: T.Array(T.String()) })),
+  policyList: def('policyList', 'every policy in force, with its stamp and origin (mesh mode)', Empty,
+    T.Object({
+      source: Str('"mesh" or "kube"'),
+      policies: T.Array(T.Object({
+        namespace: T.String(), name: T.String(), policyTypes: T.Array(T.String()), audit: T.Boolean(),
+        origin: T.Optional(Str('peer the last apply was made on')), stampMs: T.Optional(T.Number({ description: 'wall-clock ms of the last apply' })),
+        policy: T.Unknown(),
+      })),
+      namespaces: T.Array(T.Object({ name: T.String(), labels: T.Record(T.String(), T.String()), origin: T.Optional(T.String()), stampMs: T.Optional(T.Number()) })),
+    })),
+  policyExplain: def('policyExplain', 'which policy and rule decide a connection from src to dst (NS/NAME or an IP)',
+    T.Object({
+      src: NonEmpty('NS/NAME of a pod, or an IP address', 320), dst: NonEmpty('NS/NAME of a pod, or an IP address', 320),
+      protocol: T.Union([T.Literal('TCP'), T.Literal('UDP'), T.Literal('SCTP')]), port: T.Integer({ minimum: 1, maximum: 65535 }),
+    }, Strict),
+    T.Object({ text: Str('the explanation, one line per step'), explanation: T.Unknown() })),
 } satisfies { [K in RouteName]: RouteDef<K> };
 
 export type Routes = typeof ROUTES;

@@ -100,6 +100,22 @@ export const DataplaneStatusSchema = T.Object({
   stats: SleeveStatsSchema,
 });
 
+/** The network-policy section: where policy comes from, what is enforced, the last apply. */
+export const PolicyStatusSchema = T.Object({
+  source: T.String({ description: '"mesh" (weft policy apply, gossiped) or "kube" (the Kubernetes API)' }),
+  policies: Num, namespaces: Num, pods: T.Integer({ minimum: 0, description: 'pods known cluster-wide' }),
+  localPods: T.Integer({ minimum: 0, description: 'local pod addresses the ruleset speaks for' }),
+  rules: Num, isolations: Num,
+  applies: T.Integer({ minimum: 0, description: 'rulesets handed to the kernel edge' }),
+  errors: T.Integer({ minimum: 0, description: 'failed compiles or applies' }),
+  lastApply: T.Optional(T.Object({
+    atMs: T.Number({ description: 'wall-clock ms' }), durationMs: T.Number({ minimum: 0 }), changed: Bool,
+    elementsAdded: Num, elementsRemoved: Num, rulesChanged: Num,
+  })),
+  lastError: T.Optional(Str),
+  enforcing: T.Boolean({ description: 'the kernel edge is running' }),
+});
+
 /** Snapshot of a running peer. */
 /** The cluster secret as status shows it: where it came from and how many — never the secret
  *  nor anything derived from it. */
@@ -129,6 +145,7 @@ export const StatusReportSchema = T.Object({
   collisions: T.Optional(T.Array(Str)),
   dataplane: T.Optional(DataplaneStatusSchema),
   ipam: T.Optional(IpamStatusSchema),
+  policy: T.Optional(PolicyStatusSchema),
 });
 
 export type StatusReport = Static<typeof StatusReportSchema>;
@@ -137,3 +154,4 @@ export type StatusConnection = Static<typeof StatusConnectionSchema>;
 export type StatusTarget = Static<typeof StatusTargetSchema>;
 export type IpamStatusSection = Static<typeof IpamStatusSchema>;
 export type DataplaneStatus = Static<typeof DataplaneStatusSchema>;
+export type PolicyStatus = Static<typeof PolicyStatusSchema>;

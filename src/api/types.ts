@@ -6,7 +6,7 @@
 import type { ReplyOf, RequestOf } from './routes.js';
 
 export type {
-  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus,
+  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus, PolicyStatus,
 } from './status-schema.js';
 
 /** Body of every error response: `{ "error": { "code", "message" } }`. */
@@ -33,3 +33,6 @@ export type GcReply = ReplyOf<'ipamGc'>;
 export type NetworkInfo = ReplyOf<'network'>;
 export type AttachReply = ReplyOf<'attach'>;
 export type ListedEndpoint = ReplyOf<'endpoints'>['endpoints'][number];
+export type AttachRequest = RequestOf<'attach'>;
+export type PodIdentityView = ReplyOf<'label'>;
+export type PolicyListReply = ReplyOf<'policyList'>;

@@ -4,8 +4,10 @@ import { WeftError, API_SOCKET_ENV, DEFAULT_API_SOCKET } from '../common/index.j
 import { checkSocketPath } from '../api/index.js';
 import { UsageError, type CliContext } from './command.js';
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-type Values<O extends OptionSpec> = { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+type Values<O extends OptionSpec> = {
+  [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K]['multiple'] extends true ? string[] : string
+};
 
 /** `--api-socket PATH`, accepted by every command that talks to the daemon. */
 export const API_SOCKET_OPTION = { 'api-socket': { type: 'string' } } as const;

@@ -22,6 +22,8 @@ export interface CliContext {
   loadDaemon(): Promise<RunDaemon>;
   /** Compiled CLI entry (dist/cmd/weft.js), re-run as `launch --foreground` by a background launch. */
   selfScript: string;
+  /** All of standard input as text (`weft policy apply -f -`); default: the process's stdin. */
+  readStdin?: () => Promise<string>;
 }
 
 /**

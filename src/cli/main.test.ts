@@ -56,7 +56,7 @@ test('dispatcher: overview, per-command help, unknown command, exit codes', asyn
     assert.match((await run([c, '--help'])).out, new RegExp(`^Usage: weft ${c}`));
   }
   assert.deepEqual(await run(['frobnicate']), { code: 2, out: '', err: ['weft: unknown command "frobnicate" (see weft --help)'] });
-  assert.deepEqual(await run(['status', 'bogus']), { code: 2, out: '', err: ['weft: unknown status view "bogus" (one of: peers, connections, targets, ipam)'] });
+  assert.deepEqual(await run(['status', 'bogus']), { code: 2, out: '', err: ['weft: unknown status view "bogus" (one of: peers, connections, targets, ipam, policy)'] });
   assert.deepEqual(await run(['stop', 'extra']), { code: 2, out: '', err: ['weft: unexpected argument "extra" (see weft stop --help)'] });
   assert.deepEqual(await run(['forget']), { code: 2, out: '', err: ['weft: missing peer address (see weft forget --help)'] });
   assert.deepEqual(await run(['connect', 'a:b:c']), { code: 1, out: '', err: ['weft: invalid peer "a:b:c": too many ":"'] });

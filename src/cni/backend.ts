@@ -27,6 +27,14 @@ export type AddressRequest =
   | { kind: 'lease'; what: string; acquire(): Promise<PodAddressing>; release(): Promise<unknown> };
 
 /** One attachment to make (see {@link AttachBackend.attach}). */
+/** The pod's policy identity as the caller knows it (validated and defaulted by the daemon). */
+export interface PodIdentitySpec {
+  namespace?: string;
+  name?: string;
+  labels?: Readonly<Record<string, string>>;
+  ports?: readonly { name: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
+}
+
 export interface PodAttachSpec {
   /** IPAM owner ID of the attachment ("cni/<net>/<container>/<ifname>", "attach/<netns>/<ifname>"). */
   owner: string;
@@ -44,6 +52,8 @@ export interface PodAttachSpec {
    * the address to the existing endpoint.
    */
   exclusive: boolean;
+  /** Policy identity (CNI: K8S_POD_NAMESPACE / K8S_POD_NAME from CNI_ARGS); defaults apply when absent. */
+  identity?: PodIdentitySpec;
 }
 
 /** What an attachment made. */

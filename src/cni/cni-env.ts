@@ -78,3 +78,17 @@ export function parseCniEnv(env: Record<string, string | undefined>): CniEnv {
     path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
   };
 }
+
+/**
+ * CNI_ARGS (`K=V;K2=V2`, spec section 3) as a map; entries without '=' are ignored, the last of
+ * a repeated key wins. Runtimes put the pod's Kubernetes identity here (K8S_POD_NAMESPACE,
+ * K8S_POD_NAME).
+ */
+export function parseCniArgs(args: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of args.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return out;
+}

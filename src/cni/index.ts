@@ -22,12 +22,12 @@ export { runWeftNetClient } from './cni-client.js';
 export { answerCni, FORWARDED_CNI_VARS, type CniInvocation, type CniAnswer } from './cni-server.js';
 export { PodLinks, netnsPresent, netnsProblem, type NetnsProblem } from './pod-link.js';
 export type {
-  AttachBackend, PodAttachSpec, PodAttachOutcome, PodDetachSpec, PodAddressing, AddressRequest, CniAddressBook,
+  AttachBackend, PodAttachSpec, PodAttachOutcome, PodIdentitySpec, PodDetachSpec, PodAddressing, AddressRequest, CniAddressBook,
 } from './backend.js';
 export { weftIpamPlugin } from './weft-ipam.js';
 export { CniError, toCniError, type CniErrorCode, type CniErrorResult } from './cni-error.js';
 export { SUPPORTED_CNI_VERSIONS, LATEST_CNI_VERSION, type CniVersion } from './versions.js';
 export { formatResult, parseResult, type CniResult, type CniInterface, type CniIpConfig, type CniRoute, type CniDns } from './cni-result.js';
 export { parseNetConf, ownerId, ownerPrefix, type NetConf, type PluginKind, type CniAttachment } from './netconf.js';
-export { parseCniEnv, CNI_COMMANDS, type CniCommand, type CniEnv } from './cni-env.js';
+export { parseCniEnv, parseCniArgs, CNI_COMMANDS, type CniCommand, type CniEnv } from './cni-env.js';
 export { installCni, exampleConflist, type InstallCniOptions, type InstallCniReport } from './install.js';

@@ -8,6 +8,7 @@
 import type { NetworkInfo } from '../api/index.js';
 import type { AddressRequest, AttachBackend, PodAddressing } from './backend.js';
 import { CniError } from './cni-error.js';
+import { parseCniArgs } from './cni-env.js';
 import { delegateEnvOf, execDelegate } from './delegate.js';
 import {
   isIpv6, parseResult, type CniDns, type CniInterface, type CniIpConfig, type CniResult, type CniRoute,
@@ -67,9 +68,13 @@ async function add(req: PluginRequest, backend: AttachBackend): Promise<CniResul
     };
   }
   const mtu = conf.mtu ?? net.mtu;
+  const args = parseCniArgs(env.args);
+  const namespace = args.get('K8S_POD_NAMESPACE');
+  const name = args.get('K8S_POD_NAME');
   const att = await backend.attach({
     owner: ownerId(conf.name, env.containerId, env.ifname), netns: env.netns, ifname: env.ifname, address, mtu,
     routes: (a) => podRoutes(req, net, a), exclusive: true,
+    identity: { ...(namespace ? { namespace } : {}), name: name || env.containerId.slice(0, 63) },
   });
   const a = att.addressing;
   return mergeResult(conf.prevResult, {

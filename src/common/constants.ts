@@ -435,3 +435,15 @@ export const WORKLOAD_GOSSIP_CHANNEL = 'workloads';
 export const POLICY_TOMBSTONE_TTL_MS = 24 * 3600_000;
 /** Changes to the policy inputs are coalesced for this long before the ruleset is recompiled (ms). */
 export const POLICY_RECOMPILE_DEBOUNCE_MS = 20;
+/** Largest workload-directory or policy-store gossip message (JSON envelope included). bytes */
+export const POLICY_GOSSIP_MAX_BYTES = 2 * 1024 * 1024;
+/** Most pods one host may announce in the workload directory. count */
+export const WORKLOAD_MAX_PODS_PER_HOST = 4_096;
+/** Most addresses one pod may announce. count */
+export const WORKLOAD_MAX_IPS_PER_POD = 16;
+/** Most objects (policies, namespaces and tombstones together) the policy store holds or one message carries. count */
+export const POLICY_MAX_OBJECTS = 16_384;
+/** Largest policy document text `weft policy apply` may send (the API body limit also applies). bytes */
+export const POLICY_MAX_TEXT_BYTES = 512 * 1024;
+/** A failed policy compile or kernel apply is retried after this long (or at the next change). ms */
+export const POLICY_APPLY_RETRY_MS = 1_000;

@@ -6,6 +6,7 @@ import {
   type PodAttachSpec, type PodDetachSpec,
 } from '../cni/index.js';
 import { cidrNetwork, formatCidr, parseCidr } from '../net/index.js';
+import { podIdentity, type PodIdentities } from './pod-identities.js';
 
 /** The IPAM as attachments use it (IpamService implements it). */
 export interface PodAddressSource {
@@ -30,6 +31,8 @@ export interface AttachServiceOptions {
   log: Logger;
   /** Called after every attachment or detachment (fast paths may want to look again). */
   onEndpointsChanged?: () => void;
+  /** Where pod identities are kept (policy); null: identities are not recorded. */
+  pods?: PodIdentities | null;
 }
 
 /**
@@ -63,14 +66,18 @@ export class AttachService {
 
   /** Serve `/attach`, `/detach` (weft attach/detach) and `/cni` (the weft-net front ends). */
   registerRoutes(api: ApiServer): void {
-    api.handle(API_ROUTES.attach, async ({ request: { netns, ifname = 'ethwe', ip } }) => {
+    api.handle(API_ROUTES.attach, async ({ request: { netns, ifname = 'ethwe', ip, namespace, name, labels, ports } }) => {
+      const identity = { namespace, name, labels, ports };
       const out = await this.attach({
         owner: `attach/${netns}/${ifname}`, netns, ifname, exclusive: false,
-        address: ip ? { kind: 'fixed', cidr: ip } : { kind: 'ipam' },
+        address: ip ? { kind: 'fixed', cidr: ip } : { kind: 'ipam' }, identity,
       });
+      const nsPath = resolveNetns(netns);
+      const pod = this.o.pods?.find(nsPath, ifname)?.pod ?? { ...podIdentity(identity, nsPath), ips: [] };
       return {
         ifname: out.ifname, hostIfname: out.hostIfname, hostMac: out.hostMac, mac: out.mac,
         cidr: out.addressing.cidr, mtu: out.mtu, allocated: out.allocated,
+        pod: { namespace: pod.namespace, name: pod.name, labels: { ...pod.labels }, ports: pod.ports.map((p) => ({ ...p })) },
       };
     });
     api.handle(API_ROUTES.detach, ({ request: { netns, ifname = 'ethwe' } }) =>
@@ -85,6 +92,10 @@ export class AttachService {
     const { log, plumbing } = this.o;
     const nsPath = resolveNetns(spec.netns);
     await checkPodNetns(nsPath);
+    // Attaching again without naming an identity keeps the one recorded.
+    const given = spec.identity && Object.values(spec.identity).some((v) => v !== undefined) ? spec.identity : undefined;
+    const kept = given ? undefined : this.o.pods?.get(spec.owner)?.pod;
+    const identity = kept ?? podIdentity(given ?? {}, spec.netns.startsWith('/') ? nsPath : spec.netns);
     const net = await this.o.network();
     if (spec.exclusive && await plumbing.interfaceExists(nsPath, spec.ifname)) {
       throw new WeftError('WEFT_ERR_IF_EXISTS', `interface ${spec.ifname} already exists in ${spec.netns}; choose another CNI_IFNAME or DEL the attachment first`);
@@ -101,7 +112,8 @@ export class AttachService {
       const connected = c ? formatCidr(cidrNetwork(c)) : addressing.cidr;
       const extra = routes.filter((r) => r.gw !== undefined || r.dst !== connected);
       if (extra.length > 0) await plumbing.addPodRoutes(nsPath, spec.ifname, extra);
-      log.info({ owner: spec.owner, cidr: addressing.cidr, hostIfname: ep.hostIfname }, 'attach: attached');
+      this.o.pods?.record(spec.owner, nsPath, spec.ifname, identity, addressing.cidr.split('/')[0]!);
+      log.info({ owner: spec.owner, cidr: addressing.cidr, hostIfname: ep.hostIfname, pod: `${identity.namespace}/${identity.name}` }, 'attach: attached');
       this.o.onEndpointsChanged?.();
       return { ifname: spec.ifname, hostIfname: ep.hostIfname, hostMac: ep.hostMac, mac: ep.mac, mtu, addressing, routes, allocated };
     } catch (e) {
@@ -143,6 +155,7 @@ export class AttachService {
     let released: string[] = [];
     if (spec.release) await spec.release();
     else released = (await this.o.addresses()?.release(spec.owner)) ?? [];
+    this.o.pods?.remove(spec.owner);
     if (detached || released.length > 0) {
       this.o.log.info({ owner: spec.owner, detached, released }, 'attach: detached');
       this.o.onEndpointsChanged?.();

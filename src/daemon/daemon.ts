@@ -14,14 +14,28 @@ import { DataplaneService } from './dataplane-service.js';
 import { IpamService } from './ipam-service.js';
 import { PeersFile } from './peers-file.js';
 import { SecretService } from './secret-service.js';
+import { PolicyEdge, netlinkKernel } from '../host/index.js';
+import { PodIdentities } from './pod-identities.js';
+import { MeshPolicySource, type PolicyInputSource } from './policy-source.js';
+import { PolicyService } from './policy-service.js';
+import { registerPolicyRoutes } from './policy-routes.js';
 import { packageVersion } from '../common/index.js';
+
+/** What another mode may plug in (Kubernetes mode: its policy source). */
+export interface DaemonDeps {
+  /**
+   * The source of policies, namespaces and pods (default: mesh mode's gossiped policy store and
+   * workload directory). Built after the identity is known.
+   */
+  policySource?: (self: string, log: ReturnType<typeof createLogger>) => PolicyInputSource;
+}
 
 /**
  * Run one daemon until it is stopped (API `POST /stop`, SIGTERM or SIGINT). Resolves after a
  * clean shutdown; rejects with a WeftError on a fatal start-up error (nothing left running).
  * `hooks.onReady` is called once every listener is up.
  */
-export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }): Promise<void> {
+export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }, deps: DaemonDeps = {}): Promise<void> {
   const log = createLogger({ level: config.logLevel });
   const identity = await loadOrCreateIdentity(config.dataDir);
   if (config.name && config.name.toLowerCase() !== identity.name) {
@@ -55,10 +69,30 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
         ipam.ipam.onPeersChanged(reachable);
         peersFile.update(router.connectedAddresses());
       },
-      onPeerGone: (name) => ipam.ipam.onPeerGone(name),
+      onPeerGone: (name) => {
+        ipam.ipam.onPeerGone(name);
+        mesh?.peerGone(name);
+      },
     },
   });
   ipam.attach(router);
+
+  // Network policy: pod identities (attach records), the input source, the kernel edge.
+  const policyLog = log.child({ component: 'policy' });
+  const pods = new PodIdentities(config.dataDir, policyLog, () => {
+    mesh?.localChanged();
+    policy.localChanged();
+  });
+  await pods.load();
+  const mesh: MeshPolicySource | null = deps.policySource ? null
+    : new MeshPolicySource({ self: identity.name, dataDir: config.dataDir, log: policyLog, localPods: () => pods.announced() });
+  mesh?.attach(router);
+  const source: PolicyInputSource = deps.policySource?.(identity.name, policyLog) ?? mesh!;
+  const sourceKind = mesh ? 'mesh' as const : 'kube' as const;
+  const policy = new PolicyService({
+    source, sourceKind, enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog, bridge: config.bridge }), localIps: () => pods.localIps(),
+    log: policyLog, registry,
+  });
 
   const dataplane = new DataplaneService(config, identity.name, log.child({ component: 'dataplane' }), registry);
   dataplane.attach(router);
@@ -85,6 +119,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     collisions: router.collisions.length > 0 ? [...router.collisions] : undefined,
     dataplane: dataplane.status(),
     ipam: ipam.ipam.status(),
+    policy: policy.status(),
   });
 
   let stopping: Promise<void> | null = null;
@@ -113,8 +148,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   dataplane.registerRoutes(api);
   new AttachService({
     plumbing: dataplane.plumbing, network: () => dataplane.networkInfo(), addresses: () => ipam,
-    log: log.child({ component: 'attach' }), onEndpointsChanged: () => dataplane.overlay.localChanged(),
+    log: log.child({ component: 'attach' }), onEndpointsChanged: () => dataplane.overlay.localChanged(), pods,
   }).registerRoutes(api);
+  registerPolicyRoutes(api, { self: identity.name, source, sourceKind, mesh, pods, settled: () => policy.settled() });
+  dataplane.pods = pods;
   ipam.registerRoutes(api);
   api.handle(API_ROUTES.reset, () => {
     const left = ipam.ipam.leave();
@@ -146,6 +183,18 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     .add('api', api)
     .add('ipam', ipam)
     .add('dataplane', dataplane)
+    .add('policy', {
+      // The bridge exists now: drop identities whose interface went away while we were down.
+      start: async () => {
+        const gone = pods.reconcile(await dataplane.plumbing.listAttached());
+        if (gone > 0) policyLog.info({ gone }, 'policy: forgot the identities of pods detached while the daemon was down');
+        await policy.start();
+      },
+      stop: async () => {
+        await policy.stop();
+        await pods.close();
+      },
+    })
     .add('mesh', router)
     .add('status', statusServer);
 
@@ -156,6 +205,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
       await lifecycle.stop();
       if (reset) {
         try {
+          await policy.reset();
           await dataplane.reset();
           await rm(join(config.dataDir, 'ipam'), { recursive: true, force: true });
           log.info('reset: IPAM state and weft devices removed');

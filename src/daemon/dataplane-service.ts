@@ -29,6 +29,8 @@ export class DataplaneService {
   /** What the mesh drives: the switch (sleeve underneath, fast paths per peer). */
   readonly overlay: OverlaySwitch;
   addresses: AddressSource | null = null;
+  /** Pod identities shown by `weft ps` (set by the daemon). */
+  pods: { find(netns: string, ifname: string): { pod: { namespace: string; name: string; labels: Readonly<Record<string, string>>; ports: readonly { name: string; port: number; protocol: string }[] } } | undefined } | null = null;
 
   constructor(private readonly config: DaemonConfig, self: PeerName, private readonly log: Logger, registry: Registry) {
     const parts = buildDataplane(config, self, log, registry);
@@ -102,7 +104,12 @@ export class DataplaneService {
       if (!given && this.addresses) await this.addresses.release('expose/host');
       return { hidden };
     });
-    api.handle(API_ROUTES.endpoints, async () => ({ endpoints: await this.plumbing.listAttached() }));
+    api.handle(API_ROUTES.endpoints, async () => ({
+      endpoints: (await this.plumbing.listAttached()).map((e) => {
+        const p = this.pods?.find(e.netns, e.ifname)?.pod;
+        return p ? { ...e, pod: { namespace: p.namespace, name: p.name, labels: { ...p.labels }, ports: p.ports.map((x) => ({ ...x })) } } : e;
+      }),
+    }));
     api.handle(API_ROUTES.network, () => this.networkInfo());
   }
 }

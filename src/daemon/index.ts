@@ -7,5 +7,10 @@
  */
 export { runDaemon } from './daemon.js';
 export type { DaemonConfig } from './config.js';
+export type { DaemonDeps } from './daemon.js';
+export { PolicyMetrics, type DropReading } from './policy-metrics.js';
+export { PolicyService, type PolicyServiceOptions, type PolicyEnforcer } from './policy-service.js';
+export { MeshPolicySource, type PolicyInputSource, type MeshPolicySourceOptions } from './policy-source.js';
+export { PodIdentities, podIdentity, type PodIdentityInput, type PodRecord } from './pod-identities.js';
 export { AttachService, type AttachServiceOptions, type PodAddressSource } from './attach-service.js';
 export { buildDataplane, TAP_NAME, type DataplaneParts, type DataplaneDeps } from './components.js';

@@ -22,7 +22,9 @@
  *   map remote_dev  ether_addr . ipv4_addr : iface_index   remote pod → underlay device
  *   set remote_src  ipv4_addr                              remote host-gw pod addresses
  *   map local_dev   ipv4_addr : iface_index                local pod → its host-side veth
- *   chain port_<hex ifname>  (ingress on a pod veth)     the to-peer rule ({@link TO_PEER_RULE})
+ *   set policed     ipv4_addr                              local pods under network policy
+ *                                                          (filled by PolicyEdge): routed, not shortcut
+ *   chain port_<hex ifname>  (ingress on a pod veth)     {@link policedToPeerRule}, the to-peer rule ({@link TO_PEER_RULE})
  *   chain up_<hex ifname>    (ingress on an underlay)    the to-pod rule ({@link TO_POD_RULE})
  * A map miss leaves the packet to the bridge / the IP stack. The rules sit in the hook chains
  * themselves (no jump) and count nothing: the hot path is as short as nft allows.
@@ -37,8 +39,20 @@ import { isValidIfname } from './netns.js';
 const T = `netdev ${FASTPATH_NFT_TABLE}`;
 /** On a pod veth: IPv4 to a remote host-gw pod's (MAC, address) goes straight to its host. */
 export const TO_PEER_RULE = 'ip ttl > 1 fwd ip to ether daddr . ip daddr map @remote device ether daddr . ip daddr map @remote_dev';
-/** On an underlay device: IPv4 for us from a remote host-gw pod goes straight to the local pod's veth. */
-export const TO_POD_RULE = 'meta pkttype host ip ttl > 1 ip saddr @remote_src fwd ip to ip daddr device ip daddr map @local_dev';
+/**
+ * On an underlay device: IPv4 for us from a remote host-gw pod goes straight to the local pod's
+ * veth — unless that pod is policed (then the IP stack routes it, through conntrack and policy).
+ */
+export const TO_POD_RULE = 'meta pkttype host ip ttl > 1 ip saddr @remote_src ip daddr != @policed fwd ip to ip daddr device ip daddr map @local_dev';
+/**
+ * On a pod veth, before {@link TO_PEER_RULE}: a policed pod's IPv4 to a remote host-gw pod is
+ * handed to the host's IP stack instead (destination MAC := the port's own MAC, which the bridge
+ * delivers locally), so it is routed by the /32 route via the peer, through conntrack and the
+ * policy table; the rewritten frame no longer matches TO_PEER_RULE.
+ */
+export function policedToPeerRule(localMac: string): string {
+  return `ip saddr @policed ether daddr . ip daddr @remote ether daddr set ${checkMac(localMac)}`;
+}
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 function checkIp(ip: string): string {
@@ -138,6 +152,11 @@ export interface HostGwEdgeOptions {
   log: Logger;
   /** The kernel (tests inject an in-memory one); default: netlink through the native addon. */
   kernel?: Kernel;
+  /**
+   * The local pods network policy polices (PolicyEdge.policedPods): setup() writes them into a
+   * re-created `policed` set, so a host-gw reset + setup never opens a policed pod's shortcut.
+   */
+  policedPods?: () => readonly string[];
 }
 
 /**
@@ -172,7 +191,10 @@ export class HostGwEdge {
       `add map ${T} remote_dev { type ether_addr . ipv4_addr : iface_index ; }`,
       `add set ${T} remote_src { type ipv4_addr ; }`,
       `add map ${T} local_dev { type ipv4_addr : iface_index ; }`,
+      `add set ${T} policed { type ipv4_addr ; }`,
     ];
+    const policed = (this.o.policedPods?.() ?? []).map(checkIp);
+    if (policed.length > 0) create.push(`flush set ${T} policed`, `add element ${T} policed { ${policed.join(', ')} }`);
     try {
       await this.nft('creating the host-gw nftables table', create);
     } catch (e) {
@@ -254,7 +276,9 @@ export class HostGwEdge {
 
   /** Ingress hook on a local pod's host-side veth: its frames to remote host-gw pods skip the bridge. */
   async addPort(dev: string): Promise<void> {
-    await this.addHook('port', dev, TO_PEER_RULE);
+    // The port's own MAC (stable; a bridge's own MAC follows its ports unless set).
+    const mac = (await this.kernel.host.link(checkDev(dev)))?.mac ?? (await this.kernel.host.mustLink(this.o.bridge)).mac;
+    await this.addHook('port', dev, [policedToPeerRule(mac), TO_PEER_RULE]);
   }
 
   async deletePort(dev: string): Promise<void> {
@@ -263,7 +287,7 @@ export class HostGwEdge {
 
   /** Ingress hook on an underlay device: packets from remote host-gw pods go straight to local pods. */
   async addUnderlay(dev: string): Promise<void> {
-    await this.addHook('up', dev, TO_POD_RULE);
+    await this.addHook('up', dev, [TO_POD_RULE]);
   }
 
   async deleteUnderlay(dev: string): Promise<void> {
@@ -321,13 +345,13 @@ export class HostGwEdge {
     if (br) await ignoreMissing(k.deleteNeighbour(b, podIp));
   }
 
-  private async addHook(kind: 'port' | 'up', dev: string, rule: string): Promise<void> {
+  private async addHook(kind: 'port' | 'up', dev: string, rules: readonly string[]): Promise<void> {
     const chain = hookChain(kind, dev);
     // One transaction: drop a leftover hook of an earlier device of that name, then hook.
     await this.nft(`hooking ${dev} ingress`, [
       `add chain ${T} ${chain}`, `delete chain ${T} ${chain}`,
       `add chain ${T} ${chain} { type filter hook ingress device "${dev}" priority 0 ; }`,
-      `add rule ${T} ${chain} ${rule}`,
+      ...rules.map((r) => `add rule ${T} ${chain} ${r}`),
     ]);
   }
 

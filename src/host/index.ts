@@ -20,7 +20,12 @@ export { NetlinkMonitor, type NetlinkEvent, type NetlinkMonitorOptions } from '.
 export { LocalStateWatcher, relevant as relevantLocalChange, type LocalWatcher, type LocalWatchHandlers, type LocalChange, type LocalStateWatcherOptions } from './local-watcher.js';
 export { resolveNetns, vethNames, IFNAME_MAX } from './netns.js';
 export { VxlanEdge, localMacsFrom, probeEspTransport, type VxlanEdgeOptions, type LocalFdbEntry } from './vxlan.js';
-export { HostGwEdge, underlayRoute, hookChain, nftObjects, type HostGwEdgeOptions, type HostGwEntries, type UnderlayRoute } from './hostgw.js';
+export { PolicyEdge, type PolicyEdgeOptions, type PolicyDropCounter, type PolicyApplyResult } from './policy-edge.js';
+export {
+  policyNftState, policyNftScript, peerIntervals, portElements, nftId, FORWARD_RULES,
+  type PolicyNftState, type PolicyNftDiff, type NftSet, type NftCounter, type CounterSeeds,
+} from './policy-nft.js';
+export { HostGwEdge, underlayRoute, hookChain, nftObjects, policedToPeerRule, TO_PEER_RULE, TO_POD_RULE, type HostGwEdgeOptions, type HostGwEntries, type UnderlayRoute } from './hostgw.js';
 export {
   NATIVE_ABI_VERSION, NATIVE_FUNCTIONS, loadNativeAddon, nativeAddonPath, nativeArity,
   type NativeAddon, type NativeFunctionName, type NativeFunctionSpec, type AeadHandle, type PollHandle,

@@ -6,7 +6,7 @@
  * pass an in-memory implementation of the same interface (test/support/fake-kernel.ts).
  */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { HOST_EXEC_TIMEOUT_MS, WeftError } from '../common/index.js';
 import { AF_INET, SOCK_DGRAM } from './netlink-abi.js';
 import { addonError, kernelAddon } from './netlink-socket.js';
@@ -27,6 +27,8 @@ export interface Kernel {
   createTap(name: string): Promise<void>;
   /** Write a sysctl of the daemon's namespace ("net.ipv4.ip_forward", "1"). */
   sysctl(key: string, value: string): Promise<void>;
+  /** Read a sysctl of the daemon's namespace (trimmed); WEFT_ERR_HOST_NOT_FOUND when the key does not exist. */
+  readSysctl(key: string): Promise<string>;
   /** Apply one nftables transaction (all or nothing). */
   nft(what: string, script: string): Promise<void>;
   /**
@@ -35,6 +37,11 @@ export interface Kernel {
    * a previous daemon left.
    */
   nftRuleset(family: 'netdev' | 'inet' | 'ip'): Promise<unknown>;
+  /**
+   * One libnftables JSON listing, `nft -j list ARGS` (e.g. `['counters', 'table', 'inet', 'weft_policy']`
+   * or `['tables', 'inet']`): what a reader needs without dumping a whole family's sets.
+   */
+  nftList(what: string, args: readonly string[]): Promise<unknown>;
 }
 
 /**
@@ -75,16 +82,23 @@ export function netlinkKernel(o: { timeoutMs?: number; nsPath?: string } = {}): 
       if (ns) await runIn(ns, `setting ${key}`, ['sysctl', '-q', '-w', `${checkSysctl(key)}=${value}`], '', timeoutMs);
       else await writeSysctl(key, value);
     },
-    nft: async (what, script) => { await runIn(ns, what, ['nft', '-f', '-'], script, timeoutMs); },
-    nftRuleset: async (family) => {
-      const out = await runIn(ns, `reading the nftables ${family} ruleset`, ['nft', '-j', 'list', 'ruleset', family], '', timeoutMs);
-      try {
-        return JSON.parse(out) as unknown;
-      } catch {
-        throw new WeftError('WEFT_ERR_HOST', `reading the nftables ${family} ruleset failed: nft printed no JSON`);
-      }
+    readSysctl: async (key) => {
+      if (ns) return (await runIn(ns, `reading ${key}`, ['sysctl', '-n', checkSysctl(key)], '', timeoutMs)).trim();
+      return readSysctl(key);
     },
+    nft: async (what, script) => { await runIn(ns, what, ['nft', '-f', '-'], script, timeoutMs); },
+    nftRuleset: (family) => nftJson(ns, `reading the nftables ${family} ruleset`, ['ruleset', family], timeoutMs),
+    nftList: (what, args) => nftJson(ns, what, args, timeoutMs),
   };
+}
+
+async function nftJson(ns: string | undefined, what: string, args: readonly string[], timeoutMs: number): Promise<unknown> {
+  const out = await runIn(ns, what, ['nft', '-j', 'list', ...args], '', timeoutMs);
+  try {
+    return JSON.parse(out) as unknown;
+  } catch {
+    throw new WeftError('WEFT_ERR_HOST', `${what} failed: nft printed no JSON`);
+  }
 }
 
 function setTxChecksum(ifname: string, on: boolean, nsPath?: string): Promise<void> {
@@ -106,6 +120,16 @@ const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_.-]+)+$/;
 function checkSysctl(key: string): string {
   if (!SYSCTL_KEY.test(key) || key.includes('..')) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid sysctl name "${key}"`);
   return key;
+}
+
+async function readSysctl(key: string): Promise<string> {
+  checkSysctl(key);
+  try {
+    return (await readFile(`/proc/sys/${key.replaceAll('.', '/')}`, 'utf8')).trim();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new WeftError(code === 'ENOENT' ? 'WEFT_ERR_HOST_NOT_FOUND' : 'WEFT_ERR_HOST', `reading ${key} failed: ${code ?? String(e)}`);
+  }
 }
 
 async function writeSysctl(key: string, value: string): Promise<void> {

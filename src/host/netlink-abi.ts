@@ -93,6 +93,9 @@ export const IFLA_VXLAN_LOCAL6 = 17;
 export const IFLA_VXLAN_UDP_CSUM = 18;
 
 /** Bridge port attributes (IFLA_PROTINFO | NLA_F_NESTED with AF_BRIDGE RTM_SETLINK). */
+/** Bridge options (IFLA_INFO_DATA of kind "bridge"): br_netfilter for this bridge's IPv4 / IPv6 frames (u8). */
+export const IFLA_BR_NF_CALL_IPTABLES = 36;
+export const IFLA_BR_NF_CALL_IP6TABLES = 37;
 export const IFLA_BRPORT_LEARNING = 8;
 export const IFLA_BRPORT_ISOLATED = 33;
 

@@ -13,6 +13,7 @@ import { WeftError, isWeftError } from '../common/index.js';
 import { parseCidr } from '../net/index.js';
 import {
   AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_AF_SPEC, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING,
+  IFLA_BR_NF_CALL_IP6TABLES, IFLA_BR_NF_CALL_IPTABLES,
   IFLA_IFALIAS, IFLA_IFNAME, IFLA_INET6_ADDR_GEN_MODE, IFLA_INET_CONF, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO,
   IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_PROTINFO, IFLA_TXQLEN, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_PORT,
   IFA_ADDRESS, IFA_LOCAL, IN6_ADDR_GEN_MODE_NONE, NDA_DST, NDA_LLADDR, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL,
@@ -206,6 +207,19 @@ export class Rtnl {
     if (o.isolated !== undefined) flags.push(attr.u8(IFLA_BRPORT_ISOLATED, o.isolated ? 1 : 0));
     await this.sock.request(this.where(`configuring bridge port ${name}`), RTM_SETLINK, 0, ifinfomsg({ family: AF_BRIDGE, index }),
       [attr.nest(IFLA_PROTINFO, flags)]);
+  }
+
+  /**
+   * br_netfilter for one bridge (`ip link set NAME type bridge nf_call_iptables V nf_call_ip6tables V`):
+   * its bridged IPv4/IPv6 frames pass the inet hooks (and conntrack) even while the namespace's
+   * bridge-nf-call sysctls are 0.
+   */
+  async setBridgeNfCall(name: string, on: boolean): Promise<void> {
+    const index = (await this.mustLink(name)).index;
+    const v = on ? 1 : 0;
+    await this.sock.request(this.where(`br_netfilter ${on ? 'on' : 'off'} for bridge ${name}`), RTM_NEWLINK, 0, ifinfomsg({ index }), [
+      attr.nest(IFLA_LINKINFO, [attr.str(IFLA_INFO_KIND, 'bridge'), attr.nest(IFLA_INFO_DATA, [attr.u8(IFLA_BR_NF_CALL_IPTABLES, v), attr.u8(IFLA_BR_NF_CALL_IP6TABLES, v)])]),
+    ]);
   }
 
   /** IPv4 per-device settings (IPV4_DEVCONF_* index → value), like net.ipv4.conf.DEV.KEY. */

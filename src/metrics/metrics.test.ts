@@ -45,7 +45,8 @@ test('docs/metrics.md lists exactly the weft_ metrics the code registers, with m
   createMeshMetrics(registry);
   // Every other subsystem registers its metrics at construction (no I/O before start()).
   const { Ipam } = await import('../ipam/index.js');
-  const { buildDataplane } = await import('../daemon/index.js');
+  const { buildDataplane, PolicyMetrics } = await import('../daemon/index.js');
+  new PolicyMetrics(registry, () => ({ policy: 0, namespace: 0, pod: 0 }), () => Promise.resolve([]));
   const log = silentLogger();
   new Ipam({ self: '02:00:00:00:00:01', nickname: 'n', range: '10.32.0.0/12', init: { consensus: 1 }, dataDir: '/nonexistent', log, registry });
   // The daemon's own composition root: the sleeve and the fast-path switch, as the daemon builds them.

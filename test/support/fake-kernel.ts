@@ -42,6 +42,8 @@ export interface FakeLink extends LinkRecord {
   peer?: { ns: FakeNetns; name: string };
   inetConf: Map<number, number>;
   addrGenModeNone: boolean;
+  /** Bridge option nf_call_iptables/ip6tables (br_netfilter for this bridge). */
+  nfCall?: boolean;
 }
 
 interface FdbEntry { index: number; mac: string; table: 'self' | 'master'; state: number; flags: number; remotes: { dst?: string; port?: number }[] }
@@ -402,6 +404,12 @@ export class FakeRtnl implements RtnlOps {
     return out;
   }
 
+  async setBridgeNfCall(name: string, on: boolean): Promise<void> {
+    const l = this.must(name, `br_netfilter ${on ? 'on' : 'off'} for bridge ${name}`);
+    if (l.kind !== 'bridge') fail('WEFT_ERR_HOST', this.where(`br_netfilter for ${name}`), 'Operation not supported (EOPNOTSUPP)');
+    l.nfCall = on;
+  }
+
   async neighbours(): Promise<NeighRecord[]> {
     return this.ns.neighbours.map((n) => ({ ...n }));
   }
@@ -475,6 +483,17 @@ export class FakeKernel implements Kernel {
 
   async sysctl(key: string, value: string): Promise<void> {
     this.sysctls.set(key, value);
+  }
+
+  async readSysctl(key: string): Promise<string> {
+    return this.sysctls.get(key) ?? fail('WEFT_ERR_HOST_NOT_FOUND', `reading ${key}`, 'ENOENT');
+  }
+
+  /** `nft -j list ruleset FAMILY` only (the fake models no counters or table lists). */
+  async nftList(what: string, args: readonly string[]): Promise<unknown> {
+    const [kind, family] = args;
+    if (kind === 'ruleset' && (family === 'netdev' || family === 'inet' || family === 'ip')) return this.nftRuleset(family);
+    return fail('WEFT_ERR_HOST', what, `fake nft: listing "${args.join(' ')}" is not modelled`);
   }
 
   /** The ruleset of one family in libnftables' JSON shape (`nft -j list ruleset FAMILY`). */

@@ -49,7 +49,7 @@ export function applyNft(ruleset: FakeRuleset, what: string, script: string): Fa
   for (const raw of script.split('\n')) {
     const line = raw.trim();
     if (line === '') continue;
-    const m = /^(add|delete) (table|chain|rule|set|map|element) (\S+) (\S+)(?: (\S+))?(?: (.*))?$/.exec(line);
+    const m = /^(add|delete|flush) (table|chain|rule|set|map|element) (\S+) (\S+)(?: (\S+))?(?: (.*))?$/.exec(line);
     if (!m) throw new WeftError('WEFT_ERR_BAD_ARGS', `fake nft: unsupported command "${line}"`);
     const [, verb, obj, family, tableName, name, rest] = m;
     const key = `${family} ${tableName}`;
@@ -88,6 +88,10 @@ export function applyNft(ruleset: FakeRuleset, what: string, script: string): Fa
         if (!t.sets.has(name!)) t.sets.set(name!, { isMap: obj === 'map', elements: new Map() });
         break;
       }
+      case 'flush set':
+      case 'flush map':
+        (needTable().sets.get(name!) ?? fail('No such file or directory')).elements.clear();
+        break;
       case 'add element':
       case 'delete element': {
         const s = needTable().sets.get(name!) ?? fail('No such file or directory');

@@ -6,7 +6,8 @@ import { versionCommand } from './version.js';
 import { secretCommand } from './secret.js';
 import { setupCniCommand } from './setup-cni.js';
 import { resetCommand, rmpeerCommand } from './ipam.js';
-import { attachCommand, detachCommand, exposeCommand, hideCommand, psCommand } from './endpoints.js';
+import { attachCommand, detachCommand, exposeCommand, hideCommand, labelCommand, psCommand } from './endpoints.js';
+import { policyCommand } from './policy.js';
 
 /** Every `weft` command, in `weft --help` order. A new command is one file plus one line here. */
 export const COMMANDS: readonly Command[] = [
@@ -22,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   exposeCommand,
   hideCommand,
   psCommand,
+  labelCommand,
+  policyCommand,
   rmpeerCommand,
   resetCommand,
   versionCommand,

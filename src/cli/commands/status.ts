@@ -6,6 +6,23 @@ import { UsageError } from '../command.js';
 import { SOCKET_HELP, clientFor } from './control.js';
 import { formatIpam } from './ipam.js';
 
+/** `weft status policy`. */
+export function formatPolicyStatus(r: StatusReport): string {
+  const p = r.policy;
+  if (!p) return 'policy: not reported by this daemon';
+  const rows: [string, string][] = [
+    ['Source', p.source],
+    ['Enforcing', p.enforcing ? 'yes' : 'no (no policy yet)'],
+    ['Policies', `${p.policies} (${p.namespaces} namespaces, ${p.pods} pods known)`],
+    ['Ruleset', `${p.rules} rules, ${p.isolations} isolations for ${p.localPods} local pod addresses`],
+    ['Applies', `${p.applies} (${p.errors} errors)`],
+  ];
+  if (p.lastApply) rows.push(['Last apply', `${p.lastApply.durationMs.toFixed(1)} ms, +${p.lastApply.elementsAdded}/-${p.lastApply.elementsRemoved} elements, ${p.lastApply.rulesChanged} rules changed`]);
+  if (p.lastError) rows.push(['Last error', p.lastError]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padStart(w)}: ${v}`).join('\n');
+}
+
 /**
  * `weft status [VIEW]`: each view picks its part of the report (for --json) and renders it.
  * A later subsystem adds a view (e.g. ipam) with one entry here.
@@ -16,6 +33,7 @@ const STATUS_VIEWS: Record<string, { pick(r: StatusReport): unknown; format(r: S
   connections: { pick: (r) => r.connections, format: formatConnections },
   targets: { pick: (r) => r.targets, format: formatTargets },
   ipam: { pick: (r) => r.ipam, format: formatIpam },
+  policy: { pick: (r) => r.policy, format: formatPolicyStatus },
 };
 const VIEW_NAMES = Object.keys(STATUS_VIEWS).filter((v) => v !== '');
 
