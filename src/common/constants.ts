@@ -398,3 +398,15 @@ export const WORKLOAD_GOSSIP_CHANNEL = 'workloads';
 export const POLICY_TOMBSTONE_TTL_MS = 24 * 3600_000;
 /** Changes to the policy inputs are coalesced for this long before the ruleset is recompiled (ms). */
 export const POLICY_RECOMPILE_DEBOUNCE_MS = 20;
+
+// --- Kubernetes mode (issue 12: `weft launch --kube` / `--kubeconfig FILE`) ---
+/** First retry after a failed list or a dropped watch; doubles per consecutive failure. ms */
+export const KUBE_RETRY_MIN_MS = 500;
+/** Longest pause between two retries of a list or watch. ms */
+export const KUBE_RETRY_MAX_MS = 30_000;
+/** Changes seen on the API server's watches are coalesced this long before the source reports a change. ms */
+export const KUBE_CHANGE_DEBOUNCE_MS = 50;
+/** Objects per list request (`limit`; the rest follow with `continue`). objects */
+export const KUBE_LIST_PAGE_SIZE = 500;
+/** A list of more pages than this is refused (a server that never ends its `continue` chain). pages */
+export const KUBE_LIST_MAX_PAGES = 10_000;
