@@ -5,7 +5,7 @@
  * is given (docs/policy.md, "Kubernetes mode").
  */
 export {
-  KubePolicySource, type KubePolicySourceOptions, type KubeSourceStatus, type PolicyInputSource, type KubeObjectConverter,
+  KubePolicySource, type KubePolicySourceOptions, type KubeSourceStatus, type PolicyInputSource,
   type RejectedObject,
 } from './source.js';
 export { loadKubeConfig, describeKubeAccess, type KubeAccess } from './kubeconfig.js';

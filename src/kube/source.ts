@@ -8,7 +8,7 @@ import {
   type Logger,
 } from '../common/index.js';
 import {
-  policyKey, type NamespaceIdentity, type NetworkPolicyObject, type PodIdentity, type PolicyInput,
+  fromKubeObject, policyKey, type NamespaceIdentity, type NetworkPolicyObject, type PodIdentity, type PolicyInput,
 } from '../policy/index.js';
 import { podIdentityFromKube, type PodSkipReason } from './pods.js';
 import { ResourceWatch, type KubeResource, type ListPage, type ResourceWatchStatus } from './resource-watch.js';
@@ -26,9 +26,6 @@ export interface PolicyInputSource {
   snapshot(): PolicyInput;
   onChange(cb: () => void): void;
 }
-
-/** Validates one API object as the model's type (`fromKubeObject` of src/policy); throws WEFT_ERR_POLICY_INVALID. */
-export type KubeObjectConverter = (kind: 'NetworkPolicy' | 'Namespace', obj: unknown) => NetworkPolicyObject | NamespaceIdentity;
 
 /** An object of the API server weft refused, and why. */
 export interface RejectedObject {
@@ -58,8 +55,6 @@ export interface KubeSourceStatus {
 export interface KubePolicySourceOptions {
   readonly kubeConfig: KubeConfig;
   readonly log: Logger;
-  /** `fromKubeObject` of src/policy. */
-  readonly fromKubeObject: KubeObjectConverter;
   /** Backoff of failed lists/watches (tests shorten it). Default KUBE_RETRY_MIN_MS..KUBE_RETRY_MAX_MS. */
   readonly retry?: { readonly minMs: number; readonly maxMs: number };
   /** Default KUBE_CHANGE_DEBOUNCE_MS. */
@@ -206,7 +201,7 @@ export class KubePolicySource implements PolicyInputSource {
       this.rejected.delete(rejectKey);
       if (ev === 'set') {
         try {
-          const v = this.o.fromKubeObject(kind, obj);
+          const v = fromKubeObject(kind, obj);
           (target as Map<string, typeof v>).set(key, v);
         } catch (e) {
           const name = resource === 'namespaces' ? obj.metadata?.name ?? '' : policyKey({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
