@@ -9,3 +9,4 @@ export { runDaemon } from './daemon.js';
 export type { DaemonConfig } from './config.js';
 export { AttachService, type AttachServiceOptions, type PodAddressSource } from './attach-service.js';
 export { buildDataplane, TAP_NAME, type DataplaneParts, type DataplaneDeps } from './components.js';
+export { buildKubePolicySource } from './kube-policy.js';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { isWeftError, type Logger } from '../../src/common/index.js';
 import { KubePolicySource, loadKubeConfig } from '../../src/kube/index.js';
+import { buildKubePolicySource, type DaemonConfig } from '../../src/daemon/index.js';
 import type { PolicyInput } from '../../src/policy/index.js';
 import { StandInApiServer, type KubeJson, type StandInOptions } from '../support/stand-in-apiserver.js';
 import { waitFor } from '../support/wait.js';
@@ -285,4 +286,22 @@ test('kubeconfig problems are named: missing file, not a kubeconfig, unreadable 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the daemon builds the source from DaemonConfig.kube (none without it; a bad kubeconfig is refused by name)', async (t) => {
+  const server = await StandInApiServer.start();
+  const dir = mkdtempSync(join(tmpdir(), 'weft-kube-'));
+  const log = pino({ level: 'silent' }) as unknown as Logger;
+  let source: KubePolicySource | null = null;
+  t.after(async () => { await source?.stop(); await server.close(); rmSync(dir, { recursive: true, force: true }); });
+  const config = (kube?: DaemonConfig['kube']) => ({ kube }) as DaemonConfig;
+  assert.equal(await buildKubePolicySource(config(), log), null);
+  await assert.rejects(buildKubePolicySource(config({ mode: 'kubeconfig', file: join(dir, 'missing') }), log), (e) => isWeftError(e, 'WEFT_ERR_KUBE'));
+  source = await buildKubePolicySource(config({ mode: 'kubeconfig', file: server.writeKubeconfig(dir) }), log);
+  assert.ok(source);
+  let changed = false;
+  source.onChange(() => { changed = true; });
+  await source.start();
+  await waitFor(() => changed, { ...WAIT, what: 'synced through the daemon-built source' });
+  assert.equal(source.snapshot().policies.length, 3);
 });
