@@ -5,15 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { parseAllDocuments } from 'yaml';
 import { isWeftError, type Logger } from '../../src/common/index.js';
 import { KubePolicySource, loadKubeConfig } from '../../src/kube/index.js';
 import { buildKubePolicySource, type DaemonConfig } from '../../src/daemon/index.js';
 import type { PolicyInput } from '../../src/policy/index.js';
-import { StandInApiServer, type KubeJson, type StandInOptions } from '../support/stand-in-apiserver.js';
+import { KUBE_FIXTURES, StandInApiServer, type KubeJson, type StandInOptions } from '../support/stand-in-apiserver.js';
 import { waitFor } from '../support/wait.js';
 
 const WAIT = { timeoutMs: 5_000, intervalMs: 10 };
@@ -304,4 +305,17 @@ test('the daemon builds the source from DaemonConfig.kube (none without it; a ba
   await source.start();
   await waitFor(() => changed, { ...WAIT, what: 'synced through the daemon-built source' });
   assert.equal(source.snapshot().policies.length, 3);
+});
+
+test('examples/weft-daemonset.yaml runs --kube with a service account bound to get/list/watch on what the source watches', () => {
+  const docs = parseAllDocuments(readFileSync(join(KUBE_FIXTURES, '..', '..', '..', 'examples', 'weft-daemonset.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const role = docs.find((d) => d.kind === 'ClusterRole');
+  const binding = docs.find((d) => d.kind === 'ClusterRoleBinding');
+  const ds = docs.find((d) => d.kind === 'DaemonSet');
+  const grants = (group: string, resource: string) => (role?.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[])
+    .some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && ['get', 'list', 'watch'].every((v) => r.verbs.includes(v)));
+  assert.ok(grants('', 'pods') && grants('', 'namespaces') && grants('networking.k8s.io', 'networkpolicies'));
+  assert.equal(binding?.roleRef.name, role?.metadata.name);
+  assert.deepEqual(binding?.subjects, [{ kind: 'ServiceAccount', name: ds?.spec.template.spec.serviceAccountName, namespace: ds?.metadata.namespace }]);
+  assert.match(String(ds?.spec.template.spec.containers[0].args[0]), /weft launch --foreground --kube/);
 });
