@@ -14,15 +14,15 @@ import { podIdentityFromKube, type PodSkipReason } from './pods.js';
 import { ResourceWatch, type KubeResource, type ListPage, type ResourceWatchStatus } from './resource-watch.js';
 
 /**
- * Where the policy service reads its input from (a local structural copy of the daemon's
- * interface until both land; the shapes are the same).
- *
- * Lifecycle: `start()` once, `stop()` once (later calls are harmless). `onChange` callbacks
- * are called after the input changed; `snapshot()` returns the current input.
+ * Where the policy service reads its input from: a local structural copy of src/daemon's
+ * `PolicyInputSource` (branch pctl), which src/kube cannot import (daemon is above it).
+ * Lifecycle: `onChange` before `start()`; `stop()` is idempotent. `onChange` callbacks fire
+ * after the input changed; `snapshot()` returns the current input.
  */
 export interface PolicyInputSource {
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  readonly kind: 'mesh' | 'kube';
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
   snapshot(): PolicyInput;
   onChange(cb: () => void): void;
 }
@@ -88,6 +88,7 @@ const byKey = <T>(m: ReadonlyMap<string, T>): T[] => [...m.entries()].sort(([a],
  * - `stop()` ends every request and timer (no open handles); the source may be started again.
  */
 export class KubePolicySource implements PolicyInputSource {
+  readonly kind = 'kube' as const;
   private readonly watches: Record<KubeResource, ResourceWatch>;
   private readonly pods = new Map<string, PodIdentity>();
   private readonly skippedPods = new Map<string, PodSkipReason>();
