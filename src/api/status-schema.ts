@@ -114,6 +114,15 @@ export const PolicyStatusSchema = T.Object({
   })),
   lastError: T.Optional(Str),
   enforcing: T.Boolean({ description: 'the kernel edge is running' }),
+  kube: T.Optional(T.Object({
+    server: Str,
+    synced: T.Boolean({ description: 'pods, namespaces and networkpolicies all listed: until then the previous ruleset stays in force' }),
+    resources: T.Record(T.String(), T.Object({
+      state: Str, listed: Bool, objects: Num, lists: Num, reconnects: Num, errors: Num, lastError: T.Optional(Str),
+    })),
+    pods: T.Object({ used: Num, skipped: T.Record(T.String(), Num) }),
+    rejected: T.Object({ total: Num, current: T.Array(T.Object({ key: Str, reason: Str })) }),
+  }, { description: 'Kubernetes mode: what the API server watches are doing' })),
 });
 
 /** Snapshot of a running peer. */

@@ -113,3 +113,11 @@ test('a malformed command line is a usage error', () => {
   fails(['--port', '-1'], 'option --port needs a value (write --port=-X', true);
   fails(['--foreground=yes'], 'option --foreground does not take a value', true);
 });
+
+test('Kubernetes mode: --kube is in-cluster, --kubeconfig FILE is made absolute, not both, not empty', () => {
+  assert.equal(parse([]).config.kube, undefined);
+  assert.deepEqual(parse(['--kube']).config.kube, { mode: 'in-cluster' });
+  assert.deepEqual(parse(['--kubeconfig', 'conf/kube.yaml']).config.kube, { mode: 'kubeconfig', file: '/srv/conf/kube.yaml' });
+  fails(['--kube', '--kubeconfig', '/k'], '--kube (in-cluster) and --kubeconfig FILE exclude each other', true);
+  fails(['--kubeconfig', ''], 'invalid --kubeconfig ""');
+});

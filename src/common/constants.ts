@@ -447,3 +447,15 @@ export const POLICY_MAX_OBJECTS = 16_384;
 export const POLICY_MAX_TEXT_BYTES = 512 * 1024;
 /** A failed policy compile or kernel apply is retried after this long (or at the next change). ms */
 export const POLICY_APPLY_RETRY_MS = 1_000;
+
+// --- Kubernetes mode (issue 12: `weft launch --kube` / `--kubeconfig FILE`) ---
+/** First retry after a failed list or a dropped watch; doubles per consecutive failure. ms */
+export const KUBE_RETRY_MIN_MS = 500;
+/** Longest pause between two retries of a list or watch. ms */
+export const KUBE_RETRY_MAX_MS = 30_000;
+/** Changes seen on the API server's watches are coalesced this long before the source reports a change. ms */
+export const KUBE_CHANGE_DEBOUNCE_MS = 50;
+/** Objects per list request (`limit`; the rest follow with `continue`). objects */
+export const KUBE_LIST_PAGE_SIZE = 500;
+/** A list of more pages than this is refused (a server that never ends its `continue` chain). pages */
+export const KUBE_LIST_MAX_PAGES = 10_000;

@@ -1,4 +1,5 @@
 import type { LevelWithSilent } from 'pino';
+import type { KubeAccess } from '../kube/index.js';
 
 /**
  * Everything `weft launch` can configure. Built by the CLI parser (src/cli), consumed by the
@@ -70,6 +71,11 @@ export interface DaemonConfig {
   sleeveTapCoalesce?: boolean;
   sleeveUdpGso?: boolean;
   sleeveUdpGro?: boolean;
+  /**
+   * Kubernetes mode: read the cluster's pods, namespaces and NetworkPolicies from the API server
+   * (`--kube`: in-cluster service account; `--kubeconfig FILE`). Undefined: not in Kubernetes mode.
+   */
+  kube?: KubeAccess;
   /** Receive buffer of the local kernel-event socket (env WEFT_NETLINK_RCVBUF_BYTES; tests shrink it to force overflows). bytes */
   netlinkRcvbufBytes?: number;
 }

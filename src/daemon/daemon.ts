@@ -19,6 +19,7 @@ import { PodIdentities } from './pod-identities.js';
 import { MeshPolicySource, type PolicyInputSource } from './policy-source.js';
 import { PolicyService } from './policy-service.js';
 import { registerPolicyRoutes } from './policy-routes.js';
+import { buildKubePolicySource } from './kube-policy.js';
 import { packageVersion } from '../common/index.js';
 
 /** What another mode may plug in (Kubernetes mode: its policy source). */
@@ -84,13 +85,16 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     policy.localChanged();
   });
   await pods.load();
-  const mesh: MeshPolicySource | null = deps.policySource ? null
+  // Kubernetes mode (--kube / --kubeconfig): the API server is the source of pods, namespaces
+  // and policies; otherwise mesh mode's gossiped store and workload directory.
+  const kube = deps.policySource ? null : await buildKubePolicySource(config, policyLog);
+  const mesh: MeshPolicySource | null = deps.policySource || kube ? null
     : new MeshPolicySource({ self: identity.name, dataDir: config.dataDir, log: policyLog, localPods: () => pods.announced() });
   mesh?.attach(router);
-  const source: PolicyInputSource = deps.policySource?.(identity.name, policyLog) ?? mesh!;
+  const source: PolicyInputSource = deps.policySource?.(identity.name, policyLog) ?? kube ?? mesh!;
   const sourceKind = mesh ? 'mesh' as const : 'kube' as const;
   const policy = new PolicyService({
-    source, sourceKind, enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog, bridge: config.bridge }), localIps: () => pods.localIps(),
+    source, sourceKind, ...(kube ? { sourceStatus: () => { const k = kube.status(); return { ...k, rejected: { total: k.rejected.total, current: [...k.rejected.current] } }; } } : {}), enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog, bridge: config.bridge }), localIps: () => pods.localIps(),
     log: policyLog, registry,
   });
 

@@ -14,3 +14,4 @@ export { MeshPolicySource, type PolicyInputSource, type MeshPolicySourceOptions 
 export { PodIdentities, podIdentity, type PodIdentityInput, type PodRecord } from './pod-identities.js';
 export { AttachService, type AttachServiceOptions, type PodAddressSource } from './attach-service.js';
 export { buildDataplane, TAP_NAME, type DataplaneParts, type DataplaneDeps } from './components.js';
+export { buildKubePolicySource } from './kube-policy.js';

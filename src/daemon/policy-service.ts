@@ -25,6 +25,8 @@ export interface PolicyServiceOptions {
   source: PolicyInputSource;
   /** What the source is (status): `mesh` (store + directory) or `kube` (the API server). */
   sourceKind: 'mesh' | 'kube';
+  /** Kubernetes mode's own status (watches, sync, refused objects), shown in the policy section. */
+  sourceStatus?: () => PolicyStatus['kube'];
   enforcer: PolicyEnforcer;
   /** Addresses of this host's pods (the attach records), read at each compile. */
   localIps(): ReadonlySet<string>;
@@ -127,6 +129,7 @@ export class PolicyService implements Startable {
       applies: this.stats.applies, errors: this.stats.errors, enforcing: this.enforcing,
       ...(this.lastApply ? { lastApply: this.lastApply } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.o.sourceStatus ? { kube: this.o.sourceStatus() } : {}),
     };
   }
 

@@ -11,23 +11,11 @@ import {
 } from '../common/index.js';
 import { PolicyStore, WorkloadDirectory, type AnnouncedPod } from '../directory/index.js';
 import type { GossipChannel, Gossiper, PeerName } from '../mesh/index.js';
-import type { PolicyInput } from '../policy/index.js';
+import type { PolicyInput, PolicyInputSource } from '../policy/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 
-/**
- * A source of the whole {@link PolicyInput}. Lifecycle: `onChange` before `start()`; `start()`
- * begins delivering; `stop()` ends it (idempotent). `snapshot()` is cheap and synchronous; a
- * source that has not read its whole world yet (Kubernetes mode before its first list) throws
- * WEFT_ERR_KUBE from it, and the consumer keeps the previous ruleset in force. `onChange`
- * callbacks fire (any number of times, the consumer debounces) after every change of what
- * `snapshot()` returns.
- */
-export interface PolicyInputSource {
-  start(): Promise<void> | void;
-  stop(): Promise<void> | void;
-  snapshot(): PolicyInput;
-  onChange(cb: () => void): void;
-}
+/** The source contract lives with the model (src/policy), so Kubernetes mode implements the same one. */
+export type { PolicyInputSource } from '../policy/index.js';
 
 /** Files of the mesh source in the data dir. */
 export const POLICY_STORE_FILE = 'policy-store.json';

@@ -12,7 +12,7 @@ export type {
 } from './ruleset.js';
 export type {
   LabelExpression, LabelSelector, IpBlock, PolicyPeer, PolicyPortSpec, PolicyRule,
-  NetworkPolicyObject, PolicyDocuments, PolicyInput,
+  NetworkPolicyObject, PolicyDocuments, PolicyInput, PolicyInputSource,
 } from './objects.js';
 export { policyKey } from './objects.js';
 export {

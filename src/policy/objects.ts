@@ -92,3 +92,19 @@ export interface PolicyInput {
   readonly namespaces: readonly NamespaceIdentity[];
   readonly pods: readonly PodIdentity[];
 }
+
+/**
+ * Where the daemon's policy service reads its {@link PolicyInput} from: mesh mode's gossiped
+ * store and workload directory (src/daemon) or Kubernetes mode's informers (src/kube).
+ * Lifecycle: `onChange` before `start()`; `start()` begins delivering; `stop()` ends it
+ * (idempotent). `snapshot()` is cheap and synchronous; a source that has not read its whole
+ * world yet (Kubernetes mode before its first complete list) throws WEFT_ERR_KUBE from it, and
+ * the consumer keeps the previous ruleset in force. `onChange` callbacks fire (any number of
+ * times; the consumer debounces) after every change of what `snapshot()` returns.
+ */
+export interface PolicyInputSource {
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+  snapshot(): PolicyInput;
+  onChange(cb: () => void): void;
+}

@@ -45,6 +45,8 @@ export const LAUNCH_OPTIONS = {
   'no-hostgw': { type: 'boolean' },
   'vxlan-port': { type: 'string' },
   'trusted-subnets': { type: 'string' },
+  kube: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -120,6 +122,8 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     if (!(v.foreground ?? false)) throw new UsageError('--password-fd needs --foreground (in the background, weft launch hands WEFT_PASSWORD to the daemon this way itself)');
     config.passwordFd = parseIntFlag('--password-fd', v['password-fd'], 3, MAX_PASSWORD_FD);
   }
+  const kube = parseKubeFlags(v, ctx);
+  if (kube) config.kube = kube;
   Object.assign(config, sleeveSwitches(ctx.env));
   return { config, foreground: v.foreground ?? false };
 }
@@ -199,6 +203,18 @@ function parseFastpathFlags(v: Record<string, string | boolean | undefined>, por
   if (v['vxlan-port'] !== undefined) out.vxlanPort = vxlanPort;
   if (trustedSubnets.length > 0) out.trustedSubnets = trustedSubnets;
   return out;
+}
+
+/**
+ * Kubernetes mode: `--kube` (in-cluster, the pod's service account) or `--kubeconfig FILE`
+ * (made absolute; the file is checked by checkLaunchFiles). Not both.
+ */
+function parseKubeFlags(v: Record<string, string | boolean | undefined>, ctx: CliContext): DaemonConfig['kube'] {
+  const file = v.kubeconfig as string | undefined;
+  if (v.kube === true && file !== undefined) throw new UsageError('--kube (in-cluster) and --kubeconfig FILE exclude each other; give one');
+  if (file === '') throw invalid('--kubeconfig', '', 'must not be empty');
+  if (v.kube === true) return { mode: 'in-cluster' };
+  return file === undefined ? undefined : { mode: 'kubeconfig', file: absolutePath(ctx, file) };
 }
 
 const DEFAULT_BRIDGE = 'weft';

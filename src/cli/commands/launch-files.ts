@@ -7,7 +7,8 @@ import type { CliContext } from '../command.js';
  * File-system checks of a launch config, done before anything is started: the password file
  * must be a readable, non-empty regular file (a warning is printed when group/others can read
  * it), it (or --password-fd) must not be combined with $WEFT_PASSWORD, $WEFT_PASSWORD must not
- * be empty, and an existing data dir must be a directory.
+ * be empty, a --kubeconfig must be a readable regular file, and an existing data dir must be a
+ * directory.
  */
 export function checkLaunchFiles(config: DaemonConfig, ctx: CliContext): void {
   const pf = config.passwordFile;
@@ -31,6 +32,18 @@ export function checkLaunchFiles(config: DaemonConfig, ctx: CliContext): void {
     if (st.size === 0) throw cannot('the file is empty');
     if ((st.mode & 0o077) !== 0) {
       ctx.err(`weft: warning: --password-file "${pf}" is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    }
+  }
+  if (config.kube?.mode === 'kubeconfig') {
+    const kf = config.kube.file;
+    const cannot = (why: string): WeftError => new WeftError('WEFT_ERR_KUBE', `cannot read --kubeconfig "${kf}": ${why}`);
+    const st = statOrNull(kf, cannot);
+    if (!st) throw cannot('no such file');
+    if (!st.isFile()) throw cannot('not a regular file');
+    try {
+      accessSync(kf, constants.R_OK);
+    } catch {
+      throw cannot('permission denied');
     }
   }
   const dd = statOrNull(config.dataDir, (why) => new WeftError('WEFT_ERR_DATA_DIR', `cannot use --data-dir "${config.dataDir}": ${why}`));

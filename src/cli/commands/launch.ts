@@ -38,6 +38,9 @@ Options:
   --ipalloc-range CIDR    address range for pods (default 10.32.0.0/12)
   --ipalloc-init MODE     consensus=N (wait for N peers) or seed=NAME,... (named peers split the range)
   --ipalloc-reclaim-after SECONDS  reclaim addresses of peers unreachable this long (default: never)
+  --kube                  Kubernetes mode, in a pod: read pods, namespaces and NetworkPolicies
+                          from the API server with the pod's service account (docs/policy.md)
+  --kubeconfig FILE       Kubernetes mode with the API server and credentials of a kubeconfig file
   --log-level LEVEL       fatal, error, warn, info, debug, trace or silent (default info)
   --foreground            run in this process until stopped
 
