@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostGwEdge, PolicyEdge, netlinkKernel } from '../../src/host/index.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { HostGwEdge, PolicyEdge, TO_PEER_RULE, hookChain, netlinkKernel } from '../../src/host/index.js';
 import { silentLogger } from '../../src/common/index.js';
 import type { PolicyRuleset } from '../../src/policy/index.js';
 import { isRoot, sh } from '../support/lab.js';
@@ -130,6 +131,19 @@ test('PolicyEdge over host-gw: policed pods are routed through conntrack both wa
       assert.equal(lab.can(b.ns, 'tcp', a.ip4, 80), false, 'B → A:80 refused (not shortcut)');
       assert.ok(await drops(e2, 'ns/be') >= 1);
       assert.ok(lab.can(a.ns, 'tcp', b.ip4, 80), 'A → B:80 still allowed: replies pass B\'s egress isolation');
+
+      // A hook an earlier version left (no policed check) is re-created by setup().
+      const chain = hookChain('port', b.hostDev);
+      const old = `/tmp/${lab.p}-old-hook.nft`;
+      writeFileSync(old, [`delete chain netdev weft_hostgw ${chain}`,
+        `add chain netdev weft_hostgw ${chain} { type filter hook ingress device "${b.hostDev}" priority 0 ; }`,
+        `add rule netdev weft_hostgw ${chain} ${TO_PEER_RULE}`, ''].join('\n'));
+      sh('ip', ['netns', 'exec', h2, 'nft', '-f', old]);
+      rmSync(old);
+      assert.doesNotMatch(sh('ip', ['netns', 'exec', h2, 'nft', 'list', 'chain', 'netdev', 'weft_hostgw', chain]), /policed/);
+      await new HostGwEdge({ bridge: 'br0', log: silentLogger(), kernel: kernels[h2] }).setup();
+      assert.match(sh('ip', ['netns', 'exec', h2, 'nft', 'list', 'chain', 'netdev', 'weft_hostgw', chain]), /ip saddr @policed/);
+      assert.equal(lab.can(b.ns, 'tcp', a.ip4, 80), false, 'B → A:80 refused again after the re-hook');
 
       // A host-gw reset + setup with the policed pods handed over keeps B off the shortcut.
       const gw2 = gws.get(h2)!;
