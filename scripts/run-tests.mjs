@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every compiled test file with node:test. `run-tests.mjs unit` runs only tests that
-// need no root and no network namespaces (unit tests next to the code in src/** and bench/**);
+// need no root and no network namespaces (unit tests next to the code in src/**, bench/** and fuzz/**);
 // without an argument, integration tests under test/ run too. Files run one at a time
 // (--test-concurrency=1): integration tests build namespaces and must not compete for the
 // 2 cores. `run-tests.mjs MODE NAME` runs only the files whose path contains NAME. A run of every
@@ -27,7 +27,7 @@ function walk(dir, out = []) {
   }
   return out;
 }
-let files = walk('dist/src').concat(walk('dist/bench'));
+let files = walk('dist/src').concat(walk('dist/bench'), walk('dist/fuzz'));
 if (mode !== 'unit') files = files.concat(walk('dist/test'));
 if (filter) files = files.filter((f) => f.includes(filter));
 files.sort();

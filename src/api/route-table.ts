@@ -12,6 +12,7 @@ export const API_ROUTES = {
   forget: { name: 'forget', method: 'POST', path: '/forget' },
   ping: { name: 'ping', method: 'POST', path: '/ping' },
   reset: { name: 'reset', method: 'POST', path: '/reset' },
+  secretRotate: { name: 'secretRotate', method: 'POST', path: '/secret/rotate' },
   metrics: { name: 'metrics', method: 'GET', path: '/metrics' },
   attach: { name: 'attach', method: 'POST', path: '/attach' },
   detach: { name: 'detach', method: 'POST', path: '/detach' },

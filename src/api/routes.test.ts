@@ -18,6 +18,7 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
   forget: { good: [{ peers: ['a:1'] }], bad: [[{ peers: [true] }, 'peers[0]'], [{ peers: [], peer: 'a' }, 'peer']] },
   ping: { good: [{ peer: 'aa:bb:cc:dd:ee:ff' }], bad: [[{}, 'peer'], [{ peer: 7 }, 'peer'], [{ peer: '' }, 'peer']] },
   reset: { good: [{}], bad: [[{ force: true }, 'force']] },
+  secretRotate: { good: [{}, { passwordFile: '/etc/weft/secret' }], bad: [[{ passwordFile: '' }, 'passwordFile'], [{ secret: 'x' }, 'secret']] },
   metrics: { good: [{}], bad: [[{ name: 'x' }, 'name']] },
   attach: {
     good: [{ netns: 'pod1' }, { netns: '/run/netns/p', ifname: 'eth1', ip: '10.32.0.5/12' }],

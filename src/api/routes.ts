@@ -3,7 +3,7 @@ import { CNI_MAX_STDIN_BYTES } from '../common/index.js';
 import { API_ROUTES, type RouteName } from './route-table.js';
 import { MAX_OWNER_LENGTH, MAX_PEERS_PER_CALL } from './route-limits.js';
 import {
-  StatusReportSchema, StatusTargetSchema, IpamStatusSchema,
+  StatusReportSchema, StatusTargetSchema, IpamStatusSchema, SecretStatusSchema,
 } from './status-schema.js';
 
 /**
@@ -80,6 +80,8 @@ export const ROUTES = {
     T.Object({ peer: T.String(), rttMs: T.Number({ minimum: 0 }), nextHop: T.Union([T.String(), T.Null()]) })),
   reset: def('reset', 'hand our address ranges to a live peer, stop, remove IPAM state and devices', Empty,
     T.Object({ left: T.Object({ heir: T.Union([T.String(), T.Null()]), addresses: T.Integer({ minimum: 0 }), droppedAllocations: T.Integer({ minimum: 0 }) }) })),
+  secretRotate: def('secretRotate', 'load the secret file again (or passwordFile) for new handshakes; established sessions are kept',
+    T.Object({ passwordFile: T.Optional(NonEmpty('absolute path; becomes the file for later rotations')) }, Strict), SecretStatusSchema),
   metrics: def('metrics', 'every Prometheus metric as JSON (prom-client getMetricsAsJSON)', Empty, T.Array(MetricSchema)),
   attach: def('attach', 'plumb a veth from the bridge into a namespace; without ip, an address from IPAM',
     T.Object({ netns: NonEmpty('namespace name, /run/netns/NAME or /proc/PID/ns/net'), ifname: T.Optional(NonEmpty('default ethwe', 15)), ip: T.Optional(NonEmpty('CIDR')) }, Strict),

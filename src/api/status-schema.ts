@@ -101,6 +101,16 @@ export const DataplaneStatusSchema = T.Object({
 });
 
 /** Snapshot of a running peer. */
+/** The cluster secret as status shows it: where it came from and how many — never the secret
+ *  nor anything derived from it. */
+export const SecretStatusSchema = T.Object({
+  source: T.Union([T.Literal('file'), T.Literal('fd'), T.Literal('env'), T.Literal('none')]),
+  secrets: T.Integer({ minimum: 0, maximum: 2, description: 'secrets accepted: 1, or 2 during a rotation (the first is used to initiate)' }),
+  kdf: T.Array(T.Union([T.Literal('argon2id'), T.Literal('raw')]), { description: 'per secret: Argon2id (a password) or one hash (a random secret)' }),
+  deriveMs: T.Number({ minimum: 0, description: 'time the last PSK derivation took (ms)' }),
+  rotatedAt: T.Optional(T.String({ description: 'ISO-8601 time of the last `weft secret rotate`' })),
+});
+
 export const StatusReportSchema = T.Object({
   name: T.String({ description: 'our peer name ("8e:1f:…")' }),
   nickname: Str,
@@ -108,6 +118,7 @@ export const StatusReportSchema = T.Object({
   protocol: T.Object({ min: Int, max: Int }),
   encrypted: T.Boolean({ description: 'a cluster secret is configured' }),
   encryptionWarning: T.Optional(Str),
+  secret: T.Optional(SecretStatusSchema),
   port: T.Integer({ minimum: 0, maximum: 65535, description: 'TCP control / UDP sleeve port' }),
   uid: T.String({ description: 'per-run unique id of this peer incarnation' }),
   pid: T.Optional(Int),

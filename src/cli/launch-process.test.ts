@@ -31,7 +31,7 @@ function exec(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promis
 test('bin/weft version works without a daemon', async () => {
   const r = await exec(join(repoRoot, 'bin/weft'), ['version']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^weft 0\.\d+\.\d+ \(protocol 1\.\.1, node v20\.\d+\.\d+\)\n$/);
+  assert.match(r.stdout, /^weft 0\.\d+\.\d+ \(protocol 2\.\.2, node v20\.\d+\.\d+\)\n$/);
   assert.equal(r.stderr, '');
 });
 

@@ -62,7 +62,7 @@ test('dispatcher: overview, per-command help, unknown command, exit codes', asyn
   assert.deepEqual(await run(['connect', 'a:b:c']), { code: 1, out: '', err: ['weft: invalid peer "a:b:c": too many ":"'] });
   const version = await run(['version']);
   assert.equal(version.code, 0);
-  assert.match(version.out, /^weft \d+\.\d+\.\d+ \(protocol 1\.\.1, node v\d+/);
+  assert.match(version.out, /^weft \d+\.\d+\.\d+ \(protocol 2\.\.2, node v\d+/);
   assert.equal((await run(['--version'])).out, version.out);
 });
 

@@ -13,9 +13,10 @@ export const DEFAULT_VXLAN_PORT = 6784;
 export const DEFAULT_STATUS_ADDR = '127.0.0.1:6782';
 /** Magic that opens every control connection (4 bytes, ASCII). */
 export const PROTOCOL_MAGIC = Buffer.from('weft', 'ascii');
-/** Protocol versions this build speaks (inclusive range). Highest common version wins. */
-export const PROTOCOL_MIN_VERSION = 1;
-export const PROTOCOL_MAX_VERSION = 1;
+/** Protocol versions this build speaks (inclusive range). Highest common version wins.
+ *  v2: the cluster PSK is derived by Argon2id (PSK_KDF_PARAMS[2]); v1 (one BLAKE2b) is gone. */
+export const PROTOCOL_MIN_VERSION = 2;
+export const PROTOCOL_MAX_VERSION = 2;
 /** Prelude: magic(4) + minVersion(1) + maxVersion(1). bytes */
 export const PRELUDE_BYTES = 6;
 /** Length prefix of post-handshake control messages. bytes */
@@ -45,6 +46,25 @@ export const HANDSHAKE_PROLOGUE_LABEL = 'weft handshake v1';
 /** Domain-separation labels (ASCII) for peer names, the cluster PSK and data-plane keys. */
 export const PEER_NAME_LABEL = 'weft peer name';
 export const CLUSTER_PSK_LABEL = 'weft cluster psk v1';
+/** Argon2id salt context: salt = BLAKE2b-128 of this string (fixed, the same for every weft cluster). */
+export const CLUSTER_PSK_SALT_CONTEXT = 'weft cluster psk argon2id salt v2';
+/** PSK label of random secrets (64+ hex digits, or binary files of 32+ bytes): one BLAKE2b, no Argon2id. */
+export const CLUSTER_PSK_RAW_LABEL = 'weft cluster psk raw v2';
+/**
+ * Argon2id parameters of the cluster PSK, by negotiated protocol version (the prelude carries the
+ * versions and is the handshake prologue, so both ends derive with the same parameters). A later
+ * release that raises them adds a version and derives the PSK for each version it speaks.
+ * opslimit: passes; memlimit: bytes (libsodium: 1 lane).
+ */
+export const PSK_KDF_PARAMS: Readonly<Record<number, { opslimit: number; memlimitBytes: number }>> = {
+  2: { opslimit: 3, memlimitBytes: 32 * 1024 * 1024 },
+};
+/** Most secrets one host accepts at once: the one it uses, plus one during a rotation. secrets */
+export const MAX_CLUSTER_SECRETS = 2;
+/** Shortest hex secret taken as random (256 bits): no Argon2id for it. hex digits */
+export const RAW_SECRET_HEX_DIGITS = 64;
+/** Shortest non-text (binary) secret taken as random: no Argon2id for it. bytes */
+export const RAW_SECRET_BINARY_BYTES = 32;
 export const DATA_KEY_ROOT_LABEL = 'weft dataplane keys v1';
 export const DATA_KEY_EPOCH_KEY_LABEL = 'weft epoch key';
 export const DATA_KEY_EPOCH_CHAIN_LABEL = 'weft epoch chain';
@@ -78,6 +98,15 @@ export const ACCEPT_BURST = 20;
 export const ACCEPT_RATE_PER_S = 10;
 /** Concurrent not-yet-authenticated connections. count */
 export const MAX_PENDING_HANDSHAKES = 64;
+/** Per source address (IPv4, or IPv6 /64): concurrent pending handshakes, and its own accept bucket. count / handshakes / handshakes per s */
+export const MAX_PENDING_HANDSHAKES_PER_SOURCE = 8;
+export const ACCEPT_BURST_PER_SOURCE = 8;
+export const ACCEPT_RATE_PER_SOURCE_PER_S = 4;
+/** Reserve accepts for quiet sources (full bucket of their own) once the global bucket is empty. handshakes / handshakes per s */
+export const ACCEPT_QUIET_BURST = 2;
+export const ACCEPT_QUIET_RATE_PER_S = 1;
+/** Source addresses the accept gate tracks at once (idle ones are forgotten first). count */
+export const ACCEPT_MAX_SOURCES = 1024;
 /** Default connection limit. count */
 export const DEFAULT_CONN_LIMIT = 64;
 /** Connection maker backoff: first retry interval, factor, cap. ms / × / ms */
@@ -127,6 +156,8 @@ export const DEFAULT_DATA_DIR = '/var/lib/weft';
 export const DEFAULT_API_SOCKET = '/run/weft/weft.sock';
 export const API_SOCKET_ENV = 'WEFT_API_SOCKET';
 export const PASSWORD_ENV = 'WEFT_PASSWORD';
+/** Replaced PSKs are wiped this long after a rotation (handshakes started before it may still use them). ms */
+export const RETIRED_PSK_WIPE_MS = 2 * HANDSHAKE_TIMEOUT_MS;
 /** How long `weft launch` waits for a background daemon to become ready. ms */
 export const LAUNCH_READY_TIMEOUT_MS = 20_000;
 
@@ -195,6 +226,12 @@ export const SLEEVE_HEARTBEAT_MS = 5_000;
 export const SLEEVE_HEARTBEAT_TIMEOUT_MS = 15_000;
 /** The sender moves to the next key epoch after this long (once the peer acknowledged the current one). ms */
 export const SLEEVE_REKEY_INTERVAL_MS = 120_000;
+/**
+ * A rotation that is due but blocked for this long because the peer has not acknowledged the
+ * current epoch fails the link (reason in status, weft_sleeve_rekey_stalls_total, a warning) and
+ * the mesh re-handshakes the connection, instead of staying on the old keys forever. ms
+ */
+export const SLEEVE_REKEY_ACK_TIMEOUT_MS = 60_000;
 /** …or after this many datagrams in one epoch, whichever comes first. datagrams */
 export const SLEEVE_REKEY_AFTER_DATAGRAMS = 2 ** 32;
 /** Hard stop: never send more datagrams than this in one epoch (far below 2^64). datagrams */

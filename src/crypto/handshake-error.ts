@@ -13,11 +13,13 @@ import { WeftError, type WeftErrorCode } from '../common/index.js';
  * - `bad_key`: the peer sent a low-order (invalid) X25519 public key.
  * - `replay`: message 1's ephemeral key was seen before (code WEFT_ERR_REPLAY).
  * - `clock`: message 1's timestamp is outside now ± HANDSHAKE_CLOCK_WINDOW_MS (code WEFT_ERR_REPLAY).
+ * - `unanswered`: (mesh, initiator) the peer closed without answering message 1 — what a
+ *   responder that refuses our secret does, since it sends nothing back.
  * - `state`: API misuse (not our turn, already failed/complete/split).
  * - `internal`: an unexpected error inside the crypto library (a bug; reported, never swallowed).
  */
 export type HandshakeFailureReason =
-  | 'bad_secret' | 'auth' | 'malformed' | 'bad_key' | 'replay' | 'clock' | 'state' | 'internal';
+  | 'bad_secret' | 'auth' | 'malformed' | 'bad_key' | 'replay' | 'clock' | 'unanswered' | 'state' | 'internal';
 
 /** A handshake failure with a machine-readable reason. Message: one line a person can act on. */
 export class HandshakeError extends WeftError {

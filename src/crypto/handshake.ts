@@ -27,8 +27,15 @@ export interface HandshakeOptions {
   role: HandshakeRole;
   /** Our long-term identity (borrowed; never wiped here). */
   identity: Identity;
-  /** 32-byte cluster PSK, or null when no secret is configured (32 zero bytes are used). */
+  /** 32-byte cluster PSK, or null when no secret is configured (32 zero bytes are used).
+   *  Initiator: the PSK message 1 is made with. Responder: the first PSK tried on message 1. */
   psk: Buffer | null;
+  /**
+   * Responder only: further 32-byte PSKs tried, in order, when message 1 does not authenticate
+   * under `psk` (a secret rotation: see DESIGN.md). Each costs one more failed AEAD open per
+   * bad message 1. Ignored without `psk`. Borrowed.
+   */
+  alsoAccept?: readonly Buffer[];
   /** Bytes both sides must agree on, e.g. both version preludes in a fixed order. */
   prologue: Buffer;
   /** Wall clock in ms (default Date.now); used for message 1 timestamps. */
@@ -81,7 +88,11 @@ type State = 'active' | 'failed' | 'split';
 export class Handshake {
   readonly role: HandshakeRole;
   readonly encrypted: boolean;
-  private readonly noise: NoiseHandshakeState;
+  private noise: NoiseHandshakeState;
+  /** Responder, before message 1: one state per accepted PSK, `noise` first. */
+  private candidates: NoiseHandshakeState[] = [];
+  /** Which PSK message 1 authenticated under: 0 = `psk`, i = `alsoAccept[i - 1]`. */
+  private accepted = 0;
   private readonly now: () => number;
   private readonly replayCache: HandshakeReplayCache | undefined;
   private state: State = 'active';
@@ -92,20 +103,29 @@ export class Handshake {
     if (identity.publicKey.length !== X25519_KEY_BYTES || identity.secretKey.length !== X25519_KEY_BYTES) {
       throw new WeftError('WEFT_ERR_BAD_ARGS', 'handshake: identity keys must be 32 bytes');
     }
-    if (psk !== null && psk.length !== 32) throw new WeftError('WEFT_ERR_BAD_ARGS', 'handshake: psk must be 32 bytes or null');
+    const extra = psk !== null && opts.role === 'responder' ? opts.alsoAccept ?? [] : [];
+    if ([psk, ...extra].some((k) => k !== null && k.length !== 32)) throw new WeftError('WEFT_ERR_BAD_ARGS', 'handshake: psk must be 32 bytes or null');
     this.role = opts.role;
     this.encrypted = psk !== null;
     this.now = opts.now ?? Date.now;
     this.replayCache = opts.replayCache;
-    this.noise = new NoiseHandshakeState({
+    const prologue = Buffer.concat([LABEL, opts.prologue]);
+    const state = (k: Buffer): NoiseHandshakeState => new NoiseHandshakeState({
       protocolName: HANDSHAKE_PROTOCOL_NAME,
       messages: PATTERN,
       initiator: opts.role === 'initiator',
-      prologue: Buffer.concat([LABEL, opts.prologue]),
+      prologue,
       s: { publicKey: identity.publicKey, secretKey: identity.secretKey },
       e: testing?.ephemeral,
-      psk: psk ?? ZERO_PSK,
+      psk: k,
     });
+    this.noise = state(psk ?? ZERO_PSK);
+    if (extra.length > 0) this.candidates = [this.noise, ...extra.map(state)];
+  }
+
+  /** Which accepted PSK the peer's message 1 used: 0 = `psk`, i ≥ 1 = `alsoAccept[i - 1]`. */
+  get acceptedPskIndex(): number {
+    return this.accepted;
   }
 
   /** True once all three messages were written/read; `split()` is then allowed (once). */
@@ -165,7 +185,7 @@ export class Handshake {
     }
     let payload: Buffer;
     try {
-      payload = this.noise.readMessage(msg);
+      payload = index === 0 && this.candidates.length > 0 ? this.readFirstTrying(msg) : this.noise.readMessage(msg);
       if (index === 0) this.checkFreshness(payload);
     } catch (e) {
       throw this.fail(this.translate(e, index, false));
@@ -206,6 +226,34 @@ export class Handshake {
   destroy(): void {
     if (this.state === 'active') this.state = 'failed';
     this.noise.destroy();
+  }
+
+  /**
+   * Message 1 under each accepted PSK in turn; the first that authenticates becomes `noise`,
+   * the others are wiped. Throws the last failure when none does (or a non-AEAD failure at once:
+   * those do not depend on the PSK).
+   */
+  private readFirstTrying(msg: Buffer): Buffer {
+    const candidates = this.candidates;
+    this.candidates = [];
+    let failure: unknown = null;
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!;
+      if (failure === null || (failure instanceof NoiseReadFailure && failure.part === 'payload')) {
+        try {
+          const payload = c.readMessage(msg);
+          this.noise = c;
+          this.accepted = i;
+          for (const other of candidates) if (other !== c) other.destroy();
+          return payload;
+        } catch (e) {
+          failure = e;
+        }
+      }
+      c.destroy();
+    }
+    this.noise = candidates[candidates.length - 1]!;
+    throw failure;
   }
 
   /** Message 1 payload: refuse a stale/future timestamp or a replayed ephemeral key. */

@@ -11,6 +11,8 @@
  */
 export { type Identity, loadOrCreateIdentity, generateIdentity, peerNameFromPublicKey, IDENTITY_FILE } from './identity.js';
 export { type ClusterSecret, type ClusterSecretOptions, loadClusterSecret } from './secret.js';
+export { ClusterKeyring, type KeyringSecret } from './keyring.js';
+export { type PskKdf } from './psk-kdf.js';
 export { Handshake, type HandshakeOptions, type HandshakeRole, type Session } from './handshake.js';
 export { HandshakeError, type HandshakeFailureReason } from './handshake-error.js';
 export { HandshakeReplayCache } from './replay-cache.js';

@@ -1,69 +1,75 @@
 /**
- * Cluster secret (the `--password` of Weave): read from a file or the WEFT_PASSWORD environment
- * variable and turned into the 32-byte pre-shared key the handshake mixes in first.
+ * Cluster secret (the `--password` of Weave): read from a file, an inherited file descriptor or
+ * the WEFT_PASSWORD environment variable and turned into the {@link ClusterKeyring} of PSKs the
+ * handshake mixes in first. See DESIGN.md "Cluster secret".
  */
-import { constants as fsc } from 'node:fs';
+import { closeSync, constants as fsc, read } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { CLUSTER_PSK_LABEL, PASSWORD_ENV, WeftError } from '../common/index.js';
-import { hash, wipe } from './primitives.js';
+import { PASSWORD_ENV, PROTOCOL_MAX_VERSION, WeftError } from '../common/index.js';
+import { ClusterKeyring } from './keyring.js';
+import { wipe } from './primitives.js';
+import { parseSecretText } from './secret-text.js';
 
-/** Below this many bytes a secret is reported as weak (warning, not error). bytes */
-const WEAK_SECRET_BYTES = 20;
 /** A password file larger than this is refused (it is surely the wrong file). bytes */
 const MAX_SECRET_FILE_BYTES = 64 * 1024;
-const PSK_LABEL = Buffer.from(CLUSTER_PSK_LABEL, 'ascii');
 
 /**
- * Result of {@link loadClusterSecret}. `psk` is null when no secret is configured (the cluster
- * then runs unencrypted). `warnings` are one-line, secret-free strings the caller should log at
- * warn level (e.g. a password file readable by others, a short secret).
+ * Result of {@link loadClusterSecret}. `keyring` and `psk` are null when no secret is configured
+ * (the cluster then runs unencrypted). `psk` is the keyring's initiating PSK at the highest
+ * protocol version (for single-PSK callers). `warnings` are one-line, secret-free strings the
+ * caller should log at warn level (e.g. a password file readable by others, a short secret).
  */
 export interface ClusterSecret {
+  keyring: ClusterKeyring | null;
   psk: Buffer | null;
-  source: 'file' | 'env' | 'none';
+  source: 'file' | 'fd' | 'env' | 'none';
   warnings: string[];
 }
 
 export interface ClusterSecretOptions {
-  /** Path of a file holding the secret (one trailing newline is stripped). Wins over env. */
+  /** Path of a file holding the secret (or two: see DESIGN.md). Wins over fd and env. */
   passwordFile?: string;
+  /** An inherited, readable file descriptor holding the secret; read to EOF, then closed. */
+  passwordFd?: number;
   /** Environment to read WEFT_PASSWORD from (default: none — pass process.env explicitly). */
   env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Load the cluster secret and derive the PSK = BLAKE2b-256(CLUSTER_PSK_LABEL ‖ secret).
- * Throws WEFT_ERR_SECRET (one line, never containing the secret) when the file cannot be read,
- * is not a regular file, is too large, or the secret is empty. Intermediate copies of the secret
- * are wiped. Anyone holding a recorded message 1 can test password guesses offline against it,
- * so a short secret produces a warning; use a long random one (e.g. 32 random bytes, base64).
+ * Load the cluster secret(s) and derive the keyring (Argon2id per password; see psk-kdf.ts).
+ * Throws WEFT_ERR_SECRET (one line, never containing the secret) when the source cannot be read,
+ * is not a regular file, is too large, is empty, has an empty line or too many lines.
+ * Intermediate copies of the secret are wiped.
  */
 export async function loadClusterSecret(opts: ClusterSecretOptions): Promise<ClusterSecret> {
   const warnings: string[] = [];
-  let secret: Buffer;
+  let raw: Buffer;
   let source: ClusterSecret['source'];
+  let where: string;
   if (opts.passwordFile !== undefined) {
-    secret = await readSecretFile(opts.passwordFile, warnings);
+    raw = await readSecretFile(opts.passwordFile, warnings);
     source = 'file';
+    where = `password file ${opts.passwordFile}`;
     if (opts.env?.[PASSWORD_ENV] !== undefined) {
       warnings.push(`both a password file and ${PASSWORD_ENV} are set; using the file ${opts.passwordFile}`);
     }
+  } else if (opts.passwordFd !== undefined) {
+    raw = await readSecretFd(opts.passwordFd);
+    source = 'fd';
+    where = `password file descriptor ${opts.passwordFd}`;
   } else if (opts.env?.[PASSWORD_ENV] !== undefined) {
-    secret = Buffer.from(opts.env[PASSWORD_ENV]!, 'utf8');
+    raw = Buffer.from(opts.env[PASSWORD_ENV]!, 'utf8');
     source = 'env';
+    where = PASSWORD_ENV;
   } else {
-    return { psk: null, source: 'none', warnings };
+    return { keyring: null, psk: null, source: 'none', warnings };
   }
   try {
-    const trimmed = stripOneNewline(secret);
-    const where = source === 'file' ? `password file ${opts.passwordFile}` : `${PASSWORD_ENV}`;
-    if (trimmed.length === 0) throw new WeftError('WEFT_ERR_SECRET', `cluster secret from ${where} is empty`);
-    if (trimmed.length < WEAK_SECRET_BYTES) {
-      warnings.push(`cluster secret from ${where} is shorter than ${WEAK_SECRET_BYTES} bytes; a recorded handshake lets an attacker guess it offline — use a long random secret`);
-    }
-    return { psk: hash([PSK_LABEL, trimmed], 32), source, warnings };
+    const secrets = parseSecretText(raw, where, warnings);
+    const keyring = await ClusterKeyring.derive(secrets);
+    return { keyring, psk: keyring.initiatePsk(PROTOCOL_MAX_VERSION), source, warnings };
   } finally {
-    wipe(secret);
+    wipe(raw);
   }
 }
 
@@ -94,12 +100,32 @@ async function readSecretFile(path: string, warnings: string[]): Promise<Buffer>
   }
 }
 
-/** View of `b` without one trailing "\n" or "\r\n". */
-function stripOneNewline(b: Buffer): Buffer {
-  let end = b.length;
-  if (end > 0 && b[end - 1] === 0x0a) {
-    end--;
-    if (end > 0 && b[end - 1] === 0x0d) end--;
+/** Read an inherited descriptor (a pipe from `weft launch`, or `3<file`) to EOF and close it. */
+async function readSecretFd(fd: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const fail = (e: unknown): WeftError => (e instanceof WeftError ? e
+    : new WeftError('WEFT_ERR_SECRET', `cannot read password file descriptor ${fd}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e }));
+  try {
+    for (;;) {
+      const chunk = Buffer.alloc(4096);
+      const n = await readAsync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      chunks.push(chunk.subarray(0, n));
+      if (total > MAX_SECRET_FILE_BYTES) {
+        throw new WeftError('WEFT_ERR_SECRET', `password file descriptor ${fd} holds over ${MAX_SECRET_FILE_BYTES} bytes; is it the right file?`);
+      }
+    }
+    return Buffer.concat(chunks);
+  } catch (e) {
+    throw fail(e);
+  } finally {
+    wipe(...chunks);
+    try { closeSync(fd); } catch { /* already closed */ }
   }
-  return b.subarray(0, end);
+}
+
+function readAsync(fd: number, buf: Buffer, off: number, len: number, pos: number | null): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
 }

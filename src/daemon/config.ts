@@ -16,8 +16,12 @@ export interface DaemonConfig {
   port: number;
   /** Address to bind the control listener to (default all: '0.0.0.0'). */
   host: string;
-  /** File holding the cluster secret; the secret may instead come from WEFT_PASSWORD. */
+  /** File holding the cluster secret (or two, during a rotation); the secret may instead come
+   *  from passwordFd or WEFT_PASSWORD. */
   passwordFile?: string;
+  /** Inherited descriptor (a pipe) holding the secret: how `weft launch` hands WEFT_PASSWORD to
+   *  its background daemon without putting it in the daemon's environment. Read once, closed. */
+  passwordFd?: number;
   dataDir: string;
   apiSocket: string;
   /** 'host:port' for the read-only HTTP listener, or '' to disable it. */

@@ -4,7 +4,7 @@ import {
   Lifecycle, WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
   REMEMBERED_PEERS_DIAL_MS,
 } from '../common/index.js';
-import { loadClusterSecret, loadOrCreateIdentity } from '../crypto/index.js';
+import { loadOrCreateIdentity } from '../crypto/index.js';
 import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type StatusReport } from '../api/index.js';
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
@@ -13,6 +13,7 @@ import { AttachService } from './attach-service.js';
 import { DataplaneService } from './dataplane-service.js';
 import { IpamService } from './ipam-service.js';
 import { PeersFile } from './peers-file.js';
+import { SecretService } from './secret-service.js';
 import { packageVersion } from '../common/index.js';
 
 /**
@@ -27,10 +28,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     throw new WeftError('WEFT_ERR_BAD_CONFIG',
       `--name ${config.name} does not match this data dir's identity (${identity.name}); the name is derived from the key in ${config.dataDir}`);
   }
-  const secret = await loadClusterSecret({ passwordFile: config.passwordFile, env: process.env });
-  const psk = secret.psk;
-  for (const w of secret.warnings) log.warn(w);
-  const encryptionWarning = psk ? undefined
+  const secrets = new SecretService(config, log);
+  await secrets.load();
+  const encrypted = secrets.encrypted;
+  const encryptionWarning = encrypted ? undefined
     : 'no cluster secret: anyone who can reach port ' + config.port + ' can join, and pod traffic is NOT encrypted (set --password-file or WEFT_PASSWORD)';
   if (encryptionWarning) log.warn(`INSECURE: ${encryptionWarning}`);
 
@@ -40,7 +41,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const peersFile = new PeersFile(config.dataDir, log);
   const remembered = await peersFile.load();
   const router = new MeshRouter({
-    identity, psk, nickname: config.nickname, host: config.host, port: config.port, connLimit: config.connLimit,
+    identity, keyring: () => secrets.keyring(), nickname: config.nickname, host: config.host, port: config.port, connLimit: config.connLimit,
     timing: {
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -71,8 +72,9 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     nickname: config.nickname,
     version: packageVersion(),
     protocol: { min: PROTOCOL_MIN_VERSION, max: PROTOCOL_MAX_VERSION },
-    encrypted: psk !== null,
+    encrypted,
     encryptionWarning,
+    secret: secrets.status(),
     port: config.port,
     uid: router.uid.toString(16),
     pid: process.pid,
@@ -123,6 +125,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   // JSON has no NaN, so such values are left out rather than sent as null.
   api.handle(API_ROUTES.metrics, async () => (await registry.getMetricsAsJSON())
     .map((m) => ({ ...m, type: String(m.type), values: m.values.filter((v) => Number.isFinite(v.value)) })));
+  api.handle(API_ROUTES.secretRotate, ({ request }) => secrets.rotate(request.passwordFile));
   api.handle(API_ROUTES.stop, () => {
     setImmediate(() => void shutdown('stop requested over the API'));
     return { stopping: true };
@@ -158,6 +161,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
           log.info('reset: IPAM state and weft devices removed');
         } catch (e) { log.warn({ err: describeError(e) }, 'reset incomplete'); }
       }
+      secrets.stop();
       resolveStopped();
     })();
     return stopping;
@@ -187,11 +191,11 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     const t = setTimeout(() => router.forget(extra), REMEMBERED_PEERS_DIAL_MS);
     t.unref();
   }
-  log.info({ name: identity.name, nickname: config.nickname, encrypted: psk !== null, api: config.apiSocket }, 'weft daemon ready');
+  log.info({ name: identity.name, nickname: config.nickname, encrypted, api: config.apiSocket }, 'weft daemon ready');
   hooks.onReady();
   await stopped;
 }
 
 function redactedConfig(c: DaemonConfig): Record<string, unknown> {
-  return { ...c, passwordFile: c.passwordFile ? '(set)' : undefined };
+  return { ...c, passwordFile: c.passwordFile ? '(set)' : undefined, passwordFd: c.passwordFd !== undefined ? '(set)' : undefined };
 }

@@ -6,7 +6,7 @@ import { testKeyPair } from '../../test/support/dataplane/sleeve-test-support.js
 import { FLAG_AES, FLAG_PLAIN } from './wire-format.js';
 
 const timing: EpochTiming = {
-  rekeyIntervalMs: 1000, rekeyAfterDatagrams: 100, rejectAfterDatagrams: 150, epochGraceMs: 500, replayWindow: 64,
+  rekeyIntervalMs: 1000, rekeyAckTimeoutMs: 3000, rekeyAfterDatagrams: 100, rejectAfterDatagrams: 150, epochGraceMs: 500, replayWindow: 64,
 };
 
 function pair(encrypted = true) {
@@ -100,4 +100,24 @@ test('a key schedule that throws is reported, not thrown, for later epochs', () 
   assert.equal(c.handleFor(next, 0), null);
   assert.ok(errors.length >= 2 && errors.every((m) => m.includes('epoch 1') && !m.includes('0101')));
   c.free();
+});
+
+test('a due rotation blocked by a peer that never acknowledges is reported as stalled after rekeyAckTimeoutMs', () => {
+  const { a } = pair();
+  assert.equal(a.maybeRotate(1000, 0), true, 'epoch 0 acknowledged: rotates');
+  assert.equal(a.rekeyStalled(1000), false);
+  // The peer keeps acknowledging epoch 0 only.
+  assert.equal(a.maybeRotate(1999, 0), false, 'not due yet');
+  assert.equal(a.rekeyBlockedMs(1999), 0, 'not blocked before the rotation is due');
+  assert.equal(a.maybeRotate(2000, 0), false, 'due, but epoch 1 is not acknowledged');
+  assert.equal(a.rekeyBlockedMs(4999), 2999);
+  assert.equal(a.rekeyStalled(4999), false);
+  assert.equal(a.rekeyStalled(5000), true, 'blocked for rekeyAckTimeoutMs');
+  // An acknowledgement in time clears it.
+  const { a: b } = pair();
+  b.maybeRotate(1000, 0);
+  b.maybeRotate(2000, 0);
+  assert.equal(b.maybeRotate(3000, 1), true);
+  assert.equal(b.rekeyBlockedMs(9000), 0);
+  assert.equal(b.rekeyStalled(9000), false);
 });

@@ -13,6 +13,8 @@ import { FLAG_AES, FLAG_PLAIN, MAX_COUNTER } from './wire-format.js';
 /** Timing knobs (constants.ts values; tests shorten them). */
 export interface EpochTiming {
   rekeyIntervalMs: number;
+  /** A due rotation blocked this long by a missing acknowledgement counts as stalled ({@link LinkCrypto.rekeyStalled}). */
+  rekeyAckTimeoutMs: number;
   rekeyAfterDatagrams: number;
   rejectAfterDatagrams: number;
   epochGraceMs: number;
@@ -89,6 +91,8 @@ export class LinkCrypto {
   private next: RecvEpoch | null = null;
   private freed = false;
   private forgotten = 0;
+  /** When the pending rotation became due while the peer had not acknowledged the current epoch; -1 when none. ms */
+  private blockedSince = -1;
 
   constructor(o: LinkCryptoOptions) {
     this.io = o.io;
@@ -123,8 +127,13 @@ export class LinkCrypto {
    * (`peerAckedEpoch`, from its heartbeats). Returns true if it rotated.
    */
   maybeRotate(now: number, peerAckedEpoch: number): boolean {
-    if (!this.encrypted || this.freed || peerAckedEpoch < this.sendEpoch) return false;
+    if (!this.encrypted || this.freed) return false;
     if (now - this.epochStart < this.timing.rekeyIntervalMs && this.counter < this.timing.rekeyAfterDatagrams) return false;
+    if (peerAckedEpoch < this.sendEpoch) {
+      if (this.blockedSince < 0) this.blockedSince = now;
+      return false;
+    }
+    this.blockedSince = -1;
     const h = this.createSendHandle(this.sendEpoch + 1);
     if (h === null) return false;
     if (this.sendHandle) this.io.aeadFree(this.sendHandle);
@@ -133,6 +142,19 @@ export class LinkCrypto {
     this.counter = 0;
     this.epochStart = now;
     return true;
+  }
+
+  /**
+   * How long a due rotation has been blocked because the peer has not acknowledged the current
+   * epoch (0 when none is blocked).
+   */
+  rekeyBlockedMs(now: number): number {
+    return this.blockedSince < 0 || this.freed ? 0 : Math.max(0, now - this.blockedSince);
+  }
+
+  /** Has a due rotation been blocked for `rekeyAckTimeoutMs` or longer? (The link then fails.) */
+  rekeyStalled(now: number): boolean {
+    return this.blockedSince >= 0 && !this.freed && now - this.blockedSince >= this.timing.rekeyAckTimeoutMs;
   }
 
   /** Highest epoch authenticated from the peer (reported back in heartbeats). */

@@ -30,6 +30,8 @@ export interface SleeveStats {
   relayedFrames: number;
   macMoves: number;
   macs: number;
+  /** Links failed because the peer never acknowledged a key epoch (rotation stalled). */
+  rekeyStalls: number;
   peers: Record<string, PeerCounters>;
   /** Batching efficiency: syscall batches and the frames/datagrams they carried. */
   batches: BatchCounters;
@@ -59,6 +61,7 @@ export class SleeveCounters {
   readonly drops = new Float64Array(DROP_REASONS.length);
   relayedFrames = 0;
   macMoves = 0;
+  rekeyStalls = 0;
   /** Reads the number of learned MACs (set by the engine). */
   macCount: () => number = () => 0;
   readonly peers = new Map<string, PeerCounters>();
@@ -86,7 +89,7 @@ export class SleeveCounters {
     DROP_REASONS.forEach((r, i) => { drops[r] = this.drops[i] ?? 0; });
     const peers: Record<string, PeerCounters> = {};
     for (const [k, v] of this.peers) peers[k] = { ...v };
-    return { drops, relayedFrames: this.relayedFrames, macMoves: this.macMoves, macs: this.macCount(), peers, batches: { ...this.batches } };
+    return { drops, relayedFrames: this.relayedFrames, macMoves: this.macMoves, macs: this.macCount(), rekeyStalls: this.rekeyStalls, peers, batches: { ...this.batches } };
   }
 
   /**
@@ -132,6 +135,15 @@ export class SleeveCounters {
       collect() {
         this.reset();
         this.inc(self.relayedFrames);
+      },
+    });
+    new Counter({
+      name: 'weft_sleeve_rekey_stalls_total',
+      help: 'Sleeve links failed (and re-handshaken) because the peer did not acknowledge a key epoch in time.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.rekeyStalls);
       },
     });
     new Gauge({

@@ -32,6 +32,8 @@ export interface LinkHost {
   readonly timing: SleeveTiming;
   now(): number;
   peerCounters(name: string): PeerCounters;
+  /** Count a link failed by a stalled rotation (weft_sleeve_rekey_stalls_total). */
+  rekeyStalled(): void;
   /** Seal and send a heartbeat/probe datagram with `body[0, bodyLen)` to the link's address. */
   sendSpecial(link: PeerLink, type: DatagramType, body: Buffer, bodyLen: number): SendResult;
   linkConfirmed(link: PeerLink): void;
@@ -45,6 +47,9 @@ export interface LinkHost {
  * has a UDP address) → `stop()` (idempotent: keys freed, link forgotten). Methods never throw.
  * Health: 'pending' until datagrams flow both ways, 'healthy' while they do, 'failed' after
  * `heartbeatTimeoutMs` without an authenticated datagram (or without the peer hearing us).
+ * A key rotation blocked for `rekeyAckTimeoutMs` by a peer that does not acknowledge the current
+ * epoch fails the link for good (no more frames on the old keys), reported with
+ * `reconnect: true` so that the mesh re-handshakes the connection (fresh keys, new link).
  */
 export class PeerLink implements OverlayConnection {
   readonly name: string;
@@ -71,6 +76,8 @@ export class PeerLink implements OverlayConnection {
   private reason = 'waiting for UDP heartbeats';
   private reportedMtu = -1;
   private fatal: string | null = null;
+  /** Set when the link cannot recover on this connection: the mesh should re-handshake. */
+  private reconnect = false;
   private pmtu: PmtuSearch | null = null;
   private pmtuNextCheck = 0;
   private probeIds = 1;
@@ -213,12 +220,26 @@ export class PeerLink implements OverlayConnection {
     if (!this.confirmed || this.stopped || this.fatal || !this.crypto) return;
     this.crypto.tick(now);
     this.crypto.maybeRotate(now, this.peerAckedEpoch);
+    if (this.crypto.rekeyStalled(now)) {
+      this.failRekey();
+      return;
+    }
     const t = this.host.timing;
     const heard = this.lastHeardYou > 0 && now - this.lastHeardYou < t.heartbeatTimeoutMs;
     if (now - this.lastHbSent >= (heard ? t.heartbeatMs : t.heartbeatFastMs)) this.sendHeartbeat(now);
     this.updateHealth(now);
     if (this.state === 'healthy' && !this.pmtu && now >= this.pmtuNextCheck) this.startPmtu(now);
     if (this.pmtu) this.advancePmtu(now);
+  }
+
+  /** The peer never acknowledged our current epoch: stop using the keys, ask for a new handshake. */
+  private failRekey(): void {
+    const c = this.crypto!;
+    const secs = Math.round(this.host.timing.rekeyAckTimeoutMs / 1000);
+    this.fatal = `key rotation stalled: peer has not acknowledged data key epoch ${c.sendEpoch} for ${secs} s after the rotation was due; reconnecting`;
+    this.reconnect = true;
+    this.host.rekeyStalled();
+    this.setState('failed', this.fatal);
   }
 
   private sendHeartbeat(now: number): void {
@@ -317,6 +338,7 @@ export class PeerLink implements OverlayConnection {
     this.reportedMtu = this.counters.mtu;
     const h: OverlayHealth = { state: this.state, mode: 'sleeve', mtu: this.counters.mtu };
     if (this.reason) h.reason = this.reason;
+    if (this.reconnect) h.reconnect = true;
     try {
       this.params.onHealth(h);
     } catch (e) {

@@ -302,6 +302,7 @@ export class SleeveOverlay implements Overlay {
       io, log: this.log, localPort: this.localPort, alg: this.alg, timing: this.timing,
       now: () => this.now(),
       peerCounters: (name) => this.counters.peer(name),
+      rekeyStalled: () => { this.counters.rekeyStalls++; },
       sendSpecial: (link, type, body, len) => (this.tx ? this.tx.sendSpecial(link, type, body, len) : 2) as SendResult,
       linkConfirmed: (link) => {
         this.active.set(link.peer, link);

@@ -153,12 +153,23 @@ export function nativeArity(name: NativeFunctionName): { min: number; max: numbe
   return { min: args.filter((a) => !a.endsWith('?')).length, max: args.length };
 }
 
-/** Absolute path of the compiled addon (repo root/build/Release), from dist/src/host/. */
+let loaded: NativeAddon | null = null;
+let buildOverride: string | null = null;
+
+/** Absolute path of the compiled addon (repo root/build/Release, from dist/src/host/), or the test build chosen with {@link useNativeAddonBuild}. */
 export function nativeAddonPath(): string {
-  return fileURLToPath(new URL('../../../build/Release/weft_dp.node', import.meta.url));
+  return buildOverride ?? fileURLToPath(new URL('../../../build/Release/weft_dp.node', import.meta.url));
 }
 
-let loaded: NativeAddon | null = null;
+/**
+ * Test harnesses only (the sanitizer job, fuzz/native-asan.test.ts): load the addon from `path`
+ * (e.g. build/asan/weft_dp.node) instead of build/Release. Must be called before the first
+ * load; the daemon never calls it and no environment variable selects it.
+ */
+export function useNativeAddonBuild(path: string): void {
+  if (loaded) throw new WeftError('WEFT_ERR_INTERNAL', 'useNativeAddonBuild: the addon is already loaded');
+  buildOverride = path;
+}
 
 /**
  * Load the addon once per thread (Node caches it too) and check its ABI version. Throws

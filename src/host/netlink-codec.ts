@@ -107,7 +107,7 @@ export function parseAttrs(buf: Buffer, start = 0): Map<number, Buffer> {
 
 /** Every attribute of a region in order (for lists of repeated types). */
 export function forEachAttr(buf: Buffer, start: number, fn: (type: number, value: Buffer) => void): void {
-  if (start > buf.length) throw bad(`attributes start at ${start} past the end (${buf.length} bytes)`);
+  if (start < 0 || start > buf.length) throw bad(`attributes start at ${start}, outside the ${buf.length}-byte region`);
   let off = start;
   while (buf.length - off >= NLA_HDRLEN) {
     const len = buf.readUInt16LE(off);
@@ -137,7 +137,8 @@ export function decodeError(m: NlMessage): NlErrorReply {
     // The echoed request is only its header when NLM_F_CAPPED; otherwise the whole request.
     const echoed = p.readUInt32LE(4);
     const capped = (m.flags & NLM_F_CAPPED) !== 0;
-    const skip = 4 + (capped ? NLMSG_HDRLEN : align(echoed));
+    // echoed is the peer's u32: clamp before aligning (align() is 32-bit bitwise: ≥ 2^31 turns negative)
+    const skip = 4 + (capped ? NLMSG_HDRLEN : align(Math.min(echoed, p.length)));
     if (skip <= p.length) {
       const msg = parseAttrs(p, skip).get(NLMSGERR_ATTR_MSG);
       if (msg) reply.message = cString(msg);

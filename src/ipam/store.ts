@@ -64,6 +64,10 @@ export function readFrames(buf: Buffer): { payloads: Buffer[]; good: number } {
   return { payloads, good: pos };
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function dataDirError(msg: string, cause?: unknown): WeftError {
   return new WeftError('WEFT_ERR_DATA_DIR', msg, cause === undefined ? undefined : { cause });
 }
@@ -94,7 +98,15 @@ export class IpamStore {
       const [payload, ...extra] = payloads;
       if (payload === undefined || extra.length > 0) throw dataDirError(`IPAM snapshot ${snapPath} is corrupt; move it away or run \`weft reset\``);
       const snap = this.parse<SnapshotFile>(payload, snapPath);
-      if (snap.v !== FORMAT_VERSION) throw dataDirError(`IPAM snapshot ${snapPath} has unknown format ${snap.v}`);
+      if (!isObject(snap) || snap.v !== FORMAT_VERSION) {
+        throw dataDirError(`IPAM snapshot ${snapPath} has unknown format ${isObject(snap) ? String(snap.v) : typeof snap}`);
+      }
+      // a checksummed snapshot of the wrong shape (hand-edited, another program) is corrupt, not a crash
+      if (typeof snap.seq !== 'number' || typeof snap.cidr !== 'string' || typeof snap.self !== 'string' || !Array.isArray(snap.allocations)
+        || !snap.allocations.every((a) => Array.isArray(a) && a.length === 2) || !Array.isArray(snap.nicknames)
+        || !snap.nicknames.every(isObject) || (snap.ring !== null && !isObject(snap.ring)) || (snap.elector !== null && !isObject(snap.elector))) {
+        throw dataDirError(`IPAM snapshot ${snapPath} is corrupt (fields of the wrong type); move it away or run \`weft reset\``);
+      }
       state = {
         cidr: snap.cidr, self: snap.self, ring: snap.ring, allocations: new Map(snap.allocations), elector: snap.elector,
         nicknames: new Map(snap.nicknames.map((n) => [n.name, n])),

@@ -3,18 +3,11 @@ import {
   WeftError, describeError, isWeftError, type Logger,
   MAX_HANDSHAKE_MESSAGE_BYTES, MAX_CONTROL_MESSAGE_BYTES, PRELUDE_BYTES,
 } from '../common/index.js';
-import { Handshake, type Identity, type Session, type HandshakeReplayCache } from '../crypto/index.js';
+import { Handshake, HandshakeError, type ClusterKeyring, type Identity, type Session, type HandshakeReplayCache } from '../crypto/index.js';
 import { FrameReader, lengthPrefixed } from './frame-reader.js';
 import { encodePrelude, negotiateVersion } from './prelude.js';
 import { decodeHello, decodeMessage, encodeHello, encodeMessage, Tag, type ControlMessage, type Hello } from './messages.js';
 import type { PeerName } from './gossip-types.js';
-
-/**
- * A clear-text rejection notice sent during the handshake: a frame shorter than the smallest
- * handshake message (60 bytes), starting with this marker, carrying a short reason.
- */
-const REJECT_MARKER = 0xff;
-const REJECT_MAX_BYTES = 59;
 
 export type ConnectionState = 'handshaking' | 'established' | 'closed';
 
@@ -40,7 +33,9 @@ export interface ConnectionOptions {
   socket: Socket;
   outbound: boolean;
   identity: Identity;
-  psk: Buffer | null;
+  /** The cluster PSKs when this connection was made (null: no secret). Borrowed; must stay
+   *  valid until the handshake is done (a rotation wipes a replaced keyring only later). */
+  keyring: ClusterKeyring | null;
   hello: Hello;
   replayCache: HandshakeReplayCache;
   timing: ConnectionTiming;
@@ -95,7 +90,15 @@ export class ControlConnection {
     s.setNoDelay(true);
     s.on('data', (chunk: Buffer) => this.onData(chunk));
     s.on('error', (e) => this.fail(new WeftError('WEFT_ERR_CLOSED', `socket error: ${e.message}`)));
-    s.on('close', () => this.close('connection closed by peer', null, false));
+    s.on('close', () => {
+      if (this.state === 'handshaking' && this.outbound && this.handshake && this.hsStep === 0) {
+        // A responder refusing message 1 sends nothing back (DESIGN.md): all we learn is the close.
+        this.fail(new HandshakeError('unanswered', 'handshake failed: the peer closed the connection without answering our message 1 — '
+          + 'it does not share our cluster secret (or has none), or our clocks differ by more than 120 s'));
+        return;
+      }
+      this.close('connection closed by peer', null, false);
+    });
     this.timers.push(setTimeout(() => {
       if (this.state === 'handshaking') {
         this.fail(new WeftError('WEFT_ERR_TIMEOUT', `handshake not completed within ${this.opts.timing.handshakeTimeoutMs} ms`));
@@ -162,19 +165,23 @@ export class ControlConnection {
     if (this.preludeBuf.length < PRELUDE_BYTES) return null;
     this.theirPrelude = this.preludeBuf.subarray(0, PRELUDE_BYTES);
     const rest = this.preludeBuf.subarray(PRELUDE_BYTES);
-    negotiateVersion(this.theirPrelude);
-    this.beginHandshake();
+    this.beginHandshake(negotiateVersion(this.theirPrelude));
     return rest;
   }
 
-  private beginHandshake(): void {
+  /** The negotiated protocol version picks the PSKs (their KDF parameters are per version). */
+  private beginHandshake(version: number): void {
     const ours = this.ourPrelude;
     const theirs = this.theirPrelude!;
     const prologue = this.outbound ? Buffer.concat([ours, theirs]) : Buffer.concat([theirs, ours]);
+    const keyring = this.opts.keyring;
+    const accepted = keyring ? keyring.acceptPsks(version) : [];
     this.handshake = new Handshake({
       role: this.outbound ? 'initiator' : 'responder',
       identity: this.opts.identity,
-      psk: this.opts.psk,
+      // Initiate with the keyring's first secret; as responder accept every secret in it.
+      psk: keyring ? keyring.initiatePsk(version) : null,
+      alsoAccept: accepted.slice(1),
       prologue,
       replayCache: this.opts.replayCache,
     });
@@ -185,20 +192,14 @@ export class ControlConnection {
     this.opts.socket.write(lengthPrefixed(frame));
   }
 
+  /**
+   * A failure here throws and closes the connection without writing anything: a peer that did
+   * not prove the secret gets no byte after its message 1 (not even a reason).
+   */
   private onHandshakeFrame(frame: Buffer): void {
-    if (frame.length > 0 && frame.length <= REJECT_MAX_BYTES && frame[0] === REJECT_MARKER) {
-      const why = frame.toString('utf8', 1).replace(/[^\x20-\x7e]/g, '?');
-      throw new WeftError('WEFT_ERR_HANDSHAKE', `rejected by peer: ${why}`);
-    }
     const hs = this.handshake!;
     this.hsStep++;
-    let payload: Buffer;
-    try {
-      payload = hs.readMessage(frame);
-    } catch (e) {
-      if (!this.outbound && isWeftError(e)) this.reject(e.code === 'WEFT_ERR_REPLAY' ? 'replayed handshake' : 'cluster secret mismatch or corrupt handshake');
-      throw e;
-    }
+    const payload = hs.readMessage(frame);
     if (this.outbound) {
       // message 2 received (responder hello) → send message 3 with our hello, done.
       this.remoteHello = decodeHello(payload);
@@ -215,12 +216,6 @@ export class ControlConnection {
     this.handshake = null;
     this.remoteName = this.session.remoteName;
     this.onAuthenticated();
-  }
-
-  /** Tell an unauthenticated initiator, in clear text, why we refuse it (no secrets inside). */
-  private reject(why: string): void {
-    const reason = Buffer.from(why, 'utf8').subarray(0, REJECT_MAX_BYTES - 1);
-    this.writeRaw(Buffer.concat([Buffer.from([REJECT_MARKER]), reason]));
   }
 
   private onAuthenticated(): void {

@@ -53,7 +53,11 @@ export class FrameReader {
   private peek(n: number): Buffer {
     const first = this.chunks[0];
     if (first && first.length >= n) return first.subarray(0, n);
-    return Buffer.concat(this.chunks).subarray(0, n);
+    // merge once: otherwise every later push re-copies the whole partial frame (quadratic in
+    // its size when a peer trickles it after a split length prefix)
+    const merged = Buffer.concat(this.chunks);
+    this.chunks = [merged];
+    return merged.subarray(0, n);
   }
 
   /** Remove and return the first `n` buffered bytes (callers check `buffered >= n` first). */

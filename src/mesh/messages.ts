@@ -77,6 +77,8 @@ function need(b: Buffer, n: number, what: string): void {
   }
 }
 
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+
 function readChannel(b: Buffer): { channel: string; at: number } {
   need(b, 2, 'channel name length');
   const len = b.readUInt8(1);
@@ -84,7 +86,15 @@ function readChannel(b: Buffer): { channel: string; at: number } {
     throw new WeftError('WEFT_ERR_DECODE', `bad channel name length ${len}`);
   }
   need(b, 2 + len, 'channel name');
-  return { channel: b.toString('utf8', 2, 2 + len), at: 2 + len };
+  // Strict UTF-8: a lenient decode turns bad bytes into U+FFFD (3 bytes each), giving a name
+  // the encoder refuses (over 32 bytes), so relaying the message would throw.
+  let channel: string;
+  try {
+    channel = utf8Fatal.decode(b.subarray(2, 2 + len));
+  } catch {
+    throw new WeftError('WEFT_ERR_DECODE', 'channel name is not valid UTF-8');
+  }
+  return { channel, at: 2 + len };
 }
 
 /** Decode a plaintext frame. Throws WEFT_ERR_DECODE on any malformation. */

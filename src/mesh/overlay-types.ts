@@ -10,7 +10,9 @@ import type { PeerName } from './gossip-types.js';
  *                     → conn.stop()                          (TCP connection closed; idempotent)
  *
  * The overlay reports its own health through `params.onHealth` (e.g. UDP path dead); the mesh
- * shows it in status and may route around it. The overlay never closes the TCP connection.
+ * shows it in status and may route around it. The overlay never closes the TCP connection
+ * itself; a failed health with `reconnect: true` asks the mesh to close it (so that a new
+ * handshake gives fresh keys), which the mesh does on a later turn of the event loop.
  */
 export interface OverlayConnectionParams {
   remotePeer: PeerName;
@@ -43,6 +45,11 @@ export interface OverlayHealth {
   mode?: string;
   /** Whether pod traffic on the current mode is encrypted (fast paths may run in the clear). */
   encrypted?: boolean;
+  /**
+   * The overlay cannot recover on this connection (e.g. the peer never acknowledged a key
+   * rotation): the mesh closes it with `reason` and reconnects (a new handshake, new keys).
+   */
+  reconnect?: boolean;
   /** Per-path detail (e.g. hostgw, vxlan, sleeve): state, MTU and why a path is not used. */
   paths?: { path: string; state: string; mtu?: number; reason?: string }[];
 }

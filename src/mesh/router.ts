@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import {
   WeftError, describeError, type Logger, type Startable,
   ACCEPT_BURST, ACCEPT_RATE_PER_S, MAX_PENDING_HANDSHAKES, HANDSHAKE_TIMEOUT_MS,
+  MAX_PENDING_HANDSHAKES_PER_SOURCE, ACCEPT_BURST_PER_SOURCE, ACCEPT_RATE_PER_SOURCE_PER_S,
+  ACCEPT_QUIET_BURST, ACCEPT_QUIET_RATE_PER_S, ACCEPT_MAX_SOURCES,
 } from '../common/index.js';
-import { HandshakeError, HandshakeReplayCache, type Identity } from '../crypto/index.js';
+import { HandshakeError, HandshakeReplayCache, type ClusterKeyring, type Identity } from '../crypto/index.js';
 import type { MeshMetrics } from '../metrics/index.js';
 import { ControlConnection, type ConnectionTiming } from './connection.js';
 import { ConnectionMaker, type TargetStatus } from './connection-maker.js';
@@ -12,13 +14,18 @@ import { GossipHub } from './gossip-hub.js';
 import type { GossipChannel, Gossiper, PeerEvents, PeerName } from './gossip-types.js';
 import { Tag, type ControlMessage } from './messages.js';
 import type { Overlay, OverlayConnection, OverlayHealth } from './overlay-types.js';
-import { TokenBucket } from './token-bucket.js';
+import { AcceptGate, acceptSourceKey, type AcceptLimits, type AcceptRefusal } from './accept-gate.js';
 import { TopologyKeeper } from './topology-keeper.js';
 import { BadInputLog } from './bad-input-log.js';
 
 export interface MeshRouterOptions {
   identity: Identity;
-  psk: Buffer | null;
+  /**
+   * The cluster PSKs now (null: no secret). Read for each new connection, so a rotation (the
+   * daemon swapping in a new keyring) applies to new handshakes only; established sessions keep
+   * their keys. Must not switch between null and non-null while running.
+   */
+  keyring: () => ClusterKeyring | null;
   nickname: string;
   host: string;
   port: number;
@@ -27,7 +34,22 @@ export interface MeshRouterOptions {
   metrics: MeshMetrics;
   log: Logger;
   events?: PeerEvents;
+  /** Handshake flood limits (default: the constants.ts values). */
+  acceptLimits?: AcceptLimits;
 }
+
+/** The daemon's handshake flood limits (constants.ts). */
+export const DEFAULT_ACCEPT_LIMITS: Readonly<AcceptLimits> = Object.freeze({
+  maxPending: MAX_PENDING_HANDSHAKES,
+  burst: ACCEPT_BURST,
+  ratePerS: ACCEPT_RATE_PER_S,
+  maxPendingPerSource: MAX_PENDING_HANDSHAKES_PER_SOURCE,
+  burstPerSource: ACCEPT_BURST_PER_SOURCE,
+  ratePerSourcePerS: ACCEPT_RATE_PER_SOURCE_PER_S,
+  quietBurst: ACCEPT_QUIET_BURST,
+  quietRatePerS: ACCEPT_QUIET_RATE_PER_S,
+  maxSources: ACCEPT_MAX_SOURCES,
+});
 
 /** A failed connection kept for status (bounded list). */
 interface FailedConn { peer: string; address: string; outbound: boolean; reason: string; at: number }
@@ -51,7 +73,7 @@ export class MeshRouter implements Startable {
   private readonly overlayConns = new Map<ControlConnection, OverlayConnection>();
   private readonly health = new Map<PeerName, OverlayHealth>();
   private readonly dialTargets = new Map<ControlConnection, string>();
-  private readonly bucket = new TokenBucket(ACCEPT_BURST, ACCEPT_RATE_PER_S);
+  private readonly gate: AcceptGate<ControlConnection>;
   private readonly replayCache = new HandshakeReplayCache();
   private readonly hub: GossipHub;
   private readonly topo: TopologyKeeper;
@@ -64,6 +86,7 @@ export class MeshRouter implements Startable {
 
   constructor(private readonly opts: MeshRouterOptions) {
     this.self = opts.identity.name;
+    this.gate = new AcceptGate(opts.acceptLimits ?? DEFAULT_ACCEPT_LIMITS);
     this.badInput = new BadInputLog(opts.log, opts.metrics);
     this.topo = new TopologyKeeper({
       self: this.self, nickname: opts.nickname, uid: this.uid, log: opts.log, metrics: opts.metrics,
@@ -90,7 +113,8 @@ export class MeshRouter implements Startable {
       backoffScale: opts.timing.backoffScale,
       dial: (t) => this.dial(t.address, t.host, t.port),
       isConnected: (peer) => this.conns.has(peer),
-      connectionCount: () => this.conns.size + this.pending.size,
+      // Inbound handshakes (maybe a flood) do not count against our own dials.
+      connectionCount: () => this.conns.size + [...this.pending].filter((c) => c.outbound).length,
       log: opts.log,
     });
   }
@@ -121,7 +145,7 @@ export class MeshRouter implements Startable {
       this.topo.gossipDigest();
       this.hub.gossipAll();
     }, this.opts.timing.gossipIntervalMs);
-    this.opts.log.info({ name: this.self, port: this.opts.port, encrypted: this.opts.psk !== null }, 'mesh router listening');
+    this.opts.log.info({ name: this.self, port: this.opts.port, encrypted: this.opts.keyring() !== null }, 'mesh router listening');
   }
 
   async stop(): Promise<void> {
@@ -163,7 +187,7 @@ export class MeshRouter implements Startable {
 
   /** Local connections for status: established, handshaking and recently failed. */
   connectionStatus() {
-    const encrypted = this.opts.psk !== null;
+    const encrypted = this.opts.keyring() !== null;
     const rows = [];
     for (const c of this.conns.values()) {
       const h = this.health.get(c.remoteName!);
@@ -186,13 +210,15 @@ export class MeshRouter implements Startable {
 
   private onAccept(socket: Socket): void {
     if (this.stopped) { socket.destroy(); return; }
-    if (this.pending.size >= MAX_PENDING_HANDSHAKES || !this.bucket.take()) {
+    const verdict = this.gate.admit(acceptSourceKey(socket.remoteAddress), () => this.newConnection(socket, false));
+    if (!verdict.ok) {
       this.opts.metrics.handshake('rate_limited');
-      this.badInput.note('tcp', 'rate_limited', `refused connection from ${socket.remoteAddress}: handshake rate limit`);
+      this.badInput.note('tcp', verdict.reason, `refused connection from ${socket.remoteAddress}: ${REFUSAL_TEXT[verdict.reason]}`);
       socket.destroy();
       return;
     }
-    this.startConnection(socket, false);
+    if (verdict.evict) verdict.evict.close('evicted: pending handshake limit reached', new WeftError('WEFT_ERR_RATE_LIMIT', 'pending handshake evicted for a less busy source'));
+    this.trackPending(verdict.handle);
   }
 
   private dial(address: string, host: string, port: number): void {
@@ -213,8 +239,20 @@ export class MeshRouter implements Startable {
   }
 
   private startConnection(socket: Socket, outbound: boolean): ControlConnection {
-    const conn = new ControlConnection({
-      socket, outbound, identity: this.opts.identity, psk: this.opts.psk,
+    const conn = this.newConnection(socket, outbound);
+    this.trackPending(conn);
+    return conn;
+  }
+
+  private trackPending(conn: ControlConnection): void {
+    this.pending.add(conn);
+    this.opts.metrics.setPendingHandshakes(this.pending.size);
+    conn.start();
+  }
+
+  private newConnection(socket: Socket, outbound: boolean): ControlConnection {
+    return new ControlConnection({
+      socket, outbound, identity: this.opts.identity, keyring: this.opts.keyring(),
       hello: { uid: this.uid, nickname: this.opts.nickname, listenPort: this.opts.port },
       replayCache: this.replayCache,
       timing: this.opts.timing,
@@ -226,15 +264,12 @@ export class MeshRouter implements Startable {
         onClosed: (c, reason, err) => this.onClosed(c, reason, err),
       },
     });
-    this.pending.add(conn);
-    this.opts.metrics.setPendingHandshakes(this.pending.size);
-    conn.start();
-    return conn;
   }
 
   /** Decide whether an authenticated connection is kept. Returns an error to refuse it. */
   private register(c: ControlConnection): WeftError | null {
     this.pending.delete(c);
+    this.gate.release(c);
     this.opts.metrics.setPendingHandshakes(this.pending.size);
     const name = c.remoteName!;
     const hello = c.remoteHello!;
@@ -306,12 +341,24 @@ export class MeshRouter implements Startable {
   private onOverlayHealth(peer: PeerName, h: OverlayHealth): void {
     const prev = this.health.get(peer);
     this.health.set(peer, h);
+    if (h.state === 'failed' && h.reconnect && !prev?.reconnect) this.reconnectLater(peer, h.reason);
     if (prev?.state !== h.state) {
       this.opts.log.info({ peer, state: h.state, reason: h.reason, mtu: h.mtu, mode: h.mode }, 'data path state changed');
       // Only healthy data paths count as established: a failed one drops out of the data
       // plane's routes, so traffic to that peer is relayed through others where possible.
       if (!this.stopped) this.topo.localConnectionsChanged(this.localConnections());
     }
+  }
+
+  /** The overlay gave up on this connection: close it on the next turn (not inside its callback); the maker redials. */
+  private reconnectLater(peer: PeerName, reason: string | undefined): void {
+    const c = this.conns.get(peer);
+    const why = `data path failed: ${reason ?? 'the overlay asked for a new handshake'}`;
+    setImmediate(() => {
+      if (this.stopped || !c || this.conns.get(peer) !== c) return;
+      this.opts.log.warn({ peer, reason }, 'data path cannot recover on this connection; reconnecting');
+      c.close(why, new WeftError('WEFT_ERR_TIMEOUT', why));
+    });
   }
 
   private onMessage(c: ControlConnection, m: ControlMessage, bytes: number): void {
@@ -329,6 +376,7 @@ export class MeshRouter implements Startable {
 
   private onClosed(c: ControlConnection, reason: string, err: WeftError | null): void {
     const wasPending = this.pending.delete(c);
+    this.gate.release(c);
     this.opts.metrics.setPendingHandshakes(this.pending.size);
     const target = this.dialTargets.get(c);
     this.dialTargets.delete(c);
@@ -365,12 +413,14 @@ export class MeshRouter implements Startable {
     const m = this.opts.metrics;
     const who = c.remoteAddress;
     const reason = err instanceof HandshakeError ? err.reason : null;
-    if (reason === 'bad_secret' || reason === 'auth' || err.message.startsWith('rejected by peer: cluster secret')) {
+    if (reason === 'bad_secret' || reason === 'auth' || reason === 'unanswered') {
       m.handshake('bad_secret');
       this.badInput.note('tcp', 'bad_secret', `handshake with ${who} failed: the peer does not know the cluster secret (or uses a different one)`);
       return;
     }
     switch (err.code) {
+      case 'WEFT_ERR_RATE_LIMIT':
+        m.handshake('rate_limited'); this.badInput.note('tcp', 'evicted', `pending handshake from ${who} evicted: ${err.message}`); return;
       case 'WEFT_ERR_TIMEOUT':
         m.handshake('timeout'); this.badInput.note('tcp', 'handshake_timeout', `handshake with ${who} timed out`); return;
       case 'WEFT_ERR_VERSION':
@@ -416,6 +466,14 @@ export class MeshRouter implements Startable {
     this.opts.metrics.setConnections({ established: this.conns.size, connecting: this.pending.size, failed: this.failed.length });
   }
 }
+
+const REFUSAL_TEXT: Record<AcceptRefusal, string> = {
+  rate_limited: 'handshake rate limit',
+  source_rate_limited: 'handshake rate limit of its address',
+  pending_full: 'too many pending handshakes',
+  source_pending_full: 'too many pending handshakes from its address',
+  sources_full: 'too many addresses handshaking',
+};
 
 function dialable(remote: string, port: number): string {
   const i = remote.lastIndexOf(':');

@@ -27,6 +27,10 @@ declare module 'sodium-native' {
       m: Buffer, nsec: null, c: Buffer, ad: Buffer | null, npub: Buffer, k: Buffer): number;
     crypto_secretbox_easy(c: Buffer, m: Buffer, n: Buffer, k: Buffer): void;
     crypto_secretbox_open_easy(m: Buffer, c: Buffer, n: Buffer, k: Buffer): boolean;
+    crypto_pwhash_SALTBYTES: number;
+    crypto_pwhash_ALG_ARGON2ID13: number;
+    /** Argon2 on libuv's thread pool; resolves when `out` holds the hash. */
+    crypto_pwhash_async(out: Buffer, passwd: Buffer, salt: Buffer, opslimit: number, memlimit: number, alg: number): Promise<void>;
     sodium_memzero(buf: Buffer): void;
     sodium_memcmp(a: Buffer, b: Buffer): boolean;
   };

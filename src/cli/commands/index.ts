@@ -3,6 +3,7 @@ import { launchCommand } from './launch.js';
 import { connectCommand, forgetCommand, stopCommand } from './control.js';
 import { reportCommand, statusCommand } from './status.js';
 import { versionCommand } from './version.js';
+import { secretCommand } from './secret.js';
 import { setupCniCommand } from './setup-cni.js';
 import { resetCommand, rmpeerCommand } from './ipam.js';
 import { attachCommand, detachCommand, exposeCommand, hideCommand, psCommand } from './endpoints.js';
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   reportCommand,
   connectCommand,
   forgetCommand,
+  secretCommand,
   attachCommand,
   detachCommand,
   exposeCommand,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WeftError, CLI_POLL_INTERVAL_MS, LAUNCH_READY_TIMEOUT_MS } from '../../common/index.js';
+import { WeftError, CLI_POLL_INTERVAL_MS, LAUNCH_READY_TIMEOUT_MS, PASSWORD_ENV } from '../../common/index.js';
 import { ApiClient } from '../../api/index.js';
 import type { DaemonConfig } from '../../daemon/index.js';
 import type { CliContext } from '../command.js';
@@ -18,9 +18,14 @@ export interface BackgroundOptions {
   readyTimeoutMs?: number;
 }
 
+/** The descriptor the background daemon reads $WEFT_PASSWORD from (a pipe we write and close). */
+const SECRET_FD = 3;
+
 /**
  * Start the daemon as a detached `weft launch --foreground <args>` with stdout/stderr appended
- * to <data-dir>/weft.log, then poll its API socket. Resolves with the exit code once
+ * to <data-dir>/weft.log, then poll its API socket. $WEFT_PASSWORD is not passed in the child's
+ * environment (readable in /proc/PID/environ for its whole life): it goes down a pipe on fd 3
+ * (`--password-fd 3`), which the daemon reads once and closes. Resolves with the exit code once
  * `GET /status` answers (prints "weft: launched peer …"); on child exit or timeout, kills the
  * child and throws a WeftError carrying the log's last error line.
  */
@@ -34,13 +39,22 @@ export async function launchInBackground(args: string[], config: DaemonConfig, c
     throw new WeftError('WEFT_ERR_DATA_DIR', `cannot open log ${logPath}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
   const logStart = fstatSync(fd).size;
+  const secret = config.passwordFile === undefined ? ctx.env[PASSWORD_ENV] : undefined;
+  const env = { ...ctx.env };
+  delete env[PASSWORD_ENV];
+  const secretArgs = secret !== undefined ? ['--password-fd', String(SECRET_FD)] : [];
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [ctx.selfScript, 'launch', '--foreground', ...args], {
-      detached: true, stdio: ['ignore', fd, fd], env: ctx.env, cwd: ctx.cwd,
+    child = spawn(process.execPath, [ctx.selfScript, 'launch', '--foreground', ...secretArgs, ...args], {
+      detached: true, stdio: ['ignore', fd, fd, secret !== undefined ? 'pipe' : 'ignore'], env, cwd: ctx.cwd,
     });
   } finally {
     closeSync(fd);
+  }
+  const pipe = child.stdio[SECRET_FD];
+  if (secret !== undefined && pipe && 'write' in pipe) {
+    pipe.on('error', () => undefined); // the child died first: its exit is reported below
+    pipe.end(secret);
   }
   let exit: string | null = null;
   const exited = new Promise<void>((resolve) => {

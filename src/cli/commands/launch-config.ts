@@ -23,6 +23,7 @@ export const LAUNCH_OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   'password-file': { type: 'string' },
+  'password-fd': { type: 'string' },
   'data-dir': { type: 'string' },
   ...API_SOCKET_OPTION,
   'status-addr': { type: 'string' },
@@ -48,6 +49,8 @@ export const LAUNCH_OPTIONS = {
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MAX_CONN_LIMIT = 10_000;
+/** Highest descriptor --password-fd accepts (0-2 are stdio). */
+const MAX_PASSWORD_FD = 1_000_000;
 /** Bounds of the timing flags. ms */
 const MIN_INTERVAL_MS = 10;
 const MAX_INTERVAL_MS = 3_600_000;
@@ -112,6 +115,11 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
   if (v['rekey-interval'] !== undefined) config.rekeyIntervalMs = timing('--rekey-interval', v['rekey-interval'], 0);
   if (v.name !== undefined) config.name = v.name.toLowerCase();
   if (v['password-file'] !== undefined) config.passwordFile = absolutePath(ctx, v['password-file']);
+  if (v['password-fd'] !== undefined) {
+    if (v['password-file'] !== undefined) throw new UsageError('--password-fd and --password-file are exclusive; use one');
+    if (!(v.foreground ?? false)) throw new UsageError('--password-fd needs --foreground (in the background, weft launch hands WEFT_PASSWORD to the daemon this way itself)');
+    config.passwordFd = parseIntFlag('--password-fd', v['password-fd'], 3, MAX_PASSWORD_FD);
+  }
   Object.assign(config, sleeveSwitches(ctx.env));
   return { config, foreground: v.foreground ?? false };
 }

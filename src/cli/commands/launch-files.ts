@@ -6,10 +6,15 @@ import type { CliContext } from '../command.js';
 /**
  * File-system checks of a launch config, done before anything is started: the password file
  * must be a readable, non-empty regular file (a warning is printed when group/others can read
- * it), it must not be combined with $WEFT_PASSWORD, and an existing data dir must be a directory.
+ * it), it (or --password-fd) must not be combined with $WEFT_PASSWORD, $WEFT_PASSWORD must not
+ * be empty, and an existing data dir must be a directory.
  */
 export function checkLaunchFiles(config: DaemonConfig, ctx: CliContext): void {
   const pf = config.passwordFile;
+  if (config.passwordFd !== undefined && ctx.env[PASSWORD_ENV] !== undefined) {
+    throw new WeftError('WEFT_ERR_BAD_ARGS', `both --password-fd and ${PASSWORD_ENV} are set; use one`);
+  }
+  if (pf === undefined && ctx.env[PASSWORD_ENV] === '') throw new WeftError('WEFT_ERR_SECRET', `${PASSWORD_ENV} is set but empty`);
   if (pf !== undefined) {
     if (ctx.env[PASSWORD_ENV] !== undefined) {
       throw new WeftError('WEFT_ERR_BAD_ARGS', `both --password-file and ${PASSWORD_ENV} are set; use one`);

@@ -20,7 +20,9 @@ Options:
   --port PORT             TCP control and UDP data port (default ${DEFAULT_PORT})
   --host ADDR             address to bind the control listener to (default 0.0.0.0)
   --password-file PATH    file holding the cluster secret (or set WEFT_PASSWORD);
-                          without a secret, traffic is NOT encrypted
+                          without a secret, traffic is NOT encrypted. Two lines during a
+                          rotation (see weft secret --help)
+  --password-fd FD        with --foreground: read the secret from this inherited descriptor
   --data-dir DIR          identity, persisted state and log (default ${DEFAULT_DATA_DIR})
   --api-socket PATH       control API socket (default $WEFT_API_SOCKET or ${DEFAULT_API_SOCKET})
   --status-addr HOST:PORT read-only status/metrics listener (default ${DEFAULT_STATUS_ADDR}; '' disables)

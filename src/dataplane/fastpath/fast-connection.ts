@@ -219,6 +219,7 @@ export class FastConnection implements OverlayConnection {
     return {
       state, mode, ...(mtu ? { mtu } : {}), ...(state === 'failed' && this.sleeveHealth.reason ? { reason: this.sleeveHealth.reason } : {}),
       encrypted: mode === 'sleeve' ? this.encrypted : false, paths: this.paths(),
+      ...(this.sleeveHealth.reconnect ? { reconnect: true, reason: this.sleeveHealth.reason } : {}),
     };
   }
 

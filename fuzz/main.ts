@@ -1,0 +1,83 @@
+/**
+ * `npm run fuzz`: every target with WEFT_FUZZ_COUNT inputs (default 10^6).
+ *
+ * Environment:
+ *   WEFT_FUZZ_COUNT   inputs per target (default 1000000)
+ *   WEFT_FUZZ_SEED    seed (default: random; always printed)
+ *   WEFT_FUZZ_TARGET  run only targets whose name contains this
+ *   WEFT_FUZZ_BUDGET  seconds per target before it stops short of COUNT (default 180)
+ *   WEFT_FUZZ_INDEX   with one target: replay only input INDEX of SEED (prints the input and outcome)
+ *   WEFT_FUZZ_HEX     with one target: run exactly this input (hex) and print the outcome
+ *   WEFT_FUZZ_JSON    write every target's statistics to this file
+ * Exit status 1 when any input broke a target's property; each failure prints its seed, index
+ * and input hex.
+ */
+import { writeFileSync } from 'node:fs';
+import { drawInput, runOne, runTarget, type FuzzStats } from './engine.js';
+import { TARGETS, cleanupIpamScratch } from './targets/index.js';
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    console.error(`fuzz: ${name}=${v} is not a non-negative integer`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const count = envInt('WEFT_FUZZ_COUNT', 1_000_000);
+const seed = envInt('WEFT_FUZZ_SEED', Math.floor(Math.random() * 2 ** 31));
+const budget = envInt('WEFT_FUZZ_BUDGET', 180);
+const filter = process.env.WEFT_FUZZ_TARGET ?? '';
+const targets = TARGETS.filter((t) => t.name.includes(filter));
+if (targets.length === 0) {
+  console.error(`fuzz: no target matches "${filter}" (targets: ${TARGETS.map((t) => t.name).join(', ')})`);
+  process.exit(2);
+}
+
+async function replay(): Promise<boolean> {
+  const hex = process.env.WEFT_FUZZ_HEX;
+  const index = process.env.WEFT_FUZZ_INDEX;
+  if (hex === undefined && index === undefined) return false;
+  const t = targets.find((x) => x.name === filter) ?? (targets.length === 1 ? targets[0] : undefined);
+  if (!t) {
+    console.error('fuzz: a replay needs WEFT_FUZZ_TARGET naming exactly one target');
+    process.exit(2);
+  }
+  const { input, source } = hex !== undefined ? { input: Buffer.from(hex, 'hex'), source: 'mutated' as const } : drawInput(t, seed, envInt('WEFT_FUZZ_INDEX', 0));
+  console.log(`fuzz replay: target ${t.name} seed ${seed} source ${source} input ${input.toString('hex')}`);
+  const r = await runOne(t, input, source === 'valid');
+  console.log('failure' in r ? `FAIL: ${r.failure}` : `ok: ${r.outcome}`);
+  process.exit('failure' in r ? 1 : 0);
+}
+
+function line(s: FuzzStats): string {
+  const rate = s.inputs / Math.max(s.seconds, 1e-9);
+  const outcomes = Object.entries(s.outcomes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k.replace('WEFT_ERR_', '')}=${v}`).join(' ');
+  return `${s.target.padEnd(20)} ${String(s.inputs).padStart(8)} in ${s.seconds.toFixed(1).padStart(6)} s  ${Math.round(rate).toString().padStart(8)}/s  slowest ${s.slowest.ms.toFixed(2)} ms (${s.slowest.bytes} B ${s.slowest.source})${s.stoppedByBudget ? '  [budget]' : ''}  ${outcomes}`;
+}
+
+async function main(): Promise<void> {
+  await replay();
+  console.log(`fuzz: seed ${seed} (replay with WEFT_FUZZ_SEED=${seed}), ${count} inputs per target, budget ${budget} s per target, ${targets.length} targets`);
+  const all: FuzzStats[] = [];
+  let failed = 0;
+  for (const t of targets) {
+    const s = await runTarget(t, { count, seed, budgetSeconds: budget });
+    all.push(s);
+    console.log(line(s));
+    for (const f of s.failures) {
+      failed++;
+      console.log(`  FAIL ${f.target} seed ${f.seed} index ${f.index} (${f.source}): ${f.error}\n    input ${f.hex}\n    replay: WEFT_FUZZ_TARGET=${f.target} WEFT_FUZZ_SEED=${f.seed} WEFT_FUZZ_INDEX=${f.index} node dist/fuzz/main.js`);
+    }
+  }
+  cleanupIpamScratch();
+  if (process.env.WEFT_FUZZ_JSON) writeFileSync(process.env.WEFT_FUZZ_JSON, `${JSON.stringify(all, null, 2)}\n`);
+  const total = all.reduce((n, s) => n + s.inputs, 0);
+  console.log(`fuzz: ${total} inputs, ${failed === 0 ? 'no failures' : `${failed} FAILURES`} (seed ${seed})`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+await main();
