@@ -29,6 +29,8 @@ export interface DataplaneParts {
 export interface DataplaneDeps {
   /** The addon (default: `loadNative()`, which throws WEFT_ERR_HOST with the fix when it is not built). */
   native?: NativeDataplane;
+  /** The local pods network policy polices (PolicyEdge.policedPods): host-gw keeps them off its shortcut. */
+  policedPods?: () => readonly string[];
 }
 
 /**
@@ -56,7 +58,7 @@ export function buildDataplane(config: DaemonConfig, self: PeerName, log: Logger
     io: native,
     edges: {
       vxlan: new VxlanEdge({ bridge: config.bridge, log: edgeLog, ...vxlanEdgeSettings(self, vxlanPort) }),
-      hostgw: new HostGwEdge({ bridge: config.bridge, log: edgeLog }),
+      hostgw: new HostGwEdge({ bridge: config.bridge, log: edgeLog, ...(deps.policedPods ? { policedPods: deps.policedPods } : {}) }),
     },
     listPods: () => plumbing.listAttached(),
     watcher: new LocalStateWatcher({

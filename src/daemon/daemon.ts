@@ -5,7 +5,7 @@ import {
   REMEMBERED_PEERS_DIAL_MS,
 } from '../common/index.js';
 import { loadOrCreateIdentity } from '../crypto/index.js';
-import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type StatusReport } from '../api/index.js';
+import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type PolicyStatus, type StatusReport } from '../api/index.js';
 import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
@@ -20,6 +20,7 @@ import { MeshPolicySource, type PolicyInputSource } from './policy-source.js';
 import { PolicyService } from './policy-service.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { buildKubePolicySource } from './kube-policy.js';
+import type { KubePolicySource } from '../kube/index.js';
 import { packageVersion } from '../common/index.js';
 
 /** What another mode may plug in (Kubernetes mode: its policy source). */
@@ -93,12 +94,16 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   mesh?.attach(router);
   const source: PolicyInputSource = deps.policySource?.(identity.name, policyLog) ?? kube ?? mesh!;
   const sourceKind = mesh ? 'mesh' as const : 'kube' as const;
+  const policyEdge = new PolicyEdge({ kernel: netlinkKernel(), log: policyLog, bridge: config.bridge });
   const policy = new PolicyService({
-    source, sourceKind, ...(kube ? { sourceStatus: () => { const k = kube.status(); return { ...k, rejected: { total: k.rejected.total, current: [...k.rejected.current] } }; } } : {}), enforcer: new PolicyEdge({ kernel: netlinkKernel(), log: policyLog, bridge: config.bridge }), localIps: () => pods.localIps(),
+    source, sourceKind, enforcer: policyEdge, localIps: () => pods.localIps(),
+    ...(kube ? { sourceStatus: () => kubeStatus(kube) } : {}),
     log: policyLog, registry,
   });
 
-  const dataplane = new DataplaneService(config, identity.name, log.child({ component: 'dataplane' }), registry);
+  // host-gw keeps the pods policy polices off its netdev shortcut (they are routed through conntrack).
+  const dataplane = new DataplaneService(config, identity.name, log.child({ component: 'dataplane' }), registry,
+    { policedPods: () => policyEdge.policedPods() });
   dataplane.attach(router);
   dataplane.addresses = ipam;
 
@@ -252,4 +257,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
 
 function redactedConfig(c: DaemonConfig): Record<string, unknown> {
   return { ...c, passwordFile: c.passwordFile ? '(set)' : undefined, passwordFd: c.passwordFd !== undefined ? '(set)' : undefined };
+}
+
+/** Kubernetes mode's watch status as the policy section of /status carries it. */
+function kubeStatus(kube: KubePolicySource): NonNullable<PolicyStatus['kube']> {
+  const k = kube.status();
+  return { ...k, rejected: { total: k.rejected.total, current: [...k.rejected.current] } };
 }

@@ -4,7 +4,7 @@ import type { HostPlumbing } from '../host/index.js';
 import type { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
 import type { GossipChannel, Gossiper, Overlay, PeerName } from '../mesh/index.js';
-import { TAP_NAME, buildDataplane } from './components.js';
+import { TAP_NAME, buildDataplane, type DataplaneDeps } from './components.js';
 import type { DaemonConfig } from './config.js';
 
 export { TAP_NAME } from './components.js';
@@ -32,8 +32,9 @@ export class DataplaneService {
   /** Pod identities shown by `weft ps` (set by the daemon). */
   pods: { find(netns: string, ifname: string): { pod: { namespace: string; name: string; labels: Readonly<Record<string, string>>; ports: readonly { name: string; port: number; protocol: string }[] } } | undefined } | null = null;
 
-  constructor(private readonly config: DaemonConfig, self: PeerName, private readonly log: Logger, registry: Registry) {
-    const parts = buildDataplane(config, self, log, registry);
+  constructor(private readonly config: DaemonConfig, self: PeerName, private readonly log: Logger, registry: Registry,
+    deps: DataplaneDeps = {}) {
+    const parts = buildDataplane(config, self, log, registry, deps);
     this.plumbing = parts.plumbing;
     this.sleeve = parts.sleeve;
     this.overlay = parts.overlay;

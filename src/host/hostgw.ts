@@ -202,6 +202,7 @@ export class HostGwEdge {
       await this.reset();
       await this.nft('creating the host-gw nftables table', create);
     }
+    await this.rehookStale();
     // Host-originated traffic to local pods is routed onto the bridge: with TX offload off
     // there, every 64 KB TCP super-packet would be segmented and checksummed in software.
     await this.bridgeTxOffload(true);
@@ -252,6 +253,30 @@ export class HostGwEdge {
       else if (br && r.oif === br.index) out.local.set(ip, `${macs.get(ip) ?? ''} ${localDev.get(ip) ?? ''}`);
     }
     return out;
+  }
+
+  /**
+   * Hooks an earlier weft left without the `policed` check (which would let policed pods take
+   * the shortcut) are re-created with the current rules; current ones are kept as they are.
+   */
+  private async rehookStale(): Promise<void> {
+    const list = (await this.kernel.nftRuleset('netdev') as { nftables?: unknown[] } | null)?.nftables ?? [];
+    const hooks = new Set<string>();
+    const current = new Set<string>();
+    for (const item of list) {
+      const c = (item as { chain?: { table?: unknown; name?: unknown } }).chain;
+      if (c?.table === FASTPATH_NFT_TABLE && typeof c.name === 'string' && /^(port|up)_[0-9a-f]+$/.test(c.name)) hooks.add(c.name);
+      const r = (item as { rule?: { table?: unknown; chain?: unknown } }).rule;
+      if (r?.table === FASTPATH_NFT_TABLE && typeof r.chain === 'string' && JSON.stringify(r).includes('policed')) current.add(r.chain);
+    }
+    for (const chain of hooks) {
+      if (current.has(chain)) continue;
+      const [kind, hex] = chain.split('_') as ['port' | 'up', string];
+      const dev = Buffer.from(hex, 'hex').toString();
+      if (!isValidIfname(dev)) continue;
+      this.o.log.info({ dev }, 'host: re-hooking a host-gw device hooked by an earlier version');
+      await (kind === 'port' ? this.addPort(dev) : this.addUnderlay(dev));
+    }
   }
 
   /** Remove the nft table and every route weft's host-gw installed (also after a crash). Never throws. */

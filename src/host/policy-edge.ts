@@ -66,7 +66,6 @@ export class PolicyEdge implements Startable {
   private started = false;
   private restore: string[] = [];
   private seeds = new Map<string, { packets: number; bytes: number }>();
-  private names = new Map<string, NftCounter>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: PolicyEdgeOptions) {
@@ -150,16 +149,18 @@ export class PolicyEdge implements Startable {
     }
     this.state = next;
     this.seeds = new Map();
-    for (const [k, v] of next.counters) this.names.set(k, v);
     return { changed: true, elementsAdded: diff.elementsAdded, elementsRemoved: diff.elementsRemoved, rulesChanged: diff.rulesChanged };
   }
 
-  /** Drop and would-drop counts per policy and direction (one `nft -j list counters`). */
+  /**
+   * Drop and would-drop counts per policy and direction of the applied ruleset (one `nft -j list
+   * counters`); empty after adopting a previous run's table until the first apply.
+   */
   async counters(): Promise<PolicyDropCounter[]> {
     const out: PolicyDropCounter[] = [];
-    const known = this.state?.counters;
+    const known: ReadonlyMap<string, NftCounter> = this.state?.counters ?? new Map();
     for (const c of await this.readCounters()) {
-      const meta = known?.get(c.name) ?? this.names.get(c.name);
+      const meta = known.get(c.name);
       if (meta) out.push({ policy: meta.policy, direction: meta.direction, audit: meta.audit, packets: c.packets, bytes: c.bytes });
     }
     return out.sort((a, b) => (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : 0));

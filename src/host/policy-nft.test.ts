@@ -44,7 +44,7 @@ test('one isolation and one rule: exact sets, counter, rules', () => {
   const c = nftId('c', 'ns/web|ingress|enforce');
   const i = nftId('i', 'ns/web|ingress|enforce');
   const pt = nftId('pt', 'sctp . 0-65535,tcp . 80-90');
-  const n = `${nftId('n', '4:10.2.0.0/16')}_4`;
+  const n = `${r}_n4`;
   assert.ok(s.includes(`add counter ${T} ${c} { comment "ns/web ingress" ; }`));
   for (const line of [
     `add set ${T} ${i}_4 { type ipv4_addr ; }`, `add element ${T} ${i}_4 { 10.1.0.2 }`,
@@ -71,14 +71,14 @@ test('any peers, any ports, named destPorts, IPv6 and audit', () => {
     isolations: [{ policy: 'ns/a', direction: 'egress', audit: true, targets: ['10.1.0.2', 'fd00::2'] }],
     rules: [
       rule({ id: 'ns/a/egress/0', audit: true, targets: ['10.1.0.2', 'fd00::2'], peers: 'any', ports: 'any' }),
-      rule({ id: 'ns/a/egress/1', audit: true, targets: ['fd00::2'], peers: ['fd00::/120'], ports: [], destPorts: [{ ip: 'fd00::9', protocol: 'UDP', port: 53 }, { ip: '10.1.0.9', protocol: 'TCP', port: 8080 }] }),
+      rule({ id: 'ns/a/egress/1', audit: true, targets: ['fd00::2'], peers: ['fd00::/64'], ports: [], destPorts: [{ ip: 'fd00::9', protocol: 'UDP', port: 53 }, { ip: '10.1.0.9', protocol: 'TCP', port: 8080 }] }),
     ],
   };
   const s = scriptOf(null, rs);
   const r1 = nftId('r', 'ns/a/egress/1');
   const c = nftId('c', 'ns/a|egress|audit');
   const i = nftId('i', 'ns/a|egress|audit');
-  const n = `${nftId('n', '6:fd00::/120')}_6`;
+  const n = `${r1}_n6`;
   const egress = s.filter((l) => l.startsWith(`add rule ${T} egress `)).map((l) => l.slice(`add rule ${T} egress `.length));
   // Enforcing part first (empty here: only the static drop lines), then the audit rules, the would-drop counters and the audit log.
   assert.deepEqual(egress.slice(4), [
@@ -93,11 +93,14 @@ test('any peers, any ports, named destPorts, IPv6 and audit', () => {
   ]);
   assert.ok(s.includes(`add element ${T} ${r1}_d6 { fd00::9 . udp . 53 }`));
   assert.ok(s.includes(`add element ${T} ${r1}_d4 { 10.1.0.9 . tcp . 8080 }`));
-  assert.ok(s.includes(`add element ${T} ${n} { fd00::/120 }`));
+  assert.ok(s.includes(`add element ${T} ${n} { fd00::/64 }`));
   assert.ok(s.includes(`add element ${T} ${r1}_t6 { fd00::2 }`), 'targets differ from the isolation: own set');
   assert.ok(s.includes(`add element ${T} egr6 { fd00::2 }`));
   assert.equal(s.filter((l) => l.startsWith(`add element ${T} egr_enf`)).length, 0, 'audit isolation is not enforcing');
   assert.ok(s.includes(`add counter ${T} ${c} { comment "ns/a egress audit" ; }`));
+  // Small CIDRs (the compiler merges contiguous pods) are expanded into the hash set; larger ones stay intervals.
+  const small = scriptOf(null, { ...rs, rules: [{ ...rs.rules[1]!, peers: ['fd00::100/126', 'fd00::/64'] }] });
+  assert.ok(small.includes(`add element ${T} ${r1}_p6 { fd00::100, fd00::101, fd00::102, fd00::103 }`), small.join('\n'));
 });
 
 test('peer intervals: except holes, merging, IPv6; port ranges merged per protocol', () => {

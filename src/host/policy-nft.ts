@@ -216,10 +216,11 @@ export function policyNftState(ruleset: PolicyRuleset): PolicyNftState {
 
 /**
  * The nft rules of one compiled rule (each: match → return), per family in `fams`. Sets: the
- * targets (the isolation's set `shared` when equal, else `r_H_t4/6`); host peers (pods, /32 and
- * /128) in the hash sets `r_H_p4/6`, whose elements follow labels; network peers (ipBlocks) and
- * ports in interval sets named by their content (`n_…`, `pt_…`), shared between rules and never
- * changed: nft 1.0.6 reads every interval set's elements before each transaction, so there are few.
+ * targets (the isolation's set `shared` when equal, else `r_H_t4/6`); pods and small CIDRs
+ * (≤ 256 addresses, expanded) in the hash sets `r_H_p4/6`, whose elements follow labels; larger
+ * CIDRs (ipBlocks) in the interval sets `r_H_n4/6`, only for rules that have them; ports in
+ * interval sets named by their content (`pt_…`), shared between rules and never changed. nft
+ * 1.0.6 reads every interval set's elements before each transaction, so there are few.
  */
 function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fam[], shared: string | null): string[] {
   const h = nftId('r', r.id);
@@ -244,13 +245,12 @@ function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fa
     const heads: string[] = [];
     if (r.peers === 'any') heads.push(head);
     else {
-      const nets = peerIntervals(r.peers.filter((p) => { const c = parseCidr(p); return c !== null && c.prefixLength < BITS[c.address.family]; }), f, where);
+      const nets = peerIntervals(r.peers.filter((p) => { const c = parseCidr(p); return c !== null && BITS[c.address.family] - c.prefixLength > PEER_EXPAND_BITS; }), f, where);
       sets.set(`${h}_p${f}`, { spec: setSpec(ADDR_TYPE[f], false), elements: hostPeers(r.peers, f, where) });
       heads.push(`${head} ${fam} ${remote} @${h}_p${f}`);
       if (nets.length > 0) {
-        const name = `${nftId('n', `${f}:${nets.join(',')}`)}_${f}`;
-        sets.set(name, { spec: setSpec(ADDR_TYPE[f], true), elements: nets });
-        heads.push(`${head} ${fam} ${remote} @${name}`);
+        sets.set(`${h}_n${f}`, { spec: setSpec(ADDR_TYPE[f], true), elements: nets });
+        heads.push(`${head} ${fam} ${remote} @${h}_n${f}`);
       }
     }
     for (const hd of heads) {
@@ -271,14 +271,24 @@ function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fa
   return lines;
 }
 
-/** The single-address peers (pods: /32, /128 or a bare address) of one family, sorted unique. */
+/**
+ * Peer CIDRs of at most 2^PEER_EXPAND_BITS addresses go into a rule's hash set, one element per
+ * address (pods, and the small CIDRs the compiler merges contiguous pods into); larger ones into
+ * its interval set.
+ */
+const PEER_EXPAND_BITS = 8;
+
+/** The addresses of the small peer CIDRs (see {@link PEER_EXPAND_BITS}) of one family, sorted unique. */
 function hostPeers(peers: readonly string[], f: Fam, where: string): string[] {
   const out = new Set<string>();
   for (const p of peers) {
-    const c = p.includes('/') ? parseCidr(p) : null;
-    const a = c ? (c.prefixLength === BITS[c.address.family] ? c.address : null) : parseIp(p);
-    if (!c && !a) bad(`${where}: "${p}" is not a CIDR`);
-    if (a && a.family === f) out.add(formatIp(a));
+    const c = p.includes('/') ? parseCidr(p) : (() => { const a = parseIp(p); return a ? { address: a, prefixLength: BITS[a.family] } : null; })();
+    if (!c) bad(`${where}: "${p}" is not a CIDR`);
+    if (c!.address.family !== f) continue;
+    const host = BITS[f] - c!.prefixLength;
+    if (host > PEER_EXPAND_BITS) continue;
+    const lo = (toBig(c!.address) >> BigInt(host)) << BigInt(host);
+    for (let i = 0n; i < 1n << BigInt(host); i++) out.add(fromBig(f, lo + i));
   }
   return [...out].sort();
 }

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostGwEdge, PolicyEdge, netlinkKernel } from '../../src/host/index.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { HostGwEdge, PolicyEdge, TO_PEER_RULE, hookChain, netlinkKernel } from '../../src/host/index.js';
 import { silentLogger } from '../../src/common/index.js';
 import type { PolicyRuleset } from '../../src/policy/index.js';
 import { isRoot, sh } from '../support/lab.js';
@@ -58,14 +59,16 @@ test('PolicyEdge over VXLAN: ingress on the receiving host, egress on the sendin
       assert.ok(lab.can(a.ns, 'tcp', b.ip6, 80), 'allowed port, IPv6 (ND over VXLAN)');
       assert.equal(lab.can(a.ns, 'tcp', b.ip4, 86), false, 'other port refused at B\'s host');
       assert.ok(await drops(e2, 'ns/b') >= 1);
+      // A: egress isolated, allowed to a large ipBlock (an interval set) on TCP 80 only.
       await e1.apply({
         localPods: [a.ip4],
         isolations: [{ policy: 'ns/a', direction: 'egress', audit: false, targets: [a.ip4] }],
-        rules: [{ id: 'ns/a/egress/0', policy: 'ns/a', direction: 'egress', audit: false, targets: [a.ip4], peers: ['10.77.0.0/24'], ports: [{ protocol: 'TCP', port: 85 }], destPorts: [] }],
+        rules: [{ id: 'ns/a/egress/0', policy: 'ns/a', direction: 'egress', audit: false, targets: [a.ip4], peers: ['10.76.0.0/15'], ports: [{ protocol: 'TCP', port: 80 }], destPorts: [] }],
       });
-      assert.equal(lab.can(a.ns, 'tcp', b.ip4, 80), false, 'refused by A\'s egress at A\'s host');
-      assert.ok(await drops(e1, 'ns/a') >= 1);
-      assert.equal(lab.can(a.ns, 'tcp', b.ip4, 85), false, 'egress allows 85, B\'s ingress does not');
+      assert.ok(lab.can(a.ns, 'tcp', b.ip4, 80), 'A\'s egress (ipBlock) and B\'s ingress allow it');
+      const before = await drops(e1, 'ns/a');
+      assert.equal(lab.can(a.ns, 'tcp', b.ip4, 85), false, 'refused by A\'s egress');
+      assert.ok(await drops(e1, 'ns/a') > before, 'counted at A\'s host');
       assert.ok(lab.can(b.ns, 'tcp', a.ip4, 85), 'B → A: A\'s replies pass its egress isolation');
     } finally {
       await e1.stop();
@@ -130,6 +133,19 @@ test('PolicyEdge over host-gw: policed pods are routed through conntrack both wa
       assert.equal(lab.can(b.ns, 'tcp', a.ip4, 80), false, 'B → A:80 refused (not shortcut)');
       assert.ok(await drops(e2, 'ns/be') >= 1);
       assert.ok(lab.can(a.ns, 'tcp', b.ip4, 80), 'A → B:80 still allowed: replies pass B\'s egress isolation');
+
+      // A hook an earlier version left (no policed check) is re-created by setup().
+      const chain = hookChain('port', b.hostDev);
+      const old = `/tmp/${lab.p}-old-hook.nft`;
+      writeFileSync(old, [`delete chain netdev weft_hostgw ${chain}`,
+        `add chain netdev weft_hostgw ${chain} { type filter hook ingress device "${b.hostDev}" priority 0 ; }`,
+        `add rule netdev weft_hostgw ${chain} ${TO_PEER_RULE}`, ''].join('\n'));
+      sh('ip', ['netns', 'exec', h2, 'nft', '-f', old]);
+      rmSync(old);
+      assert.doesNotMatch(sh('ip', ['netns', 'exec', h2, 'nft', 'list', 'chain', 'netdev', 'weft_hostgw', chain]), /policed/);
+      await new HostGwEdge({ bridge: 'br0', log: silentLogger(), kernel: kernels[h2] }).setup();
+      assert.match(sh('ip', ['netns', 'exec', h2, 'nft', 'list', 'chain', 'netdev', 'weft_hostgw', chain]), /ip saddr @policed/);
+      assert.equal(lab.can(b.ns, 'tcp', a.ip4, 80), false, 'B → A:80 refused again after the re-hook');
 
       // A host-gw reset + setup with the policed pods handed over keeps B off the shortcut.
       const gw2 = gws.get(h2)!;
