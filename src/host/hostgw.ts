@@ -51,7 +51,9 @@ export const TO_POD_RULE = 'meta pkttype host ip ttl > 1 ip saddr @remote_src ip
  * policy table; the rewritten frame no longer matches TO_PEER_RULE.
  */
 export function policedToPeerRule(localMac: string): string {
-  return `ip saddr @policed ether daddr . ip daddr @remote ether daddr set ${checkMac(localMac)}`;
+  // The packet type was computed for the original destination (another host's pod: "otherhost");
+  // the IP stack drops otherhost packets the bridge passes up, so it becomes "host" with the MAC.
+  return `ip saddr @policed ether daddr . ip daddr @remote ether daddr set ${checkMac(localMac)} meta pkttype set host`;
 }
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 

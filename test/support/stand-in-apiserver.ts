@@ -55,6 +55,8 @@ export interface StandInOptions {
   /** Answer a watch from a forgotten resourceVersion with an ERROR event (default) or HTTP 410. */
   staleWatch?: 'event' | 'status';
   token?: string;
+  /** Address to listen on (default 127.0.0.1). Any other address is reached with TLS server name `localhost` (the test certificate's name). */
+  host?: string;
 }
 
 /** One request the server answered. */
@@ -102,12 +104,12 @@ export class StandInApiServer {
     this.historyStart = this.rv;
   }
 
-  /** Listens on 127.0.0.1 (a free port). */
+  /** Listens on `opts.host` (default 127.0.0.1), a free port. */
   static async start(opts: StandInOptions = {}): Promise<StandInApiServer> {
     const s = new StandInApiServer(opts);
     await new Promise<void>((ok, fail) => {
       s.server.once('error', fail);
-      s.server.listen(0, '127.0.0.1', () => ok());
+      s.server.listen(0, opts.host ?? '127.0.0.1', () => ok());
     });
     const addr = s.server.address();
     s.port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -115,7 +117,7 @@ export class StandInApiServer {
   }
 
   get url(): string {
-    return `https://127.0.0.1:${this.port}`;
+    return `https://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
   }
 
   /** Watch streams open now. */
@@ -134,6 +136,7 @@ export class StandInApiServer {
     writeFileSync(file, [
       'apiVersion: v1', 'kind: Config', 'preferences: {}',
       'clusters:', '- name: stand-in', '  cluster:', `    server: ${this.url}`, `    certificate-authority: ${join(KUBE_FIXTURES, 'tls', 'ca.crt')}`,
+      ...(this.opts.host && this.opts.host !== '127.0.0.1' ? ['    tls-server-name: localhost'] : []),
       'users:', '- name: weft', '  user:', `    token: ${token}`,
       'contexts:', '- name: stand-in', '  context:', '    cluster: stand-in', '    user: weft',
       'current-context: stand-in', '',
