@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import {
   BENCH_USAGE,
   defaultScenarios,
+  formatPairTable,
   formatQuietTable,
   formatTable,
   parseBenchArgs,
@@ -13,6 +14,9 @@ import { formatIpamBench, runIpamBench } from '../bench/ipam-bench.js';
 import { formatIdleBench, runIdleBench } from '../bench/idle-bench.js';
 import { formatCniBench, runCniBench } from '../bench/cni-bench.js';
 import type { BenchArgs } from '../bench/args.js';
+
+/** Issue 12: with 1,000 policies in force, throughput ≥ 0.90× and new connections ≥ 0.80× of no policy. */
+const POLICY_DATAPATH_TARGETS = { throughput: 0.9, connRate: 0.8 } as const;
 
 /** Control-plane benchmarks run after the data-path scenarios (selectable with --only). */
 const CONTROL_BENCHES: Record<string, (a: BenchArgs) => Promise<string>> = {
@@ -82,6 +86,7 @@ async function main(): Promise<number> {
         `${report.aborted ? ' (ABORTED: partial results)' : ''}\n\n` +
         `${formatTable(report.summary, report.options.baselines)}\n\n` +
         `${formatQuietTable(report.summary, report.options.baselines)}\n\n` +
+        `${formatPairTable(report.summary, POLICY_DATAPATH_TARGETS)}\n\n` +
         `${tableLegend(report.options.baselines, report.options.rounds, report.options.durationS)}\n`,
     );
     for (const name of controls) {
