@@ -13,6 +13,7 @@ import { createLogger, describeError } from '../src/common/index.js';
 import { formatIpamBench, runIpamBench } from '../bench/ipam-bench.js';
 import { formatIdleBench, runIdleBench } from '../bench/idle-bench.js';
 import { formatCniBench, runCniBench } from '../bench/cni-bench.js';
+import { formatPolicyLatency, runPolicyLatency } from '../bench/policy-latency.js';
 import type { BenchArgs } from '../bench/args.js';
 
 /** Issue 12: with 1,000 policies in force, throughput ≥ 0.90× and new connections ≥ 0.80× of no policy. */
@@ -28,6 +29,8 @@ const CONTROL_BENCHES: Record<string, (a: BenchArgs) => Promise<string>> = {
   })),
   /** CNI ADD/DEL latency of the installed weft-net against bridge + host-local, alternated. */
   cni: async (a) => formatCniBench(await runCniBench(a.cniIterations !== undefined ? { iterations: a.cniIterations } : {})),
+  /** Network policy: apply on host 1 → enforced in every host's traffic, 3 real daemons (issue 12). */
+  'policy-latency': async () => formatPolicyLatency(await runPolicyLatency({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
 };
 
 /**
