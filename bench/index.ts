@@ -36,10 +36,14 @@ export {
   nebulaScenario,
   fastdScenario,
   weftPendingScenario,
+  weftPolicyScenario,
+  policyScenarios,
 } from './scenarios/index.js';
 export {
   formatTable,
   formatQuietTable,
+  formatPairTable,
+  type PairTargets,
   tableLegend,
   summarize,
   type Baselines,

@@ -9,10 +9,11 @@ import {
   tickDelta,
   type MachineTicks,
 } from './cpu.js';
+import { runConnRate } from './conn-rate.js';
 import { runIperfClient, type IperfResult } from './iperf.js';
 import { pidsInNetns } from './netns.js';
 import { runPing } from './ping.js';
-import type { RoundSample, StreamSample } from './report.js';
+import type { ConnSample, RoundSample, StreamSample } from './report.js';
 
 /** Where one scenario's processes live, for CPU accounting. */
 export interface AccountingScope {
@@ -29,6 +30,10 @@ export interface AccountingScope {
 export interface RoundTarget {
   clientNs: string;
   serverIp: string;
+  /** False: the pods drop ICMP, no ping step (ScenarioEndpoints.icmp). */
+  icmp?: boolean;
+  /** Also measure the new-connection rate against this server (ScenarioEndpoints.connRate). */
+  connRate?: { bin: string; port: number };
 }
 
 /** Length of one foreign-load probe while waiting for a quiet machine. ms */
@@ -121,10 +126,26 @@ export async function measureStream(o: {
   return closeWindow(scope, w, r, waited);
 }
 
+/** One new-connection rate run inside a foreign-load window. Throws WeftError. */
+export async function measureConnRate(o: {
+  scope: AccountingScope;
+  target: RoundTarget & { connRate: { bin: string; port: number } };
+  quietWaitMs: number;
+  signal?: AbortSignal;
+}): Promise<ConnSample> {
+  const { scope, target, quietWaitMs, signal } = o;
+  if (quietWaitMs > 0) await waitQuiet(scope, quietWaitMs, signal);
+  const w = await openWindow(scope);
+  const r = await runConnRate(target.clientNs, target.connRate.bin, target.serverIp, target.connRate.port, signal ? { signal } : {});
+  const { foreignPct } = await foreignSince(scope, w);
+  return { ...r, foreignPct };
+}
+
 const settle = (): Promise<void> => new Promise((res) => setTimeout(res, BENCH_SETTLE_MS));
 
 /**
- * One round of one scenario: ping, 1-stream and N-stream iperf3, with settle pauses. A failed
+ * One round of one scenario: ping (unless the pods drop ICMP), 1-stream and N-stream iperf3, and
+ * the new-connection rate when the scenario asks for it, with settle pauses. A failed
  * step is recorded in `errors` and the round goes on; an abort propagates. `beforeIperf` runs
  * before each iperf3 client (told whether the previous one failed) to (re)start the server.
  */
@@ -151,8 +172,10 @@ export async function measureRound(o: {
       return undefined;
     }
   };
-  sample.ping = await step('ping', () => runPing(target.clientNs, target.serverIp, signal));
-  await settle();
+  if (target.icmp !== false) {
+    sample.ping = await step('ping', () => runPing(target.clientNs, target.serverIp, signal));
+    await settle();
+  }
   sample.single = await step('1-stream', async () => {
     await beforeIperf(false);
     return measureStream({ scope, target, durationS, streams: 1, quietWaitMs, signal });
@@ -163,5 +186,10 @@ export async function measureRound(o: {
     return measureStream({ scope, target, durationS, streams: BENCH_PARALLEL_STREAMS, quietWaitMs, signal });
   });
   await settle();
+  const conn = target.connRate;
+  if (conn) {
+    sample.conn = await step('connection rate', () => measureConnRate({ scope, target: { ...target, connRate: conn }, quietWaitMs, signal }));
+    await settle();
+  }
   return sample;
 }

@@ -2,7 +2,7 @@
  * Measures the policy edge (run as root: `node dist/bench/policy-measure.js`): apply() time for a
  * ruleset of 1,000 rules / 100 local pods / 5,000 peer addresses (full build, then one pod-label
  * change: elements only), and TCP throughput (iperf3, one stream) and new-connection rate (a
- * sequential connect loop) between two pods on one bridge with (a) no policy edge and
+ * connect loop: bench/conn-loop.c, CONN_RATE_THREADS threads) between two pods on one bridge with (a) no policy edge and
  * bridge-nf-call off, (b) an empty ruleset (br_netfilter + conntrack on), (c) the big ruleset
  * with the allowing rule last in its chain. Namespaces and servers are its own; all removed.
  */
@@ -12,6 +12,11 @@ import { silentLogger } from '../src/common/index.js';
 import type { CompiledRule, PolicyRuleset } from '../src/policy/index.js';
 import { sh } from '../test/support/lab.js';
 import { PolicyLab } from '../test/support/policy-lab.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isListening, waitUntil } from './wait.js';
+import { buildConnLoop, connServerArgv, runConnRate } from './conn-rate.js';
 
 const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -40,10 +45,6 @@ function bigRuleset(p1: string, p2: string, extraPeer?: string): PolicyRuleset {
   return { localPods: local, isolations, rules: rules.slice(0, 998).concat(rules.slice(-2)) };
 }
 
-const CONNECT_LOOP = `
-const net = require('net'); const [host, port, ms] = process.argv.slice(1); let n = 0; const end = Date.now() + Number(ms);
-const once = () => { if (Date.now() >= end) { console.log(n); process.exit(0); } const s = net.connect(Number(port), host, () => { n++; s.destroy(); once(); }); s.on('error', () => { console.log('error'); process.exit(1); }); };
-once();`;
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -54,10 +55,11 @@ function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-async function traffic(client: string, server: string): Promise<[number, number]> {
+async function traffic(client: string, server: string, bin: string): Promise<[number, number]> {
   const j = JSON.parse(await run('ip', ['netns', 'exec', client, 'iperf3', '-c', server, '-t', String(SECONDS), '-J'])) as { end: { sum_received: { bits_per_second: number } } };
-  const conns = Number((await run('ip', ['netns', 'exec', client, process.execPath, '-e', CONNECT_LOOP, server, '7000', String(SECONDS * 1000)])).trim());
-  return [j.end.sum_received.bits_per_second / 1e9, conns / SECONDS];
+  const conns = await runConnRate(client, bin, server, 7000, { seconds: SECONDS });
+  if (conns.errors > 0) throw new Error(`connection rate: ${conns.errors} failed attempts`);
+  return [j.end.sum_received.bits_per_second / 1e9, conns.perSecond];
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -68,19 +70,21 @@ async function main(): Promise<void> {
     const h = lab.host('h', '10.60.0.254', 'fd60::fe');
     const p1 = lab.pod(h, 'p1', '10.60.0.1', 'fd60::1');
     const p2 = lab.pod(h, 'p2', '10.60.0.2', 'fd60::2');
-    await lab.serve(p2.ns, 'tcp:7000');
+    const dir = mkdtempSync(join(tmpdir(), 'weft-policy-measure-'));
+    const bin = await buildConnLoop(dir);
+    const server = spawn('ip', ['netns', 'exec', p2.ns, ...connServerArgv(bin, p2.ip4, 7000)], { stdio: 'ignore' });
     const iperf = spawn('ip', ['netns', 'exec', p2.ns, 'iperf3', '-s'], { stdio: 'ignore' });
     const kernel = netlinkKernel({ nsPath: `/run/netns/${h}` });
     const big = bigRuleset(p1.ip4, p2.ip4);
     const results: Record<string, [number, number][]> = { a: [], b: [], c: [] };
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await waitUntil('servers listening', 10_000, async () => (await isListening(p2.ns, 'tcp', 7000)) && isListening(p2.ns, 'tcp', 5201));
       for (let round = 0; round < ROUNDS; round++) {
         sh('ip', ['netns', 'exec', h, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0']);
-        results.a!.push(await traffic(p1.ns, p2.ip4));
+        results.a!.push(await traffic(p1.ns, p2.ip4, bin));
         const edge = new PolicyEdge({ kernel, log: silentLogger() });
         await edge.start();
-        results.b!.push(await traffic(p1.ns, p2.ip4));
+        results.b!.push(await traffic(p1.ns, p2.ip4, bin));
         let t = performance.now();
         const full = await edge.apply(big);
         if (round === 0) {
@@ -93,11 +97,13 @@ async function main(): Promise<void> {
           await edge.apply(big);
           console.log(`apply, label change back: ${(performance.now() - t).toFixed(1)} ms`);
         }
-        results.c!.push(await traffic(p1.ns, p2.ip4));
+        results.c!.push(await traffic(p1.ns, p2.ip4, bin));
         await edge.stop();
       }
     } finally {
       iperf.kill('SIGKILL');
+      server.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
     const names: Record<string, string> = {
       a: '(a) no policy edge, bridge-nf-call off', b: '(b) empty ruleset (br_netfilter, conntrack)', c: '(c) 1,000 rules, allowing rule last',

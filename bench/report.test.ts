@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatQuietTable, formatRatio, formatSigned, formatSpread, formatTable, summarize, tableHeader, type ScenarioResult, type StreamSample } from './report.js';
+import { formatPairTable, formatQuietTable, formatRatio, formatSigned, formatSpread, formatTable, summarize, tableHeader, type ScenarioResult, type StreamSample } from './report.js';
 
 const B = { raw: 'raw-veth', reference: 'wireguard-go' };
 
@@ -100,4 +100,22 @@ test('formatQuietTable: rows for scenarios with quiet runs, or a one-line note',
   assert.ok(text.includes('250') && text.includes('0.02×'));
   const loud = summarize([{ ...rs[0]!, rounds: rs[0]!.rounds.map((r) => ({ ...r, single: { ...r.single!, foreignPct: 90 }, multi: { ...r.multi!, foreignPct: 90 } })) }], B);
   assert.match(formatQuietTable(loud, B), /^quiet runs only: none/);
+});
+
+test('formatPairTable: a variant row against its pair, ratios and verdicts against the targets', () => {
+  const conn = (perSecond: number) => ({ connections: perSecond * 3, errors: 0, seconds: 3, perSecond, threads: 4, foreignPct: 5 });
+  const base = result('weft-vxlan-nopolicy', false, [10000, 10000, 10000], 0.05, null);
+  base.rounds.forEach((r) => { r.conn = conn(10000); });
+  const pol = { ...result('weft-vxlan-policy1k', false, [9500, 9500, 9500], 0.05, null), pairedWith: 'weft-vxlan-nopolicy' };
+  pol.rounds.forEach((r) => { r.conn = conn(7000); });
+  const failed = { name: 'weft-hostgw-policy1k', description: '', userspace: false, status: 'failed' as const, reason: 'TCP not ready', rounds: [], pairedWith: 'weft-hostgw-nopolicy' };
+  const s = summarize([base, pol, failed], B);
+  assert.equal(s[1]!.connRate!.median, 7000);
+  const t = formatPairTable(s, { throughput: 0.9, connRate: 0.8 });
+  const line = t.split('\n').find((l) => l.startsWith('weft-vxlan-policy1k'))!;
+  assert.match(line, /9500 \/ 10000\s+\| 0\.95×/);
+  assert.match(line, /7000 \/ 10000\s+\| 0\.70×/);
+  assert.match(line, /ok \/ MISSES/);
+  assert.match(t, /weft-hostgw-policy1k\s+\| failed: TCP not ready/);
+  assert.equal(formatPairTable(summarize([base], B), { throughput: 0.9, connRate: 0.8 }), 'paired rows: none in this run');
 });

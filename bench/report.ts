@@ -1,4 +1,5 @@
 import { BENCH_QUIET_FOREIGN_PCT } from '../src/common/index.js';
+import type { ConnRateResult } from './conn-rate.js';
 import type { IperfResult } from './iperf.js';
 import type { PingResult } from './ping.js';
 import { difference, median, ratio, spread, type Spread } from './stats.js';
@@ -23,12 +24,20 @@ export interface StreamSample extends IperfResult {
   quietWaitMs: number;
 }
 
-/** One interleaved round of one scenario. Missing parts failed; `errors` says why. */
+/** One new-connection rate run plus the foreign load of its window. */
+export interface ConnSample extends ConnRateResult {
+  /** % of one core, as for {@link StreamSample.foreignPct} */
+  foreignPct: number;
+}
+
+/** One interleaved round of one scenario. Missing parts failed (or were not asked for); `errors` says why. */
 export interface RoundSample {
   round: number;
   ping?: PingResult;
   single?: StreamSample;
   multi?: StreamSample;
+  /** Only for scenarios that ask for it (ScenarioEndpoints.connRate). */
+  conn?: ConnSample;
   errors: string[];
 }
 
@@ -45,6 +54,8 @@ export interface ScenarioResult {
   detail?: string;
   /** Setup time until pod2 answered pings. ms */
   setupMs?: number;
+  /** The row this one is a variant of (Scenario.pairedWith). */
+  pairedWith?: string;
   rounds: RoundSample[];
 }
 
@@ -86,6 +97,12 @@ export interface ScenarioSummary {
   runs: number;
   /** Failed measurement steps over all rounds. */
   errors: number;
+  /** New connections per second (rows that measure it). 1/s */
+  connRate: Spread | null;
+  /** Failed attempts per rate run. count */
+  connErrors: number | null;
+  connForeignPct: Spread | null;
+  pairedWith: string | null;
 }
 
 /** Names of the rows other rows are compared with. */
@@ -101,6 +118,7 @@ function summarizeOne(r: ScenarioResult): Omit<ScenarioSummary, Derived> {
   const singles = r.rounds.flatMap((x) => (x.single ? [x.single] : []));
   const multis = r.rounds.flatMap((x) => (x.multi ? [x.multi] : []));
   const pings = r.rounds.flatMap((x) => (x.ping ? [x.ping] : []));
+  const conns = r.rounds.flatMap((x) => (x.conn ? [x.conn] : []));
   const all = [...singles, ...multis];
   return {
     name: r.name,
@@ -121,6 +139,10 @@ function summarizeOne(r: ScenarioResult): Omit<ScenarioSummary, Derived> {
     quietRuns: all.filter(isQuiet).length,
     runs: all.length,
     errors: r.rounds.reduce((n, x) => n + x.errors.length, 0),
+    connRate: spread(conns.map((c) => c.perSecond)),
+    connErrors: median(conns.map((c) => c.errors)),
+    connForeignPct: spread(conns.map((c) => c.foreignPct)),
+    pairedWith: r.pairedWith ?? null,
   };
 }
 
@@ -233,4 +255,46 @@ export function tableLegend(b: Baselines, rounds: number, durationS: number): st
     `CPU % = overlay processes in both hosts during the 1-stream run (100 % = one core), n/a = kernel only;`,
     `foreign % = machine busy time not spent by this benchmark (runs < ${BENCH_QUIET_FOREIGN_PCT} % count as quiet).`,
   ].join('\n');
+}
+
+/** What a variant row must keep of its paired row (issue 12: 1,000 policies in force). */
+export interface PairTargets {
+  /** Minimum 1-stream and 4-stream throughput ratio. */
+  throughput: number;
+  /** Minimum new-connection rate ratio. */
+  connRate: number;
+}
+
+const verdict = (v: number | null, min: number): string => (v === null ? NA : v >= min ? 'ok' : 'MISSES');
+
+/**
+ * One row per variant (a row with `pairedWith`): its medians next to its pair's, the ratios,
+ * and whether they meet `targets`; or one line saying there are no such rows.
+ */
+export function formatPairTable(summaries: readonly ScenarioSummary[], targets: PairTargets): string {
+  const rows = summaries.filter((s) => s.pairedWith !== null);
+  if (rows.length === 0) return 'paired rows: none in this run';
+  const cells = rows.map((s) => {
+    const base = summaries.find((b) => b.name === s.pairedWith);
+    if (s.status !== 'ok' || !base || base.status !== 'ok') {
+      return [s.name, `${s.status !== 'ok' ? `${s.status}: ${s.reason ?? 'unknown reason'}` : `no measured row ${s.pairedWith ?? ''}`}`];
+    }
+    const r1 = ratio(s.single?.median, base.single?.median);
+    const r4 = ratio(s.multi?.median, base.multi?.median);
+    const rc = ratio(s.connRate?.median, base.connRate?.median);
+    const tp = r1 === null || r4 === null ? null : Math.min(r1, r4);
+    return [
+      s.name, base.name,
+      `${fix(s.single?.median, 0)} / ${fix(base.single?.median, 0)}`, formatRatio(r1),
+      `${fix(s.multi?.median, 0)} / ${fix(base.multi?.median, 0)}`, formatRatio(r4),
+      `${formatSpread(s.connRate, 0)} / ${formatSpread(base.connRate, 0)}`, formatRatio(rc),
+      `${verdict(tp, targets.throughput)} / ${verdict(rc, targets.connRate)}`,
+      `${formatSpread(s.foreignPct, 0)} / ${formatSpread(base.foreignPct, 0)}`,
+    ];
+  });
+  return renderTable(
+    ['row', 'vs row', 'Mbit/s 1-stream', 'ratio', 'Mbit/s 4-stream', 'ratio', 'conn/s', 'ratio',
+      `target ≥ ${targets.throughput.toFixed(2)}× / ≥ ${targets.connRate.toFixed(2)}×`, 'foreign %'],
+    cells,
+  );
 }

@@ -100,6 +100,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const lifetimeS = selected.length * (rounds * (2 * (durationS + quietWaitS + 15) + 15) + 120) + 120;
   const results: ScenarioResult[] = selected.map((s) => ({
     name: s.name, description: s.description, userspace: s.userspace, status: 'ok', rounds: [],
+    ...(s.pairedWith !== undefined ? { pairedWith: s.pairedWith } : {}),
   }));
   const ctx: RunContext = { runId, lifetimeS, clkTck: machine.clkTck, log, signal, say };
   /** Rows that passed their check and have not failed a set-up. */
@@ -135,7 +136,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         if (setupBefore !== undefined) row.result.setupMs = Math.max(setupBefore, row.result.setupMs ?? 0);
         const a: ActiveScenario = current;
         const sample = await measureRound({
-          round: round + 1, scope: a.scope, target: a.endpoints, durationS, quietWaitMs: quietWaitS * 1000, signal,
+          round: round + 1, scope: a.scope, target: a.target, durationS, quietWaitMs: quietWaitS * 1000, signal,
           beforeIperf: serverKeeper(a, signal),
         });
         a.result.rounds.push(sample);

@@ -136,6 +136,13 @@ export class Sandbox implements ScenarioEnv {
     };
   }
 
+  async podNetns(suffix: string): Promise<string> {
+    if (!/^[a-z0-9]{1,4}$/.test(suffix)) throw new WeftError('WEFT_ERR_BAD_ARGS', `pod namespace suffix "${suffix}": 1-4 of a-z0-9`);
+    const ns = `${this.prefix}-${suffix}`;
+    await this.addNetns(ns);
+    return ns;
+  }
+
   /** Daemons started for this sandbox that have already exited (for failure reasons). */
   exitedDaemons(): Daemon[] {
     return this.daemons.filter((d) => !d.running);

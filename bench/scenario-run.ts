@@ -1,6 +1,7 @@
 import { BENCH_REACH_TIMEOUT_MS, WeftError, describeError, type Logger } from '../src/common/index.js';
+import { waitTcpReachable } from './conn-rate.js';
 import { iperfServerArgv, runIperfClient, waitIperfListening } from './iperf.js';
-import type { AccountingScope } from './measure.js';
+import type { AccountingScope, RoundTarget } from './measure.js';
 import { exec } from './netns.js';
 import { waitReachable } from './ping.js';
 import type { RoundSample, ScenarioResult } from './report.js';
@@ -31,6 +32,8 @@ export interface ActiveScenario {
   endpoints: ScenarioEndpoints;
   result: ScenarioResult;
   scope: AccountingScope;
+  /** What the rounds measure between (endpoints, ICMP, connection rate). */
+  target: RoundTarget;
   server: Daemon;
   /** The last round ended with a failed iperf3 run: restart the server before the next. */
   restartServer: boolean;
@@ -108,7 +111,13 @@ export async function bringUp(ctx: RunContext, s: Scenario, idx: number, result:
       await withTimeout(setup, 10_000, 'aborted setup').catch(() => undefined); // let it unwind
       throw e;
     });
-    await waitReachable(endpoints.clientNs, endpoints.serverIp, BENCH_REACH_TIMEOUT_MS, sandbox.signal);
+    if (endpoints.icmp === false) {
+      if (!endpoints.connRate) throw new WeftError('WEFT_ERR_INTERNAL', `${s.name}: pods without ICMP need connRate for the reachability check`);
+      const { bin, port } = endpoints.connRate;
+      await waitTcpReachable(endpoints.clientNs, bin, endpoints.serverIp, port, BENCH_REACH_TIMEOUT_MS, sandbox.signal);
+    } else {
+      await waitReachable(endpoints.clientNs, endpoints.serverIp, BENCH_REACH_TIMEOUT_MS, sandbox.signal);
+    }
     result.setupMs = Date.now() - t0;
     const server = sandbox.spawnDaemon(endpoints.serverNs, 'iperf3 server', iperfServerArgv(endpoints.serverIp));
     await waitIperfListening(endpoints.serverNs, SERVER_LISTEN_TIMEOUT_MS, sandbox.signal);
@@ -120,6 +129,10 @@ export async function bringUp(ctx: RunContext, s: Scenario, idx: number, result:
     return {
       scenario: s, sandbox, endpoints, result, server, restartServer: false,
       scope: { hostNs: [h1.ns, h2.ns], allNs: sandbox.allNamespaces, userspace: s.userspace, clkTck: ctx.clkTck },
+      target: {
+        clientNs: endpoints.clientNs, serverIp: endpoints.serverIp,
+        ...(endpoints.icmp === false ? { icmp: false } : {}), ...(endpoints.connRate ? { connRate: endpoints.connRate } : {}),
+      },
     };
   } catch (e) {
     const dead = sandbox.exitedDaemons().map((d) => `; ${d.label} exited: ${lastLine(d)}`).join('');
@@ -149,6 +162,6 @@ export function roundLine(name: string, round: number, rounds: number, sample: R
   return (
     `round ${round}/${rounds} ${name}: ${f(sample.single?.mbps)} / ${f(sample.multi?.mbps)} Mbit/s, ` +
     `rtt ${f(sample.ping?.avgMs, 3)} ms, cpu ${f(sample.single?.overlayCpuPct)} %, ` +
-    `foreign ${f(sample.single?.foreignPct)} %${sample.errors.length ? `; ${sample.errors.join('; ')}` : ''}`
+    `foreign ${f(sample.single?.foreignPct)} %${sample.conn ? `, ${f(sample.conn.perSecond)} conn/s` : ''}${sample.errors.length ? `; ${sample.errors.join('; ')}` : ''}`
   );
 }

@@ -109,6 +109,11 @@ export interface ScenarioEnv {
   routedPods(opts: PodOptions): Promise<PodPair>;
   /** Pods in one subnet behind a bridge per host; the scenario bridges the hosts (L2). */
   bridgedPods(opts: PodOptions): Promise<BridgedPodPair>;
+  /**
+   * An empty pod namespace `<prefix>-<suffix>` (loopback up, IPv6 off), removed with the
+   * sandbox: for scenarios whose overlay plumbs the pod itself (`weft attach`). Returns its name.
+   */
+  podNetns(suffix: string): Promise<string>;
 }
 
 /** What a scenario's setup returns: where iperf3's server and client run. */
@@ -120,6 +125,13 @@ export interface ScenarioEndpoints {
   readonly mtu?: number;
   /** Short note shown in the JSON (cipher, mode). */
   readonly detail?: string;
+  /**
+   * False when the pods drop ICMP (e.g. isolated by network policy): no ping step, and
+   * reachability is checked over TCP to `connRate.port` instead (then required). Default true.
+   */
+  readonly icmp?: boolean;
+  /** Measure the new-connection rate too: the conn-loop binary and the port its server listens on in the server pod. */
+  readonly connRate?: { readonly bin: string; readonly port: number };
 }
 
 /**
@@ -144,6 +156,11 @@ export interface Scenario {
    * measured); false for kernel-only paths, reported as n/a.
    */
   readonly userspace: boolean;
+  /**
+   * Name of the row this row is a variant of (same data path, one thing changed, e.g. 1,000
+   * network policies in force): the report then shows this row's medians as ratios of that row's.
+   */
+  readonly pairedWith?: string;
   /** Returns null when the scenario can run, else a one-line reason (e.g. missing binary). */
   check(): Promise<string | null>;
   setup(env: ScenarioEnv): Promise<ScenarioEndpoints>;

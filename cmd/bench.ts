@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import {
   BENCH_USAGE,
   defaultScenarios,
+  formatPairTable,
   formatQuietTable,
   formatTable,
   parseBenchArgs,
@@ -12,7 +13,11 @@ import { createLogger, describeError } from '../src/common/index.js';
 import { formatIpamBench, runIpamBench } from '../bench/ipam-bench.js';
 import { formatIdleBench, runIdleBench } from '../bench/idle-bench.js';
 import { formatCniBench, runCniBench } from '../bench/cni-bench.js';
+import { formatPolicyLatency, runPolicyLatency } from '../bench/policy-latency.js';
 import type { BenchArgs } from '../bench/args.js';
+
+/** Issue 12: with 1,000 policies in force, throughput ≥ 0.90× and new connections ≥ 0.80× of no policy. */
+const POLICY_DATAPATH_TARGETS = { throughput: 0.9, connRate: 0.8 } as const;
 
 /** Control-plane benchmarks run after the data-path scenarios (selectable with --only). */
 const CONTROL_BENCHES: Record<string, (a: BenchArgs) => Promise<string>> = {
@@ -24,6 +29,8 @@ const CONTROL_BENCHES: Record<string, (a: BenchArgs) => Promise<string>> = {
   })),
   /** CNI ADD/DEL latency of the installed weft-net against bridge + host-local, alternated. */
   cni: async (a) => formatCniBench(await runCniBench(a.cniIterations !== undefined ? { iterations: a.cniIterations } : {})),
+  /** Network policy: apply on host 1 → enforced in every host's traffic, 3 real daemons (issue 12). */
+  'policy-latency': async () => formatPolicyLatency(await runPolicyLatency({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
 };
 
 /**
@@ -82,6 +89,7 @@ async function main(): Promise<number> {
         `${report.aborted ? ' (ABORTED: partial results)' : ''}\n\n` +
         `${formatTable(report.summary, report.options.baselines)}\n\n` +
         `${formatQuietTable(report.summary, report.options.baselines)}\n\n` +
+        `${formatPairTable(report.summary, POLICY_DATAPATH_TARGETS)}\n\n` +
         `${tableLegend(report.options.baselines, report.options.rounds, report.options.durationS)}\n`,
     );
     for (const name of controls) {

@@ -7,6 +7,7 @@ import { tincScenario } from './tinc.js';
 import { wireguardGoScenario } from './wireguard-go.js';
 import { weftSleeveScenario } from './weft.js';
 import { weftFastpathScenario } from './weft-fastpath.js';
+import { weftPolicyScenario } from './weft-policy.js';
 import { THIS_BUILD, baselineBuild, type WeftBuild } from './weft-build.js';
 
 export { fastdScenario, parseFastdKeys } from './fastd.js';
@@ -18,6 +19,7 @@ export { weftPendingScenario } from './weft-pending.js';
 export { wireguardGoScenario } from './wireguard-go.js';
 export { weftSleeveScenario } from './weft.js';
 export { weftFastpathScenario } from './weft-fastpath.js';
+export { weftPolicyScenario, policyRowName, type PolicyPath } from './weft-policy.js';
 export { THIS_BUILD, baselineBuild, type WeftBuild } from './weft-build.js';
 
 /** Baselines and reference VPNs, fresh objects each call (one set per run). */
@@ -36,7 +38,17 @@ export function referenceScenarios(): Scenario[] {
 export function weftScenarios(build: WeftBuild = THIS_BUILD): Scenario[] {
   return [weftSleeveScenario(true, build), weftSleeveScenario(false, build),
     weftFastpathScenario('vxlan', false, build), weftFastpathScenario('hostgw', false, build),
-    weftFastpathScenario('vxlan', true, build), weftFastpathScenario('hostgw', true, build)];
+    weftFastpathScenario('vxlan', true, build), weftFastpathScenario('hostgw', true, build),
+    ...policyScenarios(build)];
+}
+
+/**
+ * The network-policy rows (issue 12): per data path, weft without policy and with the 1,000
+ * policies of the scale world in force, each `weft-PATH-policy1k` reported against its
+ * `weft-PATH-nopolicy` (throughput and new-connection rate).
+ */
+export function policyScenarios(build: WeftBuild = THIS_BUILD): Scenario[] {
+  return (['sleeve', 'vxlan', 'hostgw'] as const).flatMap((p) => [weftPolicyScenario(p, false, build), weftPolicyScenario(p, true, build)]);
 }
 
 /**
