@@ -12,7 +12,7 @@
  *
  * Paths: the full case list runs on one data path, a representative subset (ingress, egress,
  * ports, named ports, namespaces, ipBlock, label and namespace-label changes, delete) on the
- * other two (WEFT_TRUTH_FULL=1 runs every case on every path; WEFT_TRUTH_PATHS=vxlan,… only those). Each path ends with live traffic:
+ * other two (WEFT_TRUTH_FULL=1 runs every case on every path; WEFT_TRUTH_PATHS=vxlan,… only those; WEFT_TRUTH_CASES=REGEX only those cases). Each path ends with live traffic:
  * a long-lived stream survives unrelated changes and changes to other pods, a newly forbidden
  * connection is refused within the update latency (measured), label changes move pods in and
  * out of selectors.
@@ -67,9 +67,12 @@ const POD_RANGE = '10.32.0.0/16';
 const FULL_EVERYWHERE = process.env.WEFT_TRUTH_FULL === '1';
 /** WEFT_TRUTH_PATHS=vxlan,hostgw runs only those paths (while working on one). */
 const ONLY = process.env.WEFT_TRUTH_PATHS?.split(',');
+/** WEFT_TRUTH_CASES=REGEX runs only the cases whose `suite: name` matches (while working on one). */
+const CASES = process.env.WEFT_TRUTH_CASES ? new RegExp(process.env.WEFT_TRUTH_CASES) : undefined;
 
 for (const path of PATHS.filter((p) => !ONLY || ONLY.includes(p.mode))) {
-  const list = path.full || FULL_EVERYWHERE ? cases : cases.filter((c) => SUBSET.includes(caseId(c)));
+  const list = (path.full || FULL_EVERYWHERE ? cases : cases.filter((c) => SUBSET.includes(caseId(c))))
+    .filter((c) => CASES === undefined || CASES.test(caseId(c)));
   const scope = list === cases ? `all ${cases.length} conformance cases` : `a representative subset of ${list.length} of the ${cases.length} cases (the full list runs on ${PATHS.find((p) => p.full)!.name})`;
   test(`policy truth table on ${path.name}: ${scope}, every pod pair on TCP+UDP 80/81 against the fixture and the model; then live traffic`,
     { skip, timeout: 300_000 }, async (t) => {

@@ -183,7 +183,7 @@ export class TruthRunner {
       }
     }
     if (mismatches.length > 0) {
-      const tables = [...involved].map((h) => `--- host${h.index}: nft list table inet weft_policy\n${nftTable(h)}`);
+      const tables = [...involved].map((h) => `--- host${h.index}: nft list table inet weft_policy\n${nftTable(h)}\n--- host${h.index}: host-gw hooks and MACs\n${hostGwState(h)}`);
       mismatches.push(...tables);
     }
     return { probeMs: Date.now() - t0, probes: probes.length, retried, mismatches };
@@ -195,6 +195,21 @@ const verdict = (b: boolean): string => (b ? 'allow' : 'deny');
 /** A fixture probe the world can run (TCP or UDP on a served port); SCTP ones are model-only. */
 export const probed = (p: ConformanceProbe): boolean => (WORLD_PROTOCOLS as readonly string[]).includes(p.protocol) && (WORLD_PORTS as readonly number[]).includes(p.port);
 const withoutName = (l: Readonly<Record<string, string>>): Record<string, string> => Object.fromEntries(Object.entries(l).filter(([k]) => k !== NAMESPACE_NAME_LABEL));
+
+/**
+ * What host-gw does with policed pods on `h`: the `weft_hostgw` rules that rewrite their frames
+ * (`ether daddr set MAC`), the `policed` set, and the MACs of the host's bridge and veths, to
+ * see whether a rewrite targets a MAC the bridge delivers locally.
+ */
+export function hostGwState(h: LabHost): string {
+  const table = sh('ip', ['netns', 'exec', h.ns, 'nft', 'list', 'table', 'netdev', 'weft_hostgw'], { allowFail: true });
+  if (table === '') return '(no host-gw table)';
+  const rules = table.split('\n').filter((l) => /ether daddr set|policed|chain |elements/.test(l)).map((l) => l.trim());
+  const links = (JSON.parse(sh('ip', ['-n', h.ns, '-j', 'link', 'show'], { allowFail: true }) || '[]') as { ifname: string; address?: string; master?: string; linkinfo?: { info_kind?: string } }[])
+    .filter((l) => l.ifname !== 'lo').map((l) => `${l.ifname} ${l.address ?? ''}${l.master ? ` master ${l.master}` : ''}`);
+  const fdb = sh('bridge', ['-n', h.ns, 'fdb', 'show', 'permanent'], { allowFail: true }).split('\n').filter((l) => / self | master /.test(l) && !/^(33:33|01:00)/.test(l)).slice(0, 30);
+  return [...rules, 'links:', ...links, 'bridge fdb (permanent):', ...fdb].join('\n');
+}
 
 /** The host's policy table (at most 200 lines), or why it cannot be listed. */
 export function nftTable(h: LabHost): string {
