@@ -6,7 +6,11 @@
  * answer }] }` (results in request order; requests may overlap). TCP is ok when the connection
  * opens and the server's `ok NAME PORT` line arrives, UDP when the answer datagram arrives (the
  * datagram is sent again every timeoutMs/4 to ride out a lost packet). Anything else within
- * timeoutMs (a dropped SYN, a refused connection, no answer) is not ok. A malformed line is
+ * timeoutMs (a dropped SYN, a refused connection, no answer) is not ok. Each UDP probe binds a
+ * source port this prober has not used before (UDP_PORT_FIRST.., in turn): a new probe must
+ * never ride on the conntrack entry an earlier, allowed probe left behind (conntrack keeps a
+ * UDP flow for 30-120 s, and a reused random ephemeral port would pass as `established` after
+ * a policy that forbids it — seen once in ~16,000 probes before this). A malformed line is
  * answered `{ id, error }`. Exits when stdin closes.
  */
 import { connect } from 'node:net';
@@ -36,6 +40,15 @@ function probeTcp(p: Probe, timeoutMs: number): Promise<Result> {
   });
 }
 
+/** UDP source ports, below the kernel's ephemeral range (32768..). */
+const UDP_PORT_FIRST = 12_000, UDP_PORT_LAST = 32_000;
+let nextUdpPort = UDP_PORT_FIRST;
+function freshUdpPort(): number {
+  const p = nextUdpPort;
+  nextUdpPort = p >= UDP_PORT_LAST ? UDP_PORT_FIRST : p + 1;
+  return p;
+}
+
 function probeUdp(p: Probe, timeoutMs: number): Promise<Result> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
@@ -53,7 +66,7 @@ function probeUdp(p: Probe, timeoutMs: number): Promise<Result> {
     const again = setInterval(send, Math.max(10, Math.floor(timeoutMs / 4)));
     sock.on('message', (m) => finish(m.toString('utf8').startsWith('ok '), m.toString('utf8')));
     sock.on('error', () => finish(false, ''));
-    sock.bind(0, send);
+    sock.bind(freshUdpPort(), send);
   });
 }
 
