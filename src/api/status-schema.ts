@@ -114,6 +114,8 @@ export const PolicyStatusSchema = T.Object({
   })),
   lastError: T.Optional(Str),
   enforcing: T.Boolean({ description: 'the kernel edge is running' }),
+  pending: T.Optional(T.Boolean({ description: 'a change of the input is not compiled and applied yet' })),
+  inputDigest: T.Optional(T.String({ description: 'policyInputDigest of the input in force (last applied; with no policy, nothing to enforce): equal on hosts that enforce the same world' })),
   kube: T.Optional(T.Object({
     server: Str,
     synced: T.Boolean({ description: 'pods, namespaces and networkpolicies all listed: until then the previous ruleset stays in force' }),

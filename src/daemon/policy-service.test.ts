@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WeftError, silentLogger } from '../common/index.js';
 import type { PolicyApplyResult, PolicyDropCounter } from '../host/index.js';
-import type { NetworkPolicyObject, PolicyInput, PolicyRuleset } from '../policy/index.js';
+import { policyInputDigest, type NetworkPolicyObject, type PolicyInput, type PolicyRuleset } from '../policy/index.js';
 import { createRegistry } from '../metrics/index.js';
 import { PolicyService, type PolicyEnforcer } from './policy-service.js';
 import type { PolicyInputSource } from './policy-source.js';
@@ -57,8 +57,16 @@ test('no edge until the first policy; then one debounced compile per burst of ch
   await svc.start();
   await svc.settled();
   assert.equal(edge.starts, 0, 'a host without policies leaves the bridge path alone');
+  assert.equal(svc.status().inputDigest, policyInputDigest(source.input!), 'nothing to enforce: that input is in force');
+  assert.equal(svc.status().pending, false);
+  const before = svc.status().inputDigest;
   for (let i = 0; i < 5; i++) source.set({ policies: [deny], namespaces: [], pods });
+  assert.equal(svc.status().pending, true, 'a change not yet applied is pending');
+  assert.equal(svc.status().inputDigest, before, 'the digest is of what is in force, not of what is coming');
   await svc.settled();
+  assert.equal(svc.status().pending, false);
+  assert.equal(svc.status().inputDigest, policyInputDigest({ policies: [deny], namespaces: [], pods }));
+  assert.notEqual(svc.status().inputDigest, before);
   assert.equal(edge.starts, 1);
   assert.equal(edge.applied.length, 1, 'a burst of changes is one compile');
   assert.deepEqual(edge.applied[0]!.localPods, ['10.32.0.3']);
@@ -89,6 +97,7 @@ test('a failed apply is counted and keeps callers from hanging; an unsynced sour
   await svc.settled();
   assert.equal(svc.status().errors >= 1, true);
   assert.match(svc.status().lastError ?? '', /nft refused/);
+  assert.equal(svc.status().inputDigest, undefined, 'a failed apply puts nothing in force');
   assert.match(await registry.metrics(), /^weft_policy_apply_errors_total [1-9]/m);
   edge.fail = false;
   source.set(null); // not synced: nothing compiled

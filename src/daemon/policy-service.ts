@@ -9,7 +9,7 @@ import {
 } from '../common/index.js';
 import type { PolicyStatus } from '../api/index.js';
 import type { PolicyApplyResult, PolicyDropCounter } from '../host/index.js';
-import { compileRuleset, type PolicyInput, type PolicyRuleset } from '../policy/index.js';
+import { compileRuleset, policyInputDigest, type PolicyInput, type PolicyRuleset } from '../policy/index.js';
 import type { Registry } from '../metrics/index.js';
 import { PolicyMetrics } from './policy-metrics.js';
 import type { PolicyInputSource } from './policy-source.js';
@@ -64,6 +64,8 @@ export class PolicyService implements Startable {
   private waiters: { seq: number; resolve: () => void }[] = [];
   private changeSeq = 0;
   private appliedSeq = 0;
+  /** policyInputDigest of the input last put in force (applied, or nothing to enforce). */
+  private inForce: string | undefined;
 
   constructor(private readonly o: PolicyServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -78,6 +80,7 @@ export class PolicyService implements Startable {
     if (this.started) return;
     this.started = true;
     await this.o.source.start();
+    this.changeSeq++; // the first compile is a change too: settled() and `pending` wait for it
     this.schedule(0);
   }
 
@@ -127,6 +130,8 @@ export class PolicyService implements Startable {
       policies: input.policies.length, namespaces: input.namespaces.length, pods: input.pods.length,
       localPods: this.last?.localPods.length ?? 0, rules: this.last?.rules.length ?? 0, isolations: this.last?.isolations.length ?? 0,
       applies: this.stats.applies, errors: this.stats.errors, enforcing: this.enforcing,
+      pending: this.changeSeq > this.appliedSeq,
+      ...(this.inForce ? { inputDigest: this.inForce } : {}),
       ...(this.lastApply ? { lastApply: this.lastApply } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(this.o.sourceStatus ? { kube: this.o.sourceStatus() } : {}),
@@ -174,6 +179,7 @@ export class PolicyService implements Startable {
         // The edge (br_netfilter, the nft table) is started by the first policy: a host that never
         // had one keeps its bridge path untouched. A previous daemon's table is adopted here.
         if (input.policies.length === 0) {
+          this.inForce = policyInputDigest(input);
           this.settle(seq);
           return;
         }
@@ -183,6 +189,7 @@ export class PolicyService implements Startable {
       const r = await this.o.enforcer.apply(ruleset);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       this.last = ruleset;
+      this.inForce = policyInputDigest(input);
       this.stats.applies++;
       this.lastError = undefined;
       this.metrics.applied(seconds);

@@ -18,6 +18,7 @@ export function formatPolicyStatus(r: StatusReport): string {
     ['Applies', `${p.applies} (${p.errors} errors)`],
   ];
   if (p.lastApply) rows.push(['Last apply', `${p.lastApply.durationMs.toFixed(1)} ms, +${p.lastApply.elementsAdded}/-${p.lastApply.elementsRemoved} elements, ${p.lastApply.rulesChanged} rules changed`]);
+  if (p.inputDigest) rows.push(['Input', `${p.inputDigest}${p.pending ? ' (a change is pending)' : ''}`]);
   if (p.lastError) rows.push(['Last error', p.lastError]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padStart(w)}: ${v}`).join('\n');
