@@ -98,18 +98,13 @@ function splitDocuments(text: string, source: string): Located[] {
  * Refuses a document with more than MAX_YAML_ALIASES aliases before it is parsed: toJS's
  * maxAliasCount bounds what aliases expand to, not how many there are, and composing each alias
  * searches the document for its anchor (quadratic: 10,000 aliases of `{}` took seconds). Counted
- * on the lexer's tokens (linear; an alias token starts with `*`, a document with U+0002).
+ * on the lexer's tokens (linear; an alias token starts with `*`, a document with `---` or U+0002).
  */
 function checkAliases(text: string, source: string): void {
-  let doc = 0;
   let aliases = 0;
   for (const token of new Lexer().lex(text)) {
-    if (token === '\u0002') {
-      doc++;
-      aliases = 0;
-    } else if (token.charCodeAt(0) === 42 && ++aliases > MAX_YAML_ALIASES) {
-      invalid(`${source}: document ${Math.max(doc, 1)}: more than ${MAX_YAML_ALIASES} YAML aliases`);
-    }
+    if (token === '---' || token === '\u0002') aliases = 0; // a document starts
+    else if (token.charCodeAt(0) === 42 && ++aliases > MAX_YAML_ALIASES) invalid(`${source}: a document has more than ${MAX_YAML_ALIASES} YAML aliases`);
   }
 }
 
