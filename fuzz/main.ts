@@ -10,6 +10,8 @@
  *   WEFT_FUZZ_HEX     with one target: run exactly this input (hex) and print the outcome
  *   WEFT_FUZZ_JSON    write every target's statistics to this file
  *   WEFT_FUZZ_JOBS    worker threads running targets side by side (default: 2, or 1 on one CPU)
+ * Then (unless WEFT_FUZZ_TARGET excludes "cni-json-c") the C JSON parser of the weft-net
+ * front end, native/cni_json.c, with COUNT inputs under ASan+UBSan (fuzz/native-cjson.ts).
  * Exit status 1 when any input broke a target's property; each failure prints its seed, index
  * and input hex.
  */
@@ -18,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { drawInput, runOne, runTarget, type FuzzStats, type FuzzTarget } from './engine.js';
 import { TARGETS, cleanupIpamScratch } from './targets/index.js';
+import { SANITIZER_REPORT, buildCJsonFuzzer, runCJsonFuzzer } from './native-cjson.js';
 
 function envInt(name: string, dflt: number): number {
   const v = process.env[name];
@@ -36,7 +39,9 @@ const budget = envInt('WEFT_FUZZ_BUDGET', 180);
 const jobs = envInt('WEFT_FUZZ_JOBS', Math.min(2, availableParallelism()));
 const filter = process.env.WEFT_FUZZ_TARGET ?? '';
 const targets = TARGETS.filter((t) => t.name.includes(filter));
-if (targets.length === 0) {
+const C_TARGET = 'cni-json-c';
+const withC = C_TARGET.includes(filter);
+if (targets.length === 0 && !withC) {
   console.error(`fuzz: no target matches "${filter}" (targets: ${TARGETS.map((t) => t.name).join(', ')})`);
   process.exit(2);
 }
@@ -99,7 +104,9 @@ async function main(): Promise<void> {
       console.log(`  FAIL ${f.target} seed ${f.seed} index ${f.index} (${f.source}): ${f.error}\n    input ${f.hex}\n    replay: WEFT_FUZZ_TARGET=${f.target} WEFT_FUZZ_SEED=${f.seed} WEFT_FUZZ_INDEX=${f.index} node dist/fuzz/main.js`);
     }
   };
-  if (jobs > 1 && targets.length > 1) {
+  if (targets.length === 0) {
+    // only the C target
+  } else if (jobs > 1 && targets.length > 1) {
     await runParallel(targets, report);
     // once more in report order, for the record
     const order = targets.map((t) => t.name);
@@ -110,6 +117,15 @@ async function main(): Promise<void> {
     for (const t of targets) report(await runTarget(t, { count, seed, budgetSeconds: budget }));
   }
   cleanupIpamScratch();
+  if (withC) {
+    const r = runCJsonFuzzer(buildCJsonFuzzer(), seed, count, 3_600_000);
+    const ok = r.status === 0 && r.signal === null && !SANITIZER_REPORT.test(r.output) && r.summary !== null;
+    console.log(`${C_TARGET.padEnd(20)} ${r.summary ?? '(no summary)'} in ${r.seconds.toFixed(1)} s, ${Math.round(count / Math.max(r.seconds, 1e-9))}/s (native/cni_json.c under ASan+UBSan)`);
+    if (!ok) {
+      failed++;
+      console.log(`  FAIL ${C_TARGET} seed ${seed}: exit ${r.status} signal ${r.signal}\n${r.output.slice(-4000)}\n    replay: build/asan/cni_json_fuzz ${seed} ${count}`);
+    }
+  }
   if (process.env.WEFT_FUZZ_JSON) writeFileSync(process.env.WEFT_FUZZ_JSON, `${JSON.stringify(all, null, 2)}\n`);
   const total = all.reduce((n, s) => n + s.inputs, 0);
   const wall = (Date.now() - started) / 1000;
