@@ -11,8 +11,8 @@ import { ROUTES } from '../src/api/routes.js';
 
 const COUNT = Number(process.env.WEFT_FUZZ_TEST_COUNT ?? 2000);
 const SEED = Number(process.env.WEFT_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-/** Targets whose inputs cost crypto or file I/O run a quarter of the count. */
-const COSTLY = new Set(['handshake-msg2', 'handshake-msg3', 'ipam-store']);
+/** Targets whose inputs cost the most (YAML parsing, large JSON gossip) run a quarter of the count. */
+const COSTLY = new Set(['policy-documents', 'policy-store']);
 
 after(() => cleanupIpamScratch());
 

@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { SANITIZER_REPORT, buildCJsonFuzzer, runCJsonFuzzer } from './native-cjson.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT_DIR = join(ROOT, 'build', 'asan');
@@ -79,4 +80,18 @@ test('native addon under ASan+UBSan: argument fuzz and the addon tests, no sanit
   // the imported unit tests ran (node:test's summary) and none failed
   assert.match(r.stdout, /# pass [1-9]/, r.stdout.slice(-2000));
   assert.match(r.stdout, /# fail 0/);
+});
+
+/** Inputs of the C JSON harness per run of this test (npm run fuzz runs 10^6). */
+const CJSON_COUNT = Number(process.env.WEFT_FUZZ_CJSON_COUNT ?? 100_000);
+const CJSON_SEED = Number(process.env.WEFT_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+test(`weft-net's C JSON parser (native/cni_json.c) under ASan+UBSan: ${CJSON_COUNT} fuzzed inputs, no sanitizer report (seed ${CJSON_SEED})`, { timeout: 120_000 }, () => {
+  const bin = buildCJsonFuzzer();
+  const r = runCJsonFuzzer(bin, CJSON_SEED, CJSON_COUNT, 100_000);
+  assert.doesNotMatch(r.output, SANITIZER_REPORT, r.output.slice(-4000));
+  assert.equal(r.signal, null, `killed by ${r.signal}:\n${r.output.slice(-4000)}`);
+  assert.equal(r.status, 0, `exited ${r.status}:\n${r.output.slice(-4000)}`);
+  // the run reached its end and the inputs reached every outcome of scan_doc
+  assert.match(r.summary ?? '', new RegExp(`${CJSON_COUNT} inputs: object=[1-9]\\d* invalid=[1-9]\\d* not-object=[1-9]\\d* unsure=[1-9]\\d*, 0 failures`), r.output.slice(-2000));
 });

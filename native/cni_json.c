@@ -70,7 +70,7 @@ static int scan_string(scan_t *c, tok_t *t) {
       if (e == 'u') {
         for (int i = 1; i <= 4; i++) if (c->p + i >= c->end || hexval(c->p[i]) < 0) return 0;
         c->p += 4;
-      } else if (!strchr("\"\\/bfnrt", e)) {
+      } else if (e == '\0' || !strchr("\"\\/bfnrt", e)) { /* strchr finds the terminating NUL: a NUL byte is no escape */
         return 0;
       }
     }

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { silentLogger } from '../../src/common/index.js';
+import { isWeftError, silentLogger } from '../../src/common/index.js';
 import { decodeState, decodeUnicast, encodeState, encodeUnicast, type StateMessage, type UnicastMessage } from '../../src/ipam/codec.js';
-import { IpamStore, frame } from '../../src/ipam/store.js';
+import { IpamStore, decodeSnapshot, frame, readFrames, replayLog } from '../../src/ipam/store.js';
+import type { PersistedState } from '../../src/ipam/records.js';
 import type { ElectorState } from '../../src/ipam/consensus.js';
 import type { FuzzTarget } from '../engine.js';
 import type { Rng } from '../rng.js';
@@ -133,7 +134,7 @@ let n = 0;
 
 const ipamStore: FuzzTarget = {
   name: 'ipam-store',
-  decoder: 'src/ipam/store.ts IpamStore.open (snapshot + log files, torn/corrupt frames, JSON records)',
+  decoder: 'src/ipam/store.ts decodeSnapshot + replayLog on the bytes (every input) and IpamStore.open on real files (1 in 32)',
   codes: ['WEFT_ERR_DATA_DIR'],
   valid(rng) {
     const { snapshot, log } = validStore(rng);
@@ -149,33 +150,67 @@ const ipamStore: FuzzTarget = {
   },
   maxRandomBytes: 300,
   run(input, isValid) {
-    scratch ??= mkdtempSync(join(tmpdir(), 'weft-fuzz-ipam-'));
     fixedSnapshot ??= frame(json({
       v: 1, seq: 0, cidr: CIDR, self: SELF, allocations: [], elector: null, nicknames: [],
       ring: { id: 'ab'.repeat(16), origin: { kind: 'seed', detail: 'fuzz', members: [SELF] }, parts: [] },
     }));
-    const dir = join(scratch, String(n++ % 4));
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
     const which = (input[0] ?? 0) % 2 === 0 ? 'log' : 'snapshot';
     const body = input.subarray(1);
-    writeFileSync(join(dir, 'snapshot'), which === 'snapshot' ? body : fixedSnapshot);
-    if (which === 'log') writeFileSync(join(dir, 'log'), body);
-    const store = new IpamStore(dir, silentLogger());
+    // the decode path on the bytes (what open() reads), for every input
+    let decoded: { state: PersistedState; good: number } | { error: unknown };
     try {
-      const state = store.open();
-      if (which === 'log') {
-        // the log is cut at the first torn or corrupt frame: what remains is a prefix of the input
-        const kept = readFileSync(join(dir, 'log'));
-        assert.ok(body.subarray(0, kept.length).equals(kept), 'the log was rewritten, not truncated');
-        if (isValid) assert.equal(kept.length, body.length, 'a valid log was truncated');
+      const { state, seq } = decodeSnapshot(which === 'snapshot' ? body : fixedSnapshot, 'snapshot');
+      const replayed = replayLog(which === 'log' ? body : Buffer.alloc(0), state, seq, 'log');
+      if (isValid) {
+        assert.equal(replayed.good, which === 'log' ? body.length : 0, 'a valid log was cut');
+        assert.equal(replayed.records, which === 'log' ? readFrames(body).payloads.length : 0, 'records of a valid log');
       }
-      if (isValid) assert.ok(state !== null, 'valid store read as empty');
-    } finally {
-      store.close();
+      decoded = { state, good: replayed.good };
+    } catch (e) {
+      decoded = { error: e };
     }
+    // and one input in 32 (by its bytes) through IpamStore.open on real files, which must agree
+    if (realFilesFor(input)) openFiles(which, body, decoded);
+    if ('error' in decoded) throw decoded.error;
   },
 };
+
+function realFilesFor(input: Buffer): boolean {
+  let h = input.length;
+  for (let i = 0; i < input.length; i += 5) h = (h * 33 + input[i]!) >>> 0;
+  return (h & 31) === 0;
+}
+
+/** IpamStore.open on the files: the same state or error code as the in-memory decode, the log cut where it found the first bad frame. */
+function openFiles(which: 'log' | 'snapshot', body: Buffer, decoded: { state: PersistedState; good: number } | { error: unknown }): void {
+  scratch ??= mkdtempSync(join(tmpdir(), 'weft-fuzz-ipam-'));
+  const dir = join(scratch, String(n++ % 4));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'snapshot'), which === 'snapshot' ? body : fixedSnapshot!);
+  if (which === 'log') writeFileSync(join(dir, 'log'), body);
+  const store = new IpamStore(dir, silentLogger());
+  try {
+    let opened: PersistedState | null;
+    try {
+      opened = store.open();
+    } catch (e) {
+      if (!('error' in decoded)) throw e;
+      assert.ok(isWeftError(e) && isWeftError(decoded.error) && e.code === decoded.error.code, 'IpamStore.open and the in-memory decode fail differently');
+      return;
+    }
+    assert.ok(!('error' in decoded), 'IpamStore.open accepted what the in-memory decode refused');
+    same(opened, decoded.state, 'IpamStore.open and the in-memory decode disagree');
+    if (which === 'log') {
+      // the log is cut at the first torn or corrupt frame: what remains is a prefix of the input
+      const kept = readFileSync(join(dir, 'log'));
+      assert.equal(kept.length, decoded.good, 'the log was not cut where the decode found the first bad frame');
+      assert.ok(body.subarray(0, kept.length).equals(kept), 'the log was rewritten, not truncated');
+    }
+  } finally {
+    store.close();
+  }
+}
 
 /** Remove the scratch directory of the store target (call once at the end of a run). */
 export function cleanupIpamScratch(): void {

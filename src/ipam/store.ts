@@ -72,7 +72,70 @@ function dataDirError(msg: string, cause?: unknown): WeftError {
   return new WeftError('WEFT_ERR_DATA_DIR', msg, cause === undefined ? undefined : { cause });
 }
 
+function parseRecord<T>(payload: Buffer, path: string): T {
+  try {
+    return JSON.parse(payload.toString('utf8')) as T;
+  } catch (e) {
+    throw dataDirError(`IPAM record in ${path} is not valid JSON despite a good checksum`, e);
+  }
+}
+
+/**
+ * The state held by the bytes of a snapshot file (`path` names it in errors). Pure; what
+ * {@link IpamStore.open} reads. Throws WEFT_ERR_DATA_DIR when the file is corrupt.
+ */
+export function decodeSnapshot(buf: Buffer, path: string): { state: PersistedState; seq: number } {
+  const { payloads } = readFrames(buf);
+  const [payload, ...extra] = payloads;
+  if (payload === undefined || extra.length > 0) throw dataDirError(`IPAM snapshot ${path} is corrupt; move it away or run \`weft reset\``);
+  const snap = parseRecord<SnapshotFile>(payload, path);
+  if (!isObject(snap) || snap.v !== FORMAT_VERSION) {
+    throw dataDirError(`IPAM snapshot ${path} has unknown format ${isObject(snap) ? String(snap.v) : typeof snap}`);
+  }
+  // a checksummed snapshot of the wrong shape (hand-edited, another program) is corrupt, not a crash
+  if (typeof snap.seq !== 'number' || typeof snap.cidr !== 'string' || typeof snap.self !== 'string' || !Array.isArray(snap.allocations)
+    || !snap.allocations.every((a) => Array.isArray(a) && a.length === 2) || !Array.isArray(snap.nicknames)
+    || !snap.nicknames.every(isObject) || (snap.ring !== null && !isObject(snap.ring)) || (snap.elector !== null && !isObject(snap.elector))) {
+    throw dataDirError(`IPAM snapshot ${path} is corrupt (fields of the wrong type); move it away or run \`weft reset\``);
+  }
+  const state: PersistedState = {
+    cidr: snap.cidr, self: snap.self, ring: snap.ring, allocations: new Map(snap.allocations), elector: snap.elector,
+    nicknames: new Map(snap.nicknames.map((n) => [n.name, n])),
+  };
+  return { state, seq: snap.seq };
+}
+
+/**
+ * Replay the bytes of a log file over `state` (changed in place; records numbered ≤ `seq`
+ * are already in the snapshot and skipped). Pure apart from `state`; what
+ * {@link IpamStore.open} reads. `good` is where the first torn or corrupt frame starts (the
+ * caller truncates the file there). Throws WEFT_ERR_DATA_DIR for records without a snapshot,
+ * that are not JSON despite a good checksum, or that applyRecord cannot apply.
+ */
+export function replayLog(buf: Buffer, state: PersistedState | null, seq: number, path: string): { seq: number; good: number; records: number } {
+  const { payloads, good } = readFrames(buf);
+  let last = seq;
+  for (const p of payloads) {
+    const rec = parseRecord<unknown>(p, path);
+    if (!isObject(rec) || typeof rec.s !== 'number' || !isObject(rec.r)) throw dataDirError(`IPAM log ${path}: a record is not {s, r} despite a good checksum; run \`weft reset\``);
+    const s = rec.s;
+    const r = rec.r as unknown as StoreRecord;
+    if (s <= last) continue;
+    // the first snapshot is written before any record, so records without one mean damage
+    if (state === null) throw dataDirError(`IPAM log ${path} has records but there is no snapshot; run \`weft reset\``);
+    try {
+      applyRecord(state, r);
+    } catch (e) {
+      // a checksummed record of the wrong shape (another program, a hand edit) is damage, not a crash
+      throw dataDirError(`IPAM log ${path}: record ${String(s)} is of the wrong shape (${e instanceof Error ? e.message : String(e)}); run \`weft reset\``, e);
+    }
+    last = s;
+  }
+  return { seq: last, good, records: payloads.length };
+}
+
 export class IpamStore {
+
   private fd: number | null = null;
   private seq = 0;
   private records = 0;
@@ -91,28 +154,9 @@ export class IpamStore {
     } catch (e) {
       throw dataDirError(`cannot create IPAM data dir ${this.dir}: ${(e as Error).message}`, e);
     }
-    let state: PersistedState | null = null;
     const snapPath = join(this.dir, SNAPSHOT);
-    if (existsSync(snapPath)) {
-      const { payloads } = readFrames(readFileSync(snapPath));
-      const [payload, ...extra] = payloads;
-      if (payload === undefined || extra.length > 0) throw dataDirError(`IPAM snapshot ${snapPath} is corrupt; move it away or run \`weft reset\``);
-      const snap = this.parse<SnapshotFile>(payload, snapPath);
-      if (!isObject(snap) || snap.v !== FORMAT_VERSION) {
-        throw dataDirError(`IPAM snapshot ${snapPath} has unknown format ${isObject(snap) ? String(snap.v) : typeof snap}`);
-      }
-      // a checksummed snapshot of the wrong shape (hand-edited, another program) is corrupt, not a crash
-      if (typeof snap.seq !== 'number' || typeof snap.cidr !== 'string' || typeof snap.self !== 'string' || !Array.isArray(snap.allocations)
-        || !snap.allocations.every((a) => Array.isArray(a) && a.length === 2) || !Array.isArray(snap.nicknames)
-        || !snap.nicknames.every(isObject) || (snap.ring !== null && !isObject(snap.ring)) || (snap.elector !== null && !isObject(snap.elector))) {
-        throw dataDirError(`IPAM snapshot ${snapPath} is corrupt (fields of the wrong type); move it away or run \`weft reset\``);
-      }
-      state = {
-        cidr: snap.cidr, self: snap.self, ring: snap.ring, allocations: new Map(snap.allocations), elector: snap.elector,
-        nicknames: new Map(snap.nicknames.map((n) => [n.name, n])),
-      };
-      this.seq = snap.seq;
-    }
+    let state: PersistedState | null = null;
+    if (existsSync(snapPath)) ({ state, seq: this.seq } = decodeSnapshot(readFileSync(snapPath), snapPath));
     const logPath = join(this.dir, LOG);
     try {
       this.fd = openSync(logPath, 'a+', 0o600);
@@ -121,34 +165,19 @@ export class IpamStore {
     }
     try {
       const buf = readFileSync(logPath);
-      const { payloads, good } = readFrames(buf);
-      if (good < buf.length) {
-        this.log.warn({ path: logPath, dropped: buf.length - good }, 'IPAM log ends in a torn or corrupt record (crash during write); dropping it');
-        ftruncateSync(this.fd, good);
+      const replayed = replayLog(buf, state, this.seq, logPath);
+      if (replayed.good < buf.length) {
+        this.log.warn({ path: logPath, dropped: buf.length - replayed.good }, 'IPAM log ends in a torn or corrupt record (crash during write); dropping it');
+        ftruncateSync(this.fd, replayed.good);
         fsyncSync(this.fd);
       }
-      for (const p of payloads) {
-        const { s, r } = this.parse<{ s: number; r: StoreRecord }>(p, logPath);
-        if (s <= this.seq) continue;
-        // the first snapshot is written before any record, so records without one mean damage
-        if (state === null) throw dataDirError(`IPAM log ${logPath} has records but there is no snapshot; run \`weft reset\``);
-        applyRecord(state, r);
-        this.seq = s;
-      }
-      this.records = payloads.length;
-      this.bytes = good;
+      this.seq = replayed.seq;
+      this.records = replayed.records;
+      this.bytes = replayed.good;
       return state;
     } catch (e) {
       this.close();
       throw e instanceof WeftError ? e : dataDirError(`cannot read the IPAM log ${logPath}: ${(e as Error).message}`, e);
-    }
-  }
-
-  private parse<T>(payload: Buffer, path: string): T {
-    try {
-      return JSON.parse(payload.toString('utf8')) as T;
-    } catch (e) {
-      throw dataDirError(`IPAM record in ${path} is not valid JSON despite a good checksum`, e);
     }
   }
 

@@ -5,7 +5,7 @@
  * throws one WeftError('WEFT_ERR_POLICY_INVALID') naming the source, the document, the object
  * and the field; nothing is returned from a text with any error. Pure.
  */
-import { parseAllDocuments } from 'yaml';
+import { Lexer, parseAllDocuments } from 'yaml';
 import { WeftError } from '../common/index.js';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './labels.js';
 import { policyKey, type NetworkPolicyObject, type PolicyDocuments } from './objects.js';
@@ -15,6 +15,38 @@ import { DEFAULT_NAMESPACE, validateNamespace, validateNetworkPolicy, type Objec
 const KINDS: Readonly<Record<string, string>> = { NetworkPolicy: 'networking.k8s.io/v1', Namespace: 'v1' };
 /** Aliases in one document above this are refused (a "billion laughs" document). */
 const MAX_YAML_ALIASES = 100;
+/** Open `[` / `{` at once above this are refused (the YAML composer recurses per level). */
+const MAX_YAML_FLOW_DEPTH = 256;
+/** Lines indented deeper than this are refused (block nesting: one level per indentation step). columns */
+const MAX_YAML_INDENT = 512;
+
+/**
+ * Refuses texts nested deeper than the YAML library handles in bounded time and stack: flow
+ * brackets are counted wherever they are (quoted or not: over-counting only refuses texts no
+ * policy needs), block nesting by indentation. O(length).
+ */
+function checkNesting(text: string, source: string): void {
+  let depth = 0;
+  let line = 1;
+  let indent = 0;
+  let atLineStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) { line++; indent = 0; atLineStart = true; continue; }
+    if (atLineStart) {
+      if (c === 32) {
+        if (++indent > MAX_YAML_INDENT) invalid(`${source}: line ${line} is indented more than ${MAX_YAML_INDENT} columns (nesting too deep)`);
+        continue;
+      }
+      atLineStart = false;
+    }
+    if (c === 91 || c === 123) {
+      if (++depth > MAX_YAML_FLOW_DEPTH) invalid(`${source}: line ${line}: more than ${MAX_YAML_FLOW_DEPTH} nested [ or { (nesting too deep)`);
+    } else if ((c === 93 || c === 125) && depth > 0) {
+      depth--;
+    }
+  }
+}
 
 function invalid(message: string): never {
   throw new WeftError('WEFT_ERR_POLICY_INVALID', message);
@@ -29,7 +61,10 @@ interface Located { readonly place: string; readonly value: unknown }
 
 /** The objects of a text: YAML documents, JSON arrays and `kind: List` items flattened in order. */
 function splitDocuments(text: string, source: string): Located[] {
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  checkNesting(text, source);
+  checkAliases(text, source);
+  // logLevel 'error': the library's warnings (e.g. a collection as a key) would go to the daemon's stderr
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   const out: Located[] = [];
   docs.forEach((doc, i) => {
     const err = doc.errors[0];
@@ -57,6 +92,20 @@ function splitDocuments(text: string, source: string): Located[] {
     }
   });
   return out;
+}
+
+/**
+ * Refuses a document with more than MAX_YAML_ALIASES aliases before it is parsed: toJS's
+ * maxAliasCount bounds what aliases expand to, not how many there are, and composing each alias
+ * searches the document for its anchor (quadratic: 10,000 aliases of `{}` took seconds). Counted
+ * on the lexer's tokens (linear; an alias token starts with `*`, a document with `---` or U+0002).
+ */
+function checkAliases(text: string, source: string): void {
+  let aliases = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '---' || token === '\u0002') aliases = 0; // a document starts
+    else if (token.charCodeAt(0) === 42 && ++aliases > MAX_YAML_ALIASES) invalid(`${source}: a document has more than ${MAX_YAML_ALIASES} YAML aliases`);
+  }
 }
 
 function locator(prefix: string): ObjectLocator {

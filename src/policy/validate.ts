@@ -236,7 +236,8 @@ export function validateNetworkPolicy(obj: Record<string, unknown>, where: Objec
   const ingress = list(fail, spec.ingress, 'spec.ingress').map((r, i) => rule(fail, r, `spec.ingress[${i}]`, 'from'));
   const egress = list(fail, spec.egress, 'spec.egress').map((r, i) => rule(fail, r, `spec.egress[${i}]`, 'to'));
   let policyTypes: ('Ingress' | 'Egress')[];
-  if (spec.policyTypes === undefined || spec.policyTypes === null) {
+  // an empty list is defaulted like an absent one, as Kubernetes does (len(policyTypes) == 0)
+  if (spec.policyTypes === undefined || spec.policyTypes === null || (Array.isArray(spec.policyTypes) && spec.policyTypes.length === 0)) {
     policyTypes = egress.length > 0 ? ['Egress', 'Ingress'] : ['Ingress'];
   } else {
     const types = list(fail, spec.policyTypes, 'spec.policyTypes').map((t, i) => {
