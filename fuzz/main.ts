@@ -59,7 +59,9 @@ async function replay(): Promise<boolean> {
   console.log(`fuzz replay: target ${t.name} seed ${seed} source ${source} input ${input.toString('hex')}`);
   const r = await runOne(t, input, source === 'valid');
   console.log('failure' in r ? `FAIL: ${r.failure}` : `ok: ${r.outcome}`);
-  process.exit('failure' in r ? 1 : 0);
+  // no process.exit: it would cut the output of a large input written to a pipe
+  process.exitCode = 'failure' in r ? 1 : 0;
+  return true;
 }
 
 function line(s: FuzzStats): string {
@@ -91,8 +93,8 @@ async function runParallel(list: readonly FuzzTarget[], done: (s: FuzzStats) => 
 }
 
 async function main(): Promise<void> {
-  await replay();
-  console.log(`fuzz: seed ${seed} (replay with WEFT_FUZZ_SEED=${seed}), ${count} inputs per target, budget ${budget} s per target, ${targets.length} targets, ${Math.min(jobs, targets.length)} worker(s)`);
+  if (await replay()) return;
+  console.log(`fuzz: seed ${seed} (replay with WEFT_FUZZ_SEED=${seed}), ${count} inputs per target, budget ${budget} s per target, ${targets.length} targets${withC ? ` + ${C_TARGET}` : ''}, ${Math.min(jobs, targets.length)} worker(s)`);
   const started = Date.now();
   const all: FuzzStats[] = [];
   let failed = 0;
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
     }
   }
   if (process.env.WEFT_FUZZ_JSON) writeFileSync(process.env.WEFT_FUZZ_JSON, `${JSON.stringify(all, null, 2)}\n`);
-  const total = all.reduce((n, s) => n + s.inputs, 0);
+  const total = all.reduce((n, s) => n + s.inputs, 0) + (withC ? count : 0);
   const wall = (Date.now() - started) / 1000;
   console.log(`fuzz: ${total} inputs in ${wall.toFixed(0)} s wall, ${failed === 0 ? 'no failures' : `${failed} FAILURES`} (seed ${seed})`);
   process.exit(failed === 0 ? 0 : 1);
