@@ -48,18 +48,24 @@ function kubePolicy(port: number): KubeJson {
   };
 }
 
-/** Whether `from` reaches `to` on TCP `port` (a fresh connection, 600 ms). */
+/** Whether `from` reaches `to` on TCP `port` (a fresh connection, 600 ms), asked of a one-shot policy-prober. */
 async function reaches(from: Pod, to: Pod, port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const p = spawn('ip', ['netns', 'exec', from.netns, process.execPath, PROBER, '600'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = spawn('ip', ['netns', 'exec', from.netns, process.execPath, PROBER], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('close', (code) => {
-      if (code !== 0) { reject(new Error(`prober exited ${code}`)); return; }
-      const r = JSON.parse(out) as { ok: boolean; answer: string }[];
-      resolve(r[0]!.ok && r[0]!.answer === `ok ${to.ns}/${to.name} ${port}`);
+    const killer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(killer);
+      p.stdin.end();
+      const r = JSON.parse(out.slice(0, nl)) as { results?: { ok: boolean; answer: string }[]; error?: string };
+      if (!r.results?.[0]) { reject(new Error(`prober: ${r.error ?? out}`)); return; }
+      resolve(r.results[0].ok && r.results[0].answer === `ok ${to.ns}/${to.name} ${port}`);
     });
-    p.stdin.end(JSON.stringify([{ ip: to.ip, port, protocol: 'TCP' }]));
+    p.on('close', (code) => { clearTimeout(killer); if (!out.includes('\n')) reject(new Error(`prober exited ${code} without an answer`)); });
+    p.stdin.write(JSON.stringify({ id: 1, timeoutMs: 600, probes: [{ ip: to.ip, port, protocol: 'TCP' }] }) + '\n');
   });
 }
 
