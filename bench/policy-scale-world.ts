@@ -10,24 +10,13 @@
  * the policy chains while the other policies are in force beside it.
  */
 import type { NamespaceIdentity, NetworkPolicyObject, PodIdentity, PolicyInput, PolicyRule } from '../src/policy/index.js';
+import { prng } from '../test/support/ipam-sim.js';
 
 const NAMESPACES = 50;
 const APPS = 100;
 const TIERS = ['web', 'api', 'db'] as const;
 const sel = (matchLabels: Record<string, string>) => ({ matchLabels, matchExpressions: [] });
 const ANY = sel({});
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pod `i` of the synthetic world: address 10.40.0.0/14 + i + 1. */
 export function scalePodIp(i: number): string {
