@@ -25,6 +25,14 @@ want /usr/lib/cni/bridge containernetworking-plugins
 want busybox busybox-static
 # Re-recording the CNI fixtures of containerd's ctr (test/support/cni/record-runtime.ts ctr).
 want containerd containerd
+# Docker integration (issue 14): a real dockerd per simulated host, the image built from a local
+# debootstrap base; DNS tests: a local upstream resolver (dnsmasq) and dig.
+want dockerd docker.io
+want debootstrap debootstrap
+want dnsmasq dnsmasq-base
+want dig dnsutils
+# The web page (issue 13) is tested in Debian's headless Chromium, driven by playwright-core.
+want chromium chromium
 if [ "${1:-}" = "bench" ]; then
   want wireguard-go wireguard-go
   want wg wireguard-tools
