@@ -19,16 +19,18 @@
  *
  * Cyclonus cases (test/fixtures/policy/cyclonus-cases.yaml: the cyclonus generator's 217 cases,
  * expectations from the reference model) run through the same runner. In CI a representative
- * subset of 25 of them, alternately on the sleeve and the host-gw path (the
+ * subset of 18 of them, alternately on the sleeve and the host-gw path (the
  * VXLAN path already carries the full upstream list): one or more cases of every cyclonus tag
- * family — target (namespace, pod selector), rule (deny-all, allow-all, any-peer,
+ * family — target (pod selector by expression), rule (deny-all, any-peer,
  * multi-port/protocol), peer-pods (policy namespace, namespaces by label and by default
- * label, pods by label), peer-ipblock (with and without except, and mixed with a pod peer),
+ * label, pods by label), peer-ipblock (with and without except, and with a namespace peer),
  * port (numbered, named, any, end-port), protocol (TCP, UDP; SCTP ones are model-only),
- * direction (both), action (create/delete/update policy, set namespace and pod labels),
- * miscellaneous (pathological named port, conflicts) — chosen so that the other 190 vary one
- * of these along an axis the unit test (src/policy/cyclonus-cases.test.ts, every case through
- * the compiler) covers; about 30 steps, which keeps the added time near two minutes.
+ * direction (both), action (create and update of a policy, set namespace and pod labels),
+ * miscellaneous (pathological named port, conflicts between policies) — the other 196 vary
+ * these along axes the unit test (src/policy/cyclonus-cases.test.ts, every case through the
+ * compiler) covers, and the upstream list already has create/delete-policy and allow-all
+ * cases on every path. 18 cases are 23 steps: about 3 minutes at a load average of 25 on 2
+ * cores, under 2 minutes at a load of 4-8.
  * WEFT_TRUTH_CYCLONUS=all runs every cyclonus case the world can run on every path. Cases
  * that create or delete pods or namespaces (example/1, action/3, action/5) cannot run on
  * this fixed world of pods and are model- and compiler-only. The ipBlock cases'
@@ -55,11 +57,9 @@ const caseId = (c: ConformanceCase): string => (c.id !== undefined ? `cyclonus $
 
 /** The cyclonus cases run in CI (see the header): ids of test/fixtures/policy/cyclonus-cases.yaml. */
 const CYCLONUS_SUBSET: readonly string[] = [
-  'target/2', 'target/6', 'rules/1', 'rules/4',
-  'peers/1', 'peers/8', 'peers/14', 'peers/11', 'peers/22', 'peers/65', 'peers/106',
-  'port-protocol/17', 'port-protocol/49', 'port-protocol/54', 'port-protocol/36', 'port-protocol/62', 'port-protocol/32',
-  'action/1', 'action/2', 'action/4', 'action/6',
-  'conflict/1', 'conflict/7', 'conflict/12', 'namespace/2',
+  'target/6', 'rules/1', 'peers/1', 'peers/8', 'peers/14', 'peers/11', 'peers/106',
+  'port-protocol/17', 'port-protocol/49', 'port-protocol/36', 'port-protocol/62', 'port-protocol/54',
+  'action/2', 'action/4', 'action/6', 'conflict/1', 'conflict/7', 'namespace/2',
 ];
 for (const id of CYCLONUS_SUBSET) {
   const c = cyclonus.find((x) => x.id === id);
@@ -114,7 +114,7 @@ for (const path of PATHS.filter((p) => !ONLY || ONLY.includes(p.mode))) {
   const scope = (full ? `all ${cases.length} conformance cases` : `a representative subset of ${upstream.length} of the ${cases.length} cases (the full list runs on ${PATHS.find((p) => p.full)!.name})`)
     + (mine.length > 0 ? ` and ${mine.length} of the ${cyclonus.length} cyclonus cases` : '');
   test(`policy truth table on ${path.name}: ${scope}, every pod pair on TCP+UDP 80/81 against the fixture and the model; then live traffic`,
-    { skip, timeout: 300_000 }, async (t) => {
+    { skip, timeout: 300_000 + 20_000 * mine.length }, async (t) => {
       const lab = new Lab();
       const started = Date.now();
       try {
