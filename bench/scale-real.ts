@@ -5,7 +5,8 @@
  *  - each `weft launch` (wall time until the CLI returns);
  *  - convergence: from the return of the last launch until every host lists all N peers;
  *  - RSS of every daemon after convergence, and gossip bytes/s per daemon over an idle window
- *    (Δ weft_gossip_bytes_total{direction="out"} / window);
+ *    (Δ weft_gossip_bytes_total{direction="out"} / window, every channel) that starts once the
+ *    mesh's connection count held still for 3 s;
  *  - drop time: SIGKILL a quarter of the daemons at once, then until every survivor lists
  *    exactly the survivors.
  * The machine's load average (`uptime`) is sampled at the start and the end of the row, since
@@ -14,12 +15,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { Lab, type LabHost } from '../lab/index.js';
+import { Lab, waitFor, type LabHost } from '../lab/index.js';
 import { prng } from '../test/support/ipam-sim.js';
 
 const SECRET = 'weft scale bench secret 0123456789abcdef';
 /** How often every host's status is polled while waiting for convergence / drops. ms */
 const POLL_MS = 100;
+/** The idle window starts when the mesh's connection count held still this long (at most SETTLE_MAX_MS after convergence). ms */
+const SETTLE_MS = 3_000;
+const SETTLE_MAX_MS = 60_000;
 
 /** One real-daemon scale run. */
 export interface ScaleRealResult {
@@ -52,7 +56,7 @@ async function rssMb(pid: number | undefined): Promise<number> {
 }
 
 async function gossipOut(h: LabHost): Promise<number> {
-  const all = (await h.client.request('GET', '/metrics')) as { name: string; values: { value: number; labels: Record<string, string> }[] }[];
+  const all = (await waitFor(() => h.client.request('GET', '/metrics').catch(() => null), { timeoutMs: 60_000, intervalMs: 500, what: `metrics of ${h.ns}` })) as { name: string; values: { value: number; labels: Record<string, string> }[] }[];
   const m = all.find((x) => x.name === 'weft_gossip_bytes_total');
   return (m?.values ?? []).filter((v) => v.labels.direction === 'out').reduce((a, v) => a + v.value, 0);
 }
@@ -93,10 +97,24 @@ export async function runScaleReal(n: number, o: { seed?: number; idleWindowS?: 
       lab.launch(h, { peers, password: SECRET, defaultTimings: true, ...(o.extraArgs ? { extraArgs: o.extraArgs } : {}) });
       launchMs.push(Date.now() - t);
     }
-    const status = await Promise.all(hosts.map((h) => h.client.status()));
+    // a loaded machine may keep a daemon from answering within the client's 5 s: retry (bounded)
+    const status = await Promise.all(hosts.map((h) => waitFor(() => h.client.status().catch(() => null),
+      { timeoutMs: 60_000, intervalMs: 500, what: `status of ${h.ns}` })));
     const all = status.map((s) => s.name).sort();
     const convergeMs = await untilAllSee(hosts, all.join(','), 120_000, `all ${n} see all`);
     say(`scale ${n}: converged ${convergeMs} ms after the last launch`);
+    // "Sees every peer" comes before the connection maker has opened every connection it will
+    // (each new one exchanges full states): the idle window starts once the connection count
+    // held still for SETTLE_MS (bounded).
+    const settleStart = Date.now();
+    let conns = -1;
+    for (;;) {
+      const now = (await Promise.all(hosts.map(async (h) => (await h.client.status().catch(() => null))?.connections.filter((c) => c.state === 'established').length ?? -1)))
+        .reduce((a, v) => a + v, 0);
+      if (now === conns || Date.now() - settleStart > SETTLE_MAX_MS) break;
+      conns = now;
+      await new Promise((r) => setTimeout(r, SETTLE_MS)); // the connection count must hold still this long
+    }
     const rss = await Promise.all(status.map((s) => rssMb(s.pid)));
     const idleWindowS = o.idleWindowS ?? 10;
     const g0 = await Promise.all(hosts.map(gossipOut));
