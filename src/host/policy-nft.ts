@@ -62,8 +62,26 @@ export function nftId(kind: string, key: string): string {
   return `${kind}_${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
 
+/** Parsed addresses (rulesets repeat the same few thousand pod addresses; bounded). */
+const parsed = new Map<string, IpAddress>();
 function addr(s: string, where: string): IpAddress {
-  return parseIp(s) ?? bad(`${where}: "${s}" is not an IP address`);
+  let a = parsed.get(s);
+  if (a === undefined) {
+    a = parseIp(s) ?? bad(`${where}: "${s}" is not an IP address`);
+    if (parsed.size >= 200_000) parsed.clear();
+    parsed.set(s, a);
+  }
+  return a;
+}
+
+/** Per-family results computed from one shared array (the compiler shares peer and destination lists between equal rules). */
+const perArray = new WeakMap<object, Map<string, string[]>>();
+function byArray(arr: object, key: string, make: () => string[]): string[] {
+  let m = perArray.get(arr);
+  if (m === undefined) perArray.set(arr, (m = new Map()));
+  let v = m.get(key);
+  if (v === undefined) m.set(key, (v = make()));
+  return v;
 }
 
 /** Sorted unique addresses of one family. */
@@ -265,8 +283,9 @@ function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fa
     const heads: string[] = [];
     if (r.peers === 'any') heads.push(head);
     else {
-      const nets = peerIntervals(r.peers.filter((p) => { const c = parseCidr(p); return c !== null && BITS[c.address.family] - c.prefixLength > PEER_EXPAND_BITS; }), f, where);
-      sets.set(`${ph}_p${f}`, { spec: setSpec(ADDR_TYPE[f], false), elements: hostPeers(r.peers, f, where) });
+      const peers = r.peers;
+      const nets = byArray(peers, `n${f}`, () => peerIntervals(peers.filter((p) => { const c = parseCidr(p); return c !== null && BITS[c.address.family] - c.prefixLength > PEER_EXPAND_BITS; }), f, where));
+      sets.set(`${ph}_p${f}`, { spec: setSpec(ADDR_TYPE[f], false), elements: byArray(peers, `p${f}`, () => hostPeers(peers, f, where)) });
       heads.push(`${head} ${fam} ${remote} @${ph}_p${f}`);
       if (nets.length > 0) {
         sets.set(`${ph}_n${f}`, { spec: setSpec(ADDR_TYPE[f], true), elements: nets });
@@ -277,14 +296,17 @@ function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fa
       if (r.ports === 'any' || ports !== '') lines.push(`${hd}${ports} return`);
     }
     if (r.ports !== 'any' && (r.ports.length === 0 || r.destPorts.length > 0)) {
-      const elems = new Set<string>();
-      for (const dp of r.destPorts) {
-        const a = addr(dp.ip, where);
-        const proto = PROTO[dp.protocol] ?? bad(`${where}: unknown protocol "${String(dp.protocol)}"`);
-        if (!Number.isInteger(dp.port) || dp.port < 1 || dp.port > 65535) bad(`${where}: bad port ${dp.port}`);
-        if (a.family === f) elems.add(`${formatIp(a)} . ${proto} . ${dp.port}`);
-      }
-      sets.set(`${dh}_d${f}`, { spec: setSpec(`${ADDR_TYPE[f]} . inet_proto . inet_service`, false), elements: [...elems].sort() });
+      const elements = byArray(r.destPorts, `d${f}`, () => {
+        const elems = new Set<string>();
+        for (const dp of r.destPorts) {
+          const a = addr(dp.ip, where);
+          const proto = PROTO[dp.protocol] ?? bad(`${where}: unknown protocol "${String(dp.protocol)}"`);
+          if (!Number.isInteger(dp.port) || dp.port < 1 || dp.port > 65535) bad(`${where}: bad port ${dp.port}`);
+          if (a.family === f) elems.add(`${formatIp(a)} . ${proto} . ${dp.port}`);
+        }
+        return [...elems].sort();
+      });
+      sets.set(`${dh}_d${f}`, { spec: setSpec(`${ADDR_TYPE[f]} . inet_proto . inet_service`, false), elements });
       for (const hd of heads) lines.push(`${hd} ${fam} daddr . meta l4proto . th dport @${dh}_d${f} return`);
     }
   }

@@ -63,6 +63,8 @@ export class Compiler {
   private readonly podIntervalCache = new Map<PodIdentity, (AddressInterval | undefined)[]>();
   private readonly destCache = new Map<string, readonly { pod: PodIdentity; ip: string }[]>();
   private readonly nsSelectorCache = new Map<string, readonly string[]>();
+  /** Egress named-port destinations by destKey: rules with equal keys share one array. */
+  private readonly destPortsCache = new Map<string, DestPort[]>();
   constructor(private readonly world: PolicyWorld) {}
 
   private namespacesMatching(sel: NonNullable<PolicyPeer['namespaceSelector']>): readonly string[] {
@@ -109,7 +111,7 @@ export class Compiler {
   }
 
   private rulePeers(policyNs: string, peers: readonly PolicyPeer[]): { intervals: AddressInterval[]; cidrs: string[] } {
-    const key = `${policyNs}\u0000${JSON.stringify(peers)}`;
+    const key = peersKey(policyNs, peers);
     let hit = this.rulePeersCache.get(key);
     if (hit === undefined) {
       const intervals = unionIntervals(peers.flatMap((p) => this.peerSet(policyNs, p).intervals));
@@ -125,7 +127,7 @@ export class Compiler {
    * ipBlocks. Memoised with the rule's peers.
    */
   egressDestinations(policyNs: string, peers: readonly PolicyPeer[]): readonly { pod: PodIdentity; ip: string }[] {
-    const key = `${policyNs}\u0000${JSON.stringify(peers)}`;
+    const key = peersKey(policyNs, peers);
     let hit = this.destCache.get(key);
     if (hit !== undefined) return hit;
     const out: { pod: PodIdentity; ip: string }[] = [];
@@ -154,6 +156,11 @@ export class Compiler {
   }
 
   rule(policy: NetworkPolicyObject, direction: PolicyDirection, index: number, rule: PolicyRule, targets: readonly PodIdentity[]): CompiledRule | null {
+    const peerKey = rule.peers === undefined ? undefined : peersKey(policy.namespace, rule.peers);
+    const namedSpec = rule.ports?.filter((s) => typeof s.port === 'string');
+    const destKey = direction === 'egress' && namedSpec !== undefined && namedSpec.length > 0
+      ? `${peerKey ?? 'any'}\u0000${JSON.stringify(namedSpec)}` : undefined;
+    let sharedDest: DestPort[] | undefined;
     let peers: string[] | 'any' = 'any';
     if (rule.peers !== undefined) {
       const rp = this.rulePeers(policy.namespace, rule.peers);
@@ -171,7 +178,9 @@ export class Compiler {
         else if (s.endPort === undefined || s.endPort === s.port) ports.push({ protocol: s.protocol, port: s.port });
         else ports.push({ protocol: s.protocol, port: s.port, endPort: s.endPort });
       }
-      if (named.length > 0) {
+      const cached = destKey !== undefined ? this.destPortsCache.get(destKey) : undefined;
+      if (cached !== undefined) sharedDest = cached;
+      else if (named.length > 0) {
         const dests: readonly { pod: PodIdentity; ip: string }[] = direction === 'ingress'
           ? targets.flatMap((pod) => pod.ips.map((ip) => ({ pod, ip })))
           : rule.peers === undefined
@@ -184,12 +193,13 @@ export class Compiler {
         }
       }
       ports = dedupe(ports, portKey).sort(comparePorts);
-      if (ports.length === 0 && destPorts.length === 0) return null;
+      if (ports.length === 0 && destPorts.length === 0 && (sharedDest === undefined || sharedDest.length === 0)) return null;
     }
-    const peerKey = rule.peers === undefined ? undefined : `${policy.namespace}\u0000${JSON.stringify(rule.peers)}`;
-    const namedSpec = rule.ports?.filter((s) => typeof s.port === 'string');
-    const destKey = direction === 'egress' && namedSpec !== undefined && namedSpec.length > 0
-      ? `${peerKey ?? 'any'}\u0000${JSON.stringify(namedSpec)}` : undefined;
+    let finalDest = sharedDest;
+    if (finalDest === undefined) {
+      finalDest = sortByAddress(dedupe(destPorts, (d) => `${d.ip}|${d.protocol}|${d.port}`), (d) => d.ip, compareDestPortsAtIp);
+      if (destKey !== undefined) this.destPortsCache.set(destKey, finalDest);
+    }
     return {
       id: ruleId(policy, direction, index),
       policy: policyKey(policy),
@@ -200,9 +210,18 @@ export class Compiler {
       ...(peerKey !== undefined ? { peerKey } : {}),
       ...(destKey !== undefined ? { destKey } : {}),
       ports,
-      destPorts: sortByAddress(dedupe(destPorts, (d) => `${d.ip}|${d.protocol}|${d.port}`), (d) => d.ip, compareDestPortsAtIp),
+      destPorts: finalDest,
     };
   }
+}
+
+/**
+ * Identity of a rule's peer list: the policy namespace matters only for peers with a
+ * podSelector and no namespaceSelector (they name pods of the policy's own namespace).
+ */
+function peersKey(policyNs: string, peers: readonly PolicyPeer[]): string {
+  const nsRelative = peers.some((p) => p.ipBlock === undefined && p.namespaceSelector === undefined);
+  return `${nsRelative ? policyNs : '*'}\u0000${JSON.stringify(peers)}`;
 }
 
 function dedupe<T>(list: readonly T[], key: (t: T) => string): T[] {
