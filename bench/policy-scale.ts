@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { GOSSIP_INTERVAL_MS, WeftError, silentLogger } from '../src/common/index.js';
-import { API_ROUTES, type PolicyStatus } from '../src/api/index.js';
+import { API_ROUTES, ApiClient, type PolicyStatus } from '../src/api/index.js';
 import { encodeWorkloads, type AnnouncedPod, type WorkloadRecord } from '../src/directory/index.js';
 import { PolicyEdge, netlinkKernel } from '../src/host/index.js';
 import { PolicyCompiler, type PodIdentity, type PolicyInput } from '../src/policy/index.js';
@@ -118,23 +118,24 @@ async function daemonRun(say: (l: string) => void): Promise<PolicyScaleResult['d
       ...lab.launchArgs(h, { peers, defaultTimings: true, extraArgs: ['--foreground', '--status-addr', '', '--log-level', 'warn', '--no-hostgw'] })], lifetimeS);
     daemons.push(launch(h1, []));
     await waitUntil('weft host1 API', 30_000, () => h1.client.isRunning(), { daemons });
+    const slow = new ApiClient({ socketPath: h1.socket, timeoutMs: 120_000 }); // a loaded machine: applies of 1,000 policies take seconds
     const locals: PodIdentity[] = w.input.pods.slice(0, 100);
     const netns: string[] = [];
     for (const [i, p] of locals.entries()) {
       const ns = lab.netns(`p${i}`);
       netns.push(ns);
-      await h1.client.call(API_ROUTES.attach, { netns: ns, ip: `${p.ips[0]!}/14`, namespace: p.namespace, name: p.name, labels: { ...p.labels }, ports: p.ports.map((x) => ({ ...x })) });
+      await slow.call(API_ROUTES.attach, { netns: ns, ip: `${p.ips[0]!}/14`, namespace: p.namespace, name: p.name, labels: { ...p.labels }, ports: p.ports.map((x) => ({ ...x })) });
     }
-    const pid = (await h1.client.status()).pid;
+    const pid = (await slow.status()).pid;
     if (pid === undefined) throw new WeftError('WEFT_ERR_INTERNAL', 'the daemon status has no pid');
     const rss = async (): Promise<number> => ((await readRssKb(pid)) ?? NaN) / 1024;
     const rssBeforeMb = await rss();
     say(`policy-scale: host 1 has 100 pods, RSS ${rssBeforeMb.toFixed(1)} MB; starting host 2 with 4,900 more`);
     daemons.push(launch(h2, [h1.ip]));
-    for (const text of policyApplyTexts(w.input)) await h1.client.call(API_ROUTES.policyApply, { text, source: 'bench' });
+    for (const text of policyApplyTexts(w.input)) await slow.call(API_ROUTES.policyApply, { text, source: 'bench' });
     let last: PolicyStatus | undefined;
     await waitUntil('host 1 enforces 1,000 policies over 5,000 pods', 120_000, async () => {
-      last = (await h1.client.status()).policy;
+      last = (await slow.status()).policy;
       return last !== undefined && last.enforcing && last.policies === w.input.policies.length && last.pods >= 5000 && last.localPods === 100 && !last.pending;
     }, { daemons, intervalMs: 250 });
     say(`policy-scale: enforced; waiting ${GOSSIP_ROUNDS} gossip rounds`);
@@ -142,12 +143,12 @@ async function daemonRun(say: (l: string) => void): Promise<PolicyScaleResult['d
     const rssAfterMb = await rss();
     const apply: number[] = [], wall: number[] = [];
     for (let k = 0; k < LABEL_CHANGES / 2; k++) {
-      const before = (await h1.client.status()).policy?.applies ?? 0;
+      const before = (await slow.status()).policy?.applies ?? 0;
       const s = performance.now();
-      await h1.client.call(API_ROUTES.label, { netns: netns[(k * 7) % 100]!, set: { app: `app${(k * 31 + 7) % 100}` } });
+      await slow.call(API_ROUTES.label, { netns: netns[(k * 7) % 100]!, set: { app: `app${(k * 31 + 7) % 100}` } });
       let st: PolicyStatus | undefined;
       await waitUntil(`label change ${k + 1} applied`, 10_000, async () => {
-        st = (await h1.client.status()).policy;
+        st = (await slow.status()).policy;
         return st !== undefined && st.applies > before && !st.pending;
       }, { daemons, intervalMs: 2 });
       wall.push(performance.now() - s);
