@@ -15,6 +15,7 @@ import { formatIdleBench, runIdleBench } from '../bench/idle-bench.js';
 import { formatCniBench, runCniBench } from '../bench/cni-bench.js';
 import { formatPolicyLatency, runPolicyLatency } from '../bench/policy-latency.js';
 import { formatScaleBench, runScaleBench } from '../bench/scale-bench.js';
+import { formatPolicyScale, runPolicyScale } from '../bench/policy-scale.js';
 import type { BenchArgs } from '../bench/args.js';
 
 /** Issue 12: with 1,000 policies in force, throughput ≥ 0.90× and new connections ≥ 0.80× of no policy. */
@@ -34,6 +35,8 @@ const CONTROL_BENCHES: Record<string, (a: BenchArgs) => Promise<string>> = {
   'policy-latency': async () => formatPolicyLatency(await runPolicyLatency({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
   /** Mesh at scale: real daemons at N = 5, 10, 20 and the topology simulation at 1,000 / 5,000 (issue 17). */
   scale: async () => formatScaleBench(await runScaleBench({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
+  /** Network policy at scale: full build, label-change latency, daemon RSS growth (issue 12). */
+  'policy-scale': async () => formatPolicyScale(await runPolicyScale({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
 };
 
 /**
