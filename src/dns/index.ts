@@ -13,4 +13,5 @@ export {
   handleQuery, servfail, checkUpstreamReply, clientUdpLimit,
   type QueryOutcome, type QueryContext, type RefusalReason, type Rcode,
 } from './query.js';
+export { parseResolvConf, type Upstream } from './resolv.js';
 export { normalizeName, dnsNameProblem, relativeName, classifyQueryName, MAX_DNS_NAME } from './names.js';
