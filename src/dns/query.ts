@@ -20,7 +20,21 @@ const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REF
 export type Rcode = keyof typeof RCODE;
 
 /** Why a message was refused (a metric label: stable, few values). */
-export type RefusalReason = 'short' | 'oversized' | 'undecodable' | 'trailing-bytes' | 'not-a-query' | 'question-count' | 'opcode';
+export type RefusalReason = 'short' | 'oversized' | 'undecodable' | 'trailing-bytes' | 'not-a-query' | 'question-count' | 'opcode' | 'bad-name';
+
+/**
+ * Why a decoded question name cannot be echoed back safely, or null. dns-packet decodes label
+ * bytes as UTF-8 (a 0xff byte becomes a 3-byte replacement character) and keeps dots inside a
+ * label, so a name is taken only when it is printable ASCII with labels of at most 63 bytes:
+ * then the reply's question encodes to a valid name again.
+ */
+function questionNameProblem(name: string): string | null {
+  if (name === '.' || name === '') return null;
+  if (!/^[\x21-\x7e]+$/.test(name)) return 'the name has bytes outside printable ASCII';
+  if (name.length > 253) return 'the name is longer than 253 characters';
+  if (name.split('.').some((l) => l.length === 0 || l.length > 63)) return 'the name has an empty label or one longer than 63 bytes';
+  return null;
+}
 
 /** What one message gets. */
 export type QueryOutcome =
@@ -58,6 +72,8 @@ export function handleQuery(msg: Buffer, ctx: QueryContext): QueryOutcome {
   if (opcode !== 0) return refused('opcode', `opcode ${opcode} is not QUERY`, errorReply(id, [], RCODE.NOTIMP));
   if (questions.length !== 1) return refused('question-count', `${questions.length} questions (one is served)`, errorReply(id, [], RCODE.FORMERR));
   const question = questions[0]!;
+  const np = questionNameProblem(question.name);
+  if (np) return refused('bad-name', np, errorReply(id, [], RCODE.FORMERR));
   const rd = (msg[2]! & 0x01) !== 0;
   const udpLimit = clientUdpLimit(q);
   const where = classifyQueryName(question.name, ctx.domain);
