@@ -139,14 +139,16 @@ function answer(id: number, rd: boolean, question: Question, rcode: number, answ
   const additionals: Answer[] = edns ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [];
   const base = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | (rd ? dnsPacket.RECURSION_DESIRED : 0) | rcode;
   const limit = transport === 'udp' ? udpLimit : DNS_MAX_MESSAGE_BYTES;
+  const packet = (list: Answer[], flags: number): Packet => ({ type: 'response', id, flags, questions: [question], answers: list, additionals });
   let kept = answers;
-  let reply = dnsPacket.encode({ type: 'response', id, flags: base, questions: [question], answers: kept, additionals });
+  let length = dnsPacket.encodingLength(packet(kept, base));
   let truncated = false;
-  while (reply.length > limit && kept.length > 0) {
+  while (length > limit && kept.length > 0) {
     truncated = true;
-    kept = kept.slice(0, Math.max(0, Math.min(kept.length - 1, Math.floor(kept.length * limit / reply.length))));
-    reply = dnsPacket.encode({ type: 'response', id, flags: base | dnsPacket.TRUNCATED_RESPONSE, questions: [question], answers: kept, additionals });
+    kept = kept.slice(0, Math.max(0, Math.min(kept.length - 1, Math.floor(kept.length * limit / length))));
+    length = dnsPacket.encodingLength(packet(kept, base));
   }
+  const reply = dnsPacket.encode(packet(kept, truncated ? base | dnsPacket.TRUNCATED_RESPONSE : base));
   const name = (Object.keys(RCODE) as Rcode[]).find((k) => RCODE[k] === rcode) ?? 'NOERROR';
   return { kind: 'answer', reply, rcode: name, answers: kept.length, truncated };
 }
