@@ -10,6 +10,7 @@ import {
   API_SOCKET_OPTION, absolutePath, apiSocketPath, invalid, parseCommandArgs, parseIntFlag, parseNumberFlag,
 } from '../args.js';
 import { isCidr, isIp, isPeerName, parseCidr } from '../../net/index.js';
+import { DNS_LAUNCH_OPTIONS, parseDnsFlags } from './launch-dns.js';
 
 /**
  * `weft launch` flags. The last four are test tuning only and are deliberately left out of
@@ -47,6 +48,7 @@ export const LAUNCH_OPTIONS = {
   'trusted-subnets': { type: 'string' },
   kube: { type: 'boolean' },
   kubeconfig: { type: 'string' },
+  ...DNS_LAUNCH_OPTIONS,
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -122,6 +124,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     if (!(v.foreground ?? false)) throw new UsageError('--password-fd needs --foreground (in the background, weft launch hands WEFT_PASSWORD to the daemon this way itself)');
     config.passwordFd = parseIntFlag('--password-fd', v['password-fd'], 3, MAX_PASSWORD_FD);
   }
+  Object.assign(config, parseDnsFlags(v));
   const kube = parseKubeFlags(v, ctx);
   if (kube) config.kube = kube;
   Object.assign(config, sleeveSwitches(ctx.env));
@@ -154,7 +157,7 @@ export function sleeveSwitches(env: NodeJS.ProcessEnv): Pick<DaemonConfig, 'slee
 }
 
 /** Data-plane and IPAM flags: --bridge, --mtu, --ipalloc-range, --ipalloc-init, --ipalloc-reclaim-after. */
-function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): Pick<DaemonConfig, 'bridge' | 'mtu' | 'ipallocRange' | 'ipallocInit' | 'ipallocReclaimAfterMs' | 'podTxOffload'> {
+function parseDataplaneFlags(v: Record<string, string | string[] | boolean | undefined>): Pick<DaemonConfig, 'bridge' | 'mtu' | 'ipallocRange' | 'ipallocInit' | 'ipallocReclaimAfterMs' | 'podTxOffload'> {
   const bridge = (v.bridge as string | undefined) ?? DEFAULT_BRIDGE;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw invalid('--bridge', bridge, 'must be a Linux interface name (1-15 characters)');
   const mtu = v.mtu === undefined ? undefined : parseIntFlag('--mtu', v.mtu as string, MIN_POD_MTU, MAX_POD_MTU);
@@ -183,7 +186,7 @@ function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): P
 }
 
 /** Fast-path flags: --no-fastdp, --no-hostgw, --vxlan-port PORT, --trusted-subnets CIDR,... */
-function parseFastpathFlags(v: Record<string, string | boolean | undefined>, port: number):
+function parseFastpathFlags(v: Record<string, string | string[] | boolean | undefined>, port: number):
   Pick<DaemonConfig, 'fastdp' | 'hostGw' | 'vxlanPort' | 'trustedSubnets'> {
   const vxlanPort = v['vxlan-port'] === undefined ? DEFAULT_VXLAN_PORT : parseIntFlag('--vxlan-port', v['vxlan-port'] as string, 1, 65534);
   if (vxlanPort === port || vxlanPort + 1 === port) {
@@ -209,7 +212,7 @@ function parseFastpathFlags(v: Record<string, string | boolean | undefined>, por
  * Kubernetes mode: `--kube` (in-cluster, the pod's service account) or `--kubeconfig FILE`
  * (made absolute; the file is checked by checkLaunchFiles). Not both.
  */
-function parseKubeFlags(v: Record<string, string | boolean | undefined>, ctx: CliContext): DaemonConfig['kube'] {
+function parseKubeFlags(v: Record<string, string | string[] | boolean | undefined>, ctx: CliContext): DaemonConfig['kube'] {
   const file = v.kubeconfig as string | undefined;
   if (v.kube === true && file !== undefined) throw new UsageError('--kube (in-cluster) and --kubeconfig FILE exclude each other; give one');
   if (file === '') throw invalid('--kubeconfig', '', 'must not be empty');

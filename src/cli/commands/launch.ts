@@ -41,6 +41,10 @@ Options:
   --kube                  Kubernetes mode, in a pod: read pods, namespaces and NetworkPolicies
                           from the API server with the pod's service account (docs/policy.md)
   --kubeconfig FILE       Kubernetes mode with the API server and credentials of a kubeconfig file
+  --dns-domain NAME       domain workload names are answered under (default weft.local; docs/dns.md)
+  --dns-upstream ADDR[:PORT]  resolver every other name is forwarded to (repeatable; default: the
+                          nameservers of /etc/resolv.conf)
+  --no-dns                no DNS server (it listens on the host's overlay address, see weft expose)
   --log-level LEVEL       fatal, error, warn, info, debug, trace or silent (default info)
   --foreground            run in this process until stopped
 
