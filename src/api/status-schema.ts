@@ -29,13 +29,17 @@ export const StatusConnectionSchema = T.Object({
   nickname: T.Optional(Str),
   address: T.String({ description: 'remote "host:port"' }),
   outbound: Bool,
-  state: T.Union([T.Literal('established'), T.Literal('connecting'), T.Literal('failed')]),
+  state: T.Union([T.Literal('established'), T.Literal('connecting'), T.Literal('failed'), T.Literal('relayed')]),
   encrypted: Bool,
   reason: T.Optional(Str),
   since: T.Optional(T.String({ description: 'ISO-8601 time the connection entered its state' })),
   mtu: T.Optional(Num),
   mode: T.Optional(T.String({ description: '"hostgw", "vxlan" or "sleeve"' })),
   paths: T.Optional(T.Array(PathStatusSchema)),
+  path: T.Optional(T.Union([T.Literal('direct'), T.Literal('punched'), T.Literal('relayed')], {
+    description: 'how pod traffic reaches the peer: "direct" (our control connection\'s path), "punched" (a hole-punched UDP path through NATs) or "relayed" (through other peers; `reason` says why not punched)',
+  })),
+  via: T.Optional(T.String({ description: 'relayed: the next hop carrying the traffic' })),
 });
 
 /** One address the connection maker keeps trying (with backoff). */
