@@ -71,6 +71,8 @@ export const IpamStatusSchema = T.Object({
 const SleeveLinkSchema = T.Object({
   peer: Str, state: T.Union([T.Literal('pending'), T.Literal('healthy'), T.Literal('failed')]), confirmed: Bool,
   udpAddress: T.Union([Str, T.Null()]), pathMtu: Num, overlayMtu: Num, encrypted: Bool, sendEpoch: Num, recvEpoch: Num,
+  direct: T.Optional(T.Boolean({ description: 'a punched path (NAT traversal) to a non-neighbour' })),
+  directUp: T.Optional(T.Boolean({ description: 'punched path carrying traffic now (datagrams arrive)' })),
 });
 
 const SleeveStatsSchema = T.Object({

@@ -1,0 +1,75 @@
+/**
+ * Issue 16's three-site lab, shared by test/integration/nat.test.ts and the NAT bench rows:
+ * public hosts (B, D …) on the underlay, and sites A and C each behind their own NAT router
+ * namespace (Lab.addNatHost), every daemon given only the public hosts' addresses. Pods on
+ * every host (10.46.0.<host index>/16) so traffic between sites is real pod traffic.
+ */
+import { spawn } from 'node:child_process';
+import { Lab, WEFT, type LabHost } from './lab.js';
+import type { StatusReport } from '../../src/api/index.js';
+
+export type NatKind = 'preserve' | 'random' | 'fully-random';
+export const NAT_LAB_SECRET = 'nat-lab-secret-0123456789abcdef';
+
+export interface NatSites {
+  lab: Lab;
+  publics: LabHost[];
+  a: LabHost & { router: string; wanIp: string };
+  c: LabHost & { router: string; wanIp: string };
+  /** Pod namespace per host index. */
+  pod: Map<number, string>;
+}
+
+export function podIp(h: LabHost): string {
+  return `10.46.0.${h.index}`;
+}
+
+/** Build the sites and launch every daemon (the public ones first). */
+export function buildNatSites(lab: Lab, o: { a: NatKind; c: NatKind; publics?: number; extraArgs?: string[]; relayFlag?: boolean }): NatSites {
+  const publics = lab.addHosts(o.publics ?? 1);
+  const a = lab.addNatHost(o.a);
+  const c = lab.addNatHost(o.c);
+  const extra = ['--no-fastdp', ...(o.extraArgs ?? [])];
+  publics.forEach((p, i) => lab.launch(p, {
+    password: NAT_LAB_SECRET, peers: publics.slice(0, i).map((q) => q.ip), extraArgs: [...extra, ...(o.relayFlag && i === 0 ? ['--relay'] : [])],
+  }));
+  for (const h of [a, c]) lab.launch(h, { password: NAT_LAB_SECRET, peers: publics.map((p) => p.ip), extraArgs: extra });
+  const pod = new Map<number, string>();
+  for (const h of [...publics, a, c]) {
+    const ns = lab.netns(`p${h.index}`);
+    lab.exec(h, process.execPath, [WEFT, 'attach', '--ip', `${podIp(h)}/16`, '--api-socket', h.socket, ns]);
+    pod.set(h.index, ns);
+  }
+  return { lab, publics, a, c, pod };
+}
+
+type Conn = StatusReport['connections'][number];
+
+/** `from`'s status row for `to` (a control connection or a NAT traversal row), if any. */
+export async function connTo(lab: Lab, from: LabHost, to: LabHost): Promise<Conn | undefined> {
+  const toName = (await lab.status(to)).name;
+  return (await lab.status(from)).connections.find((c) => c.peer === toName);
+}
+
+/** Frames the host's sleeve relayed for other peers so far. */
+export async function relayedFrames(lab: Lab, h: LabHost): Promise<number> {
+  return ((await lab.status(h)).dataplane as { stats: { relayedFrames: number } }).stats.relayedFrames;
+}
+
+/** Ping from pod to pod at `intervalMs` for `count` packets; resolves with sent/received. */
+export function pingRun(lab: Lab, fromPod: string, ip: string, count: number, intervalMs: number): Promise<{ sent: number; received: number; out: string }> {
+  return new Promise((resolve) => {
+    const p = lab.track(spawn('ip', ['netns', 'exec', fromPod, 'ping', '-n', '-q', '-c', String(count), '-i', String(intervalMs / 1000), '-W', '1', ip]));
+    let out = '';
+    p.stdout?.on('data', (d) => { out += String(d); });
+    p.on('close', () => {
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+      resolve({ sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), out });
+    });
+  });
+}
+
+/** Disconnect a public host from the underlay (its namespace's only link goes down): "B cut". */
+export function cutHost(lab: Lab, h: LabHost, down: boolean): void {
+  lab.exec(h, 'ip', ['link', 'set', 'eth0', down ? 'down' : 'up']);
+}
