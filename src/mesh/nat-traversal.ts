@@ -81,6 +81,8 @@ interface PeerState {
   failures: number;
   nextTryAt: number;
   reason: string | null;
+  /** Why the last attempt failed (kept while retrying; cleared once punched). */
+  lastFailure: string | null;
 }
 
 const PROLOGUE = Buffer.from('weft nat punch v1', 'ascii');
@@ -147,13 +149,15 @@ export class NatTraversal implements Gossiper {
       if (nb.has(peer)) continue;
       const s = this.peers.get(peer);
       if (!s?.conn && !this.h.reachable(peer)) continue;
-      const path = s?.phase === 'punched' ? 'punched' : s && s.phase !== 'idle' ? 'punching' : 'relayed';
+      // While a retry runs after a failure, the peer stays "relayed" with the last failure's reason.
+      const path = s?.phase === 'punched' ? 'punched' : s && s.phase !== 'idle' && !s.lastFailure ? 'punching' : 'relayed';
       const endpoint = s?.endpoint ?? this.obs.endpoints(peer, now)[0];
       const via = path === 'punched' ? undefined : this.h.nextHop(peer);
+      const retry = s?.lastFailure ? (s.phase !== 'idle' ? '; trying again now' : this.h.self < peer ? `; next try in ${Math.max(0, Math.round((s.nextTryAt - now) / 1000))} s` : '') : '';
       out.push({
         peer, path, initiator: this.h.self < peer, since: s?.phaseAt ?? now,
         ...(endpoint ? { endpoint } : {}), ...(via ? { via } : {}),
-        ...(path !== 'punched' ? { reason: s?.reason ?? this.idleReason(peer, now) } : {}),
+        ...(path !== 'punched' ? { reason: (s?.lastFailure ?? s?.reason ?? this.idleReason(peer, now)) + retry } : {}),
       });
     }
     return out;
@@ -175,7 +179,7 @@ export class NatTraversal implements Gossiper {
       }
       case NatKind.Close: {
         const s = this.peers.get(src);
-        if (s && s.attempt === m.attempt) this.fail(src, s, 'the peer closed the punched path', false);
+        if (s && s.attempt === m.attempt) this.fail(src, s, s.phase === 'punching' ? this.punchReason(src, s, this.now()) : 'the peer closed the punched path', false);
       }
     }
   }
@@ -322,6 +326,7 @@ export class NatTraversal implements Gossiper {
     s.health = h;
     if (h.state === 'healthy' && s.phase === 'punching') {
       s.failures = 0;
+      s.lastFailure = null;
       this.setPhase(s, 'punched', this.now(), null);
       this.h.log.info({ peer, endpoint: s.endpoint, afterMs: this.now() - s.phaseAt }, 'nat: direct path punched');
     }
@@ -354,8 +359,7 @@ export class NatTraversal implements Gossiper {
     if (s.phase === 'handshaking' && now - s.phaseAt > NAT_HANDSHAKE_TIMEOUT_MS) {
       this.fail(peer, s, `punch key exchange timed out after ${NAT_HANDSHAKE_TIMEOUT_MS / 1000} s`, true);
     } else if (s.phase === 'punching' && now - s.phaseAt > NAT_PUNCH_TIMEOUT_MS) {
-      const nick = (p: PeerName) => this.h.nickname(p);
-      this.fail(peer, s, punchFailureReason(judgeNat(this.obs.of(peer, now), nick), judgeNat(this.obs.of(this.h.self, now), nick), s.endpoint ?? '?', NAT_PUNCH_TIMEOUT_MS), true);
+      this.fail(peer, s, this.punchReason(peer, s, now), true);
     } else if (s.phase === 'punched' && s.health?.state === 'failed') {
       this.fail(peer, s, `punched path failed: ${s.health.reason ?? 'no datagrams'}`, true);
     } else if (s.phase === 'idle' && !this.h.reachable(peer) && !this.obs.has(peer)) {
@@ -363,9 +367,16 @@ export class NatTraversal implements Gossiper {
     }
   }
 
+  private punchReason(peer: PeerName, s: PeerState, now: number): string {
+    const nick = (p: PeerName) => this.h.nickname(p);
+    return punchFailureReason(judgeNat(this.obs.of(peer, now), nick), judgeNat(this.obs.of(this.h.self, now), nick), s.endpoint ?? '?', NAT_PUNCH_TIMEOUT_MS);
+  }
+
   private fail(peer: PeerName, s: PeerState, reason: string, tell: boolean): void {
     s.failures++;
-    const wait = Math.min(NAT_PUNCH_RETRY_MAX_MS, NAT_PUNCH_RETRY_MS * 2 ** Math.min(8, s.failures - 1));
+    s.lastFailure = reason;
+    // A symmetric NAT will not change its mind soon: retry at the slowest pace.
+    const wait = reason.startsWith('symmetric NAT') ? NAT_PUNCH_RETRY_MAX_MS : Math.min(NAT_PUNCH_RETRY_MAX_MS, NAT_PUNCH_RETRY_MS * 2 ** Math.min(8, s.failures - 1));
     s.nextTryAt = this.now() + wait * (0.75 + Math.random() * 0.5);
     this.h.log.warn({ peer, reason, retryInMs: Math.round(s.nextTryAt - this.now()) }, 'nat: no direct path; relaying');
     this.reset(peer, reason, tell);
@@ -415,6 +426,6 @@ export class NatTraversal implements Gossiper {
 function blankState(now: number): PeerState {
   return {
     phase: 'idle', attempt: 0, initiator: false, hs: null, session: null, conn: null, health: null, endpoint: null,
-    selfReported: [], phaseAt: now, failures: 0, nextTryAt: 0, reason: null,
+    selfReported: [], phaseAt: now, failures: 0, nextTryAt: 0, reason: null, lastFailure: null,
   };
 }

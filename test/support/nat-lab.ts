@@ -34,13 +34,37 @@ export function buildNatSites(lab: Lab, o: { a: NatKind; c: NatKind; publics?: n
     password: NAT_LAB_SECRET, peers: publics.slice(0, i).map((q) => q.ip), extraArgs: [...extra, ...(o.relayFlag && i === 0 ? ['--relay'] : [])],
   }));
   for (const h of [a, c]) lab.launch(h, { password: NAT_LAB_SECRET, peers: publics.map((p) => p.ip), extraArgs: extra });
-  const pod = new Map<number, string>();
-  for (const h of [...publics, a, c]) {
-    const ns = lab.netns(`p${h.index}`);
-    lab.exec(h, process.execPath, [WEFT, 'attach', '--ip', `${podIp(h)}/16`, '--api-socket', h.socket, ns]);
-    pod.set(h.index, ns);
+  return { lab, publics, a, c, pod: new Map() };
+}
+
+/** A pod (10.46.0.<index>/16) on every host of the sites (after the timing checks: attaching takes a while). */
+export function attachPods(s: NatSites): void {
+  for (const h of [...s.publics, s.a, s.c]) {
+    const ns = s.lab.netns(`p${h.index}`);
+    s.lab.exec(h, process.execPath, [WEFT, 'attach', '--ip', `${podIp(h)}/16`, '--api-socket', h.socket, ns]);
+    s.pod.set(h.index, ns);
   }
-  return { lab, publics, a, c, pod };
+}
+
+/**
+ * Poll both ends from launch on: ms from "both hold each other's topology record" (they see
+ * each other, through B) to "both report the punched path". Throws after `timeoutMs`.
+ */
+export async function timeToPunched(s: NatSites, timeoutMs: number): Promise<{ seeMs: number; punchedAfterMs: number }> {
+  const t0 = Date.now();
+  let seeAt = 0;
+  const names = new Map<LabHost, string>();
+  for (;;) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`A↔C not punched within ${timeoutMs} ms (saw each other: ${seeAt ? 'yes' : 'no'})`);
+    try {
+      for (const h of [s.a, s.c]) if (!names.has(h)) names.set(h, (await s.lab.status(h)).name);
+      const [sa, sc] = [await s.lab.status(s.a), await s.lab.status(s.c)];
+      if (!seeAt && sa.peers.some((p) => p.name === names.get(s.c)) && sc.peers.some((p) => p.name === names.get(s.a))) seeAt = Date.now();
+      const punched = (r: StatusReport, other: string) => r.connections.some((c) => c.peer === other && c.path === 'punched');
+      if (seeAt && punched(sa, names.get(s.c)!) && punched(sc, names.get(s.a)!)) return { seeMs: seeAt - t0, punchedAfterMs: Date.now() - seeAt };
+    } catch { /* daemon not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 type Conn = StatusReport['connections'][number];
