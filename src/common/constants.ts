@@ -470,8 +470,12 @@ export const NAT_ANNOUNCE_INTERVAL_MS = 2_000;
 export const NAT_OBSERVATION_TTL_MS = 30_000;
 /** A punched path that is not healthy this long after both sides started sending counts as failed. ms */
 export const NAT_PUNCH_TIMEOUT_MS = 5_000;
-/** A routed key-exchange (HS1 → HS3) not finished within this long is abandoned. ms */
-export const NAT_HANDSHAKE_TIMEOUT_MS = 5_000;
+/**
+ * A routed key exchange (HS1 → HS3) not finished within this long is abandoned and started again
+ * after NAT_HANDSHAKE_RETRY_MS, doubling per consecutive loss (a message lost while routes settle). ms
+ */
+export const NAT_HANDSHAKE_TIMEOUT_MS = 2_000;
+export const NAT_HANDSHAKE_RETRY_MS = 500;
 /** First pause before punching a peer again after a failure; doubles up to NAT_PUNCH_RETRY_MAX_MS. ms */
 export const NAT_PUNCH_RETRY_MS = 15_000;
 /** Longest pause between two punching attempts to one peer. ms */

@@ -21,7 +21,7 @@
 import {
   WeftError, describeError, type Logger, PROTOCOL_MAX_VERSION,
   NAT_ANNOUNCE_INTERVAL_MS, NAT_PUNCH_TIMEOUT_MS, NAT_HANDSHAKE_TIMEOUT_MS, NAT_PUNCH_RETRY_MS,
-  NAT_PUNCH_RETRY_MAX_MS, NAT_MAX_ANNOUNCED, NAT_MAX_PEERS,
+  NAT_PUNCH_RETRY_MAX_MS, NAT_MAX_ANNOUNCED, NAT_MAX_PEERS, NAT_HANDSHAKE_RETRY_MS,
 } from '../common/index.js';
 import { Handshake, HandshakeReplayCache, type ClusterKeyring, type Identity, type Session } from '../crypto/index.js';
 import { peerNameToBytes } from '../net/index.js';
@@ -83,6 +83,8 @@ interface PeerState {
   reason: string | null;
   /** Why the last attempt failed (kept while retrying; cleared once punched). */
   lastFailure: string | null;
+  /** Consecutive key exchanges that got no answer. */
+  hsLosses: number;
 }
 
 const PROLOGUE = Buffer.from('weft nat punch v1', 'ascii');
@@ -266,6 +268,7 @@ export class NatTraversal implements Gossiper {
       if (m.kind === NatKind.Hs2 && s.initiator) {
         s.selfReported = decodeSelfEndpoints(s.hs.readMessage(m.noise));
         this.send(src, encodeHs(NatKind.Hs3, s.attempt, s.hs.writeMessage(encodeSelfEndpoints(this.obs.endpoints(this.h.self, now)))));
+        s.hsLosses = 0;
       } else if (m.kind === NatKind.Hs3 && !s.initiator) {
         s.selfReported = decodeSelfEndpoints(s.hs.readMessage(m.noise));
       } else {
@@ -327,8 +330,9 @@ export class NatTraversal implements Gossiper {
     if (h.state === 'healthy' && s.phase === 'punching') {
       s.failures = 0;
       s.lastFailure = null;
+      const afterMs = this.now() - s.phaseAt;
       this.setPhase(s, 'punched', this.now(), null);
-      this.h.log.info({ peer, endpoint: s.endpoint, afterMs: this.now() - s.phaseAt }, 'nat: direct path punched');
+      this.h.log.info({ peer, endpoint: s.endpoint, afterMs }, 'nat: direct path punched');
     }
   }
 
@@ -357,7 +361,13 @@ export class NatTraversal implements Gossiper {
 
   private check(peer: PeerName, s: PeerState, now: number): void {
     if (s.phase === 'handshaking' && now - s.phaseAt > NAT_HANDSHAKE_TIMEOUT_MS) {
-      this.fail(peer, s, `punch key exchange timed out after ${NAT_HANDSHAKE_TIMEOUT_MS / 1000} s`, true);
+      // A lost message, not a NAT verdict: start again soon (backing off), keep the last NAT reason.
+      s.hsLosses++;
+      const keep = s.lastFailure;
+      this.reset(peer, null, true);
+      s.lastFailure = keep;
+      s.reason = `punch key exchange timed out after ${NAT_HANDSHAKE_TIMEOUT_MS / 1000} s (no answer over the mesh)`;
+      s.nextTryAt = now + Math.min(NAT_PUNCH_RETRY_MAX_MS, NAT_HANDSHAKE_RETRY_MS * 2 ** Math.min(10, s.hsLosses - 1));
     } else if (s.phase === 'punching' && now - s.phaseAt > NAT_PUNCH_TIMEOUT_MS) {
       this.fail(peer, s, this.punchReason(peer, s, now), true);
     } else if (s.phase === 'punched' && s.health?.state === 'failed') {
@@ -426,6 +436,6 @@ export class NatTraversal implements Gossiper {
 function blankState(now: number): PeerState {
   return {
     phase: 'idle', attempt: 0, initiator: false, hs: null, session: null, conn: null, health: null, endpoint: null,
-    selfReported: [], phaseAt: now, failures: 0, nextTryAt: 0, reason: null, lastFailure: null,
+    selfReported: [], phaseAt: now, failures: 0, nextTryAt: 0, reason: null, lastFailure: null, hsLosses: 0,
   };
 }
