@@ -5,7 +5,7 @@
  * every host (10.46.0.<host index>/16) so traffic between sites is real pod traffic.
  */
 import { spawn } from 'node:child_process';
-import { Lab, WEFT, type LabHost } from './lab.js';
+import { type Lab, WEFT, type LabHost } from './lab.js';
 import type { StatusReport } from '../../src/api/index.js';
 
 export type NatKind = 'preserve' | 'random' | 'fully-random';
@@ -61,7 +61,13 @@ export async function timeToPunched(s: NatSites, timeoutMs: number): Promise<{ s
       const [sa, sc] = [await s.lab.status(s.a), await s.lab.status(s.c)];
       if (!seeAt && sa.peers.some((p) => p.name === names.get(s.c)) && sc.peers.some((p) => p.name === names.get(s.a))) seeAt = Date.now();
       const punched = (r: StatusReport, other: string) => r.connections.some((c) => c.peer === other && c.path === 'punched');
-      if (seeAt && punched(sa, names.get(s.c)!) && punched(sc, names.get(s.a)!)) return { seeMs: seeAt - t0, punchedAfterMs: Date.now() - seeAt };
+      if (seeAt && punched(sa, names.get(s.c)!) && punched(sc, names.get(s.a)!)) {
+        // The daemons' logs time it more finely than polling: from the later site's first control
+        // connection (it then learns of the other within a gossip exchange) to the later "punched".
+        const fromLogs = logTimes(s);
+        const polled = Date.now() - seeAt;
+        return { seeMs: seeAt - t0, punchedAfterMs: fromLogs !== null ? Math.max(fromLogs, 0) : polled };
+      }
     } catch { /* daemon not up yet */ }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -96,4 +102,21 @@ export function pingRun(lab: Lab, fromPod: string, ip: string, count: number, in
 /** Disconnect a public host from the underlay (its namespace's only link goes down): "B cut". */
 export function cutHost(lab: Lab, h: LabHost, down: boolean): void {
   lab.exec(h, 'ip', ['link', 'set', 'eth0', down ? 'down' : 'up']);
+}
+
+/** ms from the later of A's and C's first established connection to the later of their "direct path punched" logs; null if missing. */
+function logTimes(s: NatSites): number | null {
+  const first = (h: LabHost, msg: string): number | null => {
+    for (const line of s.lab.log(h).split('\n')) {
+      try {
+        const j = JSON.parse(line) as { msg?: string; time?: number };
+        if (j.msg === msg && typeof j.time === 'number') return j.time;
+      } catch { /* not JSON */ }
+    }
+    return null;
+  };
+  const up = [s.a, s.c].map((h) => first(h, 'connection established'));
+  const done = [s.a, s.c].map((h) => first(h, 'nat: direct path punched'));
+  if ([...up, ...done].some((t) => t === null)) return null;
+  return Math.max(...(done as number[])) - Math.max(...(up as number[]));
 }
