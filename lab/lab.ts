@@ -23,8 +23,8 @@ import { waitFor } from './wait.js';
 export const REPO = resolve(new URL('../..', import.meta.url).pathname);
 export const WEFT = join(REPO, 'bin', 'weft');
 
-export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, env: opts.env ?? process.env });
+export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, env: opts.env ?? process.env, ...(opts.input !== undefined ? { input: opts.input } : {}) });
   if (r.status !== 0 && !opts.allowFail) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').trim().split('\n')[0]}`);
   }
@@ -147,11 +147,7 @@ export class Lab {
 
   /** Create `n` hosts on the underlay bridge. */
   addHosts<N extends number>(n: N): LabHosts<N> {
-    if (!this.bridgeUp) {
-      sh('ip', ['link', 'add', this.underlayBridge, 'type', 'bridge']);
-      sh('ip', ['link', 'set', this.underlayBridge, 'up']);
-      this.bridgeUp = true;
-    }
+    this.ensureBridge();
     const out: LabHost[] = [];
     for (let k = 0; k < n; k++) {
       const i = this.hosts.length + 1;
@@ -171,6 +167,60 @@ export class Lab {
       out.push(h);
     }
     return out as LabHosts<N>;
+  }
+
+  /**
+   * A host behind its own NAT router (issue 16's "site"): namespace `<prefix>h<i>` (a LabHost,
+   * address 192.168.<i>.2 on its LAN) routed through router namespace `<prefix>r<i>`, whose WAN
+   * side sits on the underlay bridge at 198.18.<net>.<150+i> (`wanIp`). The router masquerades
+   * outbound traffic with nftables and drops every unsolicited inbound packet (forward and
+   * input): an "outbound only" home/cloud NAT. `nat`: 'preserve' = plain `masquerade` (keeps the
+   * source port when free: endpoint-independent mapping); 'random' = `masquerade random` and
+   * 'fully-random' = `masquerade fully-random` (a new random port per destination: symmetric).
+   */
+  addNatHost(nat: 'preserve' | 'random' | 'fully-random'): LabHost & { router: string; wanIp: string } {
+    this.ensureBridge();
+    const i = this.hosts.length + 1;
+    const router = `${this.prefix}r${i}`;
+    const ns = `${this.prefix}h${i}`;
+    const wanIp = `198.18.${this.net}.${150 + i}`;
+    const lan = `192.168.${i}`;
+    for (const n of [router, ns]) {
+      this.namespaces.push(n);
+      sh('ip', ['netns', 'add', n]);
+      sh('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
+    }
+    sh('ip', ['link', 'add', `${this.prefix}u${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', router]);
+    sh('ip', ['link', 'set', `${this.prefix}u${i}`, 'master', this.underlayBridge, 'up']);
+    sh('ip', ['-n', router, 'addr', 'add', `${wanIp}/24`, 'dev', 'eth0']);
+    sh('ip', ['-n', router, 'link', 'set', 'eth0', 'up']);
+    sh('ip', ['-n', router, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    sh('ip', ['-n', router, 'addr', 'add', `${lan}.1/24`, 'dev', 'lan0']);
+    sh('ip', ['-n', router, 'link', 'set', 'lan0', 'up']);
+    sh('ip', ['-n', ns, 'addr', 'add', `${lan}.2/24`, 'dev', 'eth0']);
+    sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', `${lan}.1`]);
+    sh('ip', ['netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    const flag = nat === 'preserve' ? '' : ` ${nat}`;
+    const rules = `table inet ${this.prefix}nat {
+  chain postnat { type nat hook postrouting priority srcnat; oifname "eth0" masquerade${flag}; }
+  chain forwarding { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "lan0" oifname "eth0" accept; }
+  chain incoming { type filter hook input priority filter; policy drop; ct state established,related accept; iifname { "lo", "lan0" } accept; }
+}
+`;
+    sh('ip', ['netns', 'exec', router, 'nft', '-f', '-'], { input: rules });
+    const dataDir = join(this.dir, `h${i}`);
+    const socket = join(this.dir, `h${i}.sock`);
+    const h: LabHost = { index: i, ns, ip: `${lan}.2`, dataDir, socket, client: new ApiClient({ socketPath: socket, timeoutMs: 5000 }) };
+    this.hosts.push(h);
+    return { ...h, router, wanIp };
+  }
+
+  private ensureBridge(): void {
+    if (this.bridgeUp) return;
+    sh('ip', ['link', 'add', this.underlayBridge, 'type', 'bridge']);
+    sh('ip', ['link', 'set', this.underlayBridge, 'up']);
+    this.bridgeUp = true;
   }
 
   /** Run a command inside a host's namespace. */

@@ -29,13 +29,17 @@ export const StatusConnectionSchema = T.Object({
   nickname: T.Optional(Str),
   address: T.String({ description: 'remote "host:port"' }),
   outbound: Bool,
-  state: T.Union([T.Literal('established'), T.Literal('connecting'), T.Literal('failed')]),
+  state: T.Union([T.Literal('established'), T.Literal('connecting'), T.Literal('failed'), T.Literal('relayed')]),
   encrypted: Bool,
   reason: T.Optional(Str),
   since: T.Optional(T.String({ description: 'ISO-8601 time the connection entered its state' })),
   mtu: T.Optional(Num),
   mode: T.Optional(T.String({ description: '"hostgw", "vxlan" or "sleeve"' })),
   paths: T.Optional(T.Array(PathStatusSchema)),
+  path: T.Optional(T.Union([T.Literal('direct'), T.Literal('punched'), T.Literal('relayed')], {
+    description: 'how pod traffic reaches the peer: "direct" (our control connection\'s path), "punched" (a hole-punched UDP path through NATs) or "relayed" (through other peers; `reason` says why not punched)',
+  })),
+  via: T.Optional(T.String({ description: 'relayed: the next hop carrying the traffic' })),
 });
 
 /** One address the connection maker keeps trying (with backoff). */
@@ -67,6 +71,8 @@ export const IpamStatusSchema = T.Object({
 const SleeveLinkSchema = T.Object({
   peer: Str, state: T.Union([T.Literal('pending'), T.Literal('healthy'), T.Literal('failed')]), confirmed: Bool,
   udpAddress: T.Union([Str, T.Null()]), pathMtu: Num, overlayMtu: Num, encrypted: Bool, sendEpoch: Num, recvEpoch: Num,
+  direct: T.Optional(T.Boolean({ description: 'a punched path (NAT traversal) to a non-neighbour' })),
+  directUp: T.Optional(T.Boolean({ description: 'punched path carrying traffic now (datagrams arrive)' })),
 });
 
 const SleeveStatsSchema = T.Object({

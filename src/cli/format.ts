@@ -68,7 +68,7 @@ export function formatConnections(r: StatusReport): string {
   if (connections.length === 0) return '';
   const rows = connections.map((c) => {
     const info = [
-      c.mode, c.mtu !== undefined ? `mtu=${c.mtu}` : undefined, c.since ? `since ${c.since}` : undefined, c.reason,
+      c.mode, c.path && c.path !== 'direct' ? c.path + (c.via ? ` via ${c.via}` : '') : undefined, c.mtu !== undefined ? `mtu=${c.mtu}` : undefined, c.since ? `since ${c.since}` : undefined, c.reason,
       ...(c.paths ?? []).filter((p) => p.path !== c.mode && p.reason).map((p) => `[${p.path}: ${p.reason}]`),
     ].filter((s): s is string => !!s).join(' ');
     return [c.outbound ? '->' : '<-', c.address, c.state, c.encrypted ? 'encrypted' : 'unencrypted', peerLabel(c.peer, c.nickname), info];

@@ -493,3 +493,38 @@ export const DNS_MAX_TCP_CLIENTS = 128;
 export const DNS_REBIND_CHECK_MS = 2_000;
 /** Upstream resolvers are read from this file when `--dns-upstream` is not given. */
 export const DNS_RESOLV_CONF = '/etc/resolv.conf';
+// --- NAT traversal (issue 16: punched direct sleeve paths between peers behind NAT) ---
+/**
+ * A peer tells each neighbour where it sees its other neighbours' sleeve datagrams come from
+ * (public address:port) this often, and at once when one changes. ms
+ */
+export const NAT_ANNOUNCE_INTERVAL_MS = 2_000;
+/** An observation not refreshed for this long is forgotten (its introducer went away). ms */
+export const NAT_OBSERVATION_TTL_MS = 30_000;
+/** A punched path that is not healthy this long after both sides started sending counts as failed. ms */
+export const NAT_PUNCH_TIMEOUT_MS = 5_000;
+/**
+ * A routed key exchange (HS1 → HS3) not finished within this long is abandoned and started again
+ * after NAT_HANDSHAKE_RETRY_MS, doubling per consecutive loss (a message lost while routes settle). ms
+ */
+export const NAT_HANDSHAKE_TIMEOUT_MS = 2_000;
+export const NAT_HANDSHAKE_RETRY_MS = 500;
+/** First pause before punching a peer again after a failure; doubles up to NAT_PUNCH_RETRY_MAX_MS. ms */
+export const NAT_PUNCH_RETRY_MS = 15_000;
+/** Longest pause between two punching attempts to one peer. ms */
+export const NAT_PUNCH_RETRY_MAX_MS = 300_000;
+/**
+ * Keepalive (sleeve heartbeat) interval on a punched path: it holds both NAT mappings open (far
+ * below the 30 s conntrack / home-router UDP timeouts) and lets a dead direct path be noticed
+ * within NAT_DIRECT_DEAD_MS. Costs 2 small datagrams per second per punched peer. ms
+ */
+export const NAT_KEEPALIVE_INTERVAL_MS = 500;
+/**
+ * A punched path is used only while an authenticated datagram arrived within this long; past it
+ * the frames go to the relay again (the path is kept and comes back when datagrams do). ms
+ */
+export const NAT_DIRECT_DEAD_MS = 1_600;
+/** Most peers one endpoint announcement lists (the rest wait for the next round). count */
+export const NAT_MAX_ANNOUNCED = 128;
+/** Most peers we keep observations, attempts and punched paths for. count */
+export const NAT_MAX_PEERS = 1_024;

@@ -53,6 +53,8 @@ export interface DaemonConfig {
   rekeyIntervalMs?: number;
   /** Kernel fast paths (VXLAN, host-gw); false with --no-fastdp. Default true. */
   fastdp?: boolean;
+  /** Volunteer as preferred relay for peers without a direct path (`--relay`). Default false. */
+  preferredRelay?: boolean;
   /** host-gw between peers on one L2 segment; false with --no-hostgw. Default true. */
   hostGw?: boolean;
   /** UDP port of the kernel VXLAN path (probes use the next port). Default DEFAULT_VXLAN_PORT. */

@@ -66,7 +66,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
       gossipIntervalMs: config.gossipIntervalMs,
       backoffScale: config.backoffScale,
     },
-    metrics, log: log.child({ component: 'mesh' }),
+    metrics, log: log.child({ component: 'mesh' }), preferredRelay: config.preferredRelay === true,
     events: {
       onPeersChanged: (reachable) => {
         ipam.ipam.onPeersChanged(reachable);

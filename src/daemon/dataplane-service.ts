@@ -3,7 +3,7 @@ import { API_ROUTES, type ApiServer, type NetworkInfo } from '../api/index.js';
 import type { HostPlumbing } from '../host/index.js';
 import type { OverlaySwitch, SleeveOverlay } from '../dataplane/index.js';
 import type { Registry } from '../metrics/index.js';
-import type { GossipChannel, Gossiper, Overlay, PeerName } from '../mesh/index.js';
+import type { DirectPaths, GossipChannel, Gossiper, Overlay, PeerName } from '../mesh/index.js';
 import { TAP_NAME, buildDataplane, type DataplaneDeps } from './components.js';
 import type { DaemonConfig } from './config.js';
 
@@ -43,8 +43,9 @@ export class DataplaneService {
   }
 
   /** Hand the overlay and the fast paths' gossip channel to the mesh router (before it starts). */
-  attach(router: { setOverlay(o: Overlay): void; newGossip(name: string, g: Gossiper): GossipChannel }): void {
+  attach(router: { setOverlay(o: Overlay): void; setDirectPaths(d: DirectPaths): void; newGossip(name: string, g: Gossiper): GossipChannel }): void {
     router.setOverlay(this.overlay);
+    router.setDirectPaths(this.sleeve); // NAT traversal's punched paths live in the sleeve
     this.overlay.attachGossip(router.newGossip(FASTPATH_CHANNEL, this.overlay.directory));
   }
 

@@ -63,6 +63,10 @@ export class PeerLink implements OverlayConnection {
   maxBodyBytes = 0;
   maxFrameBytes = 0;
   pathMtu = DEFAULT_UNDERLAY_MTU;
+  /** A punched path to a non-neighbour (NAT traversal), not a control connection's link. */
+  direct = false;
+  /** Punched path: an authenticated datagram arrived within NAT_DIRECT_DEAD_MS (kept by the engine's tick). */
+  directUp = false;
   private addrLearned = false;
   private confirmed = false;
   private stopped = false;
@@ -130,6 +134,16 @@ export class PeerLink implements OverlayConnection {
     return this.state;
   }
 
+  /** When the last authenticated datagram arrived (ms; 0 = never). */
+  get lastHeardAt(): number {
+    return this.lastRx;
+  }
+
+  /** The address is the source of the peer's authenticated datagrams (not a guess from TCP). */
+  get addressLearned(): boolean {
+    return this.addrLearned;
+  }
+
   confirm(): void {
     if (this.confirmed || this.stopped) return;
     this.confirmed = true;
@@ -163,6 +177,7 @@ export class PeerLink implements OverlayConnection {
     this.crypto?.promote(ctx, now);
     const wasHearing = this.lastRx > 0 && now - this.lastRx < this.host.timing.heartbeatTimeoutMs;
     this.lastRx = now;
+    this.directUp = true;
     if (ip !== this.addrIp || port !== this.addrPort) {
       const old = this.addrIp >= 0 ? `${formatIpv4(this.addrIp)}:${this.addrPort}` : 'none';
       this.addrIp = ip;
@@ -211,7 +226,7 @@ export class PeerLink implements OverlayConnection {
    */
   needsFastTick(now: number): boolean {
     if (!this.confirmed || this.stopped || this.fatal || !this.crypto) return false;
-    if (this.state !== 'healthy' || this.pmtu) return true;
+    if (this.state !== 'healthy' || this.pmtu || this.direct) return true; // punched: fast keepalives
     return !(this.lastHeardYou > 0 && now - this.lastHeardYou < this.host.timing.heartbeatTimeoutMs);
   }
 

@@ -8,10 +8,11 @@ import {
   SLEEVE_BATCH, SLEEVE_POLL_ROUNDS, SLEEVE_TAP_SLOT_MIN_BYTES, SLEEVE_UDP_SLOT_BYTES, SLEEVE_TX_ARENA_BYTES,
   SLEEVE_TX_MAX_ENTRIES, SLEEVE_UDP_BUF_BYTES, DEFAULT_UNDERLAY_MTU, ETHERNET_HEADER_BYTES,
   SLEEVE_TAP_COALESCE, SLEEVE_VNET_HDR_BYTES, SLEEVE_UDP_GSO, SLEEVE_UDP_GRO, SLEEVE_UDP_GRO_MSG_BYTES,
-  WeftError, describeError, type Logger,
+  WeftError, describeError, type Logger, NAT_KEEPALIVE_INTERVAL_MS, NAT_DIRECT_DEAD_MS,
 } from '../common/index.js';
-import type {
-  Overlay, OverlayConnection, OverlayConnectionParams, OverlayRoutes, PeerName,
+import {
+  formatEndpoint,
+  type DirectPaths, type Overlay, type OverlayConnection, type OverlayConnectionParams, type OverlayRoutes, type PeerName,
 } from '../mesh/index.js';
 import { Forwarder, TapWriter, type RouteView } from './forwarder.js';
 import { ICMP_REPLY_MAX_BYTES } from './icmp.js';
@@ -86,6 +87,9 @@ export interface SleeveLinkInfo {
   /** Key epoch we send with / highest epoch authenticated from the peer. */
   sendEpoch: number;
   recvEpoch: number;
+  /** A punched path (NAT traversal) rather than a control connection's link; `directUp`: carrying traffic now. */
+  direct: boolean;
+  directUp: boolean;
 }
 
 const MAX_LINKS = 1024;
@@ -102,7 +106,7 @@ const UDP_GRO_ENTRIES_PER_MSG = 128;
  * handles). Guarantees: readiness callbacks never throw; every dropped frame or datagram is
  * counted by reason; keys never appear in logs.
  */
-export class SleeveOverlay implements Overlay {
+export class SleeveOverlay implements Overlay, DirectPaths {
   readonly mtu: number;
   private readonly self: number;
   private readonly log: Logger;
@@ -130,6 +134,9 @@ export class SleeveOverlay implements Overlay {
   // links
   private readonly slots: (PeerLink | undefined)[] = new Array<PeerLink | undefined>(MAX_LINKS).fill(undefined);
   private readonly active = new Map<number, PeerLink>();
+  /** Punched paths by peer (NAT traversal); preferred over the routes while `directUp`. */
+  private readonly directLinks = new Map<number, PeerLink>();
+  private directHost: LinkHost | null = null;
   // routes
   private routes: OverlayRoutes | null = null;
   private unicast = new Map<number, number>();
@@ -197,6 +204,25 @@ export class SleeveOverlay implements Overlay {
   }
 
   prepareConnection(params: OverlayConnectionParams): OverlayConnection {
+    return this.newLink(params, false);
+  }
+
+  /** A punched path to a non-neighbour (src/mesh's DirectPaths): fast keepalives, preferred while datagrams arrive. */
+  openDirect(params: OverlayConnectionParams): OverlayConnection {
+    return this.newLink(params, true);
+  }
+
+  /** Where a neighbour's authenticated datagrams come from, while they flow (for NAT traversal). */
+  observedEndpoint(name: PeerName): string | null {
+    let peer: number;
+    try { peer = peerNameToNumber(name); } catch { return null; }
+    const l = this.active.get(peer);
+    if (!l || l.direct || !l.addressLearned || l.addrIp < 0) return null;
+    if (this.now() - l.lastHeardAt >= this.timing.heartbeatTimeoutMs) return null;
+    return formatEndpoint(formatIpv4(l.addrIp), l.addrPort);
+  }
+
+  private newLink(params: OverlayConnectionParams, direct: boolean): OverlayConnection {
     let peer: number;
     try {
       peer = peerNameToNumber(params.remotePeer);
@@ -207,10 +233,12 @@ export class SleeveOverlay implements Overlay {
     if (peer === this.self) return deadConnection(params, 'connection to ourselves');
     const slot = this.slots.indexOf(undefined);
     if (slot < 0) return deadConnection(params, `too many sleeve connections (${MAX_LINKS})`);
-    const link = new PeerLink(peer, this.linkHost, params);
+    const link = new PeerLink(peer, direct ? this.directHost! : this.linkHost, params);
+    link.direct = direct;
     link.slot = slot;
     this.slots[slot] = link;
     if (!this.active.get(peer)?.isConfirmed) this.active.set(peer, link);
+    if (direct) this.directLinks.set(peer, link);
     return link;
   }
 
@@ -254,6 +282,7 @@ export class SleeveOverlay implements Overlay {
       udpAddress: l.addrIp >= 0 ? `${formatIpv4(l.addrIp)}:${l.addrPort}` : null,
       pathMtu: l.pathMtu, overlayMtu: l.counters.mtu, encrypted: l.encrypted,
       sendEpoch: l.crypto?.sendEpoch ?? 0, recvEpoch: l.crypto?.recvEpoch ?? 0,
+      direct: l.direct, directUp: l.direct && l.directUp,
     }));
   }
 
@@ -263,6 +292,7 @@ export class SleeveOverlay implements Overlay {
     nextHop: (dst) => {
       // A direct neighbour the mesh's routes do not know yet (its half of the new connection
       // is still being gossiped) is reached over its link, as before the first setRoutes.
+      if (this.directLinks.size > 0 && this.directLinks.get(dst)?.directUp === true) return dst; // punched path alive
       const hop = this.routes ? this.unicast.get(dst) : undefined;
       return hop ?? (this.active.has(dst) ? dst : -1);
     },
@@ -311,6 +341,7 @@ export class SleeveOverlay implements Overlay {
       },
       linkStopped: (link) => {
         if (link.slot >= 0 && this.slots[link.slot] === link) this.slots[link.slot] = undefined;
+        if (this.directLinks.get(link.peer) === link) this.directLinks.delete(link.peer);
         if (this.active.get(link.peer) === link) {
           this.active.delete(link.peer);
           const other = this.slots.find((l) => l?.peer === link.peer);
@@ -351,6 +382,7 @@ export class SleeveOverlay implements Overlay {
 
   private buildDataPath(io: SleeveIo): void {
     this.linkHost = this.makeLinkHost(io);
+    this.directHost = { ...this.linkHost, timing: { ...this.timing, heartbeatMs: Math.min(this.timing.heartbeatMs, NAT_KEEPALIVE_INTERVAL_MS) } };
     this.tapStride = Math.max(SLEEVE_TAP_SLOT_MIN_BYTES, Math.ceil((this.mtu + ETHERNET_HEADER_BYTES + 4 + 1 + this.vnet) / 64) * 64);
     this.tapArena = Buffer.alloc(this.tapStride * SLEEVE_BATCH);
     const udpArena = Buffer.alloc(SLEEVE_UDP_SLOT_BYTES * SLEEVE_BATCH);
@@ -446,6 +478,7 @@ export class SleeveOverlay implements Overlay {
       for (const link of this.slots) {
         if (!link) continue;
         link.tick(now);
+        if (link.direct) link.directUp = link.lastHeardAt > 0 && now - link.lastHeardAt < NAT_DIRECT_DEAD_MS;
         if (link.needsFastTick(now)) fast = true;
       }
       if (now - this.lastSweep >= this.timing.macSweepMs) {

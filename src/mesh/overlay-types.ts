@@ -78,3 +78,23 @@ export interface Overlay {
   /** Called when a peer is gone for good (GC'd): forget its MACs. */
   peerGone(name: PeerName): void;
 }
+
+/**
+ * What NAT traversal (src/mesh/nat-traversal.ts) needs from the sleeve: the endpoints it sees
+ * its neighbours' datagrams come from, and punched paths to peers that are not neighbours.
+ * Implemented by the sleeve (src/dataplane); optional: without it no punching happens.
+ */
+export interface DirectPaths {
+  /** Where `peer`'s authenticated sleeve datagrams come from ("ip:port"), while they flow; else null. */
+  observedEndpoint(peer: PeerName): string | null;
+  /** The local UDP port of the sleeve. */
+  readonly udpPort: number;
+  /**
+   * Open a punched path to a non-neighbour: an overlay connection to `params.remoteAddress`
+   * (the peer's public endpoint) with keys from the routed key exchange, fast keepalives
+   * (NAT_KEEPALIVE_INTERVAL_MS) and address learning. The sleeve sends a peer's frames over it
+   * while datagrams arrive on it (within NAT_DIRECT_DEAD_MS), else over the mesh's routes.
+   * Lifecycle as {@link OverlayConnection}: confirm() starts the punching sends, stop() ends it.
+   */
+  openDirect(params: OverlayConnectionParams): OverlayConnection;
+}

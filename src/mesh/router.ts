@@ -17,6 +17,10 @@ import type { Overlay, OverlayConnection, OverlayHealth } from './overlay-types.
 import { AcceptGate, acceptSourceKey, type AcceptLimits, type AcceptRefusal } from './accept-gate.js';
 import { TopologyKeeper } from './topology-keeper.js';
 import { BadInputLog } from './bad-input-log.js';
+import { NatTraversal } from './nat-traversal.js';
+import { preferRelays } from './nat-peers.js';
+import { NAT_CHANNEL } from './nat-wire.js';
+import type { DirectPaths } from './overlay-types.js';
 
 export interface MeshRouterOptions {
   identity: Identity;
@@ -36,6 +40,8 @@ export interface MeshRouterOptions {
   events?: PeerEvents;
   /** Handshake flood limits (default: the constants.ts values). */
   acceptLimits?: AcceptLimits;
+  /** Volunteer as preferred relay for traffic between peers without a direct path (`--relay`). */
+  preferredRelay?: boolean;
 }
 
 /** The daemon's handshake flood limits (constants.ts). */
@@ -81,8 +87,12 @@ export class MeshRouter implements Startable {
   private readonly badInput: BadInputLog;
   private gossipTimer: NodeJS.Timeout | null = null;
   private overlay: Overlay | null = null;
+  private direct: DirectPaths | null = null;
+  /** NAT traversal: punched direct paths to non-neighbours (src/mesh/nat-traversal.ts). */
+  readonly nat: NatTraversal;
   private stopped = false;
   readonly collisions: string[] = [];
+  private readonly natChannel: GossipChannel;
 
   constructor(private readonly opts: MeshRouterOptions) {
     this.self = opts.identity.name;
@@ -107,6 +117,16 @@ export class MeshRouter implements Startable {
       peerCount: () => this.topo.size,
     }, opts.metrics, opts.log);
     this.topo.attachHub(this.hub);
+    this.nat = new NatTraversal({
+      self: this.self, identity: opts.identity, keyring: opts.keyring, preferredRelay: opts.preferredRelay ?? false,
+      log: opts.log.child({ component: 'nat' }),
+      neighbours: () => new Map([...this.conns].map(([p, c]) => [p, c.remoteHello!.listenPort])),
+      reachable: (p) => this.topo.routes.unicastAll.has(p),
+      nextHop: (p) => this.dataRoutes().get(p),
+      nickname: (p) => this.topo.topology.get(p)?.nickname ?? p,
+      relaysChanged: () => { if (!this.stopped) this.onRoutesChanged(); },
+    });
+    this.natChannel = this.hub.register(NAT_CHANNEL, this.nat);
     this.maker = new ConnectionMaker({
       ourPort: opts.port,
       connLimit: opts.connLimit,
@@ -129,6 +149,11 @@ export class MeshRouter implements Startable {
     this.overlay = overlay;
   }
 
+  /** Attach the sleeve's punched paths (before start()); without them there is no NAT traversal. */
+  setDirectPaths(direct: DirectPaths): void {
+    this.direct = direct;
+  }
+
   async start(): Promise<void> {
     const server = createServer((s) => this.onAccept(s));
     this.server = server;
@@ -139,6 +164,8 @@ export class MeshRouter implements Startable {
     });
     server.on('error', (e) => this.opts.log.error({ err: e.message }, 'control listener error'));
     this.topo.start();
+    this.nat.attach(this.natChannel, this.direct);
+    this.nat.start();
     this.opts.metrics.setPeers(this.topo.size);
     this.maker.start();
     this.gossipTimer = setInterval(() => {
@@ -153,6 +180,7 @@ export class MeshRouter implements Startable {
     this.stopped = true;
     this.maker.stop();
     this.topo.stop();
+    this.nat.stop();
     if (this.gossipTimer) clearInterval(this.gossipTimer);
     for (const c of [...this.pending, ...this.conns.values()]) c.close('peer is shutting down');
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -169,7 +197,7 @@ export class MeshRouter implements Startable {
 
   /** Unicast next hops (dst → next hop) over established two-way connections. */
   get unicastRoutes(): ReadonlyMap<PeerName, PeerName> {
-    return this.topo.routes.unicast;
+    return this.dataRoutes();
   }
 
   get topology() {
@@ -194,7 +222,15 @@ export class MeshRouter implements Startable {
       rows.push({
         peer: c.remoteName!, nickname: c.remoteHello?.nickname, address: c.remoteAddress, outbound: c.outbound,
         state: 'established' as const, encrypted: h?.encrypted ?? encrypted, since: new Date(c.establishedAt).toISOString(),
-        reason: h && h.state === 'failed' ? h.reason : undefined, mtu: h?.mtu, mode: h?.mode, paths: h?.paths,
+        reason: h && h.state === 'failed' ? h.reason : undefined, mtu: h?.mtu, mode: h?.mode, paths: h?.paths, path: 'direct' as const,
+      });
+    }
+    for (const n of this.nat.status()) {
+      rows.push({
+        peer: n.peer, nickname: this.topo.topology.get(n.peer)?.nickname, address: n.endpoint ?? '-', outbound: n.initiator,
+        state: n.path === 'punched' ? 'established' as const : n.path === 'punching' ? 'connecting' as const : 'relayed' as const,
+        encrypted, since: new Date(n.since).toISOString(), reason: n.reason, path: n.path === 'punching' ? 'relayed' as const : n.path,
+        ...(n.via ? { via: n.via } : {}), mode: 'sleeve',
       });
     }
     for (const c of this.pending) {
@@ -316,6 +352,7 @@ export class MeshRouter implements Startable {
     this.topo.localConnectionsChanged(this.localConnections());
     this.topo.sendFullTo(name);
     this.hub.sendAllTo(c);
+    this.nat.neighbourUp(name);
     this.attachOverlay(c);
     this.updateConnMetrics();
     return null;
@@ -404,6 +441,7 @@ export class MeshRouter implements Startable {
       this.opts.metrics.connectionTerminated(err ? err.code.replace('WEFT_ERR_', '').toLowerCase() : 'closed');
       this.opts.log.info({ peer: c.remoteName, address: c.remoteAddress, reason }, 'connection closed');
       this.maker.peerDisconnected(c.remoteName!);
+      this.nat.neighbourDown(c.remoteName!);
       if (!this.stopped) this.topo.localConnectionsChanged(this.localConnections());
     }
     this.updateConnMetrics();
@@ -451,9 +489,14 @@ export class MeshRouter implements Startable {
     this.opts.metrics.setPeers(this.topo.size);
     if (this.overlay) {
       const r = this.topo.routes;
-      this.overlay.setRoutes({ unicast: r.unicast, broadcastNextHops: (src) => r.broadcastNextHops(src) });
+      this.overlay.setRoutes({ unicast: this.dataRoutes(), broadcastNextHops: (src) => r.broadcastNextHops(src) });
     }
     this.opts.events?.onPeersChanged?.(this.topo.routes.reachable);
+  }
+
+  /** The data plane's unicast routes: the topology's, moved onto preferred relays where one is as close. */
+  private dataRoutes(): ReadonlyMap<PeerName, PeerName> {
+    return preferRelays(this.topo.routes.unicast, this.topo.topology, this.self, this.nat.preferredRelays());
   }
 
   private noteCollision(what: string): void {

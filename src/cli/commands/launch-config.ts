@@ -43,6 +43,7 @@ export const LAUNCH_OPTIONS = {
   'ipalloc-init': { type: 'string' },
   'ipalloc-reclaim-after': { type: 'string' },
   'no-fastdp': { type: 'boolean' },
+  relay: { type: 'boolean' },
   'no-hostgw': { type: 'boolean' },
   'vxlan-port': { type: 'string' },
   'trusted-subnets': { type: 'string' },
@@ -187,7 +188,7 @@ function parseDataplaneFlags(v: Record<string, string | string[] | boolean | und
 
 /** Fast-path flags: --no-fastdp, --no-hostgw, --vxlan-port PORT, --trusted-subnets CIDR,... */
 function parseFastpathFlags(v: Record<string, string | string[] | boolean | undefined>, port: number):
-  Pick<DaemonConfig, 'fastdp' | 'hostGw' | 'vxlanPort' | 'trustedSubnets'> {
+  Pick<DaemonConfig, 'fastdp' | 'hostGw' | 'vxlanPort' | 'trustedSubnets' | 'preferredRelay'> {
   const vxlanPort = v['vxlan-port'] === undefined ? DEFAULT_VXLAN_PORT : parseIntFlag('--vxlan-port', v['vxlan-port'] as string, 1, 65534);
   if (vxlanPort === port || vxlanPort + 1 === port) {
     throw invalid('--vxlan-port', String(vxlanPort), `must differ from --port ${port} (the fast path also uses the next port for probes)`);
@@ -202,6 +203,7 @@ function parseFastpathFlags(v: Record<string, string | string[] | boolean | unde
   // Only non-defaults are set, so a config without them means "fast paths on, port 6784".
   const out: ReturnType<typeof parseFastpathFlags> = {};
   if (v['no-fastdp'] === true) out.fastdp = false;
+  if (v.relay === true) out.preferredRelay = true;
   if (v['no-hostgw'] === true) out.hostGw = false;
   if (v['vxlan-port'] !== undefined) out.vxlanPort = vxlanPort;
   if (trustedSubnets.length > 0) out.trustedSubnets = trustedSubnets;

@@ -32,6 +32,8 @@ Options:
   --pod-tx-offload on|off TX checksum offload/TSO on pod interfaces (default on; off = Weave's setting)
   --no-fastdp             no kernel fast paths (VXLAN, host-gw): every connection uses the sleeve
   --no-hostgw             no host-gw (routed IPv4 between peers on one L2 segment); VXLAN stays
+  --relay                 volunteer as preferred relay: peers without a direct or punched path
+                          between them route their traffic through this host where it is as close
   --vxlan-port PORT       UDP port of the kernel VXLAN path (default ${DEFAULT_VXLAN_PORT}; probes use PORT+1)
   --trusted-subnets CIDR,...  with a cluster secret, peers in these subnets may get unencrypted
                           fast paths; all other peers stay on the encrypted sleeve
