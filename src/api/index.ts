@@ -34,5 +34,5 @@ export type {
   AttachRequest, PodIdentityView, PolicyListReply,
   ApiErrorBody, Readiness, ConnectRequest, ForgetRequest,
   AllocateRequest, AllocateReply, ReleaseRequest, ReleaseReply, GcRequest, GcReply, NetworkInfo,
-  AttachReply, ListedEndpoint,
+  AttachReply, ListedEndpoint, WorkloadsReply, WorkloadPod,
 } from './types.js';

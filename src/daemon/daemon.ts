@@ -21,7 +21,8 @@ import { PolicyService } from './policy-service.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { buildKubePolicySource } from './kube-policy.js';
 import type { KubePolicySource } from '../kube/index.js';
-import { packageVersion } from '../common/index.js';
+import { packageVersion, packageRoot } from '../common/index.js';
+import { clusterWorkloads } from './workloads.js';
 
 /** What another mode may plug in (Kubernetes mode: its policy source). */
 export interface DaemonDeps {
@@ -182,6 +183,8 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
       addr: config.statusAddr, registry, logger: log.child({ component: 'status' }),
       status: () => status(),
       readiness: () => ipam.readiness(),
+      workloads: () => clusterWorkloads(source, sourceKind),
+      ...(uiDir() ? { uiDir: uiDir()! } : {}),
     })
     : null;
 
@@ -253,6 +256,12 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   log.info({ name: identity.name, nickname: config.nickname, encrypted, api: config.apiSocket }, 'weft daemon ready');
   hooks.onReady();
   await stopped;
+}
+
+/** The web page's files: `ui/` of the package (the checkout or the installed package). */
+function uiDir(): string | null {
+  const root = packageRoot();
+  return root === null ? null : join(root, 'ui');
 }
 
 function redactedConfig(c: DaemonConfig): Record<string, unknown> {
