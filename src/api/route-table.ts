@@ -33,6 +33,8 @@ export const API_ROUTES = {
   policyDelete: { name: 'policyDelete', method: 'POST', path: '/policy/delete' },
   policyList: { name: 'policyList', method: 'GET', path: '/policy/list' },
   policyExplain: { name: 'policyExplain', method: 'POST', path: '/policy/explain' },
+  flows: { name: 'flows', method: 'GET', path: '/flows' },
+  flowsStream: { name: 'flowsStream', method: 'GET', path: '/flows/stream' },
 } as const;
 
 /** Name of an API route (a key of API_ROUTES). */

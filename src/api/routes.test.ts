@@ -68,6 +68,11 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
     bad: [[{ dst: 'a/b', protocol: 'TCP', port: 80 }, 'src'], [{ src: 'a/b', dst: 'a/c', protocol: 'ICMP', port: 80 }, 'protocol'],
       [{ src: 'a/b', dst: 'a/c', protocol: 'TCP', port: 0 }, 'port'], [{ src: 'a/b', dst: 'a/c', protocol: 'TCP', port: '80' }, 'port']],
   },
+  flows: {
+    good: [{}, { last: '1000', verdict: 'dropped', 'from-pod': 'default/a', local: '1', since: '5m' }],
+    bad: [[{ last: '1234567' }, 'last'], [{ verdict: '' }, 'verdict'], [{ pods: 'a/b' }, 'pods'], [{ pod: 'x'.repeat(400) }, 'pod']],
+  },
+  flowsStream: { good: [{ protocol: 'tcp' }], bad: [[{ follow: '1' }, 'follow']] },
 };
 
 test('the route table and the schemas name the same routes, each once, with its own method and path', () => {

@@ -5,6 +5,7 @@ import { MAX_OWNER_LENGTH, MAX_PEERS_PER_CALL } from './route-limits.js';
 import {
   StatusReportSchema, StatusTargetSchema, IpamStatusSchema, SecretStatusSchema,
 } from './status-schema.js';
+import { FlowQuerySchema, FlowQueryReplySchema, FlowStreamLineSchema } from './flow-schema.js';
 
 /**
  * Every API route declared once: name, method and path (from route-table.ts), a one-line
@@ -170,6 +171,10 @@ export const ROUTES = {
       protocol: T.Union([T.Literal('TCP'), T.Literal('UDP'), T.Literal('SCTP')]), port: T.Integer({ minimum: 1, maximum: 65535 }),
     }, Strict),
     T.Object({ text: Str('the explanation, one line per step'), explanation: T.Unknown() })),
+  flows: def('flows', 'flow records (docs/flows.md), cluster-wide unless local=1, merged by time; also on the status address',
+    FlowQuerySchema, FlowQueryReplySchema),
+  flowsStream: def('flowsStream', 'follow: NDJSON stream (application/x-ndjson), one line per new matching record, warning or heartbeat; also on the status address',
+    FlowQuerySchema, FlowStreamLineSchema),
 } satisfies { [K in RouteName]: RouteDef<K> };
 
 export type Routes = typeof ROUTES;

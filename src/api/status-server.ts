@@ -7,6 +7,8 @@ import { HttpListener } from './listen.js';
 import type { ApiErrorBody, Readiness } from './types.js';
 import type { WorkloadsReply } from './cluster-schema.js';
 import { loadUiAssets, UI_HEADERS, type UiAssets } from './ui-assets.js';
+import { serveFlowStream, type FlowSource } from './flow-route.js';
+import type { FlowQuery } from './flow-schema.js';
 
 /** Construction options of a StatusServer; the callbacks are called per request and must be cheap. */
 export interface StatusServerOptions {
@@ -26,6 +28,10 @@ export interface StatusServerOptions {
   uiDir?: string;
   /** Used as given: pass a child logger carrying the component name. */
   logger: Logger;
+  /** Serves `/flows` and `/flows/stream` (absent: 404). */
+  flows?: FlowSource;
+  /** Called once per refused flow query (counted like API bad input). */
+  onBadQuery?: () => void;
 }
 
 type Reply = { status: number; type: string; body: string | Buffer; headers?: Readonly<Record<string, string>> };
@@ -33,7 +39,8 @@ type Reply = { status: number; type: string; body: string | Buffer; headers?: Re
 /**
  * Read-only HTTP listener for monitoring: `GET /status` (JSON), `/metrics` (Prometheus text),
  * `/healthz` (200 "ok" while the process serves requests), `/readyz` (200 "ready", or 503 with
- * the reason), `/workloads` (the cluster's pods, JSON) and the web page under `/ui/` (docs/ui.md).
+ * the reason), `/flows` (JSON) and `/flows/stream` (NDJSON) with the query of docs/flows.md,
+ * `/workloads` (the cluster's pods, JSON) and the web page under `/ui/` (docs/ui.md).
  * Only GET and HEAD; other methods → 405, other paths → 404. It never changes anything, so it
  * may be exposed more widely than the API socket (default 127.0.0.1 only); nothing it serves
  * holds a secret or key.
@@ -83,10 +90,24 @@ export class StatusServer implements Startable {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://weft.invalid').pathname;
+    const url = new URL(req.url ?? '/', 'http://weft.invalid');
+    const path = url.pathname;
+    const aborter = new AbortController();
+    res.once('close', () => aborter.abort());
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendError(res, new WeftError('WEFT_ERR_NO_API_ROUTE', 'the status listener is read-only'), 405, { allow: 'GET, HEAD' });
+        return;
+      }
+      if ((path === '/flows' || path === '/flows/stream') && this.opts.flows) {
+        const q = await this.flowQuery(url.searchParams, path === '/flows' ? 'flows' : 'flowsStream');
+        if (path === '/flows/stream') {
+          await serveFlowStream(res, this.opts.flows, q, aborter.signal);
+          return;
+        }
+        const body = JSON.stringify(await this.opts.flows.query(q, aborter.signal)) + '\n';
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+        res.end(body);
         return;
       }
       const reply = await this.reply(path);
@@ -97,6 +118,23 @@ export class StatusServer implements Startable {
       const e = asWeftError(thrown);
       if (e.code === 'WEFT_ERR_INTERNAL') this.log.error({ err: thrown, path }, 'status request failed');
       sendError(res, e);
+    }
+  }
+
+  /** The query parameters checked against the route schema (and each flag once). */
+  private async flowQuery(params: URLSearchParams, route: 'flows' | 'flowsStream'): Promise<FlowQuery> {
+    try {
+      const keys = [...params.keys()];
+      const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+      if (twice !== undefined) throw new WeftError('WEFT_ERR_BAD_ARGS', `query parameter "${twice.slice(0, 64)}" given twice`);
+      const q = Object.fromEntries(params);
+      (await import('./validate.js')).checkRequest(route, q);
+      this.opts.flows!.check(q as FlowQuery);
+      return q as FlowQuery;
+    } catch (e) {
+      this.opts.onBadQuery?.();
+      this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'flow query refused');
+      throw e;
     }
   }
 
