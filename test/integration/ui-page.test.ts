@@ -1,0 +1,130 @@
+/**
+ * The web page (/ui on the read-only status listener) in a real browser: Debian's headless
+ * Chromium driven by playwright-core, run inside host 1's network namespace so it opens
+ * http://127.0.0.1:6782/ui/ like an operator on that host. Three real daemons (weft launch,
+ * with a cluster secret) in namespaces, pods attached with labels on each host. The page must
+ * show the three hosts and their connections with the path /status reports, every pod with its
+ * namespace and labels, update without reloading when a pod is attached, only ever GET, and
+ * never receive key material (the password, the identity keys).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
+import { waitFor } from '../support/wait.js';
+import { browserInNetns, browserMissing, type NsBrowser } from '../support/browser.js';
+import { keyMaterialFindings } from '../support/key-material.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
+  : browserMissing() ?? false;
+
+const PASSWORD = 'ui test password: correct horse battery staple';
+const PAGE = 'http://127.0.0.1:6782/ui/';
+
+function weft(lab: Lab, h: LabHost, args: string[]): string {
+  return lab.exec(h, process.execPath, [WEFT, ...args, '--api-socket', h.socket], { timeoutMs: 20_000 });
+}
+
+test('web page: 3 hosts, their connections and paths, pods with labels, live updates, GET only, no key material',
+  { skip, timeout: 180_000 }, async () => {
+    const lab = new Lab();
+    let browser: NsBrowser | null = null;
+    try {
+      const [h1, h2, h3] = lab.addHosts(3);
+      // Host 1 and 2 trust the underlay (an unencrypted kernel path between them: VXLAN, as host 2
+      // runs --no-hostgw); host 3 trusts nothing (sleeve, encrypted, to both).
+      const trust = ['--trusted-subnets', lab.hosts[0]!.ip.replace(/\.\d+$/, '.0/24')];
+      lab.launch(h1, { password: PASSWORD, extraArgs: trust });
+      lab.launch(h2, { password: PASSWORD, peers: [h1.ip], extraArgs: [...trust, '--no-hostgw'] });
+      lab.launch(h3, { password: PASSWORD, peers: [h1.ip] });
+      const names = await Promise.all([h1, h2, h3].map(async (h) => (await lab.status(h)).name));
+      const podNs: string[] = [];
+      const pod = (h: LabHost, name: string, ip: string, labels: string[]) => {
+        const ns = lab.netns(name);
+        podNs.push(ns);
+        weft(lab, h, ['attach', '--ip', `${ip}/12`, '--namespace', 'shop', '--name', name, ...labels.flatMap((l) => ['--label', l]), ns]);
+      };
+      pod(h1, 'web', '10.32.0.11', ['app=web', 'tier=front']);
+      pod(h2, 'api', '10.32.0.12', ['app=api']);
+      pod(h3, 'db', '10.32.0.13', ['app=db', 'tier=data']);
+      await lab.until('a full mesh, every connection established on a path, 3 pods known on host 1', 45_000, async () => {
+        for (const h of [h1, h2, h3]) {
+          const st = await lab.status(h);
+          if (st.connections.filter((c) => c.state === 'established' && c.mode).length !== 2) return false;
+        }
+        return (await lab.status(h1)).policy?.pods === 3;
+      });
+
+      browser = await browserInNetns(h1.ns, lab.dir);
+      const { page } = browser;
+      const methods = new Set<string>();
+      const bodies: Promise<{ url: string; text: string }>[] = [];
+      page.on('request', (r) => methods.add(r.method()));
+      page.on('response', (r) => { bodies.push(r.text().then((text) => ({ url: r.url(), text }), () => ({ url: r.url(), text: '' }))); });
+      let navigations = 0;
+      page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+      await page.goto(PAGE, { waitUntil: 'load' });
+
+      // The three hosts, this one marked.
+      for (const n of names) await page.locator(`svg.graph g.node[data-peer="${n}"]`).waitFor({ timeout: 15_000 });
+      assert.equal(await page.locator('svg.graph g.node').count(), 3);
+      assert.equal(await page.locator('svg.graph g.node.self').getAttribute('data-peer'), names[0]);
+      assert.match(await page.locator(`g.node[data-peer="${names[1]}"]`).textContent() ?? '', /host2/);
+
+      // Every connection of the mesh is an edge; host 1's two carry the path /status reports.
+      const key = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
+      for (const [a, b] of [[0, 1], [0, 2], [1, 2]] as const) {
+        await page.locator(`g.edge[data-edge="${key(names[a]!, names[b]!)}"]`).waitFor({ timeout: 15_000 });
+      }
+      const st1 = await lab.status(h1);
+      for (const c of st1.connections) {
+        const edge = page.locator(`g.edge[data-edge="${key(names[0]!, c.peer)}"]`);
+        await waitFor(async () => (await edge.getAttribute('data-mode')) === c.mode, { timeoutMs: 10_000, what: `edge to ${c.peer} drawn as ${c.mode}` });
+        const label = await edge.locator('text').textContent();
+        const enc = c.encrypted ? 'encrypted' : 'NOT encrypted';
+        assert.equal(label, `${c.mode} · mtu ${c.mtu} · ${enc}`);
+        const rowText = await page.locator(`#connections tr[data-conn="${c.peer}"]`).innerText();
+        assert.match(rowText, new RegExp(`established\\s+${c.mode}\\s+direct\\s+${enc}\\s+${c.mtu}`), rowText);
+      }
+      const byPeer = new Map(st1.connections.map((c) => [c.peer, `${c.mode} ${c.encrypted}`]));
+      assert.deepEqual([byPeer.get(names[1]!), byPeer.get(names[2]!)], ['vxlan false', 'sleeve true'], 'the paths this lab sets up');
+
+      // Pods per host, with namespace and labels.
+      const podRow = (host: string, name: string) => page.locator(`#pods [data-host="${host}"] tr[data-pod="shop/${name}"]`);
+      await podRow(names[0]!, 'web').waitFor({ timeout: 15_000 });
+      assert.deepEqual(await podRow(names[0]!, 'web').locator('.chip').allTextContents(), ['app=web', 'tier=front']);
+      await podRow(names[2]!, 'db').waitFor({ timeout: 15_000 });
+      assert.match(await podRow(names[2]!, 'db').innerText(), /shop\/[\s\S]*db[\s\S]*10\.32\.0\.13[\s\S]*app=db/);
+      await podRow(names[1]!, 'api').waitFor({ timeout: 15_000 });
+
+      // The IPAM ring: one legend row per owner the ring reports.
+      await page.locator('#owners tr[data-owner]').first().waitFor({ timeout: 15_000 });
+      const owners = new Set((st1.ipam?.entries ?? []).map((e) => e.owner));
+      assert.equal(await page.locator('#owners tr[data-owner]').count(), owners.size);
+      assert.ok(await page.locator('svg.ring path.arc').count() >= 1);
+
+      // Live: a pod attached on host 3 appears without a reload.
+      pod(h3, 'cache', '10.32.0.14', ['app=cache']);
+      await podRow(names[2]!, 'cache').waitFor({ timeout: 15_000 });
+      assert.equal(navigations, 1, 'the page was never reloaded');
+      assert.match(await page.locator('#live').innerText(), /^live/);
+      await page.screenshot({ path: join(lab.dir, 'page.png'), fullPage: true });
+
+      // Read-only, and nothing secret ever reached the page.
+      assert.deepEqual([...methods], ['GET']);
+      const secrets: (string | Buffer)[] = [PASSWORD];
+      for (const h of [h1, h2, h3]) {
+        const file = readFileSync(join(h.dataDir, 'identity.key'));
+        secrets.push(file.subarray(8, 40), file.subarray(40, 72));
+      }
+      const seen = await Promise.all(bodies);
+      assert.ok(seen.some((b) => b.url.endsWith('/status')) && seen.some((b) => b.url.endsWith('/workloads')), 'the page read /status and /workloads');
+      const findings = seen.flatMap((b) => keyMaterialFindings(b.text, secrets, b.url));
+      assert.deepEqual(findings, []);
+    } finally {
+      await browser?.close();
+      lab.destroy();
+      sh('true', []);
+    }
+  });
