@@ -1,6 +1,6 @@
 // The page's main loop: polls the read-only JSON of the status listener (`/status` every
 // second, `/workloads` for the cluster's pods) and redraws. It only ever reads (GET).
-import { h, replace, colourOf } from './dom.js';
+import { h, replace, swatch } from './dom.js';
 import { topology, ringArcs, podsByHost } from './model.js';
 import { renderGraph, shortName } from './graph.js';
 import { renderRing } from './ring.js';
@@ -49,7 +49,7 @@ function renderConnections(topo, st) {
     const l = e.local;
     const tried = l.paths.map((p) => `${p.path}: ${p.state}${p.mtu ? ` (mtu ${p.mtu})` : ''}${p.reason ? ` — ${p.reason}` : ''}`);
     rows.push(h('tr', { 'data-conn': peer },
-      h('td', {}, h('span', { class: 'swatch', style: `background:${colourOf(peer)}` }), topo.nickname(peer) || '', ' ', h('span', { class: 'mono muted' }, shortName(peer))),
+      h('td', {}, swatch(peer), topo.nickname(peer) || '', ' ', h('span', { class: 'mono muted' }, shortName(peer))),
       h('td', { class: 'mono' }, l.address, l.outbound ? ' (out)' : ' (in)'),
       h('td', { class: l.state === 'established' ? 'ok' : 'bad' }, l.state, l.reason ? ` — ${l.reason}` : ''),
       h('td', { class: 'path' }, l.state === 'established' ? l.mode : '—'),
@@ -60,7 +60,7 @@ function renderConnections(topo, st) {
   }
   for (const r of topo.relayed) {
     rows.push(h('tr', { 'data-conn': r.peer, class: 'relayed' },
-      h('td', {}, h('span', { class: 'swatch', style: `background:${colourOf(r.peer)}` }), topo.nickname(r.peer) || '', ' ', h('span', { class: 'mono muted' }, shortName(r.peer))),
+      h('td', {}, swatch(r.peer), topo.nickname(r.peer) || '', ' ', h('span', { class: 'mono muted' }, shortName(r.peer))),
       h('td', {}, '—'), h('td', {}, 'reachable'), h('td', {}, 'sleeve'),
       h('td', {}, `relayed via ${topo.nickname(r.via) || shortName(r.via)}`),
       h('td', { class: st.encrypted ? 'ok' : 'bad' }, st.encrypted ? 'encrypted' : 'NOT encrypted'), h('td', {}, '—'), h('td', {})));
@@ -77,10 +77,10 @@ function renderIpam(st) {
     return;
   }
   const ring = ringArcs(ipam);
-  const centre = `${ipam.range} · ${ipam.status}`;
+  const centre = [ipam.range, ipam.status];
   replace($('ring'), renderRing(ring, centre));
   replace($('owners').tBodies[0], ring.owners.map((o) => h('tr', { 'data-owner': o.owner },
-    h('td', {}, h('span', { class: 'swatch', style: `background:${colourOf(o.owner)}` }), o.nickname || names.of(o.owner), ' ',
+    h('td', {}, swatch(o.owner), o.nickname || names.of(o.owner), ' ',
       h('span', { class: 'mono muted' }, shortName(o.owner))),
     h('td', {}, o.addresses.toString()), h('td', {}, String(o.free)), h('td', {}, String(o.ranges)))));
   if (ipam.reason) $('owners').tBodies[0].append(h('tr', {}, h('td', { colspan: 4, class: 'bad' }, ipam.reason)));
@@ -91,7 +91,7 @@ function renderPods(wl, topo) {
   const blocks = [];
   for (const [host, pods] of by) {
     blocks.push(h('div', { class: 'host-pods', 'data-host': host },
-      h('h3', {}, h('span', { class: 'swatch', style: `background:${colourOf(host)}` }), topo.nickname(host) || shortName(host),
+      h('h3', {}, swatch(host), topo.nickname(host) || shortName(host),
         ' ', h('span', { class: 'muted mono' }, shortName(host)), ' ', h('span', { class: 'muted' }, `${pods.length} pod${pods.length === 1 ? '' : 's'}`)),
       pods.length === 0 ? null : h('table', { class: 'grid' },
         h('thead', {}, h('tr', {}, h('th', {}, 'namespace/name'), h('th', {}, 'address'), h('th', {}, 'labels'), h('th', {}, 'ports'))),

@@ -6,8 +6,8 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /**
  * An HTML element: h('td', { class: 'x', 'data-pod': 'a/b' }, 'text', child, …).
- * Attributes with value null/undefined/false are left out; children may be strings, nodes,
- * arrays of them, or null.
+ * Attributes with value null/undefined/false are left out; `style` is an object of CSS
+ * properties; children may be strings, nodes, arrays of them, or null.
  */
 export function h(tag, attrs = {}, ...children) {
   return fill(document.createElement(tag), attrs, children);
@@ -21,6 +21,11 @@ export function s(tag, attrs = {}, ...children) {
 function fill(el, attrs, children) {
   for (const [k, v] of Object.entries(attrs ?? {})) {
     if (v === null || v === undefined || v === false) continue;
+    if (k === 'style' && typeof v === 'object') {
+      // Through the CSSOM: the page's Content-Security-Policy refuses inline style attributes.
+      for (const [p, x] of Object.entries(v)) el.style.setProperty(p, x);
+      continue;
+    }
     el.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat(Infinity)) {
@@ -34,6 +39,11 @@ function fill(el, attrs, children) {
 export function replace(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
     .map((c) => (typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c)));
+}
+
+/** A swatch (a small square) in a peer's colour. */
+export function swatch(name) {
+  return h('span', { class: 'swatch', style: { background: colourOf(name) } });
 }
 
 /** A stable colour for a peer name (hue from a string hash). */

@@ -37,10 +37,13 @@ export function renderGraph(topo) {
     const cls = `edge mode-${mode}${e.established ? '' : ' down'}${e.local && !e.local.encrypted ? ' plain' : ''}`;
     const mx = (p.x + q.x) / 2;
     const my = (p.y + q.y) / 2;
+    // Labels sit beside their line, away from the centre, so two lines' labels never overlap.
+    const side = Math.abs(mx - W / 2) < 20 ? 'middle' : mx < W / 2 ? 'end' : 'start';
+    const lx = side === 'middle' ? mx : mx + (side === 'end' ? -10 : 10);
     svg.append(s('g', { class: cls, 'data-edge': e.key, 'data-mode': mode },
       s('title', {}, `${topo.nickname(e.a) || e.a} — ${topo.nickname(e.b) || e.b}: ${edgeLabel(e)}`),
       s('line', { x1: p.x, y1: p.y, x2: q.x, y2: q.y }),
-      s('text', { x: mx, y: my - 6, 'text-anchor': 'middle', class: 'edge-label' }, edgeLabel(e))));
+      s('text', { x: lx, y: my - 6, 'text-anchor': side, class: `edge-label${e.local && !e.local.encrypted ? ' warn' : ''}` }, edgeLabel(e))));
   }
   for (const r of topo.relayed) {
     const self = topo.self;
@@ -60,7 +63,7 @@ export function renderGraph(topo) {
     const p = pos.get(node.name);
     svg.append(s('g', { class: `node${node.self ? ' self' : ''}`, 'data-peer': node.name, transform: `translate(${p.x} ${p.y})` },
       s('title', {}, `${node.nickname} ${node.name}${node.self ? ' (this host)' : ''}`),
-      s('circle', { r: 26, style: `--peer:${colourOf(node.name)}` }),
+      s('circle', { r: 26, style: { fill: colourOf(node.name) } }),
       s('text', { y: 4, 'text-anchor': 'middle', class: 'node-nick' }, node.nickname || shortName(node.name)),
       s('text', { y: 44, 'text-anchor': 'middle', class: 'node-name' }, shortName(node.name) + (node.self ? ' (this host)' : ''))));
   }

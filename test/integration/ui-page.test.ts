@@ -11,50 +11,26 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, isRoot, sh, WEFT, type LabHost } from '../support/lab.js';
+import { Lab, isRoot, type LabHost } from '../support/lab.js';
 import { waitFor } from '../support/wait.js';
 import { browserInNetns, browserMissing, type NsBrowser } from '../support/browser.js';
 import { keyMaterialFindings } from '../support/key-material.js';
+import { buildUiWorld, UI_PASSWORD } from '../support/ui-world.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : browserMissing() ?? false;
 
-const PASSWORD = 'ui test password: correct horse battery staple';
 const PAGE = 'http://127.0.0.1:6782/ui/';
-
-function weft(lab: Lab, h: LabHost, args: string[]): string {
-  return lab.exec(h, process.execPath, [WEFT, ...args, '--api-socket', h.socket], { timeoutMs: 20_000 });
-}
 
 test('web page: 3 hosts, their connections and paths, pods with labels, live updates, GET only, no key material',
   { skip, timeout: 180_000 }, async () => {
     const lab = new Lab();
     let browser: NsBrowser | null = null;
     try {
-      const [h1, h2, h3] = lab.addHosts(3);
-      // Host 1 and 2 trust the underlay (an unencrypted kernel path between them: VXLAN, as host 2
-      // runs --no-hostgw); host 3 trusts nothing (sleeve, encrypted, to both).
-      const trust = ['--trusted-subnets', lab.hosts[0]!.ip.replace(/\.\d+$/, '.0/24')];
-      lab.launch(h1, { password: PASSWORD, extraArgs: trust });
-      lab.launch(h2, { password: PASSWORD, peers: [h1.ip], extraArgs: [...trust, '--no-hostgw'] });
-      lab.launch(h3, { password: PASSWORD, peers: [h1.ip] });
-      const names = await Promise.all([h1, h2, h3].map(async (h) => (await lab.status(h)).name));
-      const podNs: string[] = [];
-      const pod = (h: LabHost, name: string, ip: string, labels: string[]) => {
-        const ns = lab.netns(name);
-        podNs.push(ns);
-        weft(lab, h, ['attach', '--ip', `${ip}/12`, '--namespace', 'shop', '--name', name, ...labels.flatMap((l) => ['--label', l]), ns]);
-      };
-      pod(h1, 'web', '10.32.0.11', ['app=web', 'tier=front']);
-      pod(h2, 'api', '10.32.0.12', ['app=api']);
-      pod(h3, 'db', '10.32.0.13', ['app=db', 'tier=data']);
-      await lab.until('a full mesh, every connection established on a path, 3 pods known on host 1', 45_000, async () => {
-        for (const h of [h1, h2, h3]) {
-          const st = await lab.status(h);
-          if (st.connections.filter((c) => c.state === 'established' && c.mode).length !== 2) return false;
-        }
-        return (await lab.status(h1)).policy?.pods === 3;
-      });
+      const world = await buildUiWorld(lab);
+      const [h1, h2, h3] = world.hosts;
+      const names = world.names;
+      const pod = (h: LabHost, name: string, ip: string, labels: string[]) => world.pod(h, name, ip, labels);
 
       browser = await browserInNetns(h1.ns, lab.dir);
       const { page } = browser;
@@ -62,6 +38,9 @@ test('web page: 3 hosts, their connections and paths, pods with labels, live upd
       const bodies: Promise<{ url: string; text: string }>[] = [];
       page.on('request', (r) => methods.add(r.method()));
       page.on('response', (r) => { bodies.push(r.text().then((text) => ({ url: r.url(), text }), () => ({ url: r.url(), text: '' }))); });
+      const pageErrors: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+      page.on('pageerror', (e) => pageErrors.push(`uncaught: ${e.message}`));
       let navigations = 0;
       page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
       await page.goto(PAGE, { waitUntil: 'load' });
@@ -111,9 +90,16 @@ test('web page: 3 hosts, their connections and paths, pods with labels, live upd
       assert.match(await page.locator('#live').innerText(), /^live/);
       await page.screenshot({ path: join(lab.dir, 'page.png'), fullPage: true });
 
+      // Peers are drawn in their colours (set through the CSSOM: the CSP refuses inline styles).
+      const fill = await page.locator(`g.node[data-peer="${names[1]}"] circle`).evaluate((el) => getComputedStyle(el).fill);
+      assert.match(fill, /^rgb\(/);
+      assert.notEqual(fill, 'rgb(0, 0, 0)', 'the node has its colour');
+      // No script error, no refused resource or style (CSP) on the way.
+      assert.deepEqual(pageErrors, []);
+
       // Read-only, and nothing secret ever reached the page.
       assert.deepEqual([...methods], ['GET']);
-      const secrets: (string | Buffer)[] = [PASSWORD];
+      const secrets: (string | Buffer)[] = [UI_PASSWORD];
       for (const h of [h1, h2, h3]) {
         const file = readFileSync(join(h.dataDir, 'identity.key'));
         secrets.push(file.subarray(8, 40), file.subarray(40, 72));
@@ -125,6 +111,5 @@ test('web page: 3 hosts, their connections and paths, pods with labels, live upd
     } finally {
       await browser?.close();
       lab.destroy();
-      sh('true', []);
     }
   });
