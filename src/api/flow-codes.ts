@@ -4,7 +4,7 @@
  */
 
 /** Why a packet was dropped. */
-export const DROP_REASONS = ['policy-denied', 'no-route', 'too-big', 'auth', 'replay', 'bad-frame'] as const;
+export const DROP_REASONS = ['policy-denied', 'no-route', 'too-big', 'auth', 'replay', 'bad-frame', 'queue-full'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 /** What happened to a flow. */
 export const VERDICTS = ['forwarded', 'dropped', 'audit'] as const;

@@ -70,7 +70,7 @@ export const FlowQuerySchema = T.Object({
   last: Param('at most this many records, newest kept (1..100000, default 100; ignored by the stream)', 6),
   since: Param('only records newer than this duration ago: "500ms", "30s", "5m", "2h"', 16),
   verdict: Param('forwarded | dropped | audit', 16),
-  reason: Param('a drop reason (policy-denied, no-route, too-big, auth, replay, bad-frame)', 32),
+  reason: Param('a drop reason (policy-denied, no-route, too-big, auth, replay, bad-frame, queue-full)', 32),
   pod: Param('NS/NAME: either side is this pod'),
   'from-pod': Param('NS/NAME: the source is this pod'),
   'to-pod': Param('NS/NAME: the destination is this pod'),

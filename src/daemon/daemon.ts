@@ -23,6 +23,8 @@ import { buildKubePolicySource } from './kube-policy.js';
 import type { KubePolicySource } from '../kube/index.js';
 import { packageVersion, packageRoot } from '../common/index.js';
 import { clusterWorkloads } from './workloads.js';
+import { FlowService } from './flow-service.js';
+import type { PolicyInput } from '../policy/index.js';
 
 /** What another mode may plug in (Kubernetes mode: its policy source). */
 export interface DaemonDeps {
@@ -85,6 +87,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const pods = new PodIdentities(config.dataDir, policyLog, () => {
     mesh?.localChanged();
     policy.localChanged();
+    flows?.localChanged();
   });
   await pods.load();
   // Kubernetes mode (--kube / --kubeconfig): the API server is the source of pods, namespaces
@@ -107,6 +110,34 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     { policedPods: () => policyEdge.policedPods() });
   dataplane.attach(router);
   dataplane.addresses = ipam;
+
+  // Flow records (docs/flows.md): pod conntrack, the policy table's NFLOG, sleeve drops.
+  let flowInput: PolicyInput | null = null;
+  source.onChange(() => { flowInput = null; });
+  let names: { at: number; map: Map<string, string> } = { at: -Infinity, map: new Map() };
+  const nickname = (peer: string): string => {
+    if (peer === identity.name) return config.nickname;
+    if (Date.now() - names.at > 1000 || !names.map.has(peer)) {
+      names = { at: Date.now(), map: new Map(router.topology.statusPeers().map((p) => [p.name, p.nickname])) };
+    }
+    return names.map.get(peer) ?? peer;
+  };
+  const flows: FlowService | null = new FlowService({
+    self: { name: identity.name, nickname: config.nickname }, log: log.child({ component: 'flows' }), registry,
+    recording: config.flows ?? true, ...(config.flowRing !== undefined ? { ringSize: config.flowRing } : {}),
+    policyInput: () => {
+      if (flowInput) return flowInput;
+      try { flowInput = source.snapshot(); } catch { return null; }
+      return flowInput;
+    },
+    ruleset: () => policy.ruleset(),
+    nickname,
+    modes: () => new Map(dataplane.status().fastpath.connections.map((c) => [c.peer, c.mode])),
+    peers: () => [...router.unicastRoutes.keys()].filter((n) => n !== identity.name).map((n) => ({ name: n, nickname: nickname(n) })),
+    listAttached: () => dataplane.plumbing.listAttached(),
+  });
+  flows.attach(router);
+  dataplane.sleeve.setDropObserver(flows.sleeveDrop);
 
   const pinger = new PeerPing();
   pinger.attach(router.newGossip(PING_CHANNEL, pinger));
@@ -163,6 +194,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   registerPolicyRoutes(api, { self: identity.name, source, sourceKind, mesh, pods, settled: () => policy.settled() });
   dataplane.pods = pods;
   ipam.registerRoutes(api);
+  api.handleFlows(flows.query);
   api.handle(API_ROUTES.reset, () => {
     const left = ipam.ipam.leave();
     setImmediate(() => void shutdown('reset requested over the API', true));
@@ -183,6 +215,8 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
       addr: config.statusAddr, registry, logger: log.child({ component: 'status' }),
       status: () => status(),
       readiness: () => ipam.readiness(),
+      flows: flows.query,
+      onBadQuery: () => metrics.badInput('status', 'bad_request'),
       workloads: () => clusterWorkloads(source, sourceKind),
       ...(uiDir() ? { uiDir: uiDir()! } : {}),
     })
@@ -207,6 +241,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
         await pods.close();
       },
     })
+    .add('flows', flows)
     .add('mesh', router)
     .add('status', statusServer);
 

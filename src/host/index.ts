@@ -30,3 +30,11 @@ export {
   NATIVE_ABI_VERSION, NATIVE_FUNCTIONS, loadNativeAddon, nativeAddonPath, nativeArity,
   type NativeAddon, type NativeFunctionName, type NativeFunctionSpec, type AeadHandle, type PollHandle,
 } from './native-addon.js';
+export {
+  NetfilterEvents, PodConntrack, nflogListener, nflogBindRequest, FLOW_NFT_TABLE,
+  type NetfilterEventStats, type NetfilterEventsOptions, type PodConntrackOptions,
+} from './flow-sockets.js';
+export {
+  decodeConntrackEvent, decodeNflogRecord, decodePacketHeader, NETLINK_NETFILTER,
+  type ConntrackEvent, type CtTuple, type NflogRecord, type PacketHeader,
+} from './nfnl-messages.js';

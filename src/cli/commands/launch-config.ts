@@ -47,6 +47,8 @@ export const LAUNCH_OPTIONS = {
   'trusted-subnets': { type: 'string' },
   kube: { type: 'boolean' },
   kubeconfig: { type: 'string' },
+  'flow-ring': { type: 'string' },
+  'no-flows': { type: 'boolean' },
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -122,6 +124,9 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     if (!(v.foreground ?? false)) throw new UsageError('--password-fd needs --foreground (in the background, weft launch hands WEFT_PASSWORD to the daemon this way itself)');
     config.passwordFd = parseIntFlag('--password-fd', v['password-fd'], 3, MAX_PASSWORD_FD);
   }
+  // Flow records (docs/flows.md): ring size in records; --no-flows turns recording off.
+  if (v['flow-ring'] !== undefined) config.flowRing = parseIntFlag('--flow-ring', v['flow-ring'], 16, 1_048_576);
+  if (v['no-flows'] === true) config.flows = false;
   const kube = parseKubeFlags(v, ctx);
   if (kube) config.kube = kube;
   Object.assign(config, sleeveSwitches(ctx.env));
