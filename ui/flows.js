@@ -32,7 +32,7 @@ function policyText(f) {
 function row(f) {
   const pol = policyText(f);
   return h('tr', { class: f.verdict, 'data-verdict': f.verdict, 'data-policy': f.policies?.map((p) => `${p.namespace}/${p.name}`).join(' ') || null },
-    h('td', { class: 'mono' }, new Date(f.time).toLocaleTimeString(), h('div', { class: 'muted' }, f.event)),
+    h('td', { class: 'mono', title: f.time }, f.time.slice(11, 23), h('div', { class: 'muted' }, f.event)),
     h('td', { class: 'verdict' }, f.verdict),
     side(f.source), side(f.destination),
     h('td', {}, f.protocol, f.tcp_flags?.length ? h('div', { class: 'muted' }, f.tcp_flags.join(',')) : null),

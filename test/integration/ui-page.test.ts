@@ -4,25 +4,26 @@
  * http://127.0.0.1:6782/ui/ like an operator on that host. Three real daemons (weft launch,
  * with a cluster secret) in namespaces, pods attached with labels on each host. The page must
  * show the three hosts and their connections with the path /status reports, every pod with its
- * namespace and labels, update without reloading when a pod is attached, only ever GET, and
+ * namespace and labels, update without reloading when a pod is attached, show a connection a
+ * policy refuses as a highlighted drop naming the policy within seconds, only ever GET, and
  * never receive key material (the password, the identity keys).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, isRoot, type LabHost } from '../support/lab.js';
 import { waitFor } from '../support/wait.js';
 import { browserInNetns, browserMissing, type NsBrowser } from '../support/browser.js';
 import { keyMaterialFindings } from '../support/key-material.js';
-import { buildUiWorld, UI_PASSWORD } from '../support/ui-world.js';
+import { buildUiWorld, DB_POLICY, UI_PASSWORD } from '../support/ui-world.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces): run the tests as root, e.g. sudo npm test'
   : browserMissing() ?? false;
 
 const PAGE = 'http://127.0.0.1:6782/ui/';
 
-test('web page: 3 hosts, their connections and paths, pods with labels, live updates, GET only, no key material',
+test('web page: 3 hosts, their connections and paths, pods with labels, live updates, a policy drop with its policy, GET only, no key material',
   { skip, timeout: 180_000 }, async () => {
     const lab = new Lab();
     let browser: NsBrowser | null = null;
@@ -37,10 +38,12 @@ test('web page: 3 hosts, their connections and paths, pods with labels, live upd
       const methods = new Set<string>();
       const bodies: Promise<{ url: string; text: string }>[] = [];
       page.on('request', (r) => methods.add(r.method()));
-      page.on('response', (r) => { bodies.push(r.text().then((text) => ({ url: r.url(), text }), () => ({ url: r.url(), text: '' }))); });
+      // Every reply's body, except the flow stream's (it never ends; it carries the same records as /flows).
+      page.on('response', (r) => { if (!r.url().includes('/flows/stream')) bodies.push(r.text().then((text) => ({ url: r.url(), text }), () => ({ url: r.url(), text: '' }))); });
       const pageErrors: string[] = [];
       page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
       page.on('pageerror', (e) => pageErrors.push(`uncaught: ${e.message}`));
+      page.on('response', (r) => { if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()}: ${r.url()}`); });
       let navigations = 0;
       page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
       await page.goto(PAGE, { waitUntil: 'load' });
@@ -90,6 +93,30 @@ test('web page: 3 hosts, their connections and paths, pods with labels, live upd
       assert.match(await page.locator('#live').innerText(), /^live/);
       await page.screenshot({ path: join(lab.dir, 'page.png'), fullPage: true });
 
+      // A policy lets only app=api reach the database: web's connection is dropped on host 3, and
+      // the page on host 1 (cluster-wide flows) shows the drop with the policy's name.
+      const policyFile = join(lab.dir, 'db-policy.yaml');
+      writeFileSync(policyFile, DB_POLICY);
+      world.weft(h1, ['policy', 'apply', '-f', policyFile]);
+      await waitFor(() => !world.reachDb(world.pods.web), { timeoutMs: 20_000, what: 'the policy refusing web → db' });
+      const drops = page.locator('#flows tr[data-verdict="dropped"][data-policy~="shop/db-from-api-only"]');
+      const before = await drops.count();
+      const t0 = Date.now();
+      assert.equal(world.reachDb(world.pods.web, 300), false);
+      await waitFor(async () => (await drops.count()) > before, { timeoutMs: 10_000, intervalMs: 50, what: 'the drop on the page' });
+      console.log(`# a refused connection appeared on the page as a drop ${Date.now() - t0} ms after it was tried (300 ms connect attempt included)`);
+      const dropText = await drops.first().innerText();
+      assert.match(dropText, /dropped[\s\S]*shop\/web[\s\S]*10\.32\.0\.11[\s\S]*shop\/db[\s\S]*10\.32\.0\.13:5432[\s\S]*TCP[\s\S]*policy-denied[\s\S]*shop\/db-from-api-only/, dropText);
+      assert.match(dropText, /host3\s*$/m, `observed on host 3 (the server's host): ${dropText}`);
+      assert.ok(await drops.first().evaluate((el) => getComputedStyle(el.querySelector('td')!).backgroundColor !== 'rgba(0, 0, 0, 0)'), 'the drop is highlighted');
+      assert.equal(world.reachDb(world.pods.api), true, 'the api pod still reaches the database');
+      // The verdict filter: only drops are left.
+      await page.selectOption('#flow-filters select[name="verdict"]', 'dropped');
+      await waitFor(async () => {
+        const v = await page.locator('#flows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-verdict')));
+        return v.length > 0 && v.every((x) => x === 'dropped');
+      }, { timeoutMs: 10_000, what: 'only dropped flows listed' });
+
       // Peers are drawn in their colours (set through the CSSOM: the CSP refuses inline styles).
       const fill = await page.locator(`g.node[data-peer="${names[1]}"] circle`).evaluate((el) => getComputedStyle(el).fill);
       assert.match(fill, /^rgb\(/);
@@ -105,7 +132,8 @@ test('web page: 3 hosts, their connections and paths, pods with labels, live upd
         secrets.push(file.subarray(8, 40), file.subarray(40, 72));
       }
       const seen = await Promise.all(bodies);
-      assert.ok(seen.some((b) => b.url.endsWith('/status')) && seen.some((b) => b.url.endsWith('/workloads')), 'the page read /status and /workloads');
+      assert.ok(seen.some((b) => b.url.endsWith('/status')) && seen.some((b) => b.url.endsWith('/workloads')) && seen.some((b) => b.url.includes('/flows?')),
+        'the page read /status, /workloads and /flows');
       const findings = seen.flatMap((b) => keyMaterialFindings(b.text, secrets, b.url));
       assert.deepEqual(findings, []);
     } finally {
