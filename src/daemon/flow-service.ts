@@ -135,6 +135,7 @@ export class FlowService implements Startable {
       try {
         await ct.start();
         this.tracked.set(ns, { ct, ip });
+        this.o.log.info({ netns: ns, ip }, 'flows: tracking the connections of a pod');
       } catch (e) {
         this.o.log.warn({ netns: ns, err: describeError(e) }, 'flows: cannot track the connections of a pod');
       }
