@@ -4,6 +4,7 @@
 // through its index.ts. `npm run lint` runs it; `npm test` runs it before the tests.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 /**
  * A file at src/X/*.ts may import `../Y/index.js` of another folder, nothing deeper; a file one
@@ -49,5 +50,10 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
+    // The web page (served at /ui): plain ES modules for the browser, no build step.
+    files: ['ui/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 );

@@ -69,6 +69,7 @@ mkdir -p "$app/dist" "$app/build/Release"
 cp "$node_bin" "$ctx/node"
 cp package.json package-lock.json "$app/"
 cp -r bin "$app/bin"
+cp -r ui "$app/ui"   # the web page the status listener serves at /ui (docs/ui.md)
 cp -r dist/src dist/cmd "$app/dist/"
 # The entry points that need the lab or the bench (outside the shipped tree) stay out.
 rm -f "$app/dist/cmd/demo.js" "$app/dist/cmd/bench.js"

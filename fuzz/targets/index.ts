@@ -7,7 +7,8 @@ import { DATAPLANE_TARGETS } from './dataplane.js';
 import { EDGE_TARGETS } from './edges.js';
 import { POLICY_TARGETS } from './policy.js';
 import { DNS_TARGETS } from './dns.js';
+import { FLOW_TARGETS } from './flows.js';
 
-export const TARGETS: readonly FuzzTarget[] = [...MESH_TARGETS, ...CRYPTO_TARGETS, ...IPAM_TARGETS, ...DATAPLANE_TARGETS, ...EDGE_TARGETS, ...POLICY_TARGETS, ...DNS_TARGETS];
+export const TARGETS: readonly FuzzTarget[] = [...MESH_TARGETS, ...CRYPTO_TARGETS, ...IPAM_TARGETS, ...DATAPLANE_TARGETS, ...EDGE_TARGETS, ...POLICY_TARGETS, ...DNS_TARGETS, ...FLOW_TARGETS];
 export { cleanupIpamScratch } from './ipam.js';
 export { apiRoutesAccepted } from './edges.js';

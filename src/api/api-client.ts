@@ -53,6 +53,60 @@ export class ApiClient {
     return this.request<ReplyOf<K>>(route.method, route.path, request);
   }
 
+  /**
+   * Follow an NDJSON streaming route (`flowsStream`): `onLine` gets each parsed line until
+   * `signal` aborts or the daemon ends the stream; resolves then. No overall timeout (the
+   * stream is meant to last), but the first byte must come within the client's timeout.
+   * An error reply before the stream opens rejects with its WeftError; a line that is not
+   * JSON rejects with WEFT_ERR_DECODE.
+   */
+  stream<R extends RouteRef, K extends RouteName = R['name']>(route: R, query: RequestOf<K>, onLine: (line: ReplyOf<K>) => void,
+    signal?: AbortSignal): Promise<void> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query as Record<string, unknown>)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    const path = qs ? `${route.path}?${qs}` : route.path;
+    return new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, method: 'GET', path, agent: false, headers: { accept: 'application/x-ndjson' } });
+      const timer = setTimeout(() => req.destroy(new WeftError('WEFT_ERR_TIMEOUT',
+        `weft API at ${this.socketPath} did not open ${path} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const onAbort = (): void => { req.destroy(); resolve(); };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (fn: () => void): void => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); fn(); };
+      req.once('error', (e: NodeJS.ErrnoException) => finish(() => (signal?.aborted ? resolve() : reject(this.connectError(e)))));
+      req.once('response', (res) => {
+        clearTimeout(timer);
+        if ((res.statusCode ?? 0) !== 200) {
+          readReply(res).then((text) => finish(() => { try { decodeReply(res.statusCode ?? 0, text); reject(new WeftError('WEFT_ERR_DECODE', 'weft API did not stream')); } catch (e) { reject(e); } }),
+            (e: unknown) => finish(() => reject(e)));
+          return;
+        }
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          if (pending.length > API_MAX_RESPONSE_BYTES) { res.destroy(); finish(() => reject(new WeftError('WEFT_ERR_TOO_BIG', 'weft API stream line too long'))); return; }
+          let nl: number;
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (line === '') continue;
+            let value: unknown;
+            try { value = JSON.parse(line); } catch {
+              res.destroy();
+              finish(() => reject(new WeftError('WEFT_ERR_DECODE', 'weft API stream sent a line that is not JSON')));
+              return;
+            }
+            onLine(value as ReplyOf<K>);
+          }
+        });
+        res.once('end', () => finish(resolve));
+        res.once('error', (e) => finish(() => (signal?.aborted ? resolve() : reject(e))));
+      });
+      req.end();
+    });
+  }
+
   status(): Promise<ReplyOf<'status'>> {
     return this.call(API_ROUTES.status);
   }

@@ -5,8 +5,10 @@ import { Router, type HttpMethod, type RouteHandler } from './router.js';
 import { asWeftError, readJsonObject, sendError, sendJson } from './http-json.js';
 import { alreadyRunning, prepareSocketPath, socketError } from './socket-file.js';
 import { HttpListener } from './listen.js';
-import type { RouteName, RouteRef } from './route-table.js';
+import { API_ROUTES as API_ROUTES_FLOWS, type RouteName, type RouteRef } from './route-table.js';
 import type { ReplyOf, RequestOf } from './routes.js';
+import { serveFlowStream, type FlowSource } from './flow-route.js';
+import type { FlowQuery } from './flow-schema.js';
 
 /** What a typed route handler receives: the validated request (body, or query for GET). */
 export interface TypedRequest<K extends RouteName> {
@@ -23,6 +25,9 @@ export type TypedHandler<K extends RouteName> = (req: TypedRequest<K>) => ReplyO
  * bad_request (fails its route's schema), bad_json, too_big, no_route, bad_method, bad_path.
  */
 export type ApiBadInputReason = 'bad_request' | 'bad_json' | 'too_big' | 'no_route' | 'bad_method' | 'bad_path';
+
+/** A handler's value meaning "the reply was streamed already". */
+const STREAMED = Symbol('streamed');
 
 type Validator = (name: RouteName, value: unknown) => void;
 
@@ -84,6 +89,26 @@ export class ApiServer implements Startable {
         throw e;
       }
       return handler({ request: request as RequestOf<K>, signal });
+    });
+    return this;
+  }
+
+  /**
+   * Serve the flow routes (`GET /flows` and the NDJSON stream `GET /flows/stream`) from
+   * `source`, the query checked against the route schema first.
+   */
+  handleFlows(source: FlowSource): this {
+    this.handle(API_ROUTES_FLOWS.flows, ({ request, signal }) => source.query(request, signal));
+    this.router.add('GET', API_ROUTES_FLOWS.flowsStream.path, async ({ query, signal, res }) => {
+      const request = Object.fromEntries(query);
+      try {
+        (await this.validator())('flowsStream', request);
+      } catch (e) {
+        this.refused('bad_request', e);
+        throw e;
+      }
+      await serveFlowStream(res!, source, request as FlowQuery, signal);
+      return STREAMED;
     });
     return this;
   }
@@ -157,8 +182,8 @@ export class ApiServer implements Startable {
             throw e;
           }
         }
-        const result = await match.handler({ body, query: url.searchParams, params: match.params, signal: aborter.signal });
-        sendJson(res, 200, result);
+        const result = await match.handler({ body, query: url.searchParams, params: match.params, signal: aborter.signal, res });
+        if (result !== STREAMED) sendJson(res, 200, result);
       }
     } catch (thrown) {
       const e = asWeftError(thrown);

@@ -27,6 +27,13 @@ export { probeSocket, checkSocketPath, type SocketProbe } from './socket-file.js
 export { parseHostPort, formatHostPort, type HostPort, type HostPortRules } from './host-port.js';
 export { parsePeerList } from './requests.js';
 export { API_ROUTES, type RouteName, type RouteRef } from './route-table.js';
+export { type FlowSource, NDJSON } from './flow-route.js';
+export {
+  DROP_REASONS, VERDICTS, FLOW_PATHS, FLOW_EVENTS, type DropReason, type Verdict, type FlowPath, type FlowEvent,
+} from './flow-codes.js';
+export type {
+  FlowRecord, FlowEndpoint, FlowPolicy, FlowQuery, FlowQueryReply, FlowStreamLine,
+} from './flow-schema.js';
 export { MAX_PEERS_PER_CALL, MAX_OWNER_LENGTH } from './route-limits.js';
 export type { RequestOf, ReplyOf, RouteDef, Routes } from './routes.js';
 export type {
@@ -34,5 +41,5 @@ export type {
   AttachRequest, PodIdentityView, PolicyListReply,
   ApiErrorBody, Readiness, ConnectRequest, ForgetRequest,
   AllocateRequest, AllocateReply, ReleaseRequest, ReleaseReply, GcRequest, GcReply, NetworkInfo,
-  AttachReply, ListedEndpoint,
+  AttachReply, ListedEndpoint, WorkloadsReply, WorkloadPod,
 } from './types.js';

@@ -37,6 +37,8 @@ export const API_ROUTES = {
   dnsRemove: { name: 'dnsRemove', method: 'POST', path: '/dns/remove' },
   dnsLookup: { name: 'dnsLookup', method: 'GET', path: '/dns/lookup' },
   dnsArgs: { name: 'dnsArgs', method: 'GET', path: '/dns/args' },
+  flows: { name: 'flows', method: 'GET', path: '/flows' },
+  flowsStream: { name: 'flowsStream', method: 'GET', path: '/flows/stream' },
 } as const;
 
 /** Name of an API route (a key of API_ROUTES). */

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { WeftError } from '../common/index.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -12,6 +13,8 @@ export interface RouteRequest {
   params: Record<string, string>;
   /** Aborted when the client goes away before the reply is sent (long calls should stop). */
   signal: AbortSignal;
+  /** The response, for streaming routes only (others return their reply). */
+  res?: ServerResponse;
 }
 
 /** Returns the JSON reply (`undefined` → 204 No Content) or throws a WeftError. */

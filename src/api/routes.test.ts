@@ -76,6 +76,11 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
   dnsRemove: { good: [{ name: 'db' }, { name: 'db', ips: ['10.32.0.9'] }], bad: [[{}, 'name'], [{ name: 'db', ips: 'x' }, 'ips']] },
   dnsLookup: { good: [{ name: 'db' }], bad: [[{}, 'name'], [{ name: 'x'.repeat(254) }, 'name']] },
   dnsArgs: { good: [{}], bad: [[{ domain: 'x' }, 'domain']] },
+  flows: {
+    good: [{}, { last: '1000', verdict: 'dropped', 'from-pod': 'default/a', local: '1', since: '5m' }],
+    bad: [[{ last: '1234567' }, 'last'], [{ verdict: '' }, 'verdict'], [{ pods: 'a/b' }, 'pods'], [{ pod: 'x'.repeat(400) }, 'pod']],
+  },
+  flowsStream: { good: [{ protocol: 'tcp' }], bad: [[{ follow: '1' }, 'follow']] },
 };
 
 test('the route table and the schemas name the same routes, each once, with its own method and path', () => {

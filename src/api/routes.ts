@@ -5,6 +5,7 @@ import { MAX_OWNER_LENGTH, MAX_PEERS_PER_CALL } from './route-limits.js';
 import {
   StatusReportSchema, StatusTargetSchema, IpamStatusSchema, SecretStatusSchema,
 } from './status-schema.js';
+import { FlowQuerySchema, FlowQueryReplySchema, FlowStreamLineSchema } from './flow-schema.js';
 
 /**
  * Every API route declared once: name, method and path (from route-table.ts), a one-line
@@ -182,6 +183,10 @@ export const ROUTES = {
     T.Object({ name: Str('the full name'), addresses: T.Array(T.String()), workloads: T.Array(Str('addresses from attached workloads')), manual: T.Array(Str('addresses from dns-add')) })),
   dnsArgs: def('dnsArgs', 'the --dns and --dns-search arguments for docker run (this host\'s DNS server); 409 DNS_UNAVAILABLE while it does not listen', Empty,
     T.Object({ server: Str('address of this host\'s DNS server'), domain: Str('the weft domain'), args: T.Array(T.String()) })),
+  flows: def('flows', 'flow records (docs/flows.md), cluster-wide unless local=1, merged by time; also on the status address',
+    FlowQuerySchema, FlowQueryReplySchema),
+  flowsStream: def('flowsStream', 'follow: NDJSON stream (application/x-ndjson), one line per new matching record, warning or heartbeat; also on the status address',
+    FlowQuerySchema, FlowStreamLineSchema),
 } satisfies { [K in RouteName]: RouteDef<K> };
 
 export type Routes = typeof ROUTES;

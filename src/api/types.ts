@@ -36,3 +36,4 @@ export type ListedEndpoint = ReplyOf<'endpoints'>['endpoints'][number];
 export type AttachRequest = RequestOf<'attach'>;
 export type PodIdentityView = ReplyOf<'label'>;
 export type PolicyListReply = ReplyOf<'policyList'>;
+export type { WorkloadsReply, WorkloadPod } from './cluster-schema.js';

@@ -168,6 +168,10 @@ export const API_MAX_BODY_BYTES = 1024 * 1024;
 export const API_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** Time a client may take to send a whole request to the API/status servers. ms */
 export const API_REQUEST_TIMEOUT_MS = 10_000;
+/** Most files the web page (`/ui`, the package's ui/ directory) may have. count */
+export const UI_ASSET_MAX_FILES = 64;
+/** Largest file of the web page. bytes */
+export const UI_ASSET_MAX_BYTES = 1024 * 1024;
 /** Default API client timeout for one request (connect + reply). ms */
 export const API_CLIENT_TIMEOUT_MS = 10_000;
 /** On stop, in-flight API responses get this long before their sockets are destroyed. ms */

@@ -6,4 +6,4 @@ export * from './constants.js';
 export * from './lifecycle.js';
 export { at, missingIndex } from './checked.js';
 export { createLogger, silentLogger, type Logger, type LogOptions } from './log.js';
-export { packageVersion } from './version.js';
+export { packageVersion, packageRoot } from './version.js';

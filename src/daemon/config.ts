@@ -51,6 +51,10 @@ export interface DaemonConfig {
   podTxOffload: boolean;
   /** Data-plane key rotation interval override (tests). ms */
   rekeyIntervalMs?: number;
+  /** Flow ring size (--flow-ring). records; default FLOW_RING_DEFAULT (docs/flows.md) */
+  flowRing?: number;
+  /** Flow recording (pod conntrack, NFLOG, sleeve drops); false with --no-flows. Default true. */
+  flows?: boolean;
   /** Kernel fast paths (VXLAN, host-gw); false with --no-fastdp. Default true. */
   fastdp?: boolean;
   /** Volunteer as preferred relay for peers without a direct path (`--relay`). Default false. */

@@ -22,7 +22,10 @@ import { DnsService } from './dns-service.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { buildKubePolicySource } from './kube-policy.js';
 import type { KubePolicySource } from '../kube/index.js';
-import { packageVersion } from '../common/index.js';
+import { packageVersion, packageRoot } from '../common/index.js';
+import { clusterWorkloads } from './workloads.js';
+import { FlowService } from './flow-service.js';
+import type { PolicyInput } from '../policy/index.js';
 
 /** What another mode may plug in (Kubernetes mode: its policy source). */
 export interface DaemonDeps {
@@ -85,6 +88,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   const pods = new PodIdentities(config.dataDir, policyLog, () => {
     mesh?.localChanged();
     policy.localChanged();
+    flows?.localChanged();
   });
   await pods.load();
   // Kubernetes mode (--kube / --kubeconfig): the API server is the source of pods, namespaces
@@ -126,6 +130,33 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   });
   dns?.attach(router);
   if (dns) dataplane.onExposureChanged = () => void dns.addressChanged();
+  // Flow records (docs/flows.md): pod conntrack, the policy table's NFLOG, sleeve drops.
+  let flowInput: PolicyInput | null = null;
+  source.onChange(() => { flowInput = null; });
+  let names: { at: number; map: Map<string, string> } = { at: -Infinity, map: new Map() };
+  const nickname = (peer: string): string => {
+    if (peer === identity.name) return config.nickname;
+    if (Date.now() - names.at > 1000 || !names.map.has(peer)) {
+      names = { at: Date.now(), map: new Map(router.topology.statusPeers().map((p) => [p.name, p.nickname])) };
+    }
+    return names.map.get(peer) ?? peer;
+  };
+  const flows: FlowService | null = new FlowService({
+    self: { name: identity.name, nickname: config.nickname }, log: log.child({ component: 'flows' }), registry,
+    recording: config.flows ?? true, ...(config.flowRing !== undefined ? { ringSize: config.flowRing } : {}),
+    policyInput: () => {
+      if (flowInput) return flowInput;
+      try { flowInput = source.snapshot(); } catch { return null; }
+      return flowInput;
+    },
+    ruleset: () => policy.ruleset(),
+    nickname,
+    modes: () => new Map(dataplane.status().fastpath.connections.map((c) => [c.peer, c.mode])),
+    peers: () => [...router.unicastRoutes.keys()].filter((n) => n !== identity.name).map((n) => ({ name: n, nickname: nickname(n) })),
+    listAttached: () => dataplane.plumbing.listAttached(),
+  });
+  flows.attach(router);
+  dataplane.sleeve.setDropObserver(flows.sleeveDrop);
 
   const pinger = new PeerPing();
   pinger.attach(router.newGossip(PING_CHANNEL, pinger));
@@ -185,6 +216,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   ipam.registerRoutes(api);
   if (dns) dns.registerRoutes(api);
   else registerDnsOff(api);
+  api.handleFlows(flows.query);
   api.handle(API_ROUTES.reset, () => {
     const left = ipam.ipam.leave();
     setImmediate(() => void shutdown('reset requested over the API', true));
@@ -205,6 +237,10 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
       addr: config.statusAddr, registry, logger: log.child({ component: 'status' }),
       status: () => status(),
       readiness: () => ipam.readiness(),
+      flows: flows.query,
+      onBadQuery: () => metrics.badInput('status', 'bad_request'),
+      workloads: () => clusterWorkloads(source, sourceKind),
+      ...(uiDir() ? { uiDir: uiDir()! } : {}),
     })
     : null;
 
@@ -228,6 +264,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
       },
     })
     .add('dns', dns)
+    .add('flows', flows)
     .add('mesh', router)
     .add('status', statusServer);
 
@@ -288,6 +325,12 @@ function registerDnsOff(api: ApiServer): void {
   api.handle(API_ROUTES.dnsRemove, off);
   api.handle(API_ROUTES.dnsLookup, off);
   api.handle(API_ROUTES.dnsArgs, off);
+}
+
+/** The web page's files: `ui/` of the package (the checkout or the installed package). */
+function uiDir(): string | null {
+  const root = packageRoot();
+  return root === null ? null : join(root, 'ui');
 }
 
 function redactedConfig(c: DaemonConfig): Record<string, unknown> {

@@ -69,6 +69,11 @@ export class PolicyService implements Startable {
   /** policyInputDigest of the input last put in force (applied, or nothing to enforce). */
   private inForce: string | undefined;
 
+  /** The ruleset in force (last applied), or null: what the flow recorder names drops by. */
+  ruleset(): PolicyRuleset | null {
+    return this.last;
+  }
+
   constructor(private readonly o: PolicyServiceOptions) {
     this.now = o.now ?? Date.now;
     this.metrics = new PolicyMetrics(o.registry, () => {

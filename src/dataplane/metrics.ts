@@ -80,8 +80,15 @@ export class SleeveCounters {
     return c;
   }
 
-  drop(reason: Drop, n = 1): void {
+  /**
+   * Called after every counted drop with its reason, count and (when known) the neighbour
+   * peer's name: the flow recorder's feed. Must be cheap and must not throw (set by the daemon).
+   */
+  onDrop: ((reason: DropReason, n: number, peer?: string) => void) | null = null;
+
+  drop(reason: Drop, n = 1, peer?: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + n;
+    if (this.onDrop !== null) this.onDrop(DROP_REASONS[reason] ?? 'malformed', n, peer);
   }
 
   snapshot(): SleeveStats {

@@ -18,7 +18,7 @@ import { Forwarder, TapWriter, type RouteView } from './forwarder.js';
 import { ICMP_REPLY_MAX_BYTES } from './icmp.js';
 import { MacTable } from './mac-table.js';
 import type { PollHandle } from './native-types.js';
-import { Drop, SleeveCounters, type SleeveStats } from './metrics.js';
+import { Drop, SleeveCounters, type DropReason, type SleeveStats } from './metrics.js';
 import { PeerLink, type LinkHost, type SendResult } from './peer-link.js';
 import type { SleeveAeadAlg, SleeveIo } from './sleeve-io.js';
 import { formatIpv4 } from '../net/index.js';
@@ -113,6 +113,11 @@ export class SleeveOverlay implements Overlay, DirectPaths {
   private readonly timing: SleeveTiming;
   private readonly now: () => number;
   private readonly counters = new SleeveCounters();
+
+  /** Observe every counted drop (reason, count, neighbour peer when known): the flow recorder's feed. */
+  setDropObserver(fn: ((reason: DropReason, n: number, peer?: string) => void) | null): void {
+    this.counters.onDrop = fn;
+  }
   private readonly macs: MacTable;
   private io: SleeveIo | null = null;
   private alg: SleeveAeadAlg = 'chacha20-poly1305';

@@ -175,12 +175,12 @@ export class UdpReceiver {
       }
       const ctx = crypto.recvContext(h.epoch, now);
       if (!ctx) {
-        this.counters.drop(crypto.isStale(h.epoch) ? Drop.Replay : Drop.Auth);
+        this.counters.drop(crypto.isStale(h.epoch) ? Drop.Replay : Drop.Auth, 1, link.name);
         continue;
       }
       if (crypto.encrypted) {
         if (!ctx.window.check(h.counter)) {
-          this.counters.drop(Drop.Replay);
+          this.counters.drop(Drop.Replay, 1, link.name);
           continue;
         }
         const handle = crypto.handleFor(ctx, h.flags);
@@ -237,7 +237,7 @@ export class UdpReceiver {
       const ctx = this.ctx[i] ?? missingIndex('rx batch', i);
       const crypto = link.crypto!;
       if (crypto.encrypted && !ctx.window.accept(this.counter[i] ?? missingIndex('rx batch', i))) {
-        this.counters.drop(Drop.Replay);
+        this.counters.drop(Drop.Replay, 1, link.name);
         continue;
       }
       link.onAuthenticated(ctx, this.addrs[2 * i] ?? missingIndex('rx batch', 2 * i), this.addrs[2 * i + 1] ?? missingIndex('rx batch', 2 * i + 1), now);

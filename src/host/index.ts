@@ -26,7 +26,7 @@ export {
   type PolicyNftState, type PolicyNftDiff, type NftSet, type NftCounter, type CounterSeeds,
 } from './policy-nft.js';
 export {
-  NftNetlink, encodeElementBatch, nftElementKey, elementChangeScript, NETLINK_NETFILTER,
+  NftNetlink, encodeElementBatch, nftElementKey, elementChangeScript,
   type NftElementChange, type NftFamily, type NftBatch,
 } from './nft-netlink.js';
 export { HostGwEdge, underlayRoute, hookChain, nftObjects, policedToPeerRule, TO_PEER_RULE, TO_POD_RULE, type HostGwEdgeOptions, type HostGwEntries, type UnderlayRoute } from './hostgw.js';
@@ -34,3 +34,11 @@ export {
   NATIVE_ABI_VERSION, NATIVE_FUNCTIONS, loadNativeAddon, nativeAddonPath, nativeArity,
   type NativeAddon, type NativeFunctionName, type NativeFunctionSpec, type AeadHandle, type PollHandle,
 } from './native-addon.js';
+export {
+  NetfilterEvents, PodConntrack, nflogListener, nflogBindRequest, FLOW_NFT_TABLE,
+  type NetfilterEventStats, type NetfilterEventsOptions, type PodConntrackOptions,
+} from './flow-sockets.js';
+export {
+  decodeConntrackEvent, decodeNflogRecord, decodePacketHeader, NETLINK_NETFILTER,
+  type ConntrackEvent, type CtTuple, type NflogRecord, type PacketHeader,
+} from './nfnl-messages.js';

@@ -12,6 +12,8 @@ export const AF_NETLINK = 16;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 export const NETLINK_ROUTE = 0;
+/** Netfilter netlink (nfnetlink: ctnetlink, NFLOG, nf_tables; linux/netfilter/nfnetlink.h). */
+export const NETLINK_NETFILTER = 12;
 
 /** nlmsghdr bytes; attribute header bytes; alignment. */
 export const NLMSG_HDRLEN = 16;

@@ -17,13 +17,11 @@
  */
 import { HOST_EXEC_TIMEOUT_MS, WeftError } from '../common/index.js';
 import { parseIp } from '../net/index.js';
-import { AF_NETLINK, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, SOCK_RAW } from './netlink-abi.js';
+import { AF_NETLINK, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, SOCK_RAW, NETLINK_NETFILTER } from './netlink-abi.js';
 import { decodeError, decodeMessages, encodeRequest, type NlAttr } from './netlink-codec.js';
 import { addonError, hostError, kernelAddon, type KernelAddon } from './netlink-socket.js';
 import type { PollHandle } from './native-addon.js';
 
-/** Netlink protocol of nfnetlink. */
-export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
 const NFNL_MSG_BATCH_END = 17;

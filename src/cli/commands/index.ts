@@ -9,6 +9,7 @@ import { resetCommand, rmpeerCommand } from './ipam.js';
 import { attachCommand, detachCommand, exposeCommand, hideCommand, labelCommand, psCommand } from './endpoints.js';
 import { policyCommand } from './policy.js';
 import { dnsAddCommand, dnsArgsCommand, dnsLookupCommand, dnsRemoveCommand } from './dns.js';
+import { flowsCommand } from './flows.js';
 
 /** Every `weft` command, in `weft --help` order. A new command is one file plus one line here. */
 export const COMMANDS: readonly Command[] = [
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   dnsRemoveCommand,
   dnsLookupCommand,
   dnsArgsCommand,
+  flowsCommand,
   rmpeerCommand,
   resetCommand,
   versionCommand,

@@ -50,6 +50,8 @@ export const LAUNCH_OPTIONS = {
   kube: { type: 'boolean' },
   kubeconfig: { type: 'string' },
   ...DNS_LAUNCH_OPTIONS,
+  'flow-ring': { type: 'string' },
+  'no-flows': { type: 'boolean' },
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -126,6 +128,9 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     config.passwordFd = parseIntFlag('--password-fd', v['password-fd'], 3, MAX_PASSWORD_FD);
   }
   Object.assign(config, parseDnsFlags(v));
+  // Flow records (docs/flows.md): ring size in records; --no-flows turns recording off.
+  if (v['flow-ring'] !== undefined) config.flowRing = parseIntFlag('--flow-ring', v['flow-ring'], 16, 1_048_576);
+  if (v['no-flows'] === true) config.flows = false;
   const kube = parseKubeFlags(v, ctx);
   if (kube) config.kube = kube;
   Object.assign(config, sleeveSwitches(ctx.env));
