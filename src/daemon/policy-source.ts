@@ -63,6 +63,14 @@ export class MeshPolicySource implements PolicyInputSource {
   attach(router: { newGossip(name: string, g: Gossiper): GossipChannel }): void {
     this.policyChannel = router.newGossip(POLICY_GOSSIP_CHANNEL, this.store);
     this.workloadChannel = router.newGossip(WORKLOAD_GOSSIP_CHANNEL, this.outbidding(this.directory));
+    const ch = this.workloadChannel;
+    this.directory.setSender((dst, msg) => {
+      try {
+        ch.unicast(dst, msg);
+      } catch (e) {
+        this.o.log.debug({ err: describeError(e), dst }, 'policy: workloads answer not sent (the next gossip round retries)');
+      }
+    });
   }
 
   onChange(cb: () => void): void {
@@ -145,7 +153,7 @@ export class MeshPolicySource implements PolicyInputSource {
       return v;
     };
     return {
-      onGossipUnicast: () => undefined,
+      onGossipUnicast: (src, msg) => { after(d.onGossipUnicast(src, msg)); },
       onGossipBroadcast: (src, update) => after(d.onGossipBroadcast(src, update)),
       onGossip: (update) => after(d.onGossip(update)),
       gossip: () => d.gossip(),

@@ -7,7 +7,7 @@
  * or a file is validated again (object-check.ts) before it is kept.
  */
 export {
-  WorkloadDirectory, encodeWorkloads, decodeWorkloads, type WorkloadRecord,
+  WorkloadDirectory, encodeWorkloads, decodeWorkloads, encodeDigest, decodeWorkloadMessage, type WorkloadRecord, type WorkloadMessage,
 } from './workload-directory.js';
 export {
   PolicyStore, compareEntries, encodePolicyEntries, decodePolicyEntries,
