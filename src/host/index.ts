@@ -39,6 +39,6 @@ export {
   type NetfilterEventStats, type NetfilterEventsOptions, type PodConntrackOptions,
 } from './flow-sockets.js';
 export {
-  decodeConntrackEvent, decodeNflogRecord, decodePacketHeader, NETLINK_NETFILTER,
+  decodeConntrackEvent, decodeNflogRecord, decodePacketHeader,
   type ConntrackEvent, type CtTuple, type NflogRecord, type PacketHeader,
 } from './nfnl-messages.js';
