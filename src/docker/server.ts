@@ -16,7 +16,7 @@ import type { DockerPlugin } from './plugin.js';
 type Protocol = { isDockerPluginPath(path: string): path is DockerPluginPath; checkDockerRequest(path: DockerPluginPath, body: unknown): void };
 
 /** Why a request was refused, as counted. */
-export type DockerBadInputReason = 'unknown_endpoint' | 'bad_method' | 'too_big' | 'bad_json' | 'bad_body';
+export type DockerBadInputReason = 'unknown_endpoint' | 'bad_method' | 'too_big' | 'bad_json' | 'bad_body' | 'bad_request';
 
 /** Construction options of a {@link DockerPluginServer}. */
 export interface DockerPluginServerOptions {
@@ -86,6 +86,8 @@ export class DockerPluginServer {
       send(res, 200, reply);
     } catch (e) {
       const message = e instanceof WeftError ? e.message : `internal error: ${describeError(e)}`;
+      // A well-formed request weft cannot serve as asked (wrong subnet, IPv6, foreign pool…) is bad input too.
+      if (isWeftError(e, 'WEFT_ERR_BAD_ARGS')) this.o.onBadInput?.('bad_request');
       this.o.log.warn({ path, err: describeError(e) }, 'docker: request failed');
       send(res, isWeftError(e, 'WEFT_ERR_BAD_ARGS') ? 400 : 500, { Err: `weft: ${path}: ${message}` });
     }
