@@ -26,8 +26,7 @@ export { httpStatusForError } from './http-json.js';
 export { probeSocket, checkSocketPath, prepareSocketPath, type SocketProbe } from './socket-file.js';
 export { HttpListener, type ListenSteps } from './listen.js';
 export type { DockerPluginPath, DockerPluginRequest, DockerPluginState } from './docker-plugin.js';
-/** Docker's plugin protocol (paths, request schemas, checker); loaded on demand so clients never load typebox. */
-export const loadDockerPluginProtocol = (): Promise<typeof import('./docker-plugin.js')> => import('./docker-plugin.js');
+export { loadDockerPluginProtocol, type DockerPluginProtocol } from './docker-plugin-load.js';
 export { parseHostPort, formatHostPort, type HostPort, type HostPortRules } from './host-port.js';
 export { parsePeerList } from './requests.js';
 export { API_ROUTES, type RouteName, type RouteRef } from './route-table.js';
