@@ -129,8 +129,8 @@ export class DockerPlugin {
   }
 
   /** Answer one checked request; throws a WeftError (the server replies `{"Err": message}`). */
-  handle<P extends DockerPluginPath>(path: P, req: DockerPluginRequest<P>): Promise<Reply> {
-    return Promise.resolve(this.handlers[path](req));
+  async handle<P extends DockerPluginPath>(path: P, req: DockerPluginRequest<P>): Promise<Reply> {
+    return this.handlers[path](req);
   }
 
   private buildHandlers(): Handlers {
