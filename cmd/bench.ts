@@ -14,6 +14,9 @@ import { formatIpamBench, runIpamBench } from '../bench/ipam-bench.js';
 import { formatIdleBench, runIdleBench } from '../bench/idle-bench.js';
 import { formatCniBench, runCniBench } from '../bench/cni-bench.js';
 import { formatPolicyLatency, runPolicyLatency } from '../bench/policy-latency.js';
+import { formatScaleBench, runScaleBench } from '../bench/scale-bench.js';
+import { formatPolicyScale, runPolicyScale } from '../bench/policy-scale.js';
+import { formatDnsBench, runDnsBench } from '../bench/dns-bench.js';
 import type { BenchArgs } from '../bench/args.js';
 
 /** Issue 12: with 1,000 policies in force, throughput ≥ 0.90× and new connections ≥ 0.80× of no policy. */
@@ -31,6 +34,12 @@ const CONTROL_BENCHES: Record<string, (a: BenchArgs) => Promise<string>> = {
   cni: async (a) => formatCniBench(await runCniBench(a.cniIterations !== undefined ? { iterations: a.cniIterations } : {})),
   /** Network policy: apply on host 1 → enforced in every host's traffic, 3 real daemons (issue 12). */
   'policy-latency': async () => formatPolicyLatency(await runPolicyLatency({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
+  /** Mesh at scale: real daemons at N = 5, 10, 20 and the topology simulation at 1,000 / 5,000 (issue 17). */
+  scale: async () => formatScaleBench(await runScaleBench({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
+  /** Network policy at scale: full build, label-change latency, daemon RSS growth (issue 12). */
+  'policy-scale': async () => formatPolicyScale(await runPolicyScale({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
+  /** DNS: a name added on one host answered on every host (p99 < 1 s), local answers at 1,000 qps against dnsmasq (issue 14). */
+  dns: async () => formatDnsBench(await runDnsBench({ say: (l) => process.stderr.write(`bench: ${l}\n`) })),
 };
 
 /**

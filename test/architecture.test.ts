@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -38,6 +38,18 @@ test('src/ has no import cycle and no folder reaches into another folder past it
 
 test('src/common depends on no other folder', () => {
   assert.deepEqual(check().report.folders.common, []);
+});
+
+test('the pure folders dns and directory import no I/O module', () => {
+  for (const folder of ['dns', 'directory']) {
+    const dir = join(REPO, 'src', folder);
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      const io = [...text.matchAll(/from '(node:(?:fs|fs\/promises|net|dgram|child_process|http|https|dns)|fs|net|dgram)'/g)].map((m) => m[1]);
+      assert.deepEqual(io, [], `src/${folder}/${f} imports ${io.join(', ')}`);
+    }
+  }
+  assert.ok(check().report.folders.dns?.includes('directory'), 'src/dns reuses the directory\'s LwwTable');
 });
 
 test('docs/architecture.md: every folder has a row, imports only what its row allows, and only lower layers', () => {

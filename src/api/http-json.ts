@@ -14,6 +14,7 @@ export function httpStatusForError(code: WeftErrorCode): number {
     case 'WEFT_ERR_ALREADY_RUNNING': return 409;
     case 'WEFT_ERR_TOO_BIG': return 413;
     case 'WEFT_ERR_IPAM_NOT_READY': return 503;
+    case 'WEFT_ERR_DNS_UNAVAILABLE': return 409;
     default: return 500;
   }
 }

@@ -33,7 +33,7 @@ export { API_ROUTES, type RouteName, type RouteRef } from './route-table.js';
 export { MAX_PEERS_PER_CALL, MAX_OWNER_LENGTH } from './route-limits.js';
 export type { RequestOf, ReplyOf, RouteDef, Routes } from './routes.js';
 export type {
-  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus, PolicyStatus,
+  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus, PolicyStatus, DnsStatus,
   AttachRequest, PodIdentityView, PolicyListReply,
   ApiErrorBody, Readiness, ConnectRequest, ForgetRequest,
   AllocateRequest, AllocateReply, ReleaseRequest, ReleaseReply, GcRequest, GcReply, NetworkInfo,

@@ -33,6 +33,10 @@ export const API_ROUTES = {
   policyDelete: { name: 'policyDelete', method: 'POST', path: '/policy/delete' },
   policyList: { name: 'policyList', method: 'GET', path: '/policy/list' },
   policyExplain: { name: 'policyExplain', method: 'POST', path: '/policy/explain' },
+  dnsAdd: { name: 'dnsAdd', method: 'POST', path: '/dns/add' },
+  dnsRemove: { name: 'dnsRemove', method: 'POST', path: '/dns/remove' },
+  dnsLookup: { name: 'dnsLookup', method: 'GET', path: '/dns/lookup' },
+  dnsArgs: { name: 'dnsArgs', method: 'GET', path: '/dns/args' },
 } as const;
 
 /** Name of an API route (a key of API_ROUTES). */

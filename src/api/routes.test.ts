@@ -68,6 +68,14 @@ const CASES: { [K in RouteName]: { good: object[]; bad: [object, string][] } } =
     bad: [[{ dst: 'a/b', protocol: 'TCP', port: 80 }, 'src'], [{ src: 'a/b', dst: 'a/c', protocol: 'ICMP', port: 80 }, 'protocol'],
       [{ src: 'a/b', dst: 'a/c', protocol: 'TCP', port: 0 }, 'port'], [{ src: 'a/b', dst: 'a/c', protocol: 'TCP', port: '80' }, 'port']],
   },
+  dnsAdd: {
+    good: [{ name: 'db', ips: ['10.32.0.9'] }, { name: 'db.weft.local', ips: ['10.32.0.9', 'fd00::1'] }],
+    bad: [[{ name: 'db', ips: [] }, 'ips'], [{ ips: ['10.0.0.1'] }, 'name'], [{ name: '', ips: ['1.2.3.4'] }, 'name'], [{ name: 'a', ips: [7] }, 'ips[0]'],
+      [{ name: 'a', ips: new Array(65).fill('1.2.3.4') }, 'ips'], [{ name: 'a', ips: ['1.2.3.4'], ttl: 5 }, 'ttl']],
+  },
+  dnsRemove: { good: [{ name: 'db' }, { name: 'db', ips: ['10.32.0.9'] }], bad: [[{}, 'name'], [{ name: 'db', ips: 'x' }, 'ips']] },
+  dnsLookup: { good: [{ name: 'db' }], bad: [[{}, 'name'], [{ name: 'x'.repeat(254) }, 'name']] },
+  dnsArgs: { good: [{}], bad: [[{ domain: 'x' }, 'domain']] },
 };
 
 test('the route table and the schemas name the same routes, each once, with its own method and path', () => {

@@ -1,5 +1,5 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
-import { CNI_MAX_STDIN_BYTES, POLICY_MAX_TEXT_BYTES } from '../common/index.js';
+import { CNI_MAX_STDIN_BYTES, DNS_MAX_ADDRESSES_PER_CALL, POLICY_MAX_TEXT_BYTES } from '../common/index.js';
 import { API_ROUTES, type RouteName } from './route-table.js';
 import { MAX_OWNER_LENGTH, MAX_PEERS_PER_CALL } from './route-limits.js';
 import {
@@ -55,6 +55,7 @@ export const PodIdentitySchema = T.Object({
   ports: T.Array(T.Object({ name: T.String(), port: T.Integer(), protocol: T.String() })),
 });
 const PolicyRefs = T.Array(NonEmpty('NS/NAME', 320), { maxItems: 4096 });
+const DnsName = NonEmpty('a name, relative to the weft domain ("db") or under it ("db.weft.local")', 253);
 const PolicyText = T.String({ minLength: 1, maxLength: POLICY_MAX_TEXT_BYTES, description: 'YAML or JSON: NetworkPolicy and Namespace documents (---, or a List)' });
 const PolicySource = NonEmpty('where the text came from, for error messages (file name or "-")', 256);
 
@@ -170,6 +171,17 @@ export const ROUTES = {
       protocol: T.Union([T.Literal('TCP'), T.Literal('UDP'), T.Literal('SCTP')]), port: T.Integer({ minimum: 1, maximum: 65535 }),
     }, Strict),
     T.Object({ text: Str('the explanation, one line per step'), explanation: T.Unknown() })),
+  dnsAdd: def('dnsAdd', 'add addresses to a name of the weft domain (a manual record, gossiped to every host and kept across restarts)',
+    T.Object({ name: DnsName, ips: T.Array(NonEmpty('IPv4 or IPv6 address', 64), { minItems: 1, maxItems: DNS_MAX_ADDRESSES_PER_CALL }) }, Strict),
+    T.Object({ name: Str('the full name'), added: T.Array(T.String()), unchanged: T.Array(T.String()) })),
+  dnsRemove: def('dnsRemove', 'remove addresses (default: all of them) of a manual record; workload names go with their workload',
+    T.Object({ name: DnsName, ips: T.Optional(T.Array(NonEmpty('IPv4 or IPv6 address', 64), { maxItems: DNS_MAX_ADDRESSES_PER_CALL })) }, Strict),
+    T.Object({ name: Str('the full name'), removed: T.Array(T.String()), unknown: T.Array(T.String()) })),
+  dnsLookup: def('dnsLookup', 'the addresses the weft domain answers for a name (query ?name=); 404 NOT_FOUND for an unknown name',
+    T.Object({ name: DnsName }, Strict),
+    T.Object({ name: Str('the full name'), addresses: T.Array(T.String()), workloads: T.Array(Str('addresses from attached workloads')), manual: T.Array(Str('addresses from dns-add')) })),
+  dnsArgs: def('dnsArgs', 'the --dns and --dns-search arguments for docker run (this host\'s DNS server); 409 DNS_UNAVAILABLE while it does not listen', Empty,
+    T.Object({ server: Str('address of this host\'s DNS server'), domain: Str('the weft domain'), args: T.Array(T.String()) })),
 } satisfies { [K in RouteName]: RouteDef<K> };
 
 export type Routes = typeof ROUTES;

@@ -127,6 +127,21 @@ export const PolicyStatusSchema = T.Object({
   }, { description: 'Kubernetes mode: what the API server watches are doing' })),
 });
 
+/** The service-discovery section: the DNS server and what it answers (docs/dns.md). */
+export const DnsStatusSchema = T.Object({
+  domain: Str,
+  listening: T.Union([Str, T.Null()], { description: 'ADDR:PORT the server listens on; null while the host has no overlay address (weft expose)' }),
+  upstreams: T.Array(Str, { description: 'resolvers every other name is forwarded to' }),
+  names: T.Integer({ minimum: 0, description: 'names the weft domain answers' }),
+  manual: T.Integer({ minimum: 0, description: 'live dns-add records (name and address pairs)' }),
+  skippedWorkloads: T.Integer({ minimum: 0, description: 'workloads whose name is not a DNS name' }),
+  queries: T.Object({
+    answered: Num, nxdomain: Num, forwarded: Num, servfail: Num,
+    refused: T.Integer({ minimum: 0, description: 'malformed messages refused (FORMERR or dropped)' }),
+  }),
+  refusedBy: T.Record(T.String(), Num, { description: 'refused messages by reason' }),
+});
+
 /** Snapshot of a running peer. */
 /** The cluster secret as status shows it: where it came from and how many — never the secret
  *  nor anything derived from it. */
@@ -157,6 +172,7 @@ export const StatusReportSchema = T.Object({
   dataplane: T.Optional(DataplaneStatusSchema),
   ipam: T.Optional(IpamStatusSchema),
   policy: T.Optional(PolicyStatusSchema),
+  dns: T.Optional(DnsStatusSchema),
 });
 
 export type StatusReport = Static<typeof StatusReportSchema>;
@@ -166,3 +182,4 @@ export type StatusTarget = Static<typeof StatusTargetSchema>;
 export type IpamStatusSection = Static<typeof IpamStatusSchema>;
 export type DataplaneStatus = Static<typeof DataplaneStatusSchema>;
 export type PolicyStatus = Static<typeof PolicyStatusSchema>;
+export type DnsStatus = Static<typeof DnsStatusSchema>;

@@ -6,7 +6,7 @@
 import type { ReplyOf, RequestOf } from './routes.js';
 
 export type {
-  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus, PolicyStatus,
+  StatusReport, StatusPeer, StatusConnection, StatusTarget, IpamStatusSection, DataplaneStatus, PolicyStatus, DnsStatus,
 } from './status-schema.js';
 
 /** Body of every error response: `{ "error": { "code", "message" } }`. */

@@ -479,3 +479,36 @@ export const DOCKER_IDENTITY_RETRY_MIN_MS = 100;
 export const DOCKER_IDENTITY_RETRY_MAX_MS = 2_000;
 /** Interface name prefix Docker gives the weft interface inside a container (`eth0`, `eth1`, …). */
 export const DOCKER_IFNAME_PREFIX = 'eth';
+// --- service discovery (issue 14: weaveDNS-style names) ---
+/** Gossip channel of the DNS store's manual records (`weft dns-add`; LWW per name and address). */
+export const DNS_GOSSIP_CHANNEL = 'dns';
+/** Default domain workload names are answered under (`NAME.weft.local`); `--dns-domain` overrides. */
+export const DEFAULT_DNS_DOMAIN = 'weft.local';
+/** TTL of every answer under the weft domain (short: names follow attach/detach quickly). s */
+export const DNS_TTL_S = 1;
+/** UDP and TCP port of the per-host DNS server (on the host's overlay address). */
+export const DNS_PORT = 53;
+/** Tombstones of removed manual records are kept this long before they may be forgotten. ms */
+export const DNS_TOMBSTONE_TTL_MS = 24 * 3600_000;
+/** Most manual records (name and address pairs, tombstones included) the store holds. count */
+export const DNS_MAX_RECORDS = 16_384;
+/** Most addresses one `weft dns-add` may name. count */
+export const DNS_MAX_ADDRESSES_PER_CALL = 64;
+/** Most addresses one answer carries (the rest are left out; a UDP answer stays under 512 bytes). count */
+export const DNS_MAX_ANSWERS = 24;
+/** Largest DNS message over UDP without EDNS (RFC 1035). bytes */
+export const DNS_UDP_MIN_PAYLOAD = 512;
+/** Largest DNS message the server accepts or relays (the TCP length prefix's limit). bytes */
+export const DNS_MAX_MESSAGE_BYTES = 65_535;
+/** One upstream attempt (UDP, or its TCP retry) waits this long before the next upstream is tried. ms */
+export const DNS_UPSTREAM_TIMEOUT_MS = 2_000;
+/** Forwarded queries in flight at once; beyond it new ones are answered SERVFAIL. count */
+export const DNS_MAX_FORWARDS_IN_FLIGHT = 1_024;
+/** An idle TCP client connection is closed after this long. ms */
+export const DNS_TCP_IDLE_MS = 10_000;
+/** Most TCP client connections at once. count */
+export const DNS_MAX_TCP_CLIENTS = 128;
+/** The server checks the host's overlay address (expose/hide) this often and rebinds when it moved. ms */
+export const DNS_REBIND_CHECK_MS = 2_000;
+/** Upstream resolvers are read from this file when `--dns-upstream` is not given. */
+export const DNS_RESOLV_CONF = '/etc/resolv.conf';

@@ -47,6 +47,8 @@ export type WeftErrorCode =
   // network policy
   | 'WEFT_ERR_POLICY_INVALID'    // a policy/namespace document is invalid (names document and field); nothing of that apply is used
   | 'WEFT_ERR_KUBE'              // Kubernetes mode: the API server could not be read (config, connection, list/watch)
+  // service discovery
+  | 'WEFT_ERR_DNS_UNAVAILABLE'   // the DNS server is off (--no-dns) or does not listen (the host has no overlay address)
   | 'WEFT_ERR_INTERNAL';
 
 /** Base class of every weft error. `code` is stable; `message` is one human line. */

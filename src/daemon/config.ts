@@ -83,6 +83,12 @@ export interface DaemonConfig {
   dockerPluginSocket?: string;
   /** dockerd's Engine API socket, where the plugin reads container names and labels (default DEFAULT_DOCKER_API_SOCKET). */
   dockerApiSocket?: string;
+  /** Service discovery (docs/dns.md): false with --no-dns. Default true. */
+  dns?: boolean;
+  /** The weft domain (`--dns-domain`, normalised). Default DEFAULT_DNS_DOMAIN. */
+  dnsDomain?: string;
+  /** Upstream resolvers (`--dns-upstream`); undefined: the nameservers of /etc/resolv.conf. */
+  dnsUpstreams?: { host: string; port: number }[];
   /** Receive buffer of the local kernel-event socket (env WEFT_NETLINK_RCVBUF_BYTES; tests shrink it to force overflows). bytes */
   netlinkRcvbufBytes?: number;
 }

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Lifecycle, WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
-  REMEMBERED_PEERS_DIAL_MS, DEFAULT_DOCKER_API_SOCKET,
+  REMEMBERED_PEERS_DIAL_MS, DEFAULT_DOCKER_API_SOCKET, DEFAULT_DNS_DOMAIN, DNS_PORT,
 } from '../common/index.js';
 import { loadOrCreateIdentity } from '../crypto/index.js';
 import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type PolicyStatus, type StatusReport } from '../api/index.js';
@@ -19,6 +19,7 @@ import { PolicyEdge, netlinkKernel } from '../host/index.js';
 import { PodIdentities } from './pod-identities.js';
 import { MeshPolicySource, type PolicyInputSource } from './policy-source.js';
 import { PolicyService } from './policy-service.js';
+import { DnsService } from './dns-service.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { buildKubePolicySource } from './kube-policy.js';
 import type { KubePolicySource } from '../kube/index.js';
@@ -108,6 +109,25 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   dataplane.attach(router);
   dataplane.addresses = ipam;
 
+  // Service discovery: names from every workload the source knows (mesh: the workload directory;
+  // Kubernetes mode: the API server's pods) plus the gossiped manual records; the server listens
+  // on the host's overlay address (weft expose) and follows it.
+  const dns = config.dns === false ? null : new DnsService({
+    self: identity.name, dataDir: config.dataDir, log: log.child({ component: 'dns' }), registry,
+    domain: config.dnsDomain ?? DEFAULT_DNS_DOMAIN, ...(config.dnsUpstreams ? { upstreams: config.dnsUpstreams } : {}), port: DNS_PORT,
+    workloads: () => {
+      try {
+        return source.snapshot().pods;
+      } catch {
+        return []; // Kubernetes mode before the first sync
+      }
+    },
+    onWorkloadsChanged: (cb) => source.onChange(cb),
+    listenAddress: async () => (await dataplane.networkInfo()).gateway,
+  });
+  dns?.attach(router);
+  if (dns) dataplane.onExposureChanged = () => void dns.addressChanged();
+
   const pinger = new PeerPing();
   pinger.attach(router.newGossip(PING_CHANNEL, pinger));
 
@@ -130,6 +150,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     dataplane: dataplane.status(),
     ipam: ipam.ipam.status(),
     policy: policy.status(),
+    ...(dns ? { dns: dns.status() } : {}),
   });
 
   let stopping: Promise<void> | null = null;
@@ -172,6 +193,8 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   registerPolicyRoutes(api, { self: identity.name, source, sourceKind, mesh, pods, settled: () => policy.settled() });
   dataplane.pods = pods;
   ipam.registerRoutes(api);
+  if (dns) dns.registerRoutes(api);
+  else registerDnsOff(api);
   api.handle(API_ROUTES.reset, () => {
     const left = ipam.ipam.leave();
     setImmediate(() => void shutdown('reset requested over the API', true));
@@ -215,6 +238,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
         await pods.close();
       },
     })
+    .add('dns', dns)
     .add('mesh', router)
     .add('status', statusServer);
 
@@ -265,6 +289,17 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
   log.info({ name: identity.name, nickname: config.nickname, encrypted, api: config.apiSocket }, 'weft daemon ready');
   hooks.onReady();
   await stopped;
+}
+
+/** With --no-dns the dns-* routes answer, with the reason, rather than look like an older daemon. */
+function registerDnsOff(api: ApiServer): void {
+  const off = (): never => {
+    throw new WeftError('WEFT_ERR_DNS_UNAVAILABLE', 'DNS is off on this host (weft launch --no-dns)');
+  };
+  api.handle(API_ROUTES.dnsAdd, off);
+  api.handle(API_ROUTES.dnsRemove, off);
+  api.handle(API_ROUTES.dnsLookup, off);
+  api.handle(API_ROUTES.dnsArgs, off);
 }
 
 function redactedConfig(c: DaemonConfig): Record<string, unknown> {

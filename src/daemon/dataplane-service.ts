@@ -29,6 +29,8 @@ export class DataplaneService {
   /** What the mesh drives: the switch (sleeve underneath, fast paths per peer). */
   readonly overlay: OverlaySwitch;
   addresses: AddressSource | null = null;
+  /** Called after `weft expose` / `weft hide` changed the host's overlay addresses (set by the daemon: the DNS server follows them). */
+  onExposureChanged: () => void = () => undefined;
   /** Pod identities shown by `weft ps` (set by the daemon). */
   pods: { find(netns: string, ifname: string): { pod: { namespace: string; name: string; labels: Readonly<Record<string, string>>; ports: readonly { name: string; port: number; protocol: string }[] } } | undefined } | null = null;
 
@@ -95,6 +97,7 @@ export class DataplaneService {
         cidr = (await this.addresses.allocate('expose/host')).cidr;
       }
       await this.plumbing.expose(cidr);
+      this.onExposureChanged();
       return { cidr };
     });
     api.handle(API_ROUTES.hide, async ({ request }) => {
@@ -103,6 +106,7 @@ export class DataplaneService {
       const hidden: string[] = [];
       for (const c of cidrs) if (await this.plumbing.hide(c)) hidden.push(c);
       if (!given && this.addresses) await this.addresses.release('expose/host');
+      this.onExposureChanged();
       return { hidden };
     });
     api.handle(API_ROUTES.endpoints, async () => ({

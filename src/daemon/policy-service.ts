@@ -9,7 +9,7 @@ import {
 } from '../common/index.js';
 import type { PolicyStatus } from '../api/index.js';
 import type { PolicyApplyResult, PolicyDropCounter } from '../host/index.js';
-import { compileRuleset, policyInputDigest, type PolicyInput, type PolicyRuleset } from '../policy/index.js';
+import { PolicyCompiler, policyInputDigest, type PolicyInput, type PolicyRuleset } from '../policy/index.js';
 import type { Registry } from '../metrics/index.js';
 import { PolicyMetrics } from './policy-metrics.js';
 import type { PolicyInputSource } from './policy-source.js';
@@ -58,6 +58,8 @@ export class PolicyService implements Startable {
   private readonly metrics: PolicyMetrics;
   private readonly now: () => number;
   private last: PolicyRuleset | null = null;
+  /** Recompiles only what a change touches (src/policy/incremental.ts). */
+  private readonly compiler = new PolicyCompiler();
   private stats = { applies: 0, errors: 0 };
   private lastApply: PolicyStatus['lastApply'];
   private lastError: string | undefined;
@@ -174,7 +176,7 @@ export class PolicyService implements Startable {
         this.settle(seq); // not synced yet: the previous ruleset stays; the source's onChange brings the first
         return;
       }
-      const ruleset = compileRuleset(input, this.o.localIps());
+      const ruleset = this.compiler.update(input, this.o.localIps());
       if (!this.enforcing) {
         // The edge (br_netfilter, the nft table) is started by the first policy: a host that never
         // had one keeps its bridge path untouched. A previous daemon's table is adopted here.
@@ -198,6 +200,7 @@ export class PolicyService implements Startable {
         this.o.log.info({
           policies: input.policies.length, pods: input.pods.length, localPods: ruleset.localPods.length, rules: ruleset.rules.length,
           elementsAdded: r.elementsAdded, elementsRemoved: r.elementsRemoved, rulesChanged: r.rulesChanged, ms: Math.round(seconds * 10_000) / 10,
+          policiesRecompiled: this.compiler.stats().policiesRecompiled,
         }, 'policy: ruleset applied');
       }
       this.settle(seq);

@@ -12,7 +12,7 @@ import {
 import { PolicyStore, WorkloadDirectory, type AnnouncedPod } from '../directory/index.js';
 import type { GossipChannel, Gossiper, PeerName } from '../mesh/index.js';
 import type { PolicyInput, PolicyInputSource } from '../policy/index.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { StateWriter } from './atomic-file.js';
 
 /** The source contract lives with the model (src/policy), so Kubernetes mode implements the same one. */
 export type { PolicyInputSource } from '../policy/index.js';
@@ -44,14 +44,14 @@ export class MeshPolicySource implements PolicyInputSource {
   private policyChannel: GossipChannel | null = null;
   private workloadChannel: GossipChannel | null = null;
   private readonly listeners: (() => void)[] = [];
-  private writing: Promise<void> = Promise.resolve();
-  private readonly queued = new Set<string>();
+  private readonly writer: StateWriter;
   private started = false;
   private stopped = false;
   private readonly now: () => number;
 
   constructor(private readonly o: MeshPolicySourceOptions) {
     this.now = o.now ?? Date.now;
+    this.writer = new StateWriter(o.log, 'policy');
     this.store = new PolicyStore(() => {
       this.persist(POLICY_STORE_FILE, () => this.store.serialize());
       this.changed();
@@ -63,6 +63,14 @@ export class MeshPolicySource implements PolicyInputSource {
   attach(router: { newGossip(name: string, g: Gossiper): GossipChannel }): void {
     this.policyChannel = router.newGossip(POLICY_GOSSIP_CHANNEL, this.store);
     this.workloadChannel = router.newGossip(WORKLOAD_GOSSIP_CHANNEL, this.outbidding(this.directory));
+    const ch = this.workloadChannel;
+    this.directory.setSender((dst, msg) => {
+      try {
+        ch.unicast(dst, msg);
+      } catch (e) {
+        this.o.log.debug({ err: describeError(e), dst }, 'policy: workloads answer not sent (the next gossip round retries)');
+      }
+    });
   }
 
   onChange(cb: () => void): void {
@@ -94,12 +102,12 @@ export class MeshPolicySource implements PolicyInputSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.writing;
+    await this.writer.close();
   }
 
   /** Resolves when every change so far is on disk. */
   flushed(): Promise<void> {
-    return this.writing;
+    return this.writer.flushed();
   }
 
   snapshot(): PolicyInput {
@@ -145,7 +153,7 @@ export class MeshPolicySource implements PolicyInputSource {
       return v;
     };
     return {
-      onGossipUnicast: () => undefined,
+      onGossipUnicast: (src, msg) => { after(d.onGossipUnicast(src, msg)); },
       onGossipBroadcast: (src, update) => after(d.onGossipBroadcast(src, update)),
       onGossip: (update) => after(d.onGossip(update)),
       gossip: () => d.gossip(),
@@ -153,14 +161,6 @@ export class MeshPolicySource implements PolicyInputSource {
   }
 
   private persist(file: string, content: () => string | Buffer): void {
-    if (!this.started || this.stopped || this.queued.has(file)) return; // a queued write takes the content when it runs
-    this.queued.add(file);
-    const path = join(this.o.dataDir, file);
-    this.writing = this.writing.then(() => {
-      this.queued.delete(file);
-      return writeFileAtomic(path, content());
-    }).catch((e: unknown) => {
-      this.o.log.warn({ file: path, err: describeError(e) }, 'policy: could not save');
-    });
+    if (this.started && !this.stopped) this.writer.save(join(this.o.dataDir, file), content);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The length-checked envelope both gossip channels of this folder use: a small binary header
+ * The length-checked envelope gossip channels of this folder (and src/dns's) use: a small binary header
  * and one JSON document. Decoding checks the header, the declared length against the buffer and
  * the hard cap, and parses the JSON; the caller validates the document's shape (every decoded
  * object is checked again by object-check.ts, so a peer cannot inject a malformed object).
@@ -12,7 +12,7 @@ const WIRE_VERSION = 1;
 const HEADER_BYTES = 6;
 
 /** What an envelope carries. */
-export const ENVELOPE_KIND = { workloads: 1, policy: 2 } as const;
+export const ENVELOPE_KIND = { workloads: 1, policy: 2, dns: 3 } as const;
 export type EnvelopeKind = keyof typeof ENVELOPE_KIND;
 
 /** Encode; WEFT_ERR_TOO_BIG when the JSON exceeds POLICY_GOSSIP_MAX_BYTES (callers keep under it). */

@@ -1,11 +1,10 @@
 /**
  * PolicyStore: the mesh's replicated set of NetworkPolicy and Namespace objects (mesh mode's
  * source of policy), spread over the gossip channel POLICY_GOSSIP_CHANNEL and persisted by the
- * daemon. A last-writer-wins register per object: each entry carries a stamp (wall-clock ms,
- * then the origin peer's name as tie-break, then the object's canonical JSON) and the higher
- * stamp wins; a delete writes a tombstone (kept POLICY_TOMBSTONE_TTL_MS). Merge is a join
- * (commutative, associative, idempotent), so any delivery order or duplication converges.
- * Pure: no I/O; time comes in as arguments.
+ * daemon. A last-writer-wins register per object, in the shared {@link LwwTable} (lww-table.ts:
+ * stamp = wall-clock ms, origin peer, canonical JSON; the higher wins; a delete writes a
+ * tombstone kept POLICY_TOMBSTONE_TTL_MS; merge is a join, so any delivery order or duplication
+ * converges). Pure: no I/O; time comes in as arguments.
  *
  * Message (envelope kind `policy`) and persisted file body:
  *   { "entries": [ { "kind": "policy"|"namespace", "key", "ms", "origin", "object": {...}|null } ] }
@@ -19,16 +18,11 @@ import {
 import type { Gossiper, PeerName } from '../mesh/index.js';
 import { isPeerName } from '../net/index.js';
 import { policyKey, type NamespaceIdentity, type NetworkPolicyObject, type PolicyDocuments } from '../policy/index.js';
-import { decodeEnvelope, encodeEnvelope, envelopeSize } from './envelope.js';
+import { LwwTable, type LwwSchema, type LwwStamp } from './lww-table.js';
 import { canonicalJson, checkNamespace, checkPolicyObject } from './object-check.js';
 
-/** When and where an entry was written. */
-export interface PolicyStamp {
-  /** Wall-clock time of the apply or delete. ms */
-  readonly ms: number;
-  /** The peer the apply or delete was made on. */
-  readonly origin: string;
-}
+/** When and where an entry was written (the apply or delete). */
+export type PolicyStamp = LwwStamp;
 
 /** One object of the store, live or deleted (`object` null: a tombstone). */
 export type PolicyStoreEntry =
@@ -48,15 +42,6 @@ export interface PolicyStoreChange {
 
 const bad = (what: string) => new WeftError('WEFT_ERR_DECODE', what);
 const id = (e: { kind: string; key: string }) => `${e.kind}:${e.key}`;
-
-/** Total order of versions of one key: the larger wins. */
-export function compareEntries(a: PolicyStoreEntry, b: PolicyStoreEntry): number {
-  if (a.stamp.ms !== b.stamp.ms) return a.stamp.ms < b.stamp.ms ? -1 : 1;
-  if (a.stamp.origin !== b.stamp.origin) return a.stamp.origin < b.stamp.origin ? -1 : 1;
-  const ca = a.object === null ? '' : canonicalJson(a.object);
-  const cb = b.object === null ? '' : canonicalJson(b.object);
-  return ca < cb ? -1 : ca > cb ? 1 : 0;
-}
 
 function toWire(e: PolicyStoreEntry): unknown {
   return { kind: e.kind, key: e.key, ms: e.stamp.ms, origin: e.stamp.origin, object: e.object };
@@ -84,21 +69,35 @@ function fromWire(v: unknown, where: string): PolicyStoreEntry {
   throw bad(`${where}: field "kind" must be "policy" or "namespace"`);
 }
 
-/** Decode a gossip message; WEFT_ERR_DECODE naming the first problem. */
-export function decodePolicyEntries(buf: Buffer): PolicyStoreEntry[] {
-  return entriesOf(decodeEnvelope('policy', buf), 'policy gossip');
+/** The policy store's entries as the shared LWW table sees them. */
+const POLICY_SCHEMA: LwwSchema<PolicyStoreEntry> = {
+  envelope: 'policy',
+  what: { gossip: 'policy gossip', file: 'policy store file', table: 'policy store' },
+  maxEntries: POLICY_MAX_OBJECTS,
+  tombstoneTtlMs: POLICY_TOMBSTONE_TTL_MS,
+  maxBytes: POLICY_GOSSIP_MAX_BYTES,
+  id,
+  stamp: (e) => e.stamp,
+  withStamp: (e, stamp) => ({ ...e, stamp }) as PolicyStoreEntry,
+  canonical: (e) => (e.object === null ? null : canonicalJson(e.object)),
+  toWire,
+  fromWire,
+};
+const codec = new LwwTable(POLICY_SCHEMA);
+
+/** Total order of versions of one key: the larger wins. */
+export function compareEntries(a: PolicyStoreEntry, b: PolicyStoreEntry): number {
+  return codec.compare(a, b);
 }
 
-function entriesOf(doc: unknown, what: string): PolicyStoreEntry[] {
-  const list = (doc as { entries?: unknown } | null)?.entries;
-  if (!Array.isArray(list)) throw bad(`${what}: body must be {"entries": [...]}`);
-  if (list.length > POLICY_MAX_OBJECTS) throw bad(`${what}: more than ${POLICY_MAX_OBJECTS} entries`);
-  return list.map((e, i) => fromWire(e, `${what}: entries[${i}]`));
+/** Decode a gossip message; WEFT_ERR_DECODE naming the first problem. */
+export function decodePolicyEntries(buf: Buffer): PolicyStoreEntry[] {
+  return codec.decode(buf);
 }
 
 /** Encode entries for gossip (the caller keeps under the cap). */
 export function encodePolicyEntries(entries: readonly PolicyStoreEntry[]): Buffer {
-  return encodeEnvelope('policy', { entries: entries.map(toWire) });
+  return codec.encode(entries);
 }
 
 /**
@@ -110,11 +109,16 @@ export function encodePolicyEntries(entries: readonly PolicyStoreEntry[]): Buffe
  * call that changed the live view or a stamp.
  */
 export class PolicyStore implements Gossiper {
-  private readonly entries = new Map<string, PolicyStoreEntry>();
-  /** Gossiped entries refused because the store was full. count */
-  refused = 0;
+  private readonly table: LwwTable<PolicyStoreEntry>;
 
-  constructor(private readonly onChange: () => void = () => undefined) {}
+  constructor(onChange: () => void = () => undefined) {
+    this.table = new LwwTable(POLICY_SCHEMA, onChange);
+  }
+
+  /** Gossiped entries refused because the store was full. count */
+  get refused(): number {
+    return this.table.refused;
+  }
 
   /** Live policies and namespaces, sorted by key. */
   snapshot(): PolicyDocuments {
@@ -129,138 +133,70 @@ export class PolicyStore implements Gossiper {
 
   /** Every entry (tombstones included), sorted by kind and key. */
   list(): PolicyStoreEntry[] {
-    return [...this.entries.values()].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+    return this.table.list();
   }
 
   /** The entry of a policy (`NS/NAME`) or namespace, live or tombstone. */
   get(kind: 'policy' | 'namespace', key: string): PolicyStoreEntry | undefined {
-    return this.entries.get(`${kind}:${key}`);
+    return this.table.get(`${kind}:${key}`);
   }
 
   /** Write every object of one apply with one stamp (above any stamp of those keys); objects equal to the live ones are left alone. */
   applyDocuments(docs: PolicyDocuments, now: number, origin: PeerName): PolicyStoreChange {
-    const wanted: PolicyStoreEntry[] = [
-      ...docs.policies.map((p): PolicyStoreEntry => ({ kind: 'policy', key: policyKey(p), stamp: { ms: 0, origin }, object: p })),
-      ...docs.namespaces.map((n): PolicyStoreEntry => ({ kind: 'namespace', key: n.name, stamp: { ms: 0, origin }, object: n })),
-    ];
-    return this.write(wanted, now, origin);
+    const stamp = { ms: 0, origin };
+    return this.write([
+      ...docs.policies.map((p): PolicyStoreEntry => ({ kind: 'policy', key: policyKey(p), stamp, object: p })),
+      ...docs.namespaces.map((n): PolicyStoreEntry => ({ kind: 'namespace', key: n.name, stamp, object: n })),
+    ], now, origin);
   }
 
   /** Tombstone the named policies (`NS/NAME`) and namespaces; names not live are reported unchanged. */
   delete(refs: { policies: readonly string[]; namespaces: readonly string[] }, now: number, origin: PeerName): PolicyStoreChange {
-    const wanted: PolicyStoreEntry[] = [
-      ...refs.policies.map((key): PolicyStoreEntry => ({ kind: 'policy', key, stamp: { ms: 0, origin }, object: null })),
-      ...refs.namespaces.map((key): PolicyStoreEntry => ({ kind: 'namespace', key, stamp: { ms: 0, origin }, object: null })),
-    ];
-    return this.write(wanted, now, origin);
+    const stamp = { ms: 0, origin };
+    return this.write([
+      ...refs.policies.map((key): PolicyStoreEntry => ({ kind: 'policy', key, stamp, object: null })),
+      ...refs.namespaces.map((key): PolicyStoreEntry => ({ kind: 'namespace', key, stamp, object: null })),
+    ], now, origin);
   }
 
   /** Forget tombstones older than POLICY_TOMBSTONE_TTL_MS; returns how many. */
   expire(now: number): number {
-    let n = 0;
-    for (const [k, e] of this.entries) {
-      if (e.object === null && e.stamp.ms + POLICY_TOMBSTONE_TTL_MS < now) {
-        this.entries.delete(k);
-        n++;
-      }
-    }
-    return n;
+    return this.table.expire(now);
   }
 
   /** The persisted form (JSON text). */
   serialize(): string {
-    return `${JSON.stringify({ entries: this.list().map(toWire) })}\n`;
+    return this.table.serialize();
   }
 
   /** Merge a persisted state (validated like gossip: WEFT_ERR_DECODE naming the problem; nothing merged then). */
   load(text: string): number {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text) as unknown;
-    } catch {
-      throw bad('policy store file: not valid JSON');
-    }
-    return this.merge(entriesOf(doc, 'policy store file')).length;
+    return this.table.load(text);
   }
 
   onGossipUnicast(): void {
     // not used
   }
 
-  onGossipBroadcast(_src: PeerName, update: Buffer): Buffer | null {
-    return this.merge(decodePolicyEntries(update)).length > 0 ? update : null;
+  onGossipBroadcast(src: PeerName, update: Buffer): Buffer | null {
+    return this.table.onGossipBroadcast(src, update);
   }
 
   onGossip(update: Buffer): Buffer | null {
-    const delta = this.merge(decodePolicyEntries(update));
-    return delta.length > 0 ? this.encodeCapped(delta) : null;
+    return this.table.onGossip(update);
   }
 
   gossip(): Buffer | null {
-    return this.entries.size > 0 ? this.encodeCapped(this.list()) : null;
+    return this.table.gossip();
   }
 
   private write(wanted: PolicyStoreEntry[], now: number, origin: PeerName): PolicyStoreChange {
-    const seen = new Set<string>();
-    const changed: PolicyStoreEntry[] = [];
-    const unchanged: string[] = [];
-    let ms = Math.max(0, Math.floor(now));
-    for (const w of wanted) {
-      const k = id(w);
-      if (seen.has(k)) throw new WeftError('WEFT_ERR_BAD_ARGS', `${w.kind} ${w.key} is named twice in one call`);
-      seen.add(k);
-      const cur = this.entries.get(k);
-      const same = cur ? (cur.object === null ? w.object === null : w.object !== null && canonicalJson(cur.object) === canonicalJson(w.object))
-        : w.object === null;
-      if (same) {
-        unchanged.push(w.key);
-        continue;
-      }
-      if (cur) ms = Math.max(ms, cur.stamp.ms + 1);
-      changed.push(w);
-    }
-    const fresh = changed.filter((w) => !this.entries.has(id(w))).length;
-    if (this.entries.size + fresh > POLICY_MAX_OBJECTS) {
-      throw new WeftError('WEFT_ERR_BAD_ARGS', `the policy store holds at most ${POLICY_MAX_OBJECTS} objects (tombstones included)`);
-    }
-    const stamped = changed.map((w) => ({ ...w, stamp: { ms, origin } }) as PolicyStoreEntry);
-    for (const e of stamped) this.entries.set(id(e), e);
-    if (stamped.length > 0) this.onChange();
+    const r = this.table.write(wanted, now, origin);
     return {
-      update: stamped.length > 0 ? this.encodeCapped(stamped) : null,
-      policies: stamped.filter((e) => e.kind === 'policy').map((e) => e.key),
-      namespaces: stamped.filter((e) => e.kind === 'namespace').map((e) => e.key),
-      unchanged,
+      update: r.update,
+      policies: r.written.filter((e) => e.kind === 'policy').map((e) => e.key),
+      namespaces: r.written.filter((e) => e.kind === 'namespace').map((e) => e.key),
+      unchanged: r.unchanged.map((e) => e.key),
     };
-  }
-
-  /** Join `incoming` into the store; returns the entries that won (were new to us). */
-  private merge(incoming: readonly PolicyStoreEntry[]): PolicyStoreEntry[] {
-    const delta: PolicyStoreEntry[] = [];
-    for (const e of incoming) {
-      const k = id(e);
-      const cur = this.entries.get(k);
-      if (cur && compareEntries(cur, e) >= 0) continue;
-      if (!cur && this.entries.size >= POLICY_MAX_OBJECTS) {
-        this.refused++;
-        continue;
-      }
-      this.entries.set(k, e);
-      delta.push(e);
-    }
-    if (delta.length > 0) this.onChange();
-    return delta;
-  }
-
-  private encodeCapped(entries: readonly PolicyStoreEntry[]): Buffer {
-    const out: PolicyStoreEntry[] = [];
-    let size = envelopeSize({ entries: [] });
-    for (const e of entries) {
-      const one = envelopeSize(toWire(e)) + 1;
-      if (size + one > POLICY_GOSSIP_MAX_BYTES) continue; // too much for one message: later rounds carry the rest
-      out.push(e);
-      size += one;
-    }
-    return encodePolicyEntries(out);
   }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WORKLOAD_MAX_PODS_PER_HOST, isWeftError } from '../common/index.js';
-import { WorkloadDirectory, decodeWorkloads, encodeWorkloads } from './workload-directory.js';
+import { WorkloadDirectory, decodeWorkloadMessage, decodeWorkloads, encodeDigest, encodeWorkloads } from './workload-directory.js';
 import { encodeEnvelope } from './envelope.js';
 import type { AnnouncedPod } from './object-check.js';
 
@@ -94,4 +94,52 @@ test('directories converge whatever the delivery order (property)', () => {
     // equal versions of one host carry the same pods only when announced by that host; compare versions
     assert.deepEqual(y.hosts().sort().map((h) => y.get(h)!.version), x.hosts().sort().map((h) => x.get(h)!.version));
   }), { numRuns: 300 });
+});
+
+test('anti-entropy by digest: a few bytes per idle round; what a peer lacks is unicast on request', () => {
+  const C = '0a:00:00:00:00:03';
+  const sent: { from: string; to: string; bytes: number; kind: string }[] = [];
+  const dirs = new Map<string, WorkloadDirectory>();
+  const mk = (self: string) => {
+    const d = new WorkloadDirectory(self, () => undefined);
+    d.setSender((dst, msg) => {
+      sent.push({ from: self, to: dst, bytes: msg.length, kind: decodeWorkloadMessage(msg).kind });
+      dirs.get(dst)?.onGossipUnicast(self, msg);
+    });
+    dirs.set(self, d);
+    return d;
+  };
+  const a = mk(A), b = mk(B), c = mk(C);
+  const many = Array.from({ length: 2000 }, (_, i) => pod(`w${i}`, `10.32.${i >> 8}.${i & 255}`));
+  a.setLocal(many, 100);
+  c.setLocal([pod('c1', '10.33.0.1')], 100);
+  a.onGossip(c.gossip()!); // a learns c's record through c's digest: a asks (reply digest), c answers with records
+  assert.equal(a.get(C)?.version, 100);
+  sent.length = 0;
+  // b knows nothing: a's periodic digest makes b ask, a answers with both records
+  const digest = a.gossip()!;
+  assert.ok(digest.length < 200, `digest of ${digest.length} bytes for ${many.length + 1} pods`);
+  assert.equal(b.onGossip(digest), null, 'a digest is never forwarded');
+  assert.deepEqual(b.pods().length, many.length + 1);
+  assert.deepEqual(sent.map((s) => `${s.from}->${s.to}:${s.kind}`), [`${B}->${A}:digest`, `${A}->${B}:records`]);
+  // idle rounds: digests both ways answer nothing
+  sent.length = 0;
+  b.onGossip(a.gossip()!);
+  a.onGossip(b.gossip()!);
+  assert.equal(sent.length, 0, 'converged: no answer to a digest');
+  // b has something newer (a new version of c): a's digest shows a lacks it; b sends it without being asked twice
+  b.onGossipBroadcast(C, c.setLocal([pod('c1', '10.33.0.1', { app: 'db' })], 200)!);
+  b.onGossip(a.gossip()!);
+  assert.equal(a.get(C)?.version, 200);
+  assert.deepEqual(sent.map((s) => `${s.from}->${s.to}:${s.kind}`), [`${B}->${A}:records`]);
+  // a stale record of ourselves in a digest makes us outbid it
+  const fresh = mk('0a:00:00:00:00:04');
+  fresh.setLocal([pod('f', '10.34.0.1')], 10);
+  fresh.onGossip(encodeDigest(B, new Map([['0a:00:00:00:00:04', 999]]), false));
+  assert.ok(decodeWorkloads(fresh.outbid(20)!).get('0a:00:00:00:00:04')!.version > 999);
+  // bad digests are one-line decode errors
+  for (const [doc, re] of [[{ from: 'x', digest: [] }, /from/], [{ from: A, digest: [[A, -1]] }, /digest\[0\]/], [{ from: A, digest: [], reply: 1 }, /reply/],
+    [{ from: A, digest: [[A, 1], [A, 2]] }, /twice/], [{ from: A, digest: [], x: 1 }, /unexpected/]] as const) {
+    assert.throws(() => b.onGossip(encodeEnvelope('workloads', doc)), (e) => isWeftError(e, 'WEFT_ERR_DECODE') && re.test(e.message), String(re));
+  }
 });

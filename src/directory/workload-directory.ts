@@ -5,8 +5,14 @@
  * version wins, as in the fast path's pod directory. Pure: no I/O; the daemon feeds it the
  * local pods and sends what it returns.
  *
- * Message (in the envelope of envelope.ts, kind `workloads`):
- *   { "records": [ { "peer": NAME, "version": MS, "pods": [ {namespace, name, labels, ips, ports} ] } ] }
+ * Messages (in the envelope of envelope.ts, kind `workloads`):
+ *   records: { "records": [ { "peer": NAME, "version": MS, "pods": [ {namespace, name, labels, ips, ports} ] } ] }
+ *   digest:  { "from": NAME, "digest": [ [NAME, MS], ... ], "reply": true? }
+ * Changes travel as records (broadcast by the host that changed). Anti-entropy (the periodic
+ * gossip and a new connection) sends only the digest, a few bytes per host: the receiver
+ * unicasts back the records the sender lacks and, when the digest shows it lacks some itself,
+ * its own digest (`reply`, answered with records but never with another digest). An idle
+ * round costs one small message per neighbour, not the whole directory re-sent and re-validated.
  */
 import { POLICY_GOSSIP_MAX_BYTES, WORKLOAD_MAX_PODS_PER_HOST, WeftError } from '../common/index.js';
 import type { Gossiper, PeerName } from '../mesh/index.js';
@@ -26,6 +32,38 @@ export interface WorkloadRecord {
 
 const bad = (what: string) => new WeftError('WEFT_ERR_DECODE', `workloads gossip: ${what}`);
 
+/** A decoded message: records, or a digest of versions. */
+export type WorkloadMessage =
+  | { readonly kind: 'records'; readonly records: Map<PeerName, WorkloadRecord> }
+  | { readonly kind: 'digest'; readonly from: PeerName; readonly digest: Map<PeerName, number>; readonly reply: boolean };
+
+/** Encode a digest: our view's versions per host. */
+export function encodeDigest(from: PeerName, versions: ReadonlyMap<PeerName, number>, reply: boolean): Buffer {
+  return encodeEnvelope('workloads', { from, digest: [...versions], ...(reply ? { reply: true } : {}) });
+}
+
+/** Decode records or a digest; WEFT_ERR_DECODE naming the first problem. */
+export function decodeWorkloadMessage(buf: Buffer): WorkloadMessage {
+  const doc = decodeEnvelope('workloads', buf);
+  if (typeof doc === 'object' && doc !== null && 'digest' in doc) {
+    const { from, digest, reply, ...rest } = doc as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw bad(`digest: unexpected field "${Object.keys(rest)[0]}"`);
+    if (!isPeerName(from)) throw bad('digest: from is not a peer name');
+    if (reply !== undefined && reply !== true) throw bad('digest: reply must be true when present');
+    if (!Array.isArray(digest) || digest.length > MAX_RECORDS) throw bad(`digest must be a list of at most ${MAX_RECORDS} [peer, version] pairs`);
+    const out = new Map<PeerName, number>();
+    digest.forEach((e, i) => {
+      if (!Array.isArray(e) || e.length !== 2 || !isPeerName(e[0]) || typeof e[1] !== 'number' || !Number.isFinite(e[1]) || e[1] < 0) {
+        throw bad(`digest[${i}] must be [peer name, non-negative version]`);
+      }
+      if (out.has(e[0])) throw bad(`digest[${i}]: peer ${e[0]} appears twice`);
+      out.set(e[0], e[1]);
+    });
+    return { kind: 'digest', from, digest: out, reply: reply === true };
+  }
+  return { kind: 'records', records: recordsOf(doc) };
+}
+
 /** Encode records (every one given; the caller keeps under the size cap). */
 export function encodeWorkloads(records: ReadonlyMap<PeerName, WorkloadRecord>): Buffer {
   return encodeEnvelope('workloads', { records: [...records].map(([peer, r]) => ({ peer, version: r.version, pods: r.pods })) });
@@ -33,7 +71,10 @@ export function encodeWorkloads(records: ReadonlyMap<PeerName, WorkloadRecord>):
 
 /** Decode and validate every record and pod; WEFT_ERR_DECODE naming the first problem. */
 export function decodeWorkloads(buf: Buffer): Map<PeerName, WorkloadRecord> {
-  const doc = decodeEnvelope('workloads', buf);
+  return recordsOf(decodeEnvelope('workloads', buf));
+}
+
+function recordsOf(doc: unknown): Map<PeerName, WorkloadRecord> {
   if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { records?: unknown }).records)) throw bad('body must be {"records": [...]}');
   const list = (doc as { records: unknown[] }).records;
   if (list.length > MAX_RECORDS) throw bad(`more than ${MAX_RECORDS} records`);
@@ -64,14 +105,29 @@ export class WorkloadDirectory implements Gossiper {
   private ownVersion = 0;
   private reannounce = false;
   private lastLocal = '';
+  /** pods() until a record changes (the same objects each time, so the compiler's per-object memo hits). */
+  private podsCache: PodIdentity[] | null = null;
+
+  private send: ((dst: PeerName, msg: Buffer) => void) | null = null;
 
   constructor(readonly self: PeerName, private readonly onChange: (peer: PeerName) => void) {}
 
+  /**
+   * How to unicast to a peer (the gossip channel's unicast), for the answers to digests. Until
+   * set, a digest is answered by nothing (convergence then rests on the broadcasts).
+   */
+  setSender(send: (dst: PeerName, msg: Buffer) => void): void {
+    this.send = send;
+  }
+
   /** Every known pod of every host (ours included), sorted by namespace/name then host. */
   pods(): PodIdentity[] {
-    const out: PodIdentity[] = [];
-    for (const [host, r] of this.records) for (const p of r.pods) out.push({ ...p, host });
-    return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.host, b.host));
+    if (this.podsCache === null) {
+      const out: PodIdentity[] = [];
+      for (const [host, r] of this.records) for (const p of r.pods) out.push({ ...p, host });
+      this.podsCache = out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.host, b.host));
+    }
+    return [...this.podsCache];
   }
 
   /** Hosts with a record. */
@@ -99,6 +155,7 @@ export class WorkloadDirectory implements Gossiper {
     this.ownVersion = Math.max(now, this.ownVersion + 1);
     const rec: WorkloadRecord = { version: this.ownVersion, pods: checked };
     this.records.set(this.self, rec);
+    this.podsCache = null;
     this.onChange(this.self);
     return encodeWorkloads(new Map([[this.self, rec]]));
   }
@@ -120,11 +177,17 @@ export class WorkloadDirectory implements Gossiper {
 
   /** Drop a gone peer's record. */
   forget(peer: PeerName): void {
-    if (peer !== this.self && this.records.delete(peer)) this.onChange(peer);
+    if (peer !== this.self && this.records.delete(peer)) {
+      this.podsCache = null;
+      this.onChange(peer);
+    }
   }
 
-  onGossipUnicast(): void {
-    // not used
+  /** A digest or the records answering one (from `src`). */
+  onGossipUnicast(_src: PeerName, msg: Buffer): void {
+    const m = decodeWorkloadMessage(msg);
+    if (m.kind === 'digest') this.answerDigest(m.from, m.digest, m.reply);
+    else this.merge(m.records);
   }
 
   onGossipBroadcast(_src: PeerName, update: Buffer): Buffer | null {
@@ -132,13 +195,43 @@ export class WorkloadDirectory implements Gossiper {
   }
 
   onGossip(update: Buffer): Buffer | null {
-    const delta = this.merge(decodeWorkloads(update));
+    const m = decodeWorkloadMessage(update);
+    if (m.kind === 'digest') {
+      this.answerDigest(m.from, m.digest, m.reply);
+      return null;
+    }
+    const delta = this.merge(m.records);
     return delta.size > 0 ? this.encodeCapped(delta) : null;
   }
 
-  /** Our whole view (ours first), packed under the size cap; null when empty. */
+  /** The digest of our view (versions per host, ours included); null when empty. */
   gossip(): Buffer | null {
-    return this.records.size > 0 ? this.encodeCapped(this.records) : null;
+    return this.records.size > 0 ? encodeDigest(this.self, this.versions(), false) : null;
+  }
+
+  /** Our view's versions per host. */
+  versions(): Map<PeerName, number> {
+    return new Map([...this.records].map(([p, r]) => [p, r.version]));
+  }
+
+  /**
+   * Unicast to `from` the records it lacks (capped; the rest in later rounds) and, unless this
+   * digest is itself a reply, our digest when `from` knows something newer than we do.
+   */
+  private answerDigest(from: PeerName, digest: ReadonlyMap<PeerName, number>, reply: boolean): void {
+    if (from === this.self) return;
+    const mine = digest.get(this.self);
+    if (mine !== undefined && mine >= this.ownVersion) {
+      this.ownVersion = mine + 1;
+      this.reannounce = true; // an earlier incarnation's record is out there: outbid() re-announces
+    }
+    const theyLack = new Map<PeerName, WorkloadRecord>();
+    for (const [peer, r] of this.records) if ((digest.get(peer) ?? -1) < r.version && peer !== from) theyLack.set(peer, r);
+    let weLack = false;
+    for (const [peer, v] of digest) if (peer !== this.self && (this.records.get(peer)?.version ?? -1) < v) weLack = true;
+    if (this.send === null) return;
+    if (theyLack.size > 0) this.send(from, this.encodeCapped(theyLack));
+    if (weLack && !reply) this.send(from, encodeDigest(this.self, this.versions(), true));
   }
 
   /**
@@ -152,6 +245,7 @@ export class WorkloadDirectory implements Gossiper {
     this.ownVersion = Math.max(now, this.ownVersion + 1);
     const rec: WorkloadRecord = { version: this.ownVersion, pods: own.pods };
     this.records.set(this.self, rec);
+    this.podsCache = null;
     return encodeWorkloads(new Map([[this.self, rec]]));
   }
 
@@ -181,6 +275,7 @@ export class WorkloadDirectory implements Gossiper {
       const cur = this.records.get(peer);
       if (cur && cur.version >= r.version) continue;
       this.records.set(peer, r);
+      this.podsCache = null;
       delta.set(peer, r);
       this.onChange(peer);
     }

@@ -25,6 +25,10 @@ export {
   policyNftState, policyNftScript, peerIntervals, portElements, nftId, FORWARD_RULES,
   type PolicyNftState, type PolicyNftDiff, type NftSet, type NftCounter, type CounterSeeds,
 } from './policy-nft.js';
+export {
+  NftNetlink, encodeElementBatch, nftElementKey, elementChangeScript, NETLINK_NETFILTER,
+  type NftElementChange, type NftFamily, type NftBatch,
+} from './nft-netlink.js';
 export { HostGwEdge, underlayRoute, hookChain, nftObjects, policedToPeerRule, TO_PEER_RULE, TO_POD_RULE, type HostGwEdgeOptions, type HostGwEntries, type UnderlayRoute } from './hostgw.js';
 export {
   NATIVE_ABI_VERSION, NATIVE_FUNCTIONS, loadNativeAddon, nativeAddonPath, nativeArity,

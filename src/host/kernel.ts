@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { HOST_EXEC_TIMEOUT_MS, WeftError } from '../common/index.js';
 import { AF_INET, SOCK_DGRAM } from './netlink-abi.js';
 import { addonError, kernelAddon } from './netlink-socket.js';
+import { NftNetlink, type NftElementChange } from './nft-netlink.js';
 import { Rtnl } from './rtnl.js';
 
 /** Rtnl's public operations (what a fake implements). */
@@ -31,6 +32,12 @@ export interface Kernel {
   readSysctl(key: string): Promise<string>;
   /** Apply one nftables transaction (all or nothing). */
   nft(what: string, script: string): Promise<void>;
+  /**
+   * Add and delete elements of existing (non-interval) sets in ONE transaction, all or nothing,
+   * without an `nft` process (nf_tables netlink batch, nft-netlink.ts). ENOENT (an element or
+   * set that is not there) is WEFT_ERR_HOST_NOT_FOUND.
+   */
+  nftElements(what: string, changes: readonly NftElementChange[]): Promise<void>;
   /**
    * The nftables ruleset of one family as libnftables JSON (`nft -j list ruleset FAMILY`: every
    * table with its sets, maps, elements, chains and rules); read once at start-up to adopt what
@@ -54,6 +61,7 @@ export interface Kernel {
  */
 export function netlinkKernel(o: { timeoutMs?: number; nsPath?: string } = {}): Kernel {
   let host: Rtnl | null = null;
+  let nfnl: NftNetlink | null = null;
   const timeoutMs = o.timeoutMs ?? HOST_EXEC_TIMEOUT_MS;
   const ns = o.nsPath;
   return {
@@ -87,6 +95,10 @@ export function netlinkKernel(o: { timeoutMs?: number; nsPath?: string } = {}): 
       return readSysctl(key);
     },
     nft: async (what, script) => { await runIn(ns, what, ['nft', '-f', '-'], script, timeoutMs); },
+    nftElements: (what, changes) => {
+      nfnl ??= NftNetlink.open({ timeoutMs, ...(ns ? { nsPath: ns } : {}) });
+      return nfnl.apply(what, changes);
+    },
     nftRuleset: (family) => nftJson(ns, `reading the nftables ${family} ruleset`, ['ruleset', family], timeoutMs),
     nftList: (what, args) => nftJson(ns, what, args, timeoutMs),
   };

@@ -5,6 +5,7 @@ import type { PolicyRuleset } from '../policy/index.js';
 import type { Kernel } from './kernel.js';
 import { PolicyEdge } from './policy-edge.js';
 import { nftId } from './policy-nft.js';
+import { elementChangeScript, type NftElementChange } from './nft-netlink.js';
 
 /** A kernel that records nft transactions, fails the ones `refuse` picks, and answers the listings PolicyEdge reads. */
 function recordingKernel(o: { tableExists?: boolean; sysctl?: string } = {}) {
@@ -13,15 +14,17 @@ function recordingKernel(o: { tableExists?: boolean; sysctl?: string } = {}) {
   let refuse: (s: string) => boolean = () => false;
   const bridgeNf = new Map<string, boolean>();
   const nope = (): never => { throw new WeftError('WEFT_ERR_INTERNAL', 'not used'); };
+  const nft = async (what: string, script: string): Promise<void> => {
+    if (refuse(script)) throw new WeftError('WEFT_ERR_HOST', `${what} failed: Error: Could not process rule: No such file or directory`);
+    scripts.push(script);
+  };
   const kernel = {
     get host() { return { setBridgeNfCall: async (b: string, on: boolean) => { bridgeNf.set(b, on); } } as unknown as Kernel['host']; },
     openNetns: nope, setTxChecksum: nope, createTap: nope,
     sysctl: async (k: string, v: string) => { sysctls.set(k, v); },
     readSysctl: async (k: string) => sysctls.get(k) ?? nope(),
-    nft: async (what: string, script: string) => {
-      if (refuse(script)) throw new WeftError('WEFT_ERR_HOST', `${what} failed: Error: Could not process rule: No such file or directory`);
-      scripts.push(script);
-    },
+    nft,
+    nftElements: (what: string, changes: readonly NftElementChange[]) => nft(what, elementChangeScript(changes)),
     nftRuleset: async () => ({ nftables: [] }),
     nftList: async (_what: string, args: readonly string[]) => {
       if (args[0] === 'tables') return { nftables: o.tableExists ? [{ table: { family: 'inet', name: 'weft_policy' } }] : [] };

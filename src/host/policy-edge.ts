@@ -10,6 +10,7 @@ import { POLICY_NFT_TABLE, WeftError, isWeftError, type Logger, type Startable }
 import type { PolicyDirection, PolicyRuleset } from '../policy/index.js';
 import type { Kernel } from './kernel.js';
 import { nftObjects } from './hostgw.js';
+import { countElements, policyElementChanges } from './policy-elements.js';
 import {
   HOSTGW_TABLE, POLICED_SET, POLICY_TABLE, policyNftScript, policyNftState, type NftCounter, type PolicyNftState,
 } from './policy-nft.js';
@@ -54,7 +55,8 @@ const EMPTY: PolicyRuleset = { localPods: [], isolations: [], rules: [] };
  * any time after start, `stop()` once: the table, the `policed` elements and the sysctls this
  * edge changed are gone (traffic is unpoliced from then on).
  *
- * Guarantees: every apply is ONE nft transaction (all or nothing); the kernel holds exactly the
+ * Guarantees: every apply is ONE transaction (all or nothing): an nf_tables netlink batch when
+ * only set elements change (policy-elements.ts), else one `nft -f -`; the kernel holds exactly the
  * last successful ruleset; a failed apply leaves the previous one in force and throws a typed
  * WeftError (WEFT_ERR_POLICY_INVALID for a bad ruleset, before any kernel call; WEFT_ERR_HOST
  * when nft refused). Counters survive applies (and a rebuild after a restart) while their
@@ -136,6 +138,28 @@ export class PolicyEdge implements Startable {
     const next = policyNftState(ruleset);
     const prev = this.state;
     if (prev === null) await this.seedFromKernel();
+    const changes = prev === null ? null : policyElementChanges(prev, next);
+    if (changes !== null) {
+      // Elements only (a label change, a pod coming or going): one netlink batch, no nft process.
+      if (changes.length === 0) {
+        this.state = next;
+        return { changed: false, elementsAdded: 0, elementsRemoved: 0, rulesChanged: 0 };
+      }
+      try {
+        await this.kernel.nftElements('updating the policy sets', changes);
+        this.state = next;
+        const n = countElements(changes);
+        return { changed: true, elementsAdded: n.added, elementsRemoved: n.removed, rulesChanged: 0 };
+      } catch (e) {
+        this.o.log.warn({ err: String(e) }, 'host: policy element batch refused; rebuilding the policy table');
+        await this.seedFromKernel();
+        const full = policyNftScript(null, next, this.seeds);
+        await this.kernel.nft('rebuilding the policy table', `${full.script.join('\n')}\n`);
+        this.state = next;
+        this.seeds = new Map();
+        return { changed: true, elementsAdded: full.elementsAdded, elementsRemoved: full.elementsRemoved, rulesChanged: full.rulesChanged };
+      }
+    }
     let diff = policyNftScript(prev, next, this.seeds);
     if (diff.script.length === 0) return { changed: false, elementsAdded: 0, elementsRemoved: 0, rulesChanged: 0 };
     try {

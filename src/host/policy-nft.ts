@@ -62,8 +62,26 @@ export function nftId(kind: string, key: string): string {
   return `${kind}_${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
 
+/** Parsed addresses (rulesets repeat the same few thousand pod addresses; bounded). */
+const parsed = new Map<string, IpAddress>();
 function addr(s: string, where: string): IpAddress {
-  return parseIp(s) ?? bad(`${where}: "${s}" is not an IP address`);
+  let a = parsed.get(s);
+  if (a === undefined) {
+    a = parseIp(s) ?? bad(`${where}: "${s}" is not an IP address`);
+    if (parsed.size >= 200_000) parsed.clear();
+    parsed.set(s, a);
+  }
+  return a;
+}
+
+/** Per-family results computed from one shared array (the compiler shares peer and destination lists between equal rules). */
+const perArray = new WeakMap<object, Map<string, string[]>>();
+function byArray(arr: object, key: string, make: () => string[]): string[] {
+  let m = perArray.get(arr);
+  if (m === undefined) perArray.set(arr, (m = new Map()));
+  let v = m.get(key);
+  if (v === undefined) m.set(key, (v = make()));
+  return v;
 }
 
 /** Sorted unique addresses of one family. */
@@ -197,7 +215,9 @@ export function policyNftState(ruleset: PolicyRuleset): PolicyNftState {
     const iso = isoTargets.get(isoKey);
     // The rule's targets are its policy's selected pods, i.e. the isolation's set: shared when equal.
     const shared = iso && ruleFams.every((f) => sameList([...iso.t[f]].sort(), addrsOf(r.targets, f, `rule ${r.id}`))) ? nftId('i', isoKey) : null;
-    (r.audit ? ruleText[r.direction].audit : ruleText[r.direction].enf).push(...ruleLines(r, sets, ruleFams, shared));
+    const out = memoRuleLines(r, ruleFams, shared);
+    for (const [name, set] of out.sets) sets.set(name, set);
+    (r.audit ? ruleText[r.direction].audit : ruleText[r.direction].enf).push(...out.lines);
   }
 
   const chain = (d: PolicyDirection): string[] => {
@@ -222,8 +242,26 @@ export function policyNftState(ruleset: PolicyRuleset): PolicyNftState {
  * interval sets named by their content (`pt_…`), shared between rules and never changed. nft
  * 1.0.6 reads every interval set's elements before each transaction, so there are few.
  */
+/** ruleLines per rule object (the incremental compiler hands back the same objects for untouched policies). */
+const ruleMemo = new WeakMap<CompiledRule, Map<string, { lines: string[]; sets: [string, NftSet][] }>>();
+function memoRuleLines(r: CompiledRule, fams: readonly Fam[], shared: string | null): { lines: string[]; sets: [string, NftSet][] } {
+  const key = `${shared ?? ''}|${fams.join(',')}`;
+  let byKey = ruleMemo.get(r);
+  if (byKey === undefined) ruleMemo.set(r, (byKey = new Map()));
+  let hit = byKey.get(key);
+  if (hit === undefined) {
+    const sets = new Map<string, NftSet>();
+    const lines = ruleLines(r, sets, fams, shared);
+    byKey.set(key, (hit = { lines, sets: [...sets] }));
+  }
+  return hit;
+}
+
 function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fam[], shared: string | null): string[] {
   const h = nftId('r', r.id);
+  // Peer and named-destination sets are shared by every rule with the same key (one set per key).
+  const ph = r.peerKey !== undefined ? nftId('q', r.peerKey) : h;
+  const dh = r.destKey !== undefined ? nftId('q', `d\u0000${r.destKey}`) : h;
   const where = `rule ${r.id}`;
   const [local, remote] = r.direction === 'egress' ? ['saddr', 'daddr'] : ['daddr', 'saddr'];
   const lines: string[] = [];
@@ -245,27 +283,31 @@ function ruleLines(r: CompiledRule, sets: Map<string, NftSet>, fams: readonly Fa
     const heads: string[] = [];
     if (r.peers === 'any') heads.push(head);
     else {
-      const nets = peerIntervals(r.peers.filter((p) => { const c = parseCidr(p); return c !== null && BITS[c.address.family] - c.prefixLength > PEER_EXPAND_BITS; }), f, where);
-      sets.set(`${h}_p${f}`, { spec: setSpec(ADDR_TYPE[f], false), elements: hostPeers(r.peers, f, where) });
-      heads.push(`${head} ${fam} ${remote} @${h}_p${f}`);
+      const peers = r.peers;
+      const nets = byArray(peers, `n${f}`, () => peerIntervals(peers.filter((p) => { const c = parseCidr(p); return c !== null && BITS[c.address.family] - c.prefixLength > PEER_EXPAND_BITS; }), f, where));
+      sets.set(`${ph}_p${f}`, { spec: setSpec(ADDR_TYPE[f], false), elements: byArray(peers, `p${f}`, () => hostPeers(peers, f, where)) });
+      heads.push(`${head} ${fam} ${remote} @${ph}_p${f}`);
       if (nets.length > 0) {
-        sets.set(`${h}_n${f}`, { spec: setSpec(ADDR_TYPE[f], true), elements: nets });
-        heads.push(`${head} ${fam} ${remote} @${h}_n${f}`);
+        sets.set(`${ph}_n${f}`, { spec: setSpec(ADDR_TYPE[f], true), elements: nets });
+        heads.push(`${head} ${fam} ${remote} @${ph}_n${f}`);
       }
     }
     for (const hd of heads) {
       if (r.ports === 'any' || ports !== '') lines.push(`${hd}${ports} return`);
     }
     if (r.ports !== 'any' && (r.ports.length === 0 || r.destPorts.length > 0)) {
-      const elems = new Set<string>();
-      for (const dp of r.destPorts) {
-        const a = addr(dp.ip, where);
-        const proto = PROTO[dp.protocol] ?? bad(`${where}: unknown protocol "${String(dp.protocol)}"`);
-        if (!Number.isInteger(dp.port) || dp.port < 1 || dp.port > 65535) bad(`${where}: bad port ${dp.port}`);
-        if (a.family === f) elems.add(`${formatIp(a)} . ${proto} . ${dp.port}`);
-      }
-      sets.set(`${h}_d${f}`, { spec: setSpec(`${ADDR_TYPE[f]} . inet_proto . inet_service`, false), elements: [...elems].sort() });
-      for (const hd of heads) lines.push(`${hd} ${fam} daddr . meta l4proto . th dport @${h}_d${f} return`);
+      const elements = byArray(r.destPorts, `d${f}`, () => {
+        const elems = new Set<string>();
+        for (const dp of r.destPorts) {
+          const a = addr(dp.ip, where);
+          const proto = PROTO[dp.protocol] ?? bad(`${where}: unknown protocol "${String(dp.protocol)}"`);
+          if (!Number.isInteger(dp.port) || dp.port < 1 || dp.port > 65535) bad(`${where}: bad port ${dp.port}`);
+          if (a.family === f) elems.add(`${formatIp(a)} . ${proto} . ${dp.port}`);
+        }
+        return [...elems].sort();
+      });
+      sets.set(`${dh}_d${f}`, { spec: setSpec(`${ADDR_TYPE[f]} . inet_proto . inet_service`, false), elements });
+      for (const hd of heads) lines.push(`${hd} ${fam} daddr . meta l4proto . th dport @${dh}_d${f} return`);
     }
   }
   return lines;
@@ -357,6 +399,7 @@ export function policyNftScript(prev: PolicyNftState | null, next: PolicyNftStat
     const old = prev.sets.get(name);
     if (old && old.spec !== set.spec) throw new WeftError('WEFT_ERR_INTERNAL', `policy set ${name} changed type`);
     if (!old) s.push(`add set ${T} ${name} { ${set.spec} }`);
+    if (old !== undefined && (old === set || old.elements === set.elements)) continue;
     const [plus, minus] = diffSorted(old?.elements ?? [], set.elements);
     s.push(...elementLines('delete', T, name, minus), ...elementLines('add', T, name, plus));
     added += plus.length;

@@ -148,7 +148,9 @@ export class ControlConnection {
         if (!got) return;
         chunk = got;
       }
-      for (const frame of this.reader.push(chunk)) {
+      // One frame at a time: the handshake's last frame raises the frame limit for the ones behind it.
+      this.reader.append(chunk);
+      for (let frame = this.reader.next(); frame !== null; frame = this.reader.next()) {
         if (this.isClosed()) return;
         if (this.state === 'handshaking') this.onHandshakeFrame(frame);
         else this.onSealedFrame(frame);

@@ -30,6 +30,23 @@ test('FrameReader refuses an oversized length prefix before buffering its body',
   assert.equal(r2.bufferedBytes, 4);
 });
 
+test('FrameReader.next: a limit raised after one frame applies to the next frame of the same chunk', () => {
+  // The handshake's last message (small) and the first post-handshake message (large) often
+  // arrive in one TCP read; splitting both under the handshake limit refused the second.
+  const stream = Buffer.concat([lengthPrefixed(Buffer.alloc(100, 1)), lengthPrefixed(Buffer.alloc(9000, 2))]);
+  const r = new FrameReader(512);
+  r.append(stream);
+  assert.equal(r.next()?.length, 100);
+  r.setMaxFrame(64 * 1024);
+  assert.equal(r.next()?.length, 9000);
+  assert.equal(r.next(), null);
+  assert.equal(r.bufferedBytes, 0);
+  const strict = new FrameReader(512);
+  strict.append(stream);
+  assert.equal(strict.next()?.length, 100);
+  assert.throws(() => strict.next(), (e) => isWeftError(e, 'WEFT_ERR_TOO_BIG'));
+});
+
 test('control messages round-trip', () => {
   const msgs: ControlMessage[] = [
     { tag: Tag.Heartbeat },

@@ -24,23 +24,39 @@ export class FrameReader {
   /**
    * Feed a chunk; returns every complete frame now available (possibly none). Throws
    * WEFT_ERR_TOO_BIG on an oversized length prefix; the caller must then close the stream.
+   * Every frame is checked against the limit in force when *it* is reached, but all are
+   * split before the caller sees the first: a caller that changes the limit after a frame
+   * (the handshake's last message) must use {@link append} and {@link next} instead.
    */
   push(chunk: Buffer): Buffer[] {
+    this.append(chunk);
+    const out: Buffer[] = [];
+    for (let f = this.next(); f !== null; f = this.next()) out.push(f);
+    return out;
+  }
+
+  /** Buffer a chunk without splitting it (see {@link next}). */
+  append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Buffer[] = [];
-    for (;;) {
-      if (this.buffered < 4) break;
-      const head = this.peek(4);
-      const len = head.readUInt32BE(0);
-      if (len > this.maxFrame) {
-        throw new WeftError('WEFT_ERR_TOO_BIG', `frame length ${len} exceeds limit ${this.maxFrame}`);
-      }
-      if (this.buffered < 4 + len) break;
-      this.take(4);
-      out.push(this.take(len));
+  }
+
+  /**
+   * The next complete frame, or null until more bytes arrive. The length prefix is checked
+   * against the limit in force now, so a limit raised after one frame applies to the next one
+   * even when both came in the same chunk (a peer that finished the handshake may send its
+   * first large message right behind its last handshake message). Throws WEFT_ERR_TOO_BIG.
+   */
+  next(): Buffer | null {
+    if (this.buffered < 4) return null;
+    const len = this.peek(4).readUInt32BE(0);
+    if (len > this.maxFrame) {
+      throw new WeftError('WEFT_ERR_TOO_BIG', `frame length ${len} exceeds limit ${this.maxFrame}`);
     }
-    return out;
+    if (this.buffered < 4 + len) return null;
+    this.take(4);
+    return this.take(len);
   }
 
   /** Take exactly `n` raw bytes if available (used for the fixed-size prelude), else null. */

@@ -13,7 +13,7 @@ import type { LocalConnection } from './topology-types.js';
 /** How long we watch for stale records of a collected peer coming back. ms */
 const RESURRECTION_WATCH_MS = 60_000;
 /** Up to this many peers a new connection gets our full state, beyond it a summary. count */
-const FULL_ON_CONNECT_MAX_PEERS = 512;
+export const FULL_ON_CONNECT_MAX_PEERS = 64;
 /** Most collected peers watched at once. count */
 const MAX_WATCHED_REMOVALS = 4096;
 

@@ -42,7 +42,8 @@ test('compile: pod peers as /32 and /128; namespace selector AND pod selector; a
   const rs = compileRuleset(input, new Set(['fd00::2']));
   assert.deepEqual(rs.rules, [
     { id: 'x/p/ingress/0', policy: 'x/p', direction: 'ingress', audit: false, targets: ['10.1.0.2', 'fd00::2'],
-      peers: ['10.1.0.3/32', '10.2.0.4/32', 'fd00::4/128'], ports: 'any', destPorts: [] },
+      peers: ['10.1.0.3/32', '10.2.0.4/32', 'fd00::4/128'], peerKey: '*\u0000[{"podSelector":{"matchLabels":{"app":"client"},"matchExpressions":[]},"namespaceSelector":{"matchLabels":{},"matchExpressions":[]}}]',
+      ports: 'any', destPorts: [] },
     { id: 'x/p/ingress/1', policy: 'x/p', direction: 'ingress', audit: false, targets: ['10.1.0.2', 'fd00::2'],
       peers: 'any', ports: 'any', destPorts: [] },
   ]);

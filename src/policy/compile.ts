@@ -55,13 +55,16 @@ function contains(list: readonly AddressInterval[], a: AddressInterval): boolean
   return false;
 }
 
-class Compiler {
+/** Compiles rules against one world, memoising peer sets (one instance per compile). */
+export class Compiler {
   private readonly peerCache = new Map<string, PeerSet>();
   /** A rule's whole peer list (policy namespace + peers) → its intervals and CIDR text, shared by equal rules. */
   private readonly rulePeersCache = new Map<string, { intervals: AddressInterval[]; cidrs: string[] }>();
   private readonly podIntervalCache = new Map<PodIdentity, (AddressInterval | undefined)[]>();
   private readonly destCache = new Map<string, readonly { pod: PodIdentity; ip: string }[]>();
   private readonly nsSelectorCache = new Map<string, readonly string[]>();
+  /** Egress named-port destinations by destKey: rules with equal keys share one array. */
+  private readonly destPortsCache = new Map<string, DestPort[]>();
   constructor(private readonly world: PolicyWorld) {}
 
   private namespacesMatching(sel: NonNullable<PolicyPeer['namespaceSelector']>): readonly string[] {
@@ -108,7 +111,7 @@ class Compiler {
   }
 
   private rulePeers(policyNs: string, peers: readonly PolicyPeer[]): { intervals: AddressInterval[]; cidrs: string[] } {
-    const key = `${policyNs}\u0000${JSON.stringify(peers)}`;
+    const key = peersKey(policyNs, peers);
     let hit = this.rulePeersCache.get(key);
     if (hit === undefined) {
       const intervals = unionIntervals(peers.flatMap((p) => this.peerSet(policyNs, p).intervals));
@@ -124,7 +127,7 @@ class Compiler {
    * ipBlocks. Memoised with the rule's peers.
    */
   egressDestinations(policyNs: string, peers: readonly PolicyPeer[]): readonly { pod: PodIdentity; ip: string }[] {
-    const key = `${policyNs}\u0000${JSON.stringify(peers)}`;
+    const key = peersKey(policyNs, peers);
     let hit = this.destCache.get(key);
     if (hit !== undefined) return hit;
     const out: { pod: PodIdentity; ip: string }[] = [];
@@ -153,6 +156,11 @@ class Compiler {
   }
 
   rule(policy: NetworkPolicyObject, direction: PolicyDirection, index: number, rule: PolicyRule, targets: readonly PodIdentity[]): CompiledRule | null {
+    const peerKey = rule.peers === undefined ? undefined : peersKey(policy.namespace, rule.peers);
+    const namedSpec = rule.ports?.filter((s) => typeof s.port === 'string');
+    const destKey = direction === 'egress' && namedSpec !== undefined && namedSpec.length > 0
+      ? `${peerKey ?? 'any'}\u0000${JSON.stringify(namedSpec)}` : undefined;
+    let sharedDest: DestPort[] | undefined;
     let peers: string[] | 'any' = 'any';
     if (rule.peers !== undefined) {
       const rp = this.rulePeers(policy.namespace, rule.peers);
@@ -170,7 +178,9 @@ class Compiler {
         else if (s.endPort === undefined || s.endPort === s.port) ports.push({ protocol: s.protocol, port: s.port });
         else ports.push({ protocol: s.protocol, port: s.port, endPort: s.endPort });
       }
-      if (named.length > 0) {
+      const cached = destKey !== undefined ? this.destPortsCache.get(destKey) : undefined;
+      if (cached !== undefined) sharedDest = cached;
+      else if (named.length > 0) {
         const dests: readonly { pod: PodIdentity; ip: string }[] = direction === 'ingress'
           ? targets.flatMap((pod) => pod.ips.map((ip) => ({ pod, ip })))
           : rule.peers === undefined
@@ -183,7 +193,12 @@ class Compiler {
         }
       }
       ports = dedupe(ports, portKey).sort(comparePorts);
-      if (ports.length === 0 && destPorts.length === 0) return null;
+      if (ports.length === 0 && destPorts.length === 0 && (sharedDest === undefined || sharedDest.length === 0)) return null;
+    }
+    let finalDest = sharedDest;
+    if (finalDest === undefined) {
+      finalDest = sortByAddress(dedupe(destPorts, (d) => `${d.ip}|${d.protocol}|${d.port}`), (d) => d.ip, compareDestPortsAtIp);
+      if (destKey !== undefined) this.destPortsCache.set(destKey, finalDest);
     }
     return {
       id: ruleId(policy, direction, index),
@@ -192,10 +207,21 @@ class Compiler {
       audit: policy.audit,
       targets: sortedIps(targets),
       peers,
+      ...(peerKey !== undefined ? { peerKey } : {}),
+      ...(destKey !== undefined ? { destKey } : {}),
       ports,
-      destPorts: sortByAddress(dedupe(destPorts, (d) => `${d.ip}|${d.protocol}|${d.port}`), (d) => d.ip, compareDestPortsAtIp),
+      destPorts: finalDest,
     };
   }
+}
+
+/**
+ * Identity of a rule's peer list: the policy namespace matters only for peers with a
+ * podSelector and no namespaceSelector (they name pods of the policy's own namespace).
+ */
+function peersKey(policyNs: string, peers: readonly PolicyPeer[]): string {
+  const nsRelative = peers.some((p) => p.ipBlock === undefined && p.namespaceSelector === undefined);
+  return `${nsRelative ? policyNs : '*'}\u0000${JSON.stringify(peers)}`;
 }
 
 function dedupe<T>(list: readonly T[], key: (t: T) => string): T[] {
@@ -228,34 +254,55 @@ function ruleOrder(r: CompiledRule): [string, number, number] {
   return [r.policy, r.direction === 'ingress' ? 0 : 1, Number(r.id.slice(r.id.lastIndexOf('/') + 1))];
 }
 
+/** What one policy contributes to a host's ruleset. */
+export interface PolicyContribution {
+  readonly isolations: readonly CompiledIsolation[];
+  readonly rules: readonly CompiledRule[];
+}
+
+const NOTHING: PolicyContribution = { isolations: [], rules: [] };
+
 /**
- * Compiles the ruleset of the host whose pods have the addresses `localIps` (a pod is local
- * when any of its addresses is). `world` may be passed when the caller keeps the index of
- * `input` (see {@link indexPolicyInput}); it must be the index of this very `input`.
+ * The isolations and rules one policy contributes, given the host's local pods by namespace.
+ * `compiler` memoises peer sets: share one across the policies of one compile (it must be
+ * built on the world of the same input).
  */
-export function compileRuleset(input: PolicyInput, localIps: ReadonlySet<string>, world: PolicyWorld = indexPolicyInput(input)): PolicyRuleset {
-  const local = input.pods.filter((p) => p.ips.some((ip) => localIps.has(ip)));
-  const localByNs = new Map<string, PodIdentity[]>();
-  for (const p of local) {
-    let l = localByNs.get(p.namespace);
-    if (l === undefined) localByNs.set(p.namespace, (l = []));
-    l.push(p);
-  }
-  const compiler = new Compiler(world);
+export function compilePolicy(compiler: Compiler, policy: NetworkPolicyObject, localByNs: ReadonlyMap<string, readonly PodIdentity[]>): PolicyContribution {
+  const targets = (localByNs.get(policy.namespace) ?? []).filter((p) => matchesSelector(policy.podSelector, p.labels));
+  if (targets.length === 0) return NOTHING;
+  const targetIps = sortedIps(targets);
   const isolations: CompiledIsolation[] = [];
   const rules: CompiledRule[] = [];
-  for (const policy of input.policies) {
-    const targets = (localByNs.get(policy.namespace) ?? []).filter((p) => matchesSelector(policy.podSelector, p.labels));
-    if (targets.length === 0) continue;
-    const targetIps = sortedIps(targets);
-    for (const direction of ['ingress', 'egress'] as const) {
-      if (!policy.policyTypes.includes(direction === 'ingress' ? 'Ingress' : 'Egress')) continue;
-      isolations.push({ policy: policyKey(policy), direction, audit: policy.audit, targets: targetIps });
-      (direction === 'ingress' ? policy.ingress : policy.egress).forEach((r, i) => {
-        const c = compiler.rule(policy, direction, i, r, targets);
-        if (c !== null) rules.push(c);
-      });
-    }
+  for (const direction of ['ingress', 'egress'] as const) {
+    if (!policy.policyTypes.includes(direction === 'ingress' ? 'Ingress' : 'Egress')) continue;
+    isolations.push({ policy: policyKey(policy), direction, audit: policy.audit, targets: targetIps });
+    (direction === 'ingress' ? policy.ingress : policy.egress).forEach((r, i) => {
+      const c = compiler.rule(policy, direction, i, r, targets);
+      if (c !== null) rules.push(c);
+    });
+  }
+  return { isolations, rules };
+}
+
+/** The local pods (any address in `localIps`) by namespace. */
+export function localPodsByNamespace(pods: readonly PodIdentity[], localIps: ReadonlySet<string>): { local: PodIdentity[]; byNs: Map<string, PodIdentity[]> } {
+  const local = pods.filter((p) => p.ips.some((ip) => localIps.has(ip)));
+  const byNs = new Map<string, PodIdentity[]>();
+  for (const p of local) {
+    let l = byNs.get(p.namespace);
+    if (l === undefined) byNs.set(p.namespace, (l = []));
+    l.push(p);
+  }
+  return { local, byNs };
+}
+
+/** The ruleset from the contributions of every policy (sorted as {@link compileRuleset} defines). */
+export function assembleRuleset(local: readonly PodIdentity[], parts: Iterable<PolicyContribution>): PolicyRuleset {
+  const isolations: CompiledIsolation[] = [];
+  const rules: CompiledRule[] = [];
+  for (const c of parts) {
+    for (const i of c.isolations) isolations.push(i);
+    for (const r of c.rules) rules.push(r);
   }
   isolations.sort((a, b) => compareText(a.policy, b.policy) || compareText(a.direction, b.direction));
   rules.sort((a, b) => {
@@ -263,4 +310,16 @@ export function compileRuleset(input: PolicyInput, localIps: ReadonlySet<string>
     return compareText(pa, pb) || da - db || ia - ib;
   });
   return { localPods: sortedIps(local), isolations, rules };
+}
+
+/**
+ * Compiles the ruleset of the host whose pods have the addresses `localIps` (a pod is local
+ * when any of its addresses is). `world` may be passed when the caller keeps the index of
+ * `input` (see {@link indexPolicyInput}); it must be the index of this very `input`.
+ * {@link PolicyCompiler} (incremental.ts) gives the same result recompiling only what changed.
+ */
+export function compileRuleset(input: PolicyInput, localIps: ReadonlySet<string>, world: PolicyWorld = indexPolicyInput(input)): PolicyRuleset {
+  const { local, byNs } = localPodsByNamespace(input.pods, localIps);
+  const compiler = new Compiler(world);
+  return assembleRuleset(local, input.policies.map((p) => compilePolicy(compiler, p, byNs)));
 }

@@ -7,6 +7,7 @@
  */
 import { parse } from 'yaml';
 import { WeftError } from '../common/index.js';
+import { cidrNetwork, formatCidr, parseIp } from '../net/index.js';
 import { NAMESPACE_NAME_LABEL } from './labels.js';
 import { policyKey, type NetworkPolicyObject, type PolicyInput } from './objects.js';
 import { parsePolicyDocuments } from './parse.js';
@@ -20,20 +21,52 @@ export interface ConformanceProbe {
   readonly expect: readonly string[];
 }
 
-/** One step of a case (see the fixture's header for the meaning of each field). */
+type LabelMap = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/**
+ * One step of a case (see the fixtures' headers for the meaning of each field). The parts of
+ * one step are applied in this order: createNamespace, createPod, apply, setNamespaceLabels,
+ * namespaceLabels, setPodLabels, podLabels, delete, deletePod, deleteNamespace.
+ */
 export interface ConformanceStep {
   readonly apply?: string;
   readonly delete?: readonly string[];
-  readonly podLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  readonly namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Labels added to (or changed on) pods, `NS/POD` → labels. */
+  readonly podLabels?: LabelMap;
+  /** Labels added to (or changed on) namespaces. */
+  readonly namespaceLabels?: LabelMap;
+  /** Pods' labels replaced (like a Kubernetes update of the whole label map), `NS/POD` → labels. */
+  readonly setPodLabels?: LabelMap;
+  /** Namespaces' labels replaced (`kubernetes.io/metadata.name` stays, as the API server keeps it). */
+  readonly setNamespaceLabels?: LabelMap;
+  /** Namespaces created with these labels (plus their name label). */
+  readonly createNamespace?: LabelMap;
+  /** Pods created (`NS/POD` → labels) serving the world's ports, with the next free address of the world. */
+  readonly createPod?: LabelMap;
+  /** Pods removed, as `NS/POD`. */
+  readonly deletePod?: readonly string[];
+  /** Namespaces removed with their pods and policies (as Kubernetes does). */
+  readonly deleteNamespace?: readonly string[];
   readonly probes: readonly ConformanceProbe[];
 }
 
-/** One case: upstream name, Ginkgo context, steps. */
+/** One case: upstream name, Ginkgo context (or generator family), optional tags, steps. */
 export interface ConformanceCase {
   readonly name: string;
   readonly suite: string;
+  /** A stable id when names repeat (the cyclonus cases: `FAMILY/N`). */
+  readonly id?: string;
+  readonly tags?: readonly string[];
   readonly steps: readonly ConformanceStep[];
+}
+
+const LABEL_MAP_KINDS = ['podLabels', 'namespaceLabels', 'setPodLabels', 'setNamespaceLabels', 'createNamespace', 'createPod'] as const;
+const LIST_KINDS = ['delete', 'deletePod', 'deleteNamespace'] as const;
+
+function isLabelMap(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  return Object.values(v).every((l) => l !== null && typeof l === 'object' && !Array.isArray(l)
+    && Object.values(l as object).every((x) => typeof x === 'string'));
 }
 
 /** The world the cases run in. */
@@ -56,8 +89,11 @@ export function loadConformanceCases(text: string): { world: ConformanceWorldSpe
   for (const k of ['namespaces', 'pods', 'ports', 'protocols'] as const) if (!Array.isArray(world[k])) bad(`world.${k}: must be a list`);
   doc.cases.forEach((c, i) => {
     if (typeof c.name !== 'string' || typeof c.suite !== 'string' || !Array.isArray(c.steps) || c.steps.length === 0) bad(`cases[${i}]: needs name, suite and steps`);
+    if (c.tags !== undefined && !(Array.isArray(c.tags) && c.tags.every((t) => typeof t === 'string'))) bad(`cases[${i}] (${c.name}).tags: must be a list of strings`);
     c.steps.forEach((s, j) => {
       if (!Array.isArray(s.probes)) bad(`cases[${i}] (${c.name}) steps[${j}].probes: must be a list`);
+      for (const k of LABEL_MAP_KINDS) if (s[k] !== undefined && !isLabelMap(s[k])) bad(`cases[${i}] (${c.name}) steps[${j}].${k}: must map names to label maps`);
+      for (const k of LIST_KINDS) if (s[k] !== undefined && !(Array.isArray(s[k]) && s[k].every((x) => typeof x === 'string'))) bad(`cases[${i}] (${c.name}) steps[${j}].${k}: must be a list of names`);
       for (const p of s.probes) {
         if (!Array.isArray(p.expect)) bad(`cases[${i}] (${c.name}) steps[${j}]: a probe needs expect (may be [])`);
         for (const e of p.expect) if (!EXPECT.test(e)) bad(`cases[${i}] (${c.name}): ${JSON.stringify(e)} is not "allow|deny FROM -> TO"`);
@@ -92,11 +128,18 @@ export function conformanceWorld(spec: ConformanceWorldSpec, family: 4 | 6): Pol
 }
 
 /**
- * Replaces `{{cidr NS/POD}}` (the pod's address as a host CIDR) and `{{wide NS/POD}}` (the /16
- * or /64 around it) in policy text, with `ipOf` giving a pod's address.
+ * Replaces `{{cidr NS/POD}}` (the pod's address as a host CIDR), `{{wide NS/POD}}` (the /16
+ * or /64 around it) and `{{zeroes N NS/POD}}` (the pod's address with its last N bits zeroed,
+ * prefix length 32-N or 128-N: cyclonus' MakeCIDRFromZeroes) in policy text, with `ipOf`
+ * giving a pod's address.
  */
 export function substituteAddresses(text: string, ipOf: (pod: string) => string): string {
-  return text.replace(/\{\{(cidr|wide) ([^}\s]+)\}\}/g, (_m, kind: string, pod: string) => {
+  return text.replace(/\{\{zeroes (\d{1,3}) ([^}\s]+)\}\}/g, (_m, n: string, pod: string) => {
+    const a = parseIp(ipOf(pod));
+    const bits = a?.family === 6 ? 128 : 32;
+    if (a === null || Number(n) > bits) bad(`{{zeroes ${n} ${pod}}}: not an address, or more bits than it has`);
+    return formatCidr(cidrNetwork({ address: a, prefixLength: bits - Number(n) }));
+  }).replace(/\{\{(cidr|wide) ([^}\s]+)\}\}/g, (_m, kind: string, pod: string) => {
     const ip = ipOf(pod);
     const v6 = ip.includes(':');
     if (kind === 'cidr') return `${ip}/${v6 ? 128 : 32}`;
@@ -107,22 +150,60 @@ export function substituteAddresses(text: string, ipOf: (pod: string) => string)
   });
 }
 
-/** The model after one step: policies applied (replacing same NS/NAME) and deleted, labels added. */
-export function applyConformanceStep(input: PolicyInput, step: ConformanceStep, source: string, ipOf: (pod: string) => string): PolicyInput {
+/** The next free world address for a pod created in namespace number `n` (1-based), as {@link conformanceWorld} numbers them. */
+function nextPodIp(input: PolicyInput, n: number): string {
+  const v6 = input.pods.some((p) => p.ips[0]?.includes(':'));
+  const used = new Set(input.pods.flatMap((p) => p.ips));
+  for (let p = 1; p < 250; p++) {
+    const ip = v6 ? `fd00:100::${n}:${p}` : `10.100.${n}.${p}`;
+    if (!used.has(ip)) return ip;
+  }
+  return bad(`no free address in namespace number ${n}`);
+}
+
+const relabel = (labels: Readonly<Record<string, string>>, add: Readonly<Record<string, string>> | undefined, set: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> =>
+  (set !== undefined ? { ...set } : add !== undefined ? { ...labels, ...add } : labels);
+
+/**
+ * The model after one step, its parts in the order of {@link ConformanceStep}. Pods created get
+ * the serve-* ports of `spec` (the world's) and the next free address of their namespace.
+ */
+export function applyConformanceStep(input: PolicyInput, step: ConformanceStep, source: string, ipOf: (pod: string) => string, spec?: ConformanceWorldSpec): PolicyInput {
+  let namespaces = [...input.namespaces];
+  let pods = [...input.pods];
+  for (const [name, labels] of Object.entries(step.createNamespace ?? {})) {
+    if (namespaces.some((n) => n.name === name)) bad(`${source}: createNamespace ${name}: it exists`);
+    namespaces.push({ name, labels: { ...labels, [NAMESPACE_NAME_LABEL]: name } });
+  }
+  for (const [key, labels] of Object.entries(step.createPod ?? {})) {
+    const [namespace = '', name = ''] = key.split('/');
+    const n = namespaces.findIndex((x) => x.name === namespace);
+    if (n < 0 || pods.some((p) => p.namespace === namespace && p.name === name)) bad(`${source}: createPod ${key}: no such namespace, or the pod exists`);
+    const ports = spec !== undefined ? conformancePorts(spec) : (pods[0]?.ports ?? []);
+    pods.push({ namespace, name, labels: { ...labels }, ports, host: 'h1', ips: [nextPodIp({ ...input, pods }, n + 1)] });
+  }
   const policies = new Map<string, NetworkPolicyObject>(input.policies.map((p) => [policyKey(p), p]));
   if (step.apply !== undefined) {
-    for (const p of parsePolicyDocuments(substituteAddresses(step.apply, ipOf), source).policies) policies.set(policyKey(p), p);
+    const lookup = (pod: string): string => pods.find((p) => `${p.namespace}/${p.name}` === pod)?.ips[0] ?? ipOf(pod);
+    for (const p of parsePolicyDocuments(substituteAddresses(step.apply, lookup), source).policies) policies.set(policyKey(p), p);
   }
+  namespaces = namespaces.map((ns) => {
+    const labels = relabel(relabel(ns.labels, undefined, step.setNamespaceLabels?.[ns.name]), step.namespaceLabels?.[ns.name], undefined);
+    return labels === ns.labels ? ns : { ...ns, labels: { ...labels, [NAMESPACE_NAME_LABEL]: ns.name } };
+  });
+  pods = pods.map((p) => {
+    const key = `${p.namespace}/${p.name}`;
+    const labels = relabel(relabel(p.labels, undefined, step.setPodLabels?.[key]), step.podLabels?.[key], undefined);
+    return labels === p.labels ? p : { ...p, labels };
+  });
   for (const ref of step.delete ?? []) policies.delete(ref);
-  const podLabels = step.podLabels ?? {};
-  const nsLabels = step.namespaceLabels ?? {};
+  const gonePods = new Set(step.deletePod ?? []);
+  const goneNs = new Set(step.deleteNamespace ?? []);
+  for (const [k, p] of policies) if (goneNs.has(p.namespace)) policies.delete(k);
   return {
     policies: [...policies.values()],
-    namespaces: input.namespaces.map((ns) => (nsLabels[ns.name] ? { ...ns, labels: { ...ns.labels, ...nsLabels[ns.name] } } : ns)),
-    pods: input.pods.map((p) => {
-      const add = podLabels[`${p.namespace}/${p.name}`];
-      return add ? { ...p, labels: { ...p.labels, ...add } } : p;
-    }),
+    namespaces: namespaces.filter((n) => !goneNs.has(n.name)),
+    pods: pods.filter((p) => !gonePods.has(`${p.namespace}/${p.name}`) && !goneNs.has(p.namespace)),
   };
 }
 

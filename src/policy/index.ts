@@ -32,6 +32,7 @@ export {
   type Endpoint, type ConnectionAddresses, type SideVerdict, type ConnectionVerdict,
 } from './reference.js';
 export { compileRuleset } from './compile.js';
+export { PolicyCompiler, type CompileStats } from './incremental.js';
 export { policyInputDigest } from './digest.js';
 export { rulesetAllows, type RulesetVerdict } from './ruleset-eval.js';
 export { explainVerdict, formatExplanation, type Explanation, type ExplainedEndpoint } from './explain.js';

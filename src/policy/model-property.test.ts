@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileRuleset } from './compile.js';
+import { PolicyCompiler } from './incremental.js';
 import { evaluateConnection, type SideVerdict } from './reference.js';
 import { rulesetAllows, type RulesetVerdict } from './ruleset-eval.js';
 import { indexPolicyInput } from './world.js';
@@ -179,4 +180,49 @@ test('compileRuleset is deterministic: a shuffled input compiles deep-equal', ()
     const b = compileRuleset({ policies: shuffle(input.policies), namespaces: shuffle(input.namespaces), pods: shuffle(input.pods) }, ips);
     assert.deepEqual(a, b);
   }), { numRuns: 200 });
+});
+
+type Mutation = { kind: 'podLabels' | 'nsLabels' | 'podHost' | 'dropPod' | 'addPod' | 'podPorts' | 'dropPolicy' | 'editPolicy'; index: number; labels: Record<string, string>; ports: PodPort[] };
+const mutationArb: fc.Arbitrary<Mutation> = fc.record({
+  kind: fc.constantFrom('podLabels' as const, 'nsLabels' as const, 'podHost' as const, 'dropPod' as const, 'addPod' as const, 'podPorts' as const, 'dropPolicy' as const, 'editPolicy' as const),
+  index: fc.nat(),
+  labels: labelsArb,
+  ports: namedPortsArb,
+});
+
+function mutate(input: PolicyInput, m: Mutation, step: number): PolicyInput {
+  const pods = [...input.pods];
+  const pick = pods.length > 0 ? m.index % pods.length : -1;
+  switch (m.kind) {
+    case 'podLabels': if (pick >= 0) pods[pick] = { ...pods[pick]!, labels: m.labels }; break;
+    case 'podPorts': if (pick >= 0) pods[pick] = { ...pods[pick]!, ports: m.ports }; break;
+    case 'podHost': if (pick >= 0) pods[pick] = { ...pods[pick]!, host: pods[pick]!.host === 'h1' ? 'h2' : 'h1' }; break;
+    case 'dropPod': if (pick >= 0) pods.splice(pick, 1); break;
+    case 'addPod': pods.push({ namespace: NS[m.index % NS.length]!, name: `new${step}`, labels: m.labels, ports: m.ports, host: m.index % 2 ? 'h1' : 'h2', ips: [v4(100 + step)] }); break;
+    case 'nsLabels': {
+      const name = NS[m.index % NS.length]!;
+      const namespaces = input.namespaces.filter((n) => n.name !== name);
+      namespaces.push({ name, labels: { ...m.labels, 'kubernetes.io/metadata.name': name } });
+      return { ...input, namespaces };
+    }
+    case 'dropPolicy': return { ...input, policies: input.policies.filter((_, i) => i !== m.index % Math.max(1, input.policies.length)) };
+    case 'editPolicy': return { ...input, policies: input.policies.map((p, i) => (i === m.index % Math.max(1, input.policies.length) ? { ...p, podSelector: { matchLabels: m.labels, matchExpressions: [] } } : p)) };
+  }
+  return { ...input, pods };
+}
+
+test('PolicyCompiler.update equals compileRuleset after every change of random change sequences, recompiling less', () => {
+  let partial = 0;
+  fc.assert(fc.property(worldArb, fc.array(mutationArb, { minLength: 1, maxLength: 8 }), (start, mutations) => {
+    const c = new PolicyCompiler();
+    let input = start;
+    const local = (i: PolicyInput) => new Set(i.pods.filter((p) => p.host === 'h1').flatMap((p) => p.ips));
+    assert.deepEqual(c.update(input, local(input)), compileRuleset(input, local(input)));
+    mutations.forEach((m, step) => {
+      input = mutate(input, m, step);
+      assert.deepEqual(c.update(input, local(input)), compileRuleset(input, local(input)), `after ${m.kind} #${step}`);
+      if (c.stats().policiesRecompiled < input.policies.length) partial++;
+    });
+  }), { numRuns: 400 });
+  assert.ok(partial > 100, `only ${partial} updates recompiled fewer than all policies`);
 });

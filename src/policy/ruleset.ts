@@ -69,6 +69,14 @@ export interface CompiledRule {
   readonly targets: readonly string[];
   /** Disjoint CIDRs (ipBlock `except` already subtracted; pods as /32 or /128), or any peer. */
   readonly peers: readonly string[] | 'any';
+  /**
+   * Identity of the rule's peer list (policy namespace + peers as written): rules with equal
+   * keys have equal `peers` in one ruleset, so the kernel edge keeps ONE set per key (a pod
+   * label change then touches each affected set once). Absent: no sharing.
+   */
+  readonly peerKey?: string;
+  /** Identity of an egress rule's named-port destinations (peer key + named ports): equal keys, equal `destPorts`. */
+  readonly destKey?: string;
   /** Numeric port matches, or any port of any protocol. */
   readonly ports: readonly CompiledPort[] | 'any';
   /** Named ports resolved per destination pod. Empty when the rule names no port by name. */

@@ -13,8 +13,9 @@
 import { WeftError, type WeftErrorCode } from '../../src/common/index.js';
 import { parseCidr } from '../../src/net/index.js';
 import type {
-  AddrRecord, FdbSpec, Kernel, LinkChange, LinkRecord, NeighRecord, RouteRecord, RouteSpec, RtnlOps,
+  AddrRecord, FdbSpec, Kernel, LinkChange, LinkRecord, NeighRecord, NftElementChange, RouteRecord, RouteSpec, RtnlOps,
 } from '../../src/host/index.js';
+import { elementChangeScript } from '../../src/host/index.js';
 import { applyNft, type FakeRuleset } from './fake-nft.js';
 
 const AF_BRIDGE = 7;
@@ -519,5 +520,10 @@ export class FakeKernel implements Kernel {
   async nft(what: string, script: string): Promise<void> {
     this.ruleset = applyNft(this.ruleset, what, script);
     this.nftLog.push(what);
+  }
+
+  /** The element batch as the same transaction in nft's text (the fake models one language). */
+  async nftElements(what: string, changes: readonly NftElementChange[]): Promise<void> {
+    await this.nft(what, elementChangeScript(changes));
   }
 }

@@ -118,14 +118,20 @@ export class TruthRunner {
   doStep(step: ConformanceStep, h: LabHost, source: string): void {
     const ipOf = (p: string): string => this.world.pod(p).ip;
     const want = applyConformanceStep(this.model, step, source, ipOf);
+    const unsupported = FIXED_WORLD_KINDS.filter((k) => step[k] !== undefined);
+    if (unsupported.length > 0) throw new Error(`${source}: ${unsupported.join(', ')}: the truth-table world has a fixed set of pods and namespaces`);
     if (step.apply !== undefined) this.apply(substituteAddresses(step.apply, ipOf), h);
-    this.delete(step.delete ?? [], h);
-    for (const [pod, set] of Object.entries(step.podLabels ?? {})) this.label(pod, set);
-    const ns = Object.entries(step.namespaceLabels ?? {});
-    if (ns.length > 0) {
-      const current = new Map(this.model.namespaces.map((n) => [n.name, n.labels]));
-      this.applyNamespaces(Object.fromEntries(ns.map(([n, add]) => [n, withoutName({ ...current.get(n), ...add })])), h);
+    const current = new Map(this.model.namespaces.map((n) => [n.name, n.labels]));
+    const ns = new Map<string, Record<string, string>>();
+    for (const [n, labels] of Object.entries(step.setNamespaceLabels ?? {})) ns.set(n, withoutName(labels));
+    for (const [n, add] of Object.entries(step.namespaceLabels ?? {})) ns.set(n, withoutName({ ...(ns.get(n) ?? current.get(n)), ...add }));
+    if (ns.size > 0) this.applyNamespaces(Object.fromEntries(ns), h);
+    for (const [pod, labels] of Object.entries(step.setPodLabels ?? {})) {
+      const now = this.model.pods.find((q) => policyKey(q) === pod)?.labels ?? {};
+      this.label(pod, labels, Object.keys(now).filter((k) => !(k in labels)));
     }
+    for (const [pod, set] of Object.entries(step.podLabels ?? {})) this.label(pod, set);
+    this.delete(step.delete ?? [], h);
     if (policyInputDigest(want) !== policyInputDigest(this.model)) throw new Error(`${source}: the runner's model drifted from applyConformanceStep`);
   }
 
@@ -189,6 +195,11 @@ export class TruthRunner {
     return { probeMs: Date.now() - t0, probes: probes.length, retried, mismatches };
   }
 }
+
+/** Step kinds that change the set of pods or namespaces: not run on the fixed world of real pods. */
+export const FIXED_WORLD_KINDS = ['createPod', 'deletePod', 'createNamespace', 'deleteNamespace'] as const;
+/** True when a case can run on the world of real pods (it does not create or delete pods or namespaces). */
+export const runsOnRealPods = (c: { steps: readonly ConformanceStep[] }): boolean => c.steps.every((s) => FIXED_WORLD_KINDS.every((k) => s[k] === undefined));
 
 const key = (q: WorldProbe): string => probeKey(q.src.key, q.dst.key, q.port, q.protocol);
 const verdict = (b: boolean): string => (b ? 'allow' : 'deny');

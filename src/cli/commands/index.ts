@@ -8,6 +8,7 @@ import { setupCniCommand } from './setup-cni.js';
 import { resetCommand, rmpeerCommand } from './ipam.js';
 import { attachCommand, detachCommand, exposeCommand, hideCommand, labelCommand, psCommand } from './endpoints.js';
 import { policyCommand } from './policy.js';
+import { dnsAddCommand, dnsArgsCommand, dnsLookupCommand, dnsRemoveCommand } from './dns.js';
 
 /** Every `weft` command, in `weft --help` order. A new command is one file plus one line here. */
 export const COMMANDS: readonly Command[] = [
@@ -25,6 +26,10 @@ export const COMMANDS: readonly Command[] = [
   psCommand,
   labelCommand,
   policyCommand,
+  dnsAddCommand,
+  dnsRemoveCommand,
+  dnsLookupCommand,
+  dnsArgsCommand,
   rmpeerCommand,
   resetCommand,
   versionCommand,

@@ -10,6 +10,7 @@ import {
   API_SOCKET_OPTION, absolutePath, apiSocketPath, invalid, parseCommandArgs, parseIntFlag, parseNumberFlag,
 } from '../args.js';
 import { isCidr, isIp, isPeerName, parseCidr } from '../../net/index.js';
+import { DNS_LAUNCH_OPTIONS, parseDnsFlags } from './launch-dns.js';
 
 /**
  * `weft launch` flags. The last four are test tuning only and are deliberately left out of
@@ -50,6 +51,7 @@ export const LAUNCH_OPTIONS = {
   'docker-plugin-socket': { type: 'string' },
   'no-docker-plugin': { type: 'boolean' },
   'docker-api-socket': { type: 'string' },
+  ...DNS_LAUNCH_OPTIONS,
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -125,6 +127,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
     if (!(v.foreground ?? false)) throw new UsageError('--password-fd needs --foreground (in the background, weft launch hands WEFT_PASSWORD to the daemon this way itself)');
     config.passwordFd = parseIntFlag('--password-fd', v['password-fd'], 3, MAX_PASSWORD_FD);
   }
+  Object.assign(config, parseDnsFlags(v));
   const kube = parseKubeFlags(v, ctx);
   if (kube) config.kube = kube;
   Object.assign(config, parseDockerFlags(v, ctx));
@@ -158,7 +161,7 @@ export function sleeveSwitches(env: NodeJS.ProcessEnv): Pick<DaemonConfig, 'slee
 }
 
 /** Data-plane and IPAM flags: --bridge, --mtu, --ipalloc-range, --ipalloc-init, --ipalloc-reclaim-after. */
-function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): Pick<DaemonConfig, 'bridge' | 'mtu' | 'ipallocRange' | 'ipallocInit' | 'ipallocReclaimAfterMs' | 'podTxOffload'> {
+function parseDataplaneFlags(v: Record<string, string | string[] | boolean | undefined>): Pick<DaemonConfig, 'bridge' | 'mtu' | 'ipallocRange' | 'ipallocInit' | 'ipallocReclaimAfterMs' | 'podTxOffload'> {
   const bridge = (v.bridge as string | undefined) ?? DEFAULT_BRIDGE;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw invalid('--bridge', bridge, 'must be a Linux interface name (1-15 characters)');
   const mtu = v.mtu === undefined ? undefined : parseIntFlag('--mtu', v.mtu as string, MIN_POD_MTU, MAX_POD_MTU);
@@ -187,7 +190,7 @@ function parseDataplaneFlags(v: Record<string, string | boolean | undefined>): P
 }
 
 /** Fast-path flags: --no-fastdp, --no-hostgw, --vxlan-port PORT, --trusted-subnets CIDR,... */
-function parseFastpathFlags(v: Record<string, string | boolean | undefined>, port: number):
+function parseFastpathFlags(v: Record<string, string | string[] | boolean | undefined>, port: number):
   Pick<DaemonConfig, 'fastdp' | 'hostGw' | 'vxlanPort' | 'trustedSubnets'> {
   const vxlanPort = v['vxlan-port'] === undefined ? DEFAULT_VXLAN_PORT : parseIntFlag('--vxlan-port', v['vxlan-port'] as string, 1, 65534);
   if (vxlanPort === port || vxlanPort + 1 === port) {
@@ -213,7 +216,7 @@ function parseFastpathFlags(v: Record<string, string | boolean | undefined>, por
  * The Docker plugin: `--docker-plugin-socket PATH` (default DEFAULT_DOCKER_PLUGIN_SOCKET),
  * `--no-docker-plugin`, `--docker-api-socket PATH` (dockerd's Engine API).
  */
-function parseDockerFlags(v: Record<string, string | boolean | undefined>, ctx: CliContext): Pick<DaemonConfig, 'dockerPluginSocket' | 'dockerApiSocket'> {
+function parseDockerFlags(v: Record<string, string | boolean | string[] | undefined>, ctx: CliContext): Pick<DaemonConfig, 'dockerPluginSocket' | 'dockerApiSocket'> {
   const sock = v['docker-plugin-socket'] as string | undefined;
   const api = v['docker-api-socket'] as string | undefined;
   if (v['no-docker-plugin'] === true && sock !== undefined) throw new UsageError('--no-docker-plugin and --docker-plugin-socket exclude each other; give one');
@@ -232,7 +235,7 @@ function parseDockerFlags(v: Record<string, string | boolean | undefined>, ctx: 
  * Kubernetes mode: `--kube` (in-cluster, the pod's service account) or `--kubeconfig FILE`
  * (made absolute; the file is checked by checkLaunchFiles). Not both.
  */
-function parseKubeFlags(v: Record<string, string | boolean | undefined>, ctx: CliContext): DaemonConfig['kube'] {
+function parseKubeFlags(v: Record<string, string | string[] | boolean | undefined>, ctx: CliContext): DaemonConfig['kube'] {
   const file = v.kubeconfig as string | undefined;
   if (v.kube === true && file !== undefined) throw new UsageError('--kube (in-cluster) and --kubeconfig FILE exclude each other; give one');
   if (file === '') throw invalid('--kubeconfig', '', 'must not be empty');

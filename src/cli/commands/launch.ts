@@ -44,6 +44,10 @@ Options:
   --docker-plugin-socket PATH  Docker network + IPAM plugin "weft" (default ${DEFAULT_DOCKER_PLUGIN_SOCKET}; docs/docker.md)
   --no-docker-plugin      do not serve the Docker plugin
   --docker-api-socket PATH  dockerd's Engine API, for container names and labels (default ${DEFAULT_DOCKER_API_SOCKET})
+  --dns-domain NAME       domain workload names are answered under (default weft.local; docs/dns.md)
+  --dns-upstream ADDR[:PORT]  resolver every other name is forwarded to (repeatable; default: the
+                          nameservers of /etc/resolv.conf)
+  --no-dns                no DNS server (it listens on the host's overlay address, see weft expose)
   --log-level LEVEL       fatal, error, warn, info, debug, trace or silent (default info)
   --foreground            run in this process until stopped
 
