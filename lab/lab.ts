@@ -237,6 +237,8 @@ export class Lab {
   launchArgs(h: LabHost, o: LaunchOptions = {}): string[] {
     const args = ['launch', ...(o.peers ?? []), '--data-dir', h.dataDir, '--api-socket', h.socket,
       '--nickname', o.nickname ?? `host${h.index}`, ...(o.defaultTimings ? [] : FAST_TIMING), ...(o.extraArgs ?? [])];
+    // The Docker plugin's default socket is machine-wide: lab hosts serve it only when asked.
+    if (!args.includes('--docker-plugin-socket')) args.push('--no-docker-plugin');
     if (o.password) {
       const pw = join(this.dir, `pw-${h.index}`);
       writeFileSync(pw, o.password + '\n', { mode: 0o600 });

@@ -57,7 +57,7 @@ export function weftPolicyScenario(path: PolicyPath, policies: boolean, build: W
         const dir = join(env.tmpDir, `weft-${path}-h${i + 1}`);
         await mkdir(dir, { recursive: true, mode: 0o700 });
         const socket = join(dir, 'api.sock');
-        const argv = [process.execPath, build.cli, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket,
+        const argv = [process.execPath, build.cli, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket, '--no-docker-plugin',
           '--mtu', String(mtu), '--status-addr', '', '--nickname', `bench${i + 1}`, '--log-level', 'warn', '--backoff-scale', '0.1',
           ...(path === 'sleeve' ? ['--no-fastdp'] : path === 'vxlan' ? ['--no-hostgw'] : []),
           ...(i === 1 ? [env.hosts[0].underlayIp] : [])];

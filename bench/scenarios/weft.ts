@@ -29,7 +29,7 @@ export function weftSleeveScenario(encrypted: boolean, build: WeftBuild = THIS_B
         const dir = join(env.tmpDir, `weft-${encrypted ? 'enc' : 'plain'}-h${i + 1}`);
         await mkdir(dir, { recursive: true, mode: 0o700 });
         const socket = join(dir, 'api.sock');
-        const argv = [process.execPath, build.cli, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket,
+        const argv = [process.execPath, build.cli, 'launch', '--foreground', '--data-dir', dir, '--api-socket', socket, '--no-docker-plugin',
           '--bridge', pods.bridges[i]!, '--mtu', String(mtu), '--status-addr', '', '--nickname', `bench${i + 1}`,
           '--log-level', 'warn', '--backoff-scale', '0.1', '--no-fastdp', ...(i === 1 ? [env.hosts[0].underlayIp] : [])];
         const d = env.spawnDaemon(env.hosts[i]!.ns, `weft h${i + 1}`, argv,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_API_SOCKET, DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR,
-  GOSSIP_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, isWeftError,
+  GOSSIP_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, isWeftError, DEFAULT_DOCKER_PLUGIN_SOCKET,
 } from '../common/index.js';
 import { UsageError, parseLaunchArgs } from './index.js';
 import { testContext } from '../../test/support/cli/test-context.js';
@@ -30,8 +30,20 @@ test('defaults come from the constants', () => {
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
       gossipIntervalMs: GOSSIP_INTERVAL_MS, backoffScale: 1,
       bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: {}, podTxOffload: true,
+      dockerPluginSocket: DEFAULT_DOCKER_PLUGIN_SOCKET,
     },
   });
+});
+
+test('the Docker plugin: default socket, --docker-plugin-socket and --docker-api-socket made absolute, --no-docker-plugin turns it off', () => {
+  assert.equal(parse([]).config.dockerPluginSocket, DEFAULT_DOCKER_PLUGIN_SOCKET);
+  const c = parse(['--docker-plugin-socket', 'p/weft.sock', '--docker-api-socket', 'd.sock']).config;
+  assert.equal(c.dockerPluginSocket, '/srv/p/weft.sock');
+  assert.equal(c.dockerApiSocket, '/srv/d.sock');
+  assert.equal(parse(['--no-docker-plugin']).config.dockerPluginSocket, undefined);
+  fails(['--no-docker-plugin', '--docker-plugin-socket', '/x.sock'], '--no-docker-plugin and --docker-plugin-socket exclude each other', true);
+  fails(['--docker-plugin-socket', ''], 'invalid --docker-plugin-socket');
+  fails(['--docker-api-socket', `/${'x'.repeat(200)}`], 'invalid --docker-api-socket');
 });
 
 test('every flag is parsed; relative paths are made absolute; peers are normalised', () => {
@@ -49,6 +61,7 @@ test('every flag is parsed; relative paths are made absolute; peers are normalis
     statusAddr: '[::1]:9000', connLimit: 5, logLevel: 'debug', heartbeatIntervalMs: 100, heartbeatTimeoutMs: 500,
     gossipIntervalMs: 250, backoffScale: 0.1,
     bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: {}, podTxOffload: true,
+    dockerPluginSocket: DEFAULT_DOCKER_PLUGIN_SOCKET,
   });
   assert.equal(parse(['--status-addr', '']).config.statusAddr, '');
   assert.equal(parse(['--status-addr=']).config.statusAddr, '');

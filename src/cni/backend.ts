@@ -54,6 +54,13 @@ export interface PodAttachSpec {
   exclusive: boolean;
   /** Policy identity (CNI: K8S_POD_NAMESPACE / K8S_POD_NAME from CNI_ARGS); defaults apply when absent. */
   identity?: PodIdentitySpec;
+  /**
+   * Docker's libnetwork moves the pod interface itself: create a veth pair with the host end on
+   * the bridge and leave the pod end (`peerIfname`) in the daemon's namespace, unaddressed
+   * (the runtime sets the address). `netns` is then only a label (Docker's sandbox key) and
+   * `ifname` the host end; routes are not added (the runtime adds them).
+   */
+  handoff?: { hostIfname: string; peerIfname: string; alias: string };
 }
 
 /** What an attachment made. */

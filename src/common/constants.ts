@@ -464,6 +464,25 @@ export const KUBE_LIST_PAGE_SIZE = 500;
 /** A list of more pages than this is refused (a server that never ends its `continue` chain). pages */
 export const KUBE_LIST_MAX_PAGES = 10_000;
 
+// --- Docker plugin (issue 14: libnetwork remote network + IPAM driver) ---
+/** Content type of Docker's plugin protocol (requests and replies). */
+export const DOCKER_PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
+/** Where dockerd discovers the plugin (`weft` is the driver name: the file name without `.sock`). */
+export const DEFAULT_DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/weft.sock';
+/** The Docker Engine API socket the plugin asks for container names and labels. */
+export const DEFAULT_DOCKER_API_SOCKET = '/var/run/docker.sock';
+/** Largest plugin request body. bytes */
+export const DOCKER_PLUGIN_MAX_BODY_BYTES = 64 * 1024;
+/** Timeout of one Docker Engine API request. ms */
+export const DOCKER_ENGINE_TIMEOUT_MS = 5_000;
+/** After Join, the container behind the endpoint is looked up in the Engine API until found, for up to this long. ms */
+export const DOCKER_IDENTITY_LOOKUP_MS = 60_000;
+/** First pause between two of those lookups; doubles up to DOCKER_IDENTITY_RETRY_MAX_MS. ms */
+export const DOCKER_IDENTITY_RETRY_MIN_MS = 100;
+/** Longest pause between two lookups. ms */
+export const DOCKER_IDENTITY_RETRY_MAX_MS = 2_000;
+/** Interface name prefix Docker gives the weft interface inside a container (`eth0`, `eth1`, …). */
+export const DOCKER_IFNAME_PREFIX = 'eth';
 // --- service discovery (issue 14: weaveDNS-style names) ---
 /** Gossip channel of the DNS store's manual records (`weft dns-add`; LWW per name and address). */
 export const DNS_GOSSIP_CHANNEL = 'dns';

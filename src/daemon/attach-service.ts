@@ -3,7 +3,7 @@ import { API_ROUTES, type ApiServer, type NetworkInfo } from '../api/index.js';
 import { resolveNetns, type HostPlumbing } from '../host/index.js';
 import {
   PodLinks, answerCni, netnsPresent, netnsProblem, weftNetVerbs, type AttachBackend, type CniPlugin, type PodAddressing, type PodAttachOutcome,
-  type PodAttachSpec, type PodDetachSpec,
+  type PodAttachSpec, type PodDetachSpec, type PodIdentitySpec,
 } from '../cni/index.js';
 import { cidrNetwork, formatCidr, parseCidr } from '../net/index.js';
 import { podIdentity, type PodIdentities } from './pod-identities.js';
@@ -64,6 +64,20 @@ export class AttachService {
     return this.serialised(keyOf(spec.netns, spec.ifname), () => this.detachNow(spec));
   }
 
+  /**
+   * Replace the policy identity of an attachment that exists (Docker: the container's name and
+   * labels, learned from the Engine API after Join). False when `owner` has no attachment;
+   * WEFT_ERR_BAD_ARGS for an invalid identity.
+   */
+  identify(owner: string, identity: PodIdentitySpec): boolean {
+    const rec = this.o.pods?.get(owner);
+    if (!rec) return false;
+    const id = podIdentity(identity, rec.netns);
+    for (const ip of rec.pod.ips) this.o.pods?.record(owner, rec.netns, rec.ifname, id, ip);
+    this.o.log.info({ owner, pod: `${id.namespace}/${id.name}` }, 'attach: identity updated');
+    return true;
+  }
+
   /** Serve `/attach`, `/detach` (weft attach/detach) and `/cni` (the weft-net front ends). */
   registerRoutes(api: ApiServer): void {
     api.handle(API_ROUTES.attach, async ({ request: { netns, ifname = 'ethwe', ip, namespace, name, labels, ports } }) => {
@@ -90,14 +104,14 @@ export class AttachService {
 
   private async attachNow(spec: PodAttachSpec): Promise<PodAttachOutcome> {
     const { log, plumbing } = this.o;
-    const nsPath = resolveNetns(spec.netns);
-    await checkPodNetns(nsPath);
+    const nsPath = spec.handoff ? spec.netns : resolveNetns(spec.netns);
+    if (!spec.handoff) await checkPodNetns(nsPath);
     // Attaching again without naming an identity keeps the one recorded.
     const given = spec.identity && Object.values(spec.identity).some((v) => v !== undefined) ? spec.identity : undefined;
     const kept = given ? undefined : this.o.pods?.get(spec.owner)?.pod;
     const identity = kept ?? podIdentity(given ?? {}, spec.netns.startsWith('/') ? nsPath : spec.netns);
     const net = await this.o.network();
-    if (spec.exclusive && await plumbing.interfaceExists(nsPath, spec.ifname)) {
+    if (spec.exclusive && !spec.handoff && await plumbing.interfaceExists(nsPath, spec.ifname)) {
       throw new WeftError('WEFT_ERR_IF_EXISTS', `interface ${spec.ifname} already exists in ${spec.netns}; choose another CNI_IFNAME or DEL the attachment first`);
     }
     const undo: { what: string; run: () => Promise<unknown> }[] = [];
@@ -105,13 +119,15 @@ export class AttachService {
       const { addressing, allocated } = await this.address(spec, net, undo);
       const mtu = spec.mtu ?? net.mtu;
       const routes = spec.routes?.(addressing) ?? [];
-      const ep = await plumbing.attach({ netns: nsPath, ifname: spec.ifname, cidr: addressing.cidr, mtu, txOff: net.txChecksumOff });
+      const ep = spec.handoff
+        ? await plumbing.handoff({ ...spec.handoff, mtu, txOff: net.txChecksumOff })
+        : await plumbing.attach({ netns: nsPath, ifname: spec.ifname, cidr: addressing.cidr, mtu, txOff: net.txChecksumOff });
       if (ep.created) undo.push({ what: `deleting ${ep.hostIfname}`, run: () => plumbing.deleteHostLink(ep.hostIfname) });
       // The connected route of the address already covers its own network.
       const c = parseCidr(addressing.cidr);
       const connected = c ? formatCidr(cidrNetwork(c)) : addressing.cidr;
       const extra = routes.filter((r) => r.gw !== undefined || r.dst !== connected);
-      if (extra.length > 0) await plumbing.addPodRoutes(nsPath, spec.ifname, extra);
+      if (extra.length > 0 && !spec.handoff) await plumbing.addPodRoutes(nsPath, spec.ifname, extra);
       this.o.pods?.record(spec.owner, nsPath, spec.ifname, identity, addressing.cidr.split('/')[0]!);
       log.info({ owner: spec.owner, cidr: addressing.cidr, hostIfname: ep.hostIfname, pod: `${identity.namespace}/${identity.name}` }, 'attach: attached');
       this.o.onEndpointsChanged?.();

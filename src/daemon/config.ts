@@ -82,6 +82,13 @@ export interface DaemonConfig {
    * (`--kube`: in-cluster service account; `--kubeconfig FILE`). Undefined: not in Kubernetes mode.
    */
   kube?: KubeAccess;
+  /**
+   * Unix socket of the Docker plugin (network + IPAM driver "weft"; dockerd finds it in
+   * /run/docker/plugins/). Undefined: no plugin (`--no-docker-plugin`).
+   */
+  dockerPluginSocket?: string;
+  /** dockerd's Engine API socket, where the plugin reads container names and labels (default DEFAULT_DOCKER_API_SOCKET). */
+  dockerApiSocket?: string;
   /** Service discovery (docs/dns.md): false with --no-dns. Default true. */
   dns?: boolean;
   /** The weft domain (`--dns-domain`, normalised). Default DEFAULT_DNS_DOMAIN. */

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Lifecycle, WeftError, createLogger, describeError, PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION, HANDSHAKE_TIMEOUT_MS,
-  REMEMBERED_PEERS_DIAL_MS, DEFAULT_DNS_DOMAIN, DNS_PORT,
+  REMEMBERED_PEERS_DIAL_MS, DEFAULT_DOCKER_API_SOCKET, DEFAULT_DNS_DOMAIN, DNS_PORT,
 } from '../common/index.js';
 import { loadOrCreateIdentity } from '../crypto/index.js';
 import { ApiServer, StatusServer, API_ROUTES, parsePeerList, type PolicyStatus, type StatusReport } from '../api/index.js';
@@ -10,6 +10,7 @@ import { createRegistry, createMeshMetrics } from '../metrics/index.js';
 import { MeshRouter, PeerPing, PING_CHANNEL, parsePeerName } from '../mesh/index.js';
 import type { DaemonConfig } from './config.js';
 import { AttachService } from './attach-service.js';
+import { DOCKER_STATE_FILE, buildDockerPlugin } from './docker-service.js';
 import { DataplaneService } from './dataplane-service.js';
 import { IpamService } from './ipam-service.js';
 import { PeersFile } from './peers-file.js';
@@ -207,10 +208,19 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     return { peer, rttMs, nextHop: router.topology.routes.unicastAll.get(peer) ?? null };
   });
   dataplane.registerRoutes(api);
-  new AttachService({
+  const attach = new AttachService({
     plumbing: dataplane.plumbing, network: () => dataplane.networkInfo(), addresses: () => ipam,
     log: log.child({ component: 'attach' }), onEndpointsChanged: () => dataplane.overlay.localChanged(), pods,
-  }).registerRoutes(api);
+  });
+  attach.registerRoutes(api);
+  // Docker's libnetwork plugin (network + IPAM driver "weft"), unless --no-docker-plugin.
+  const docker = config.dockerPluginSocket
+    ? buildDockerPlugin({
+      socketPath: config.dockerPluginSocket, engineSocket: config.dockerApiSocket ?? DEFAULT_DOCKER_API_SOCKET, dataDir: config.dataDir,
+      ipam, attach, plumbing: dataplane.plumbing, log: log.child({ component: 'docker' }),
+      onBadInput: (reason) => metrics.badInput('docker', reason),
+    })
+    : null;
   registerPolicyRoutes(api, { self: identity.name, source, sourceKind, mesh, pods, settled: () => policy.settled() });
   dataplane.pods = pods;
   ipam.registerRoutes(api);
@@ -251,10 +261,11 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
     .add('api', api)
     .add('ipam', ipam)
     .add('dataplane', dataplane)
+    .add('docker', docker?.server ?? null)
     .add('policy', {
       // The bridge exists now: drop identities whose interface went away while we were down.
       start: async () => {
-        const gone = pods.reconcile(await dataplane.plumbing.listAttached());
+        const gone = pods.reconcile([...await dataplane.plumbing.listAttached(), ...(docker?.plugin.listed() ?? [])]);
         if (gone > 0) policyLog.info({ gone }, 'policy: forgot the identities of pods detached while the daemon was down');
         await policy.start();
       },
@@ -278,6 +289,7 @@ export async function runDaemon(config: DaemonConfig, hooks: { onReady(): void }
           await policy.reset();
           await dataplane.reset();
           await rm(join(config.dataDir, 'ipam'), { recursive: true, force: true });
+          await rm(join(config.dataDir, DOCKER_STATE_FILE), { force: true });
           log.info('reset: IPAM state and weft devices removed');
         } catch (e) { log.warn({ err: describeError(e) }, 'reset incomplete'); }
       }

@@ -114,6 +114,51 @@ export async function attachEndpoint(kernel: Kernel, log: Logger, o: AttachOptio
   }
 }
 
+/** A veth pair for a runtime that moves the pod end into its container itself (Docker's libnetwork). */
+export interface HandoffOptions {
+  /** Host-side veth, put on the bridge. */
+  hostIfname: string;
+  /** Pod-side veth, left down in the daemon's namespace for the runtime to move and rename. */
+  peerIfname: string;
+  mtu: number;
+  bridge: string;
+  /** Alias stored on the host-side veth (lets a restarted daemon recognise it). */
+  alias: string;
+  /** TX checksum offload off on both ends (default true; see {@link AttachOptions.txOff}). */
+  txOff?: boolean;
+}
+
+/**
+ * Create (or find) a handoff veth pair: host end on the bridge and up, pod end in the
+ * daemon's namespace with the MTU set, for the runtime to move. Idempotent: an existing host
+ * end is returned with `created: false` (its pod end may already be in the container).
+ */
+export async function handoffEndpoint(kernel: Kernel, log: Logger, o: HandoffOptions): Promise<AttachedEndpoint> {
+  for (const n of [o.hostIfname, o.peerIfname]) if (!isValidIfname(n)) throw new WeftError('WEFT_ERR_BAD_ARGS', `invalid interface name "${n}"`);
+  const k = kernel.host;
+  const existing = await k.link(o.hostIfname);
+  if (existing) {
+    const peer = await k.link(o.peerIfname);
+    return { ifname: o.peerIfname, hostIfname: o.hostIfname, hostMac: existing.mac, mac: peer?.mac ?? '', created: false };
+  }
+  const bridge = await k.mustLink(o.bridge);
+  await k.addVeth(o.hostIfname, o.peerIfname, o.mtu);
+  try {
+    await k.setLink(o.hostIfname, { master: bridge.index, alias: o.alias, up: true });
+    if (o.txOff !== false) {
+      await txOff(kernel, log, o.hostIfname);
+      await txOff(kernel, log, o.peerIfname);
+    }
+    await k.setInetConf(o.peerIfname, new Map([[IPV4_DEVCONF_ARP_NOTIFY, 1]]));
+    const [outside, peer] = await Promise.all([k.mustLink(o.hostIfname), k.mustLink(o.peerIfname)]);
+    log.info({ hostIfname: o.hostIfname, peerIfname: o.peerIfname, mac: peer.mac }, 'host: handoff veth created');
+    return { ifname: o.peerIfname, hostIfname: o.hostIfname, hostMac: outside.mac, mac: peer.mac, created: true };
+  } catch (e) {
+    await ignoreMissing(k.deleteLink(o.hostIfname)).catch(() => undefined);
+    throw e;
+  }
+}
+
 /** Detach: delete the veth pair. False if the namespace or endpoint does not exist. */
 export async function detachEndpoint(kernel: Kernel, log: Logger, netns: string, ifname = 'ethwe'): Promise<boolean> {
   const nsPath = resolveNetns(netns);

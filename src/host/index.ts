@@ -12,7 +12,7 @@
  * in-memory one implementing the same interface.
  */
 export { HostPlumbing, type HostPlumbingOptions } from './plumbing.js';
-export type { AttachedEndpoint, ListedEndpoint, AttachOptions, PodInterfaceState } from './endpoints.js';
+export type { AttachedEndpoint, ListedEndpoint, AttachOptions, HandoffOptions, PodInterfaceState } from './endpoints.js';
 export { netlinkKernel, type Kernel, type RtnlOps } from './kernel.js';
 export { Rtnl, ignoreMissing, type LinkChange, type RouteSpec, type FdbSpec } from './rtnl.js';
 export type { LinkRecord, AddrRecord, RouteRecord, NeighRecord } from './rtnl-messages.js';

@@ -4,7 +4,7 @@
  */
 import { HOST_TAP_TXQUEUELEN, WeftError, isWeftError, type Logger } from '../common/index.js';
 import {
-  attachEndpoint, detachEndpoint, listEndpoints, podInterface, txOff, type AttachedEndpoint, type ListedEndpoint,
+  attachEndpoint, detachEndpoint, handoffEndpoint, listEndpoints, podInterface, txOff, type AttachedEndpoint, type HandoffOptions, type ListedEndpoint,
   type PodInterfaceState,
 } from './endpoints.js';
 import { netlinkKernel, type Kernel } from './kernel.js';
@@ -77,6 +77,11 @@ export class HostPlumbing {
   /** Attach a namespace to the bridge (see AttachOptions). */
   attach(o: { netns: string; ifname?: string; cidr?: string; mtu: number; txOff?: boolean }): Promise<AttachedEndpoint> {
     return attachEndpoint(this.kernel, this.log, { ...o, bridge: this.bridge });
+  }
+
+  /** A veth pair whose pod end a runtime moves into its container itself (see handoffEndpoint). */
+  handoff(o: Omit<HandoffOptions, 'bridge'>): Promise<AttachedEndpoint> {
+    return handoffEndpoint(this.kernel, this.log, { ...o, bridge: this.bridge });
   }
 
   /** Remove a namespace's endpoint; false if it was not attached. */

@@ -10,7 +10,7 @@ export const HANDSHAKE_RESULTS: readonly HandshakeResult[] = [
   'ok', 'bad_secret', 'replay', 'timeout', 'version', 'malformed', 'rate_limited', 'collision', 'self',
 ];
 /** Where malformed input was seen (label `source` of weft_bad_input_total). */
-export type BadInputSource = 'tcp' | 'udp' | 'gossip' | 'api' | 'status';
+export type BadInputSource = 'tcp' | 'udp' | 'gossip' | 'api' | 'status' | 'docker';
 /** State of a local control connection, as in StatusReport.connections[].state. */
 export type ConnectionState = 'established' | 'connecting' | 'failed';
 export const CONNECTION_STATES: readonly ConnectionState[] = ['established', 'connecting', 'failed'];

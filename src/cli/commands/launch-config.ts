@@ -1,7 +1,7 @@
 import type { LevelWithSilent } from 'pino';
 import {
   DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR, DEFAULT_VXLAN_PORT, GOSSIP_INTERVAL_MS,
-  HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
+  HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, DEFAULT_DOCKER_PLUGIN_SOCKET, UNIX_SOCKET_PATH_MAX_BYTES,
 } from '../../common/index.js';
 import { parseHostPort, parsePeerList } from '../../api/index.js';
 import type { DaemonConfig } from '../../daemon/index.js';
@@ -49,6 +49,9 @@ export const LAUNCH_OPTIONS = {
   'trusted-subnets': { type: 'string' },
   kube: { type: 'boolean' },
   kubeconfig: { type: 'string' },
+  'docker-plugin-socket': { type: 'string' },
+  'no-docker-plugin': { type: 'boolean' },
+  'docker-api-socket': { type: 'string' },
   ...DNS_LAUNCH_OPTIONS,
   'flow-ring': { type: 'string' },
   'no-flows': { type: 'boolean' },
@@ -133,6 +136,7 @@ export function parseLaunchArgs(args: string[], ctx: CliContext): LaunchArgs {
   if (v['no-flows'] === true) config.flows = false;
   const kube = parseKubeFlags(v, ctx);
   if (kube) config.kube = kube;
+  Object.assign(config, parseDockerFlags(v, ctx));
   Object.assign(config, sleeveSwitches(ctx.env));
   return { config, foreground: v.foreground ?? false };
 }
@@ -212,6 +216,25 @@ function parseFastpathFlags(v: Record<string, string | string[] | boolean | unde
   if (v['no-hostgw'] === true) out.hostGw = false;
   if (v['vxlan-port'] !== undefined) out.vxlanPort = vxlanPort;
   if (trustedSubnets.length > 0) out.trustedSubnets = trustedSubnets;
+  return out;
+}
+
+/**
+ * The Docker plugin: `--docker-plugin-socket PATH` (default DEFAULT_DOCKER_PLUGIN_SOCKET),
+ * `--no-docker-plugin`, `--docker-api-socket PATH` (dockerd's Engine API).
+ */
+function parseDockerFlags(v: Record<string, string | boolean | string[] | undefined>, ctx: CliContext): Pick<DaemonConfig, 'dockerPluginSocket' | 'dockerApiSocket'> {
+  const sock = v['docker-plugin-socket'] as string | undefined;
+  const api = v['docker-api-socket'] as string | undefined;
+  if (v['no-docker-plugin'] === true && sock !== undefined) throw new UsageError('--no-docker-plugin and --docker-plugin-socket exclude each other; give one');
+  for (const [flag, p] of [['--docker-plugin-socket', sock], ['--docker-api-socket', api]] as const) {
+    if (p === undefined) continue;
+    if (p === '') throw invalid(flag, '', 'must not be empty');
+    if (Buffer.byteLength(absolutePath(ctx, p)) > UNIX_SOCKET_PATH_MAX_BYTES) throw invalid(flag, p, `must be a unix socket path of at most ${UNIX_SOCKET_PATH_MAX_BYTES} bytes`);
+  }
+  const out: ReturnType<typeof parseDockerFlags> = {};
+  if (v['no-docker-plugin'] !== true) out.dockerPluginSocket = absolutePath(ctx, sock ?? DEFAULT_DOCKER_PLUGIN_SOCKET);
+  if (api !== undefined) out.dockerApiSocket = absolutePath(ctx, api);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import {
-  WeftError, describeError, DEFAULT_API_SOCKET, DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR,
+  WeftError, describeError, DEFAULT_DOCKER_PLUGIN_SOCKET, DEFAULT_DOCKER_API_SOCKET, DEFAULT_API_SOCKET, DEFAULT_CONN_LIMIT, DEFAULT_DATA_DIR, DEFAULT_PORT, DEFAULT_STATUS_ADDR,
   DEFAULT_VXLAN_PORT,
 } from '../../common/index.js';
 import { ApiClient } from '../../api/index.js';
@@ -43,6 +43,9 @@ Options:
   --kube                  Kubernetes mode, in a pod: read pods, namespaces and NetworkPolicies
                           from the API server with the pod's service account (docs/policy.md)
   --kubeconfig FILE       Kubernetes mode with the API server and credentials of a kubeconfig file
+  --docker-plugin-socket PATH  Docker network + IPAM plugin "weft" (default ${DEFAULT_DOCKER_PLUGIN_SOCKET}; docs/docker.md)
+  --no-docker-plugin      do not serve the Docker plugin
+  --docker-api-socket PATH  dockerd's Engine API, for container names and labels (default ${DEFAULT_DOCKER_API_SOCKET})
   --dns-domain NAME       domain workload names are answered under (default weft.local; docs/dns.md)
   --dns-upstream ADDR[:PORT]  resolver every other name is forwarded to (repeatable; default: the
                           nameservers of /etc/resolv.conf)
