@@ -15,3 +15,5 @@ export { PodIdentities, podIdentity, type PodIdentityInput, type PodRecord } fro
 export { AttachService, type AttachServiceOptions, type PodAddressSource } from './attach-service.js';
 export { buildDataplane, TAP_NAME, type DataplaneParts, type DataplaneDeps } from './components.js';
 export { buildKubePolicySource } from './kube-policy.js';
+export { DnsService, type DnsServiceOptions } from './dns-service.js';
+export { FlowService, type FlowServiceOptions } from './flow-service.js';

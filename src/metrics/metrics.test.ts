@@ -55,6 +55,16 @@ test('docs/metrics.md lists exactly the weft_ metrics the code registers, with m
     connLimit: 100, logLevel: 'silent', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000, gossipIntervalMs: 1000, backoffScale: 1,
     bridge: 'weft', ipallocRange: '10.32.0.0/12', ipallocInit: { consensus: 1 }, podTxOffload: true,
   }, '02:00:00:00:00:01', log, registry);
+  // Service discovery and flow records register theirs at construction too (no socket before start()).
+  const { DnsService, FlowService } = await import('../daemon/index.js');
+  new DnsService({
+    self: '02:00:00:00:00:01', dataDir: '/nonexistent', log, registry, domain: 'weft.local', upstreams: [], port: 53,
+    workloads: () => [], onWorkloadsChanged: () => undefined, listenAddress: () => Promise.resolve(undefined),
+  });
+  new FlowService({
+    self: { name: '02:00:00:00:00:01', nickname: 'n' }, log, registry, recording: true, policyInput: () => null, ruleset: () => null,
+    nickname: (p) => p, modes: () => new Map(), peers: () => [], listAttached: () => Promise.resolve([]),
+  });
   const registered = new Map<string, string>();
   for (const m of await registry.getMetricsAsJSON()) if (m.name.startsWith('weft_')) registered.set(m.name, String(m.type));
   const documented = new Map<string, string>();
