@@ -50,7 +50,13 @@ test('bridge + weft-ipam: unique addresses from the ring on two hosts, CHECK, GC
     await untilIpamReady(lab, hosts);
     // A real daemon's replies match the contract's reply schemas (every GET route without input).
     for (const spec of Object.values(ROUTES).filter((r) => r.method === 'GET' && Object.keys(r.request.properties).length === 0)) {
-      const reply = await hosts[0]!.client.request(spec.method, spec.path);
+      // GET /dns/args answers its documented 409 WEFT_ERR_DNS_UNAVAILABLE until the host has an
+      // overlay address (weft expose), which this host does not: that typed refusal is its reply.
+      const reply = await hosts[0]!.client.request(spec.method, spec.path).catch((e: unknown) => {
+        if (spec.path === '/dns/args' && (e as { code?: string }).code === 'WEFT_ERR_DNS_UNAVAILABLE') return null;
+        throw e;
+      });
+      if (reply === null) continue;
       const problem = [...Value.Errors(spec.reply, reply)][0];
       assert.equal(problem, undefined, `GET ${spec.path} reply does not match its schema: ${problem?.path} ${problem?.message}`);
     }
