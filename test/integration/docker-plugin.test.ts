@@ -91,6 +91,16 @@ test('docker on two hosts: network create, cross-host ping and TCP, identities a
 
       // Identities: learned from the Engine API after Join, gossiped to the other host.
       await lab.until('h2 knows team-a/web from h1', 30_000, () => /team-a\/\S*web/.test(weft(lab, h2, ['policy', 'explain', `team-a/${web}`, `team-a/${db}`, '8080/TCP'])));
+
+      // Names in weft's DNS (docs/dns.md): the container's name, learned from the Engine API on
+      // h2, answers on h1 — through the API and from a container asking h1's DNS server.
+      await lab.until(`${db}.weft.local known on h1`, 30_000, () => {
+        try { return weft(lab, h1, ['dns-lookup', db]).split('\n').includes(ipDb); } catch { return false; }
+      });
+      const dnsServer = weft(lab, h1, ['expose']).trim().split('/')[0]!;
+      await lab.until(`${db}.weft.local resolved by h1's DNS server from a container`, 30_000, async () =>
+        (await d1.docker(['exec', web, 'nslookup', `${db}.weft.local`, dnsServer], { allowFail: true, timeoutMs: 10_000 })).includes(ipDb));
+      assert.match(weft(lab, h1, ['dns-args']), new RegExp(`--dns ${dnsServer.replace(/\./g, '\\.')}\\b.*--dns-search weft\\.local`));
       const policy = join(lab.dir, 'db-policy.yaml');
       writeFileSync(policy, [
         'apiVersion: networking.k8s.io/v1', 'kind: NetworkPolicy', 'metadata: {name: db-from-web, namespace: team-a}',
